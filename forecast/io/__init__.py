@@ -1,0 +1,1 @@
+"""Everything that touches files and the warehouse: readers, validation, ingest, writers."""

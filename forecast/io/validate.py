@@ -1,0 +1,280 @@
+"""Validation as SQL: map source columns to canonical ones, parse, check, and give every rejected
+row its reasons.
+
+The output of :func:`stage_source` is a temp table with one row per source row: the parsed
+canonical columns, ``source_row``, ``reason`` (empty when the row is good; otherwise every
+problem found, separated by "; "). :func:`quarantine_records` joins rejected rows back to their
+raw source values.
+Everything runs inside DuckDB, so it scales to files larger than memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from forecast.config import FilterSpec, SourceConfig
+from forecast.errors import SourceError
+from forecast.io.readers import ROW, ReadResult
+from forecast.io.warehouse import literal, quote
+from forecast.schemas import CANONICAL_TABLES, SOURCE_ROW, ColumnType
+
+_SQL_QUOTE = "''''"  # a SQL string literal holding one single quote
+_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT",
+            "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+
+
+@dataclass(frozen=True)
+class TargetColumn:
+    """One output column of a staged source.
+
+    Attributes:
+        name: canonical (or declared) column name.
+        dtype: type to parse into.
+        raw: SQL expression of the raw value (a source column, a lookup column or a constant).
+        raw_type: DuckDB type of the raw value.
+        origin: what to call the raw value in messages (the source column name).
+    """
+
+    name: str
+    dtype: ColumnType
+    raw: str
+    raw_type: str
+    origin: str
+
+
+def _missing_column_error(source: SourceConfig, column: str, target: str, found: list[str]):
+    return SourceError(
+        f"{source.path}: column {column!r} (mapped to {target!r}) not found; "
+        f"columns found: {', '.join(found)}"
+    )
+
+
+def resolve_columns(
+    source: SourceConfig, read: ReadResult, lookup_columns: dict[str, tuple[str, str]]
+) -> list[TargetColumn]:
+    """The target columns of a source, checked against the columns the file really has.
+
+    Args:
+        source: the source config.
+        read: the registered source file.
+        lookup_columns: target name -> (SQL expression, type) for columns brought in by lookups.
+
+    Raises:
+        SourceError: a mapped column is not in the file, naming the file, the column and the
+            columns found.
+    """
+    table = CANONICAL_TABLES.get(source.table)
+    found = list(read.columns)
+    targets: list[TargetColumn] = []
+    for target, column in source.columns.items():
+        dtype = source.types.get(target) or table.column(target).dtype  # type: ignore[union-attr]
+        if column not in read.columns:
+            raise _missing_column_error(source, column, target, found)
+        raw = f"src.{quote(column)}"
+        targets.append(TargetColumn(target, dtype, raw, read.columns[column], column))
+    for target, (expr, raw_type) in lookup_columns.items():
+        dtype = source.types.get(target) or table.column(target).dtype  # type: ignore[union-attr]
+        targets.append(TargetColumn(target, dtype, expr, raw_type, target))
+    for target, value in source.constants.items():
+        dtype = source.types.get(target) or table.column(target).dtype  # type: ignore[union-attr]
+        targets.append(TargetColumn(target, dtype, literal(value), "VARCHAR", "constant"))
+    for spec in source.filters:
+        if spec.column not in read.columns:
+            raise SourceError(
+                f"{source.path}: filter column {spec.column!r} not found; "
+                f"columns found: {', '.join(found)}"
+            )
+    return targets
+
+
+def _raw(index: int) -> str:
+    return quote(f"__raw_{index}")
+
+
+def _as_text(ref: str) -> str:
+    return f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
+
+
+def parse_expression(col: TargetColumn, ref: str, source: SourceConfig) -> str:
+    """SQL that parses the raw value ``ref`` into the column's type; NULL when it cannot."""
+    raw_type = col.raw_type.upper()
+    if col.dtype == "VARCHAR":
+        return _as_text(ref)
+    if col.dtype == "DATE":
+        if raw_type == "DATE":
+            return ref
+        if raw_type.startswith("TIMESTAMP"):
+            return f"CAST({ref} AS DATE)"
+        fmt = source.date_formats.get(col.name) or source.date_format
+        text = _as_text(ref)
+        if fmt:
+            return f"CAST(try_strptime({text}, {literal(fmt)}) AS DATE)"
+        return f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE))"
+    if raw_type.split("(")[0] in _NUMERIC and col.dtype in ("DOUBLE", "BIGINT"):
+        return f"CAST({ref} AS {col.dtype})"
+    text = _as_text(ref)
+    if col.dtype in ("DOUBLE", "BIGINT") and source.thousands:
+        text = f"replace({text}, {literal(source.thousands)}, '')"
+    return f"TRY_CAST({text} AS {col.dtype})"
+
+
+def _expected(col: TargetColumn, source: SourceConfig) -> str:
+    if col.dtype == "DATE":
+        fmt = source.date_formats.get(col.name) or source.date_format
+        return f"a date in format {fmt}" if fmt else "an ISO date (YYYY-MM-DD)"
+    return {"DOUBLE": "a number", "BIGINT": "a whole number", "BOOLEAN": "true/false"}.get(
+        col.dtype, "text"
+    )
+
+
+def _filter_condition(spec: FilterSpec) -> str:
+    """SQL over the source row that is true when the row passes the filter."""
+    col = f"src.{quote(spec.column)}"
+    text = f"CAST({col} AS VARCHAR)"
+    value = spec.value
+    if spec.op == "is_null":
+        return f"({col} IS NULL OR trim({text}) = '')"
+    if spec.op == "not_null":
+        return f"({col} IS NOT NULL AND trim({text}) <> '')"
+    if spec.op in ("in", "not_in"):
+        items = ", ".join(literal(str(v)) for v in value)
+        neg = "NOT " if spec.op == "not_in" else ""
+        return f"coalesce({text} {neg}IN ({items}), {'TRUE' if neg else 'FALSE'})"
+    if spec.op == "starts_with":
+        return f"coalesce(starts_with({text}, {literal(str(value))}), FALSE)"
+    if spec.op == "not_starts_with":
+        return f"coalesce(NOT starts_with({text}, {literal(str(value))}), TRUE)"
+    ops = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"coalesce(TRY_CAST({col} AS DOUBLE) {ops[spec.op]} {value!r}, FALSE)"
+    return f"coalesce({text} {ops[spec.op]} {literal(str(value))}, FALSE)"
+
+
+def _describe_filter(spec: FilterSpec) -> str:
+    if spec.value is None:
+        return f"{spec.column} {spec.op}"
+    return f"{spec.column} {spec.op} {spec.value}"
+
+
+def _checks(
+    targets: list[TargetColumn], source: SourceConfig, today: date
+) -> list[tuple[str, str]]:
+    """(condition, message SQL) pairs over the parsed stage; a row is rejected when any holds."""
+    table = CANONICAL_TABLES.get(source.table)
+    required = set(source.required) | (set(table.required) if table else set())
+    past_only = set(table.past_only) if table else set()
+    checks: list[tuple[str, str]] = []
+    for j, spec in enumerate(source.filters):
+        message = literal(f"excluded by filter {_describe_filter(spec)}")
+        checks.append((f"NOT {quote(f'__keep_{j}')}", message))
+    for i, col in enumerate(targets):
+        parsed = quote(col.name)
+        text = _as_text(_raw(i))
+        label = f"{col.name} (column {col.origin})" if col.origin != col.name else col.name
+        checks.append(
+            (
+                f"{text} IS NOT NULL AND {parsed} IS NULL",
+                f"{literal(label + ': cannot parse ')} || {_SQL_QUOTE} || {text} || "
+                f"{_SQL_QUOTE} || {literal(', expected ' + _expected(col, source))}",
+            )
+        )
+        if col.name in required:
+            checks.append((f"{text} IS NULL", literal(f"{label}: empty, a value is required")))
+        if col.dtype == "DATE":
+            high = source.max_date or (today if col.name in past_only else date(2100, 12, 31))
+            low = source.min_date
+            checks.append(
+                (
+                    f"{parsed} NOT BETWEEN DATE '{low}' AND DATE '{high}'",
+                    f"{literal(label + ': date ')} || CAST({parsed} AS VARCHAR) || "
+                    f"{literal(f' outside {low}..{high}')}",
+                )
+            )
+    return checks
+
+
+def stage_source(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceConfig,
+    read: ReadResult,
+    staged: str,
+    lookups: tuple[str, dict[str, tuple[str, str]]] = ("", {}),
+    today: date | None = None,
+) -> list[str]:
+    """Parse and check every row of a registered source into the temp table ``staged``.
+
+    The staged table has ``source_row``, the output columns and ``reason``.
+
+    Args:
+        con: connection holding the registered source ``read.relation``.
+        source: the source config.
+        read: the registered source.
+        staged: name of the temp table to create.
+        lookups: (SQL join clause, target name -> (expression, type)) from the lookup files.
+        today: the day past-only dates may not exceed (default: today).
+
+    Returns:
+        The output column names, in order.
+    """
+    today = today or date.today()
+    join_sql, lookup_columns = lookups
+    targets = resolve_columns(source, read, lookup_columns)
+    raws = [f"{c.raw} AS {_raw(i)}" for i, c in enumerate(targets)]
+    keeps = [f"{_filter_condition(f)} AS {quote(f'__keep_{j}')}" for j, f in enumerate(source.filters)]
+    base = (
+        f"SELECT src.{ROW} AS {SOURCE_ROW}, {', '.join(raws + keeps)} "
+        f"FROM {quote(read.relation)} AS src {join_sql}"
+    )
+    parsed = [f"{parse_expression(c, _raw(i), source)} AS {quote(c.name)}" for i, c in enumerate(targets)]
+    names = [c.name for c in targets]
+    if source.derive_amount:
+        parsed.append("quantity * unit_price AS amount")
+        names.append("amount")
+        derived = "SELECT *, " + parsed.pop() + " FROM"
+    else:
+        derived = "SELECT * FROM"
+    checks = _checks(targets, source, today)
+    if source.derive_amount:
+        checks.append(("amount IS NULL", literal("amount: needs quantity and unit_price")))
+    reasons = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in checks) or "NULL"
+    columns = ", ".join(quote(n) for n in names)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {quote(staged)} AS
+        SELECT {SOURCE_ROW}, {columns}, concat_ws('; ', {reasons}) AS reason
+        FROM ({derived} (SELECT *, {', '.join(parsed)} FROM ({base})))"""
+    )
+    _mark_duplicates(con, staged, names, source.unique_key)
+    return names
+
+
+def quarantine_records(read: ReadResult, staged: str) -> str:
+    """SQL selecting (source_row, reason, record) of the rejected rows, the record being the raw
+    source values as JSON."""
+    struct = "{" + ", ".join(
+        f"{literal(name)}: CAST(src.{quote(name)} AS VARCHAR)" for name in read.columns
+    ) + "}"
+    return (
+        f"SELECT s.{SOURCE_ROW}, s.reason, CAST(to_json({struct}) AS VARCHAR) AS record "
+        f"FROM {quote(staged)} AS s JOIN {quote(read.relation)} AS src "
+        f"ON src.{ROW} = s.{SOURCE_ROW} WHERE s.reason <> ''"
+    )
+
+
+def _mark_duplicates(
+    con: duckdb.DuckDBPyConnection, staged: str, names: list[str], unique_key: list[str] | None
+) -> None:
+    """Reject good rows that repeat an earlier good row (all columns, or the unique key)."""
+    groups = [("duplicate of source row ", names)]
+    if unique_key:
+        groups.append((f"duplicate key ({', '.join(unique_key)}) of source row ", unique_key))
+    for message, cols in groups:
+        partition = ", ".join(quote(c) for c in cols)
+        con.execute(
+            f"""UPDATE {quote(staged)} AS s SET reason = {literal(message)} || d.first_row
+            FROM (SELECT {SOURCE_ROW}, min({SOURCE_ROW}) OVER (PARTITION BY {partition})
+                  AS first_row FROM {quote(staged)} WHERE reason = '') AS d
+            WHERE s.{SOURCE_ROW} = d.{SOURCE_ROW} AND d.first_row <> d.{SOURCE_ROW}"""
+        )

@@ -1,0 +1,180 @@
+"""Canonical column names and table contracts: the one vocabulary of forecast.
+
+Every source is mapped onto these tables at ingest; everything downstream (features, models,
+reports) reads only these names. Types are DuckDB logical types, because the warehouse is DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["VARCHAR", "DATE", "DOUBLE", "BIGINT", "BOOLEAN"]
+COLUMN_TYPES: tuple[ColumnType, ...] = ("VARCHAR", "DATE", "DOUBLE", "BIGINT", "BOOLEAN")
+
+# Series frames (features -> models).
+UNIQUE_ID = "unique_id"
+DS = "ds"
+Y = "y"
+# Customer snapshots (features -> churn models).
+CUSTOMER_ID = "customer_id"
+CUTOFF = "cutoff"
+LABEL = "churned"
+# Model outputs.
+H = "h"
+LEVEL = "level"
+YHAT = "yhat"
+CHURN_PROBA = "churn_proba"
+TIER = "tier"
+
+# Columns the warehouse adds to every ingested row, for lineage.
+SOURCE = "source"
+SOURCE_ROW = "source_row"
+
+# Organisation and product levels a series can be cut by, in hierarchy order.
+LEVEL_COLUMNS: tuple[str, ...] = (
+    "region",
+    "channel",
+    "product_line",
+    "team",
+    "rep_id",
+    "segment",
+    "store",
+)
+
+SEGMENTS = ("key account", "mid-market", "small")
+CHANNELS = ("online", "offline", "distributor")
+FUNNEL_STAGES = ("initial contact", "needs analysis", "proposal", "negotiation", "won", "lost")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column.
+
+    Attributes:
+        name: canonical name.
+        dtype: DuckDB type the value is parsed into.
+        required: a source for this table must provide it, and every row must have a value.
+        description: what the column means, for users mapping their files.
+    """
+
+    name: str
+    dtype: ColumnType
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical warehouse table."""
+
+    name: str
+    columns: tuple[Column, ...]
+    description: str = ""
+    # Dates in these columns must not lie after the ingest day (orders cannot come from the future).
+    past_only: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+
+ORDERS = Table(
+    "orders",
+    (
+        Column("order_id", "VARCHAR", description="order or invoice number; lines share it"),
+        Column("order_date", "DATE", required=True, description="day the order was placed"),
+        Column("customer_id", "VARCHAR", description="buying customer"),
+        Column("product_id", "VARCHAR", description="product or SKU"),
+        Column("product_line", "VARCHAR", description="product line or category"),
+        Column("channel", "VARCHAR", description="sales channel: online, offline, distributor"),
+        Column("region", "VARCHAR", description="sales region"),
+        Column("team", "VARCHAR", description="sales team"),
+        Column("rep_id", "VARCHAR", description="sales representative"),
+        Column("segment", "VARCHAR", description="customer segment at the time of the order"),
+        Column("store", "VARCHAR", description="store or outlet, for retail series"),
+        Column("quantity", "DOUBLE", description="units; negative for returns"),
+        Column("unit_price", "DOUBLE", description="price per unit charged"),
+        Column("amount", "DOUBLE", required=True, description="revenue; negative for returns"),
+        Column("unit_cost", "DOUBLE", description="cost per unit, for margin"),
+        Column("promo", "BOOLEAN", description="sold under a promotion"),
+    ),
+    "One row per order line (or per period and store for data that are already series).",
+    past_only=("order_date",),
+)
+
+CUSTOMERS = Table(
+    "customers",
+    (
+        Column("customer_id", "VARCHAR", required=True, description="customer key"),
+        Column("name", "VARCHAR", description="customer name"),
+        Column("segment", "VARCHAR", description="key account, mid-market or small"),
+        Column("region", "VARCHAR", description="home region"),
+        Column("industry", "VARCHAR", description="industry"),
+        Column("signup_date", "DATE", description="first day as a customer"),
+        Column("satisfaction", "DOUBLE", description="latest satisfaction score (0-10)"),
+        Column("rep_id", "VARCHAR", description="account owner"),
+        Column("channel", "VARCHAR", description="primary channel"),
+    ),
+    "One row per customer: attributes that are not in the orders.",
+)
+
+TARGETS = Table(
+    "targets",
+    (
+        Column("period", "DATE", required=True, description="first day of the target month"),
+        Column("region", "VARCHAR", description="region the target belongs to"),
+        Column("team", "VARCHAR", description="team the target belongs to"),
+        Column("rep_id", "VARCHAR", description="rep the target belongs to, if any"),
+        Column("target", "DOUBLE", required=True, description="revenue target for the month"),
+    ),
+    "Monthly revenue targets per organisation unit.",
+)
+
+OPPORTUNITIES = Table(
+    "opportunities",
+    (
+        Column("opportunity_id", "VARCHAR", required=True, description="opportunity key"),
+        Column("customer_id", "VARCHAR", description="customer the deal is with"),
+        Column("rep_id", "VARCHAR", description="rep who owns the deal"),
+        Column("team", "VARCHAR", description="team of the rep"),
+        Column("region", "VARCHAR", description="region of the deal"),
+        Column("channel", "VARCHAR", description="channel of the deal"),
+        Column("segment", "VARCHAR", description="segment of the customer"),
+        Column("stage", "VARCHAR", required=True, description="funnel stage entered: " + ", ".join(FUNNEL_STAGES)),
+        Column("stage_date", "DATE", required=True, description="day the stage was entered"),
+        Column("amount", "DOUBLE", description="deal value as estimated at that stage"),
+        Column("expected_close_date", "DATE", description="expected close as of that stage"),
+    ),
+    "Funnel history: one row per opportunity and stage entered.",
+    past_only=("stage_date",),
+)
+
+SURVEYS = Table(
+    "surveys",
+    (
+        Column("customer_id", "VARCHAR", required=True, description="customer surveyed"),
+        Column("survey_date", "DATE", required=True, description="day of the survey"),
+        Column("score", "DOUBLE", required=True, description="satisfaction score (0-10)"),
+    ),
+    "Satisfaction surveys over time, so features can use the score known at a cutoff.",
+    past_only=("survey_date",),
+)
+
+CANONICAL_TABLES: dict[str, Table] = {
+    t.name: t for t in (ORDERS, CUSTOMERS, TARGETS, OPPORTUNITIES, SURVEYS)
+}
+
+# Warehouse bookkeeping tables.
+QUARANTINE_TABLE = "quarantine"
+INGEST_LOG_TABLE = "ingest_log"
