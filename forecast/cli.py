@@ -213,3 +213,47 @@ def demo(workspace: Path, customers: int, seed: int, as_json: bool) -> None:
     with _Progress("generating customers") as progress:
         result = run_demo(workspace, options, progress)
     _emit(result, as_json, _demo_text)
+
+
+@main.group(cls=_Group)
+def features() -> None:
+    """Build training sets: series frames and customer snapshots."""
+
+
+@features.command("series")
+@_config_option
+@_workspace_option
+@_json_option
+def features_series(config_path: Path, workspace: Path | None, as_json: bool) -> None:
+    """Revenue (and other measures) per period at the configured grains, with calendar,
+    holiday and exogenous features."""
+    from forecast.pipeline import build_series
+
+    result = build_series(_load(config_path, workspace))
+    _emit(result, as_json, lambda r: (
+        f"built {r['series']:,} series, {r['rows']:,} rows ({r['freq']}, {r['start']}..{r['end']}) "
+        f"in {r['seconds']:.1f} s\n  table: series\n  parquet: {r['parquet']}"))
+
+
+@features.command("customers")
+@_config_option
+@_workspace_option
+@click.option("--cutoff", "cutoffs", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Snapshot date (repeatable); features use only data strictly before it.")
+@_json_option
+def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple,
+                       as_json: bool) -> None:
+    """Point-in-time customer snapshots with churn labels, one row per customer and cutoff."""
+    from forecast.errors import ConfigError
+    from forecast.pipeline import build_customer_snapshots
+
+    config = _load(config_path, workspace)
+    dates = [c.date() for c in cutoffs] or list(config.features.customers.cutoffs)
+    if not dates:
+        raise ConfigError("give at least one --cutoff DATE (or features.customers.cutoffs)")
+    result = build_customer_snapshots(config, dates)
+    _emit(result, as_json, lambda r: "\n".join(
+        [f"built {r['rows']:,} snapshot rows in {r['seconds']:.1f} s"]
+        + [f"  {c['cutoff']}: {c['customers']:,} customers, {c['labelled']:,} labelled, "
+           f"churn rate {c['churn_rate']}" for c in r["cutoffs"]]
+        + [f"  parquet: {r['parquet']}"]))

@@ -154,6 +154,55 @@ class SourceConfig(StrictModel):
         return self
 
 
+Frequency = Literal["D", "W", "M", "Q"]
+SeriesMeasure = Literal["revenue", "quantity", "orders", "margin"]
+
+
+class ExogenousTable(StrictModel):
+    """A warehouse table of dated values joined onto every series by date (e.g. Favorita's oil)."""
+
+    table: str
+    date_column: str = "date"
+    columns: list[str] = Field(description="value columns to bring in")
+
+
+class SeriesConfig(StrictModel):
+    """How ``forecast features series`` cuts the orders into series."""
+
+    grains: list[list[str]] = Field(
+        default_factory=lambda: [[]],
+        description="each grain is a list of level columns; [] is the company total",
+    )
+    freq: Frequency = "W"
+    measures: list[SeriesMeasure] = Field(default_factory=lambda: ["revenue"])
+    target: SeriesMeasure = Field("revenue", description="the measure that becomes `y`")
+    exogenous: list[str] = Field(
+        default_factory=list, description="numeric order columns averaged per period"
+    )
+    exogenous_tables: list[ExogenousTable] = Field(default_factory=list)
+    holiday_table: str | None = Field(
+        None, description="warehouse table with the data set's own holidays (date, description)"
+    )
+    stopped_after: int = Field(
+        4, ge=1, description="a series with no activity in its last N periods is flagged stopped"
+    )
+
+
+class CustomerFeaturesConfig(StrictModel):
+    """How ``forecast features customers`` builds point-in-time customer snapshots."""
+
+    horizon_days: int = Field(90, ge=1, description="churn = no order in [cutoff, cutoff + H)")
+    cutoffs: list[date] = Field(default_factory=list)
+    windows: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
+
+
+class FeaturesConfig(StrictModel):
+    """Feature builders' settings."""
+
+    series: SeriesConfig = Field(default_factory=SeriesConfig)
+    customers: CustomerFeaturesConfig = Field(default_factory=CustomerFeaturesConfig)
+
+
 class SynthOptions(StrictModel):
     """Parameters of the synthetic company generator."""
 
@@ -172,6 +221,7 @@ class Config(StrictModel):
     sources: list[SourceConfig] = Field(default_factory=list)
     country: str | None = Field(None, description="ISO country code for holiday calendars")
     description: str = ""
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
 
     @field_validator("sources")
     @classmethod

@@ -1,0 +1,1 @@
+"""Feature builders: series frames, calendars, customer snapshots (SQL-first)."""
