@@ -233,6 +233,9 @@ def _reconcile(con: duckdb.DuckDBPyConnection, table: str, s: SourceSummary) -> 
 def ingest(config: Config, today: date | None = None) -> list[SourceSummary]:
     """Load every source of a config into the workspace warehouse, atomically.
 
+    Sources are staged in a separate in-memory database; the warehouse file is opened (and, the
+    first time, created) only once every source has staged cleanly.
+
     Returns:
         One summary per source.
 
@@ -240,22 +243,34 @@ def ingest(config: Config, today: date | None = None) -> list[SourceSummary]:
         SourceError: a source cannot be read; the warehouse is unchanged.
         ValidationError: counts failed to reconcile; the warehouse is unchanged.
     """
-    with warehouse.connect(config.workspace, create=True) as con:
-        scratch = config.workspace / ".spill" / "sources"
-        items = stage_all(con, config, scratch, today)
-        hashes = {id(i): file_sha256(i.source.path) for i in items}
-        warehouse.ensure_bookkeeping(con)
-        con.execute("BEGIN TRANSACTION")
+    with tempfile.TemporaryDirectory(prefix="forecast-ingest-") as tmp:
+        con = duckdb.connect()
         try:
-            for item in items:
-                log.info("writing %s rows to %s", f"{item.summary.rows_loaded:,}", item.source.table)
-                _write_one(con, item, hashes[id(item)])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
+            warehouse.configure(con, Path(tmp) / "spill")
+            items = stage_all(con, config, Path(tmp), today)
+            hashes = {id(i): file_sha256(i.source.path) for i in items}
+            config.workspace.mkdir(parents=True, exist_ok=True)
+            path = warehouse.warehouse_path(config.workspace)
+            con.execute(f"ATTACH {literal(str(path))} AS wh")
+            con.execute("USE wh")
+            warehouse.ensure_bookkeeping(con)
+            _write_all(con, items, hashes)
+            con.execute("CHECKPOINT wh")
+        finally:
+            con.close()
     return [i.summary for i in items]
+
+
+def _write_all(con: duckdb.DuckDBPyConnection, items: list[_Staged], hashes: dict) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for item in items:
+            log.info("writing %s rows to %s", f"{item.summary.rows_loaded:,}", item.source.table)
+            _write_one(con, item, hashes[id(item)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 __all__ = ["ROW", "SourceSummary", "check_sources", "ingest", "stage_all"]

@@ -75,7 +75,8 @@ def connect(workspace: Path, read_only: bool = False, create: bool = False) -> I
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a table or view of that name is in the main schema."""
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main' "
         "AND table_name = ?",
         [name],
     ).fetchone()
@@ -86,7 +87,8 @@ def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
     """Column name -> DuckDB type of a table, in table order."""
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ? "
+        "ORDER BY ordinal_position",
         [name],
     ).fetchall()
     return {r[0]: r[1] for r in rows}
