@@ -266,15 +266,32 @@ def quarantine_records(read: ReadResult, staged: str) -> str:
 def _mark_duplicates(
     con: duckdb.DuckDBPyConnection, staged: str, names: list[str], unique_key: list[str] | None
 ) -> None:
-    """Reject good rows that repeat an earlier good row (all columns, or the unique key)."""
+    """Reject good rows that repeat an earlier good row (all columns, or the unique key).
+
+    Rows are first grouped by a hash of their values, which is cheap on large files; only rows
+    whose hash repeats are compared column by column (so hash collisions cannot merge rows).
+    """
     groups = [("duplicate of source row ", names)]
     if unique_key:
         groups.append((f"duplicate key ({', '.join(unique_key)}) of source row ", unique_key))
+    table = quote(staged)
     for message, cols in groups:
-        partition = ", ".join(quote(c) for c in cols)
+        columns = ", ".join(quote(c) for c in cols)
         con.execute(
-            f"""UPDATE {quote(staged)} AS s SET reason = {literal(message)} || d.first_row
-            FROM (SELECT {SOURCE_ROW}, min({SOURCE_ROW}) OVER (PARTITION BY {partition})
-                  AS first_row FROM {quote(staged)} WHERE reason = '') AS d
+            f"""CREATE OR REPLACE TEMP TABLE dup_candidates AS
+            SELECT {SOURCE_ROW}, {columns} FROM {table}
+            WHERE reason = '' AND hash({columns}) IN (
+                SELECT hash({columns}) AS h FROM {table} WHERE reason = ''
+                GROUP BY h HAVING count(*) > 1)"""
+        )
+        found = con.execute("SELECT count(*) FROM dup_candidates").fetchone()[0]
+        if found == 0:
+            con.execute("DROP TABLE dup_candidates")
+            continue
+        con.execute(
+            f"""UPDATE {table} AS s SET reason = {literal(message)} || d.first_row
+            FROM (SELECT {SOURCE_ROW}, min({SOURCE_ROW}) OVER (PARTITION BY {columns})
+                  AS first_row FROM dup_candidates) AS d
             WHERE s.{SOURCE_ROW} = d.{SOURCE_ROW} AND d.first_row <> d.{SOURCE_ROW}"""
         )
+        con.execute("DROP TABLE dup_candidates")
