@@ -49,9 +49,9 @@ def main() -> None:
     shutil.rmtree(args.work, ignore_errors=True)
 
     synth = run_python(SYNTH, [str(data), str(args.customers), str(args.years)])
-    rows = json.loads(synth.pop("stdout"))
+    rows = json.loads(synth.pop("stdout").splitlines()[-1])
     ingest = run_python(INGEST, [str(data), str(workspace)])
-    counts = json.loads(ingest.pop("stdout"))
+    counts = json.loads(ingest.pop("stdout").splitlines()[-1])
     total_rows = sum(rows[t] for t in counts)
     result = {
         "versions": versions("duckdb", "pyarrow", "numpy", "pandas"),

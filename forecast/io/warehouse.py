@@ -36,6 +36,8 @@ def configure(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> 
     """Set the limits every forecast connection runs with."""
     con.execute(f"SET memory_limit = '{DEFAULT_MEMORY_LIMIT}'")
     con.execute(f"SET threads = {os.cpu_count() or 1}")
+    # DuckDB draws its progress bar on stdout, which must hold only results (--json).
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
