@@ -174,8 +174,19 @@ class SeriesConfig(StrictModel):
         description="each grain is a list of level columns; [] is the company total",
     )
     freq: Frequency = "W"
-    measures: list[SeriesMeasure] = Field(default_factory=lambda: ["revenue"])
+    week_start: Literal["auto", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = Field(
+        "auto", description="weekday weeks start on; auto: the one weekday all orders fall on "
+        "(data that are already weekly), else Monday"
+    )
+    measures: list[SeriesMeasure] = Field(
+        default_factory=lambda: ["revenue", "quantity", "orders", "margin"],
+        description="measure columns of the frame (the target is always included)",
+    )
     target: SeriesMeasure = Field("revenue", description="the measure that becomes `y`")
+    margin_column: str | None = Field(
+        None, description="order column holding the line margin or profit; default: "
+        "amount - quantity x unit_cost where unit_cost is known"
+    )
     exogenous: list[str] = Field(
         default_factory=list, description="numeric order columns averaged per period"
     )
@@ -186,6 +197,10 @@ class SeriesConfig(StrictModel):
     stopped_after: int = Field(
         4, ge=1, description="a series with no activity in its last N periods is flagged stopped"
     )
+    spring_festival_window: tuple[int, int] = Field(
+        (14, 7), description="for CN: days before Chinese New Year (cny_before) and days of the "
+        "festival from New Year's Day on (cny_window)"
+    )
 
 
 class CustomerFeaturesConfig(StrictModel):
@@ -193,7 +208,20 @@ class CustomerFeaturesConfig(StrictModel):
 
     horizon_days: int = Field(90, ge=1, description="churn = no order in [cutoff, cutoff + H)")
     cutoffs: list[date] = Field(default_factory=list)
-    windows: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
+    windows: list[int] = Field(
+        default_factory=lambda: [30, 90, 180, 365],
+        description="trailing windows (days) for order and revenue counts and their trends",
+    )
+    product_window_days: int = Field(
+        90, ge=1, description="window (days) for recent vs previous product-line breadth"
+    )
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_distinct_positive(cls, windows: list[int]) -> list[int]:
+        if not windows or any(w < 1 for w in windows) or len(set(windows)) != len(windows):
+            raise ValueError("windows must be a non-empty list of distinct positive day counts")
+        return windows
 
 
 class FeaturesConfig(StrictModel):
@@ -311,3 +339,51 @@ def load_config(path: Path | str) -> Config:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_config(raw or {}, path.resolve().parent, origin=str(path))
+
+
+ChurnCandidate = Literal["logistic", "gradient_boosting"]
+CalibrationMethod = Literal["auto", "sigmoid", "isotonic", "none"]
+
+
+class ChurnConfig(StrictModel):
+    """How churn classifiers are trained, calibrated, thresholded and tiered.
+
+    A snapshot table (``customer_id, cutoff, <features>, churned``) is validated in time: train on
+    earlier cutoffs, validate on later ones. A table with ``label_column`` set (one row per
+    customer, e.g. Telco's ``Churn``) is validated with stratified K-fold.
+    """
+
+    horizon_days: int = Field(90, ge=1, description="churn = no order in [cutoff, cutoff + H)")
+    cutoffs: list[date] = Field(default_factory=list)
+    label_column: str | None = Field(
+        None, description="label column of a one-row-per-customer table; default `churned`"
+    )
+    positive_label: str = Field("Yes", description="value of a text label that means churned")
+    id_column: str = "customer_id"
+    drop_columns: list[str] = Field(
+        default_factory=list, description="columns that are never features (keys, free text)"
+    )
+    candidates: list[ChurnCandidate] = Field(
+        default_factory=lambda: ["logistic", "gradient_boosting"]
+    )
+    blend: bool = Field(True, description="also try the mean of the calibrated candidates")
+    splines: bool = Field(True, description="spline terms for numeric features in the logistic")
+    calibration: CalibrationMethod = Field("auto", description="auto = chosen on log-loss")
+    cost_missed_churner: float = Field(5.0, gt=0, description="cost of a churner not acted on")
+    cost_wasted_action: float = Field(1.0, gt=0, description="cost of acting on a stayer")
+    tier_high: float = Field(0.5, gt=0, lt=1, description="churn_proba at or above is high")
+    tier_medium: float = Field(0.2, gt=0, lt=1, description="churn_proba at or above is medium")
+    capacity: int | None = Field(
+        None, ge=1, description="if set, the N riskiest customers are high, overriding tier_high"
+    )
+    n_folds: int = Field(5, ge=2)
+    validation_cutoffs: int = Field(2, ge=1, description="latest cutoffs used for validation")
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> ChurnConfig:
+        if self.tier_medium >= self.tier_high:
+            raise ValueError("tier_medium must be below tier_high")
+        if not self.candidates:
+            raise ValueError("give at least one candidate model")
+        return self

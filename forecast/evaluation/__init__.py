@@ -1,0 +1,1 @@
+"""Evaluation of revenue forecasts: rolling-origin backtests, accuracy metrics, conformal intervals."""

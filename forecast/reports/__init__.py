@@ -1,0 +1,1 @@
+"""Report builders (pure) and renderers (charts, HTML, Excel)."""
