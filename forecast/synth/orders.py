@@ -123,6 +123,12 @@ def draw_lines(
         np.repeat(a, n_lines) for a in (customer, day, channel, number, segment)
     )
     product = _choose_products(world, block, rng, customer, day)
+    # An order lists each product once: a repeated draw within an order is dropped.
+    pair = number.astype(np.int64) * (int(product.max(initial=0)) + 1) + product
+    keep = np.sort(np.unique(pair, return_index=True)[1])
+    customer, day, channel, number, segment, product = (
+        a[keep] for a in (customer, day, channel, number, segment, product)
+    )
     catalogue, n = world.catalogue, customer.size
     quantity = np.ceil(rng.lognormal(
         np.log(np.asarray(params.QUANTITY_MEDIAN)[segment]), params.QUANTITY_SIGMA, n))

@@ -180,6 +180,9 @@ def test_order_lines(frames) -> None:
         customers=("customer_id", "nunique"))
     assert per_order["lines"].between(1, 3).all()
     assert (per_order["days"] == 1).all() and (per_order["customers"] == 1).all()
+    # Each product at most once per order, so no two lines are identical (ingest would
+    # quarantine them as duplicates).
+    assert not orders.duplicated(["order_id", "product_id"]).any()
     assert np.allclose(orders["amount"], (orders["quantity"] * orders["unit_price"]).round(2))
     assert (sales["quantity"] >= 1).all() and (sales["unit_price"] > 0).all()
     assert 15 <= len(orders) / len(frames["customers"]) <= 30  # demo size: >= 30,000 rows
