@@ -81,8 +81,8 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         "AND table_schema = 'main' "
         "AND table_name = ?",
         [name],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(row and row[0][0])
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:

@@ -1,0 +1,155 @@
+"""Series config checks: a series config validated against what the warehouse holds.
+
+:func:`plan_series` reads the ``orders`` columns and makes one cheap scan of them (date range,
+weekdays, which measures have data) so that every mistake in a config is reported before any
+SQL runs, as a :class:`~forecast.errors.ConfigError` naming the column and the alternatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from forecast.config import SeriesConfig
+from forecast.errors import ConfigError, WorkspaceError
+from forecast.features.calendar import calendar_columns, resolve_week_anchor
+from forecast.features.exogenous import (
+    check_exogenous_tables,
+    check_order_exogenous,
+    is_numeric,
+)
+from forecast.io.warehouse import quote, table_columns, table_exists
+from forecast.schemas import DS, H, UNIQUE_ID, Y
+
+MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
+MEASURE_TYPES = {"revenue": "DOUBLE", "quantity": "DOUBLE", "orders": "BIGINT", "margin": "DOUBLE"}
+TOTAL = "total"
+GRAIN = "grain"
+STOPPED = "stopped"
+NULL_LEVEL = "(none)"
+_PERIOD_DAYS = {"D": 1, "W": 7, "M": 31, "Q": 92}
+# Names the generated SQL uses for its own columns; no level or exogenous column may take them.
+INTERNAL_COLUMNS = frozenset({"grain_rank", "level_key", "n_rows", "first_ds", "last_ds",
+                              "end_ds", "grouping_mask"})
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """A validated series config together with what the warehouse says about the orders.
+
+    Attributes:
+        config: the series config.
+        country: holiday country code, or None.
+        grains: distinct grains, each a tuple of level columns (``()`` is the total).
+        levels: every level column of any grain, in first-seen order.
+        measures: measure columns of the frame, in :data:`MEASURES` order.
+        available: measures the orders hold data for; the others are NULL.
+        exogenous: (order column, aggregate) pairs.
+        exogenous_table_columns: value columns of the dated exogenous tables.
+        week_anchor: ISO weekday weeks start on.
+        first_day, last_day: first and last order date.
+    """
+
+    config: SeriesConfig
+    country: str | None
+    grains: tuple[tuple[str, ...], ...]
+    levels: tuple[str, ...]
+    measures: tuple[str, ...]
+    available: frozenset[str]
+    exogenous: tuple[tuple[str, str], ...]
+    exogenous_table_columns: tuple[str, ...]
+    week_anchor: int
+    first_day: date
+    last_day: date
+
+    def years(self, horizon_periods: int = 0) -> range:
+        """Calendar years any period of the frame (and ``horizon_periods`` beyond) touches."""
+        ahead = (horizon_periods + 1) * _PERIOD_DAYS[self.config.freq]
+        return range(self.first_day.year - 1, (self.last_day + timedelta(days=ahead)).year + 1)
+
+
+def _check_grains(
+    grains: list[list[str]], orders: dict[str, str]
+) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """Distinct grains and the union of their level columns, checked against ``orders``."""
+    reserved = {UNIQUE_ID, DS, Y, H, GRAIN, STOPPED, *MEASURES, *calendar_columns("CN"),
+                *INTERNAL_COLUMNS}
+    # Grains with the same columns in another order are one grouping: the first one wins.
+    by_columns: dict[frozenset[str], tuple[str, ...]] = {}
+    for grain in grains:
+        by_columns.setdefault(frozenset(grain), tuple(dict.fromkeys(grain)))
+    distinct = tuple(by_columns.values()) or ((),)
+    levels = tuple(dict.fromkeys(c for g in distinct for c in g))
+    for column in levels:
+        if column not in orders:
+            raise ConfigError(
+                f"features.series.grains: column {column!r} is not in table orders; "
+                f"available columns: {', '.join(orders)}"
+            )
+        if column in reserved:
+            raise ConfigError(
+                f"features.series.grains: column {column!r} clashes with a column of the "
+                "series frame; rename it at ingest"
+            )
+    return distinct, levels
+
+
+def _probe_orders(con: duckdb.DuckDBPyConnection, margin_column: str | None) -> tuple:
+    """One scan of orders: rows, first and last day, weekday range, measures with data."""
+    margin = f"count({quote(margin_column)})" if margin_column else "count(unit_cost)"
+    row = con.execute(
+        f"SELECT count(*), min(order_date), max(order_date), min(isodow(order_date)), "
+        f"max(isodow(order_date)), count(quantity), {margin} FROM orders"
+    ).fetchall()[0]
+    if not row[0]:
+        raise WorkspaceError("table orders is empty: ingest orders before building series")
+    return row
+
+
+def _check_margin_column(column: str | None, orders: dict[str, str]) -> None:
+    if column is None:
+        return
+    if column not in orders or not is_numeric(orders[column]):
+        raise ConfigError(
+            f"features.series.margin_column: {column!r} is not a numeric column of table "
+            f"orders; available columns: {', '.join(orders)}"
+        )
+
+
+def plan_series(
+    con: duckdb.DuckDBPyConnection, config: SeriesConfig, country: str | None
+) -> SeriesPlan:
+    """Validate a series config against the warehouse.
+
+    Raises:
+        WorkspaceError: the warehouse has no (or an empty) ``orders`` table.
+        ConfigError: a level, exogenous or margin column is missing or clashes, an exogenous
+            table is unusable, or the target measure has no data.
+    """
+    if not table_exists(con, "orders"):
+        raise WorkspaceError("no table orders in the warehouse: run `forecast data ingest` first")
+    orders = table_columns(con, "orders")
+    grains, levels = _check_grains(config.grains, orders)
+    _check_margin_column(config.margin_column, orders)
+    measures = tuple(m for m in MEASURES if m in config.measures or m == config.target)
+    taken = {*levels, *MEASURES, *calendar_columns(country), *INTERNAL_COLUMNS, UNIQUE_ID, DS,
+             Y, H, GRAIN, STOPPED}
+    exogenous = check_order_exogenous(config.exogenous, orders, taken)
+    extra = check_exogenous_tables(con, config.exogenous_tables, taken | {c for c, _ in exogenous})
+    _, first, last, low_day, high_day, n_quantity, n_margin = _probe_orders(
+        con, config.margin_column)
+    available = {"revenue", "orders"} | ({"quantity"} if n_quantity else set())
+    if n_margin and (config.margin_column or n_quantity):
+        available.add("margin")
+    if config.target not in available:
+        raise ConfigError(
+            f"features.series.target: {config.target!r} cannot be built: the orders have no "
+            f"{'quantity' if config.target == 'quantity' else 'unit_cost or margin_column'} values"
+        )
+    return SeriesPlan(
+        config, country, grains, levels, measures, frozenset(available), exogenous, extra,
+        resolve_week_anchor(config.week_start, (low_day, high_day)), first, last,
+    )
+

@@ -1,0 +1,132 @@
+"""Orders rolled up to every grain and period, as DuckDB CTEs.
+
+The large scan is kept cheap: ``base`` groups ``orders`` once by period and one 64-bit hash of
+all level columns (grouping by a hash is several times faster than by several strings), keeping
+the additive parts (sums, counts). ``rolled`` then builds every grain from that small result
+with ``GROUPING SETS``. Distinct order counts do not add up across groups, so when the
+``orders`` measure is asked for, ``counted`` takes them from ``orders`` directly, grouped by
+per-grain hash keys; it is the one costly part of a build.
+"""
+
+from __future__ import annotations
+
+from forecast.features.calendar import period_shift_sql, period_start_sql
+from forecast.features.plan import GRAIN, NULL_LEVEL, STOPPED, TOTAL, SeriesPlan
+from forecast.io.warehouse import quote
+from forecast.schemas import UNIQUE_ID
+
+_ZERO_KEY = "CAST(0 AS UBIGINT)"
+
+
+def _key_sql(columns: tuple[str, ...]) -> str:
+    return f"hash({', '.join(quote(c) for c in columns)})" if columns else _ZERO_KEY
+
+
+def _measure_sql(plan: SeriesPlan, measure: str) -> str:
+    if measure == "revenue":
+        return "sum(amount)"
+    if measure == "quantity":
+        return "sum(quantity)"
+    if measure == "orders":
+        # Lines without an order id count as one order each (data that are already series).
+        return "count(DISTINCT order_id) + count(*) FILTER (WHERE order_id IS NULL)"
+    if plan.config.margin_column:
+        return f"sum(CAST({quote(plan.config.margin_column)} AS DOUBLE))"
+    return "sum(amount - quantity * unit_cost)"
+
+
+def _additive(plan: SeriesPlan, with_values: bool) -> list[str]:
+    """Measures other than ``orders`` and the exogenous order columns."""
+    if not with_values:
+        return []
+    return [m for m in plan.measures if m in plan.available and m != "orders"]
+
+
+def _base_sql(plan: SeriesPlan, with_values: bool) -> str:
+    """One row per (level combination, period) with additive aggregates."""
+    period = period_start_sql("order_date", plan.config.freq, plan.week_anchor)
+    items = [f"{_key_sql(plan.levels)} AS level_key", f"{period} AS ds", "count(*) AS n_rows"]
+    items += [f"any_value({quote(c)}) AS {quote(c)}" for c in plan.levels]
+    items += [f"{_measure_sql(plan, m)} AS {m}" for m in _additive(plan, with_values)]
+    for column, fn in plan.exogenous if with_values else ():
+        if fn == "avg":
+            items += [f"sum(CAST({quote(column)} AS DOUBLE)) AS {quote(column + '__sum')}",
+                      f"count({quote(column)}) AS {quote(column + '__n')}"]
+        else:
+            items.append(f"bool_or({quote(column)}) AS {quote(column)}")
+    return f"SELECT {', '.join(items)} FROM orders GROUP BY level_key, ds"
+
+
+def _labels(plan: SeriesPlan, mask_of: list[int], column: str) -> tuple[str, str, str, str]:
+    """CASE expressions mapping a grouping mask to grain rank, label, unique_id and key."""
+    rank, label, uid, key = [], [], [], []
+    for i, (grain, mask) in enumerate(zip(plan.grains, mask_of, strict=True)):
+        parts = ", ".join(f"coalesce(CAST({quote(c)} AS VARCHAR), '{NULL_LEVEL}')" for c in grain)
+        rank.append(f"WHEN {mask} THEN {i}")
+        label.append(f"WHEN {i} THEN '{'/'.join(grain) or TOTAL}'")
+        uid.append(f"WHEN {i} THEN " + (f"concat_ws('|', {parts})" if grain else f"'{TOTAL}'"))
+        key.append(f"WHEN {i} THEN {_key_sql(grain)}")
+    return (f"CASE {column} {' '.join(rank)} END", f"CASE grain_rank {' '.join(label)} END",
+            f"CASE grain_rank {' '.join(uid)} END", f"CASE grain_rank {' '.join(key)} END")
+
+
+def _rolled_sql(plan: SeriesPlan, with_values: bool) -> str:
+    """Every grain from ``base``: ``grain_rank, grain, unique_id, level_key``, levels, ``ds``."""
+    levels = [quote(c) for c in plan.levels]
+    masks = [sum(1 << (len(levels) - 1 - i) for i, c in enumerate(plan.levels) if c not in g)
+             for g in plan.grains]
+    rank, label, uid, key = _labels(plan, masks, "grouping_mask")
+    values = ["sum(n_rows) AS n_rows"] + [f"sum({m}) AS {m}" for m in _additive(plan, with_values)]
+    for column, fn in plan.exogenous if with_values else ():
+        c, s, n = quote(column), quote(column + "__sum"), quote(column + "__n")
+        values.append(f"sum({s}) / nullif(sum({n}), 0) AS {c}" if fn == "avg"
+                      else f"bool_or({c}) AS {c}")
+    sets = ", ".join("(" + ", ".join(["ds", *map(quote, g)]) + ")" for g in plan.grains)
+    mask = f"GROUPING({', '.join(levels)})" if levels else "0"
+    grouped = f"""SELECT {mask} AS grouping_mask, {', '.join([*levels, 'ds', *values])}
+        FROM base GROUP BY GROUPING SETS ({sets})"""
+    ranked = f"SELECT {rank} AS grain_rank, * EXCLUDE (grouping_mask) FROM ({grouped})"
+    return f"""SELECT {label} AS {GRAIN}, {uid} AS {UNIQUE_ID}, {key} AS level_key, *
+        FROM ({ranked})"""
+
+
+def _counted_sql(plan: SeriesPlan) -> str:
+    """Distinct orders per grain and period, grouped by one hash key per grain."""
+    period = period_start_sql("order_date", plan.config.freq, plan.week_anchor)
+    keyed = [i for i, g in enumerate(plan.grains) if g]
+    keys = [f"{_key_sql(plan.grains[i])} AS k{i}" for i in keyed]
+    masks = [sum(1 << (len(keyed) - 1 - j) for j, k in enumerate(keyed) if k != i)
+             for i in range(len(plan.grains))]
+    mask = f"GROUPING({', '.join(f'k{i}' for i in keyed)})" if keyed else "0"
+    rank, _, _, _ = _labels(plan, masks, mask)
+    key = "coalesce(" + ", ".join([*(f"k{i}" for i in keyed), _ZERO_KEY]) + ")"
+    sets = ", ".join("(ds" + (f", k{i})" if g else ")") for i, g in enumerate(plan.grains))
+    return f"""SELECT {rank} AS grain_rank, {key} AS level_key, ds,
+            {_measure_sql(plan, 'orders')} AS orders
+        FROM (SELECT {', '.join([f'{period} AS ds', 'order_id', *keys])} FROM orders)
+        GROUP BY GROUPING SETS ({sets})"""
+
+
+def series_ctes(plan: SeriesPlan, with_values: bool = True) -> list[tuple[str, str]]:
+    """CTEs up to one row per series.
+
+    Returns:
+        (name, SQL) pairs: ``base``, ``rolled``, [``counted``], ``agg`` (one row per series and
+        active period: ``grain, unique_id, level_key, grain_rank``, the level columns, ``ds,
+        n_rows``, and with ``with_values`` the measures and exogenous order columns),
+        ``spans`` and ``series_index`` (one row per series with ``first_ds, last_ds, end_ds``
+        and ``stopped``).
+    """
+    ctes = [("base", _base_sql(plan, with_values)), ("rolled", _rolled_sql(plan, with_values))]
+    agg = "SELECT * FROM rolled"
+    if with_values and "orders" in plan.measures:
+        ctes.append(("counted", _counted_sql(plan)))
+        agg = """SELECT r.*, c.orders FROM rolled AS r LEFT JOIN counted AS c
+            ON c.grain_rank = r.grain_rank AND c.level_key = r.level_key AND c.ds = r.ds"""
+    keys = ", ".join([GRAIN, UNIQUE_ID, "level_key", "grain_rank", *map(quote, plan.levels)])
+    after = period_shift_sql("last_ds", plan.config.freq, plan.config.stopped_after)
+    spans = f"""SELECT {keys}, min(ds) AS first_ds, max(ds) AS last_ds FROM agg
+        GROUP BY {keys}"""
+    index = f"""SELECT s.*, b.end_ds, {after} <= b.end_ds AS {STOPPED}
+        FROM spans AS s CROSS JOIN (SELECT max(ds) AS end_ds FROM agg) AS b"""
+    return [*ctes, ("agg", agg), ("spans", spans), ("series_index", index)]
