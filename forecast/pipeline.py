@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from forecast.config import Config, SourceConfig, SynthOptions
+from forecast.config import Config, FeaturesConfig, SeriesConfig, SourceConfig, SynthOptions
 from forecast.schemas import CANONICAL_TABLES
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 SYNTH_TABLES = ("orders", "customers", "surveys", "opportunities", "targets")
 DEMO_CUSTOMERS = 2000
 DEMO_YEARS = 3
+# The demo's hierarchy: company total, region, region x channel, region x channel x product line.
+DEMO_GRAINS = [[], ["region"], ["region", "channel"], ["region", "channel", "product_line"]]
 
 
 def demo_config(data_dir: Path, workspace: Path) -> Config:
@@ -45,6 +47,7 @@ def demo_config(data_dir: Path, workspace: Path) -> Config:
         sources=sources,
         country="CN",
         description="The synthetic company of `forecast data synth`.",
+        features=FeaturesConfig(series=SeriesConfig(grains=DEMO_GRAINS, freq="W")),
     )
 
 

@@ -74,3 +74,4 @@ def test_repository_demo_config_matches_the_demo_command():
     assert [(s.table, s.name, s.path, s.columns) for s in shipped.sources] == [
         (s.table, s.name, s.path.resolve(), s.columns) for s in generated.sources]
     assert shipped.country == generated.country
+    assert shipped.features == generated.features
