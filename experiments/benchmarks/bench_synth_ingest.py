@@ -44,20 +44,33 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "work" / "synth")
     parser.add_argument("--keep", action="store_true", help="keep the data and warehouse")
+    parser.add_argument("--synth-only", action="store_true",
+                        help="measure generation alone (recorded as synth_<customers>x<years>)")
     args = parser.parse_args()
     data, workspace = args.work / "data", args.work / "workspace"
     shutil.rmtree(args.work, ignore_errors=True)
 
     synth = run_python(SYNTH, [str(data), str(args.customers), str(args.years)])
     rows = json.loads(synth.pop("stdout").splitlines()[-1])
+    data_facts = {"customers": args.customers, "years": args.years, "rows": rows,
+                  "parquet_bytes": sum(f.stat().st_size for f in data.rglob("*.parquet"))}
+    synth["rows_per_s"] = round(sum(rows.values()) / synth["seconds"])
+    if args.synth_only:
+        name = f"synth_{args.customers}x{args.years}"
+        path = record(name, {"versions": versions("pyarrow", "numpy"), "data": data_facts,
+                             "synth": synth})
+        print(json.dumps({"data": data_facts, "synth": synth}, indent=2))
+        print(f"recorded {path}")
+        if not args.keep:
+            shutil.rmtree(args.work, ignore_errors=True)
+        return
     ingest = run_python(INGEST, [str(data), str(workspace)])
     counts = json.loads(ingest.pop("stdout").splitlines()[-1])
     total_rows = sum(rows[t] for t in counts)
     result = {
         "versions": versions("duckdb", "pyarrow", "numpy", "pandas"),
-        "data": {"customers": args.customers, "years": args.years, "rows": rows,
-                 "parquet_bytes": sum(f.stat().st_size for f in data.rglob("*.parquet"))},
-        "synth": {**synth, "rows_per_s": round(sum(rows.values()) / synth["seconds"])},
+        "data": data_facts,
+        "synth": synth,
         "ingest": {**ingest, "rows_per_s": round(total_rows / ingest["seconds"]),
                    "counts": counts,
                    "warehouse_bytes": (workspace / "warehouse.duckdb").stat().st_size},
