@@ -1,0 +1,255 @@
+"""Hierarchy structure and reconciliation on a 2-region x 2-channel company worked by hand.
+
+Bottom series (sorted): north|offline, north|online, south|offline, south|online; aggregates:
+total, north, south. In the worked period the bottom values are 10, 20, 30, 40, so north = 30,
+south = 70 and total = 100.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.linalg import hadamard
+
+from forecast.errors import ValidationError
+from forecast.hierarchy import (
+    accuracy_by_level,
+    build_hierarchy,
+    coherence_error,
+    reconcile,
+    shrunk_covariance,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+BOTTOM = ["north|offline", "north|online", "south|offline", "south|online"]
+ORDER = ["total", "north", "south", *BOTTOM]
+DAYS = pd.to_datetime(["2024-01-01", "2024-01-08"])
+
+
+def _stacked(bottom: dict[str, list[float]], days=DAYS) -> pd.DataFrame:
+    """Series frame rows of every grain from bottom values (one list per series, per day)."""
+    rows = []
+    for uid, values in bottom.items():
+        region, channel = uid.split("|")
+        for ds, y in zip(days, values, strict=True):
+            rows.append((uid, ds, y, "region/channel", region, channel))
+            rows.append((region, ds, y, "region", region, None))
+            rows.append(("total", ds, y, "total", None, None))
+    frame = pd.DataFrame(rows, columns=["unique_id", "ds", "y", "grain", "region", "channel"])
+    keys = ["unique_id", "ds", "grain", "region", "channel"]
+    return frame.groupby(keys, dropna=False, as_index=False)["y"].sum()
+
+
+HISTORY = {"north|offline": [10.0, 11.0], "north|online": [20.0, 22.0],
+           "south|offline": [30.0, 33.0], "south|online": [40.0, 44.0]}
+
+
+@pytest.fixture
+def hierarchy():
+    return build_hierarchy(_stacked(HISTORY))
+
+
+def _forecasts(values: dict[str, float], ds=DAYS[:1], width: float = 5.0) -> pd.DataFrame:
+    frame = pd.DataFrame([(uid, d, v) for uid, v in values.items() for d in ds],
+                         columns=["unique_id", "ds", "yhat"])
+    frame["yhat_lo_80"], frame["yhat_hi_80"] = frame.yhat - width, frame.yhat + width
+    return frame
+
+
+def _by_id(frame: pd.DataFrame) -> pd.Series:
+    return frame.set_index("unique_id")["yhat"]
+
+
+# Coherent at the bottom (10, 20, 30, 40) but the total is 7 too high.
+INCOHERENT = {"total": 107.0, "north": 30.0, "south": 70.0, "north|offline": 10.0,
+              "north|online": 20.0, "south|offline": 30.0, "south|online": 40.0}
+
+
+def test_summing_matrix_has_aggregates_then_identity(hierarchy):
+    assert hierarchy.grains == ("total", "region", "region/channel")
+    assert hierarchy.levels == ("region", "channel")
+    assert list(hierarchy.unique_ids) == ORDER
+    assert list(hierarchy.bottom_ids) == BOTTOM and hierarchy.n_aggregates == 3
+    expected = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], *np.eye(4)])
+    assert hierarchy.summing.shape == (7, 4)
+    np.testing.assert_array_equal(hierarchy.summing.toarray(), expected)
+    np.testing.assert_array_equal(hierarchy.aggregation.toarray(), expected[:3])
+
+
+def test_bottom_up_sums_the_bottom_forecasts(hierarchy):
+    base = _forecasts({**INCOHERENT, "total": 500.0, "north": -1.0})
+    out = _by_id(reconcile(base, hierarchy, "bottom_up"))
+    assert out.to_dict() == {**INCOHERENT, "total": 100.0}
+
+
+def test_ols_spreads_the_total_error_by_projection(hierarchy):
+    # S'S = [[3,2,1,1],[2,3,1,1],[1,1,3,2],[1,1,2,3]], S'e = 7 * (1,1,1,1) for e = 7 at the
+    # total; rows of S'S sum to 7, so (S'S)^-1 S'e = (1,1,1,1): every bottom series gains 1.
+    base = _forecasts(INCOHERENT)
+    out = reconcile(base, hierarchy, "ols")
+    expected = {"total": 104.0, "north": 32.0, "south": 72.0, "north|offline": 11.0,
+                "north|online": 21.0, "south|offline": 31.0, "south|online": 41.0}
+    assert _by_id(out).to_dict() == pytest.approx(expected, rel=1e-12)
+    summing = hierarchy.summing.toarray()
+    projection = summing @ np.linalg.inv(summing.T @ summing) @ summing.T
+    np.testing.assert_allclose(_by_id(out)[ORDER], projection @ _by_id(base)[ORDER])
+    assert list(out.columns) == list(base.columns)
+
+
+def test_reconcile_keeps_row_order_and_handles_all_periods_at_once(hierarchy):
+    rng = np.random.default_rng(0)
+    base = _forecasts(INCOHERENT, ds=DAYS).sample(frac=1.0, random_state=1)
+    base["yhat"] += rng.normal(0, 3, len(base))
+    out = reconcile(base, hierarchy, "ols")
+    assert out.index.equals(base.index) and (out.unique_id == base.unique_id).all()
+    assert coherence_error(base, hierarchy) > 1e-3
+    assert coherence_error(out, hierarchy) < 1e-9
+
+
+def test_mint_shrink_is_coherent_and_equals_ols_for_identity_covariance(hierarchy):
+    base = _forecasts(INCOHERENT, ds=DAYS)
+    base.loc[base.unique_id == "south", "yhat"] += np.array([-4.0, 6.0])
+    # Columns of a Hadamard matrix are orthogonal with squared norm 8: E'E / 8 is the identity.
+    errors = hadamard(8)[:, 1:] * 3.0
+    residuals = pd.DataFrame(
+        [(uid, pd.Timestamp("2023-01-01") + pd.Timedelta(weeks=t), errors[t, i])
+         for i, uid in enumerate(ORDER) for t in range(8)],
+        columns=["unique_id", "ds", "residual"])
+    covariance, intensity = shrunk_covariance(errors.astype(float))
+    np.testing.assert_allclose(covariance, 9.0 * np.eye(7))
+    mint = reconcile(base, hierarchy, "mint_shrink", residuals)
+    ols = reconcile(base, hierarchy, "ols")
+    np.testing.assert_allclose(mint.yhat, ols.yhat, rtol=1e-12)
+    assert coherence_error(mint, hierarchy) < 1e-6
+
+    noisy = residuals.assign(residual=np.random.default_rng(3).normal(0, 1, len(residuals)))
+    weighted = reconcile(base, hierarchy, "mint_shrink", noisy)
+    assert coherence_error(weighted, hierarchy) < 1e-6
+    assert not np.allclose(weighted.yhat, ols.yhat)
+
+
+def test_shrinkage_intensity_matches_the_schafer_strimmer_formula():
+    errors = np.random.default_rng(5).normal(size=(30, 3)) @ np.array(
+        [[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 1.0]])
+    covariance, intensity = shrunk_covariance(errors)
+    t = len(errors)
+    sample = errors.T @ errors / t
+    scaled = errors / np.sqrt(np.diag(sample))
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    # hts's shrink.estim: with w_tij = x_ti x_tj of the scaled residuals, r_ij = mean_t w_tij
+    # and Var(r_ij) = sum_t (w_tij - r_ij)^2 / (T (T - 1)); lambda = sum Var / sum r^2.
+    w = {p: scaled[:, p[0]] * scaled[:, p[1]] for p in pairs}
+    var = sum(np.sum((w[p] - w[p].mean()) ** 2) / (t * (t - 1)) for p in pairs)
+    correlation = sum(w[p].mean() ** 2 for p in pairs)
+    assert intensity == pytest.approx(var / correlation)
+    assert 0 < intensity < 1
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(covariance[off], (1 - intensity) * sample[off])
+    np.testing.assert_allclose(np.diag(covariance), np.diag(sample))
+
+
+def test_mint_shrink_without_residuals_says_what_it_needs(hierarchy):
+    with pytest.raises(ValidationError, match="mint_shrink.*needs residuals"):
+        reconcile(_forecasts(INCOHERENT), hierarchy, "mint_shrink")
+    only_two = pd.DataFrame({"unique_id": ORDER, "ds": DAYS[0], "residual": 1.0})
+    with pytest.raises(ValidationError, match="at least 2"):
+        reconcile(_forecasts(INCOHERENT), hierarchy, "mint_shrink", only_two)
+
+
+def test_intervals_shift_with_yhat_and_stay_ordered(hierarchy):
+    base = _forecasts(INCOHERENT, width=2.0)
+    out = reconcile(base, hierarchy, "ols").set_index("unique_id")
+    assert out.loc["total", "yhat_lo_80"] == pytest.approx(102.0)
+    assert out.loc["north|online", "yhat_hi_80"] == pytest.approx(23.0)
+    assert ((out.yhat_lo_80 <= out.yhat) & (out.yhat <= out.yhat_hi_80)).all()
+    np.testing.assert_allclose(out.yhat_hi_80 - out.yhat_lo_80, 4.0)
+
+
+def test_grains_that_do_not_nest_are_rejected():
+    frame = _stacked(HISTORY)
+    # Regions relabelled as segments: a segment grain is not a subset of region/channel.
+    frame["segment"] = frame.region.where(frame.grain == "region")
+    frame.loc[frame.grain == "region", "grain"] = "segment"
+    with pytest.raises(ValidationError, match="'segment' and 'region/channel' do not nest"):
+        build_hierarchy(frame)
+    two_ways = _stacked(HISTORY)
+    extra = two_ways[two_ways.grain == "region"].assign(grain="channel", region=None)
+    with pytest.raises(ValidationError, match="'region' and 'channel' do not nest"):
+        build_hierarchy(pd.concat([two_ways, extra]))
+
+
+def test_incoherent_history_names_the_series_and_period():
+    frame = _stacked(HISTORY)
+    frame.loc[(frame.unique_id == "south") & (frame.ds == DAYS[1]), "y"] += 1.0
+    with pytest.raises(ValidationError, match=r"series 'south' \(grain 'region'\) at "
+                       r"2024-01-08.*y is 78 but its bottom series sum to 77"):
+        build_hierarchy(frame)
+    frame = _stacked(HISTORY)
+    frame.loc[frame.unique_id == "total", "y"] *= 1 + 1e-8
+    assert build_hierarchy(frame).n_bottom == 4
+
+
+def test_missing_parent_and_missing_forecasts_are_reported(hierarchy):
+    frame = _stacked(HISTORY)
+    with pytest.raises(ValidationError, match="'north\\|offline' has no aggregate in grain"):
+        build_hierarchy(frame[frame.unique_id != "north"])
+    partial = _forecasts(INCOHERENT)
+    with pytest.raises(ValidationError, match="no row for series 'south'"):
+        reconcile(partial[partial.unique_id != "south"], hierarchy, "ols")
+    with pytest.raises(ValidationError, match="unknown reconciliation method"):
+        reconcile(partial, hierarchy, "mint_sample")
+
+
+def test_coherence_error_is_the_largest_relative_gap(hierarchy):
+    assert coherence_error(_forecasts(INCOHERENT), hierarchy) == pytest.approx(7 / 107)
+    assert coherence_error(_stacked(HISTORY), hierarchy, column="y") == 0.0
+
+
+def test_accuracy_by_level_compares_wape_per_grain(hierarchy):
+    actuals = _stacked({"north|offline": [12.0], "north|online": [20.0],
+                        "south|offline": [30.0], "south|online": [38.0]}, days=DAYS[:1])
+    base = _forecasts(INCOHERENT)
+    reconciled = reconcile(base, hierarchy, "ols")
+    table = accuracy_by_level(actuals, base, reconciled)
+    assert list(table.columns) == ["grain", "unreconciled", "reconciled"]
+    assert list(table.grain) == ["total", "region", "region/channel"]
+    # total: y 100, base 107, ols 104. regions: y 32, 68; base 30, 70; ols 32, 72.
+    # bottom: y 12, 20, 30, 38; base 10, 20, 30, 40; ols 11, 21, 31, 41.
+    expected = [[7 / 100, 4 / 100], [4 / 100, 4 / 100], [4 / 100, 6 / 100]]
+    np.testing.assert_allclose(table[["unreconciled", "reconciled"]].to_numpy(), expected)
+    by_hierarchy = accuracy_by_level(actuals.drop(columns="grain"), base, reconciled,
+                                     hierarchy=hierarchy)
+    pd.testing.assert_frame_equal(by_hierarchy, table)
+
+
+def test_walmart_store_hierarchy_reconciles_perturbed_forecasts(tmp_path):
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    from forecast.config import load_config
+    from forecast.io.ingest import ingest
+    from forecast.pipeline import build_series
+
+    config = load_config(REPO / "configs" / "walmart.yaml").with_workspace(tmp_path)
+    ingest(config)
+    series = pd.read_parquet(build_series(config)["parquet"])
+    hierarchy = build_hierarchy(series)
+    assert hierarchy.grains == ("total", "store") and hierarchy.summing.shape == (46, 45)
+
+    rng = np.random.default_rng(7)
+    last = series[series.ds >= series.ds.max() - pd.Timedelta(weeks=3)]
+    base = last[["unique_id", "ds"]].assign(yhat=last.y * rng.normal(1, 0.05, len(last)))
+    base["yhat_lo_80"], base["yhat_hi_80"] = base.yhat * 0.9, base.yhat * 1.1
+    history = series[series.ds < series.ds.max() - pd.Timedelta(weeks=3)]
+    residuals = history[["unique_id", "ds"]].assign(
+        residual=history.y * rng.normal(0, 0.05, len(history)))
+    assert coherence_error(base, hierarchy) > 1e-3
+    for method in ("bottom_up", "ols", "mint_shrink"):
+        out = reconcile(base, hierarchy, method, residuals)
+        assert coherence_error(out, hierarchy) < 1e-6
+        assert ((out.yhat_lo_80 <= out.yhat) & (out.yhat <= out.yhat_hi_80)).all()
+    table = accuracy_by_level(series, base, out)
+    assert list(table.grain) == ["total", "store"]
