@@ -257,3 +257,30 @@ def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple
         + [f"  {c['cutoff']}: {c['customers']:,} customers, {c['labelled']:,} labelled, "
            f"churn rate {c['churn_rate']}" for c in r["cutoffs"]]
         + [f"  parquet: {r['parquet']}"]))
+
+
+@main.group(cls=_Group)
+def train() -> None:
+    """Train models (tracked in MLflow)."""
+
+
+def _train_churn_text(r: dict) -> str:
+    m = r["metrics"]
+    return "\n".join([
+        f"trained churn model ({r['chosen']}) on {r['rows']:,} rows in {r['seconds']:.1f} s",
+        f"  held-out ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  Brier {m['brier']:.4f}"
+        f"  log-loss {m['log_loss']:.4f}  ECE {m['ece']:.4f}",
+        f"  threshold {r['threshold']}",
+        f"  model: {r['model_uri']}  (tracking: {r['tracking_uri']})",
+    ])
+
+
+@train.command("churn")
+@_config_option
+@_workspace_option
+@_json_option
+def train_churn(config_path: Path, workspace: Path | None, as_json: bool) -> None:
+    """Train, calibrate and evaluate the churn model; register it in MLflow as churn-risk."""
+    from forecast.pipeline import train_churn as run
+
+    _emit(run(_load(config_path, workspace)), as_json, _train_churn_text)

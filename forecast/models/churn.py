@@ -285,6 +285,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         validation_: one row per candidate and blend: ``model, calibration, params, log_loss,
             brier, roc_auc, n_validated``.
         threshold_: churn_proba at or above which a retention action pays off.
+        validation_predictions_: the chosen model's calibrated out-of-sample predictions
+            (``churned, churn_proba``), for evaluation.
     """
 
     def __init__(self, config: ChurnConfig | None = None):
@@ -325,6 +327,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         proba = np.mean([b[3] for b in chosen], axis=0)
         self.threshold_ = choose_threshold(y[rows], proba, config.cost_missed_churner,
                                            config.cost_wasted_action)
+        self.validation_predictions_ = pd.DataFrame({LABEL: y[rows], CHURN_PROBA: proba})
         self.classes_ = np.array([0, 1])
         return self
 
@@ -375,6 +378,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         churn = np.mean([c.transform(p.predict_proba(features)[:, 1])
                          for _, p, c in self.members_], axis=0)
         return np.column_stack([1 - churn, churn])
+
+    def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``churn_proba`` and ``tier`` per row of X (the pyfunc interface of MLflow)."""
+        proba = self.predict_proba(X)[:, 1]
+        return pd.DataFrame({CHURN_PROBA: proba, TIER: assign_tiers(proba, self.config or
+                                                                    ChurnConfig())})
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """1 where a retention action pays off (``churn_proba >= threshold_``)."""
