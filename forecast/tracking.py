@@ -95,9 +95,6 @@ def log_model(model: Any, example_input: pd.DataFrame, registered_name: str) -> 
     Returns:
         The model URI (``models:/<name>/<version>``).
     """
-    # Integers in a signature reject missing values at serving time; features are floats anyway.
-    ints = example_input.select_dtypes("integer").columns
-    example_input = example_input.astype({c: "float64" for c in ints})
     example_output = model.predict_frame(example_input)
     signature = infer_signature(example_input, example_output)
     with tempfile.TemporaryDirectory() as tmp:
