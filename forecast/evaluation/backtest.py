@@ -1,0 +1,157 @@
+"""Rolling-origin backtests: refit every candidate at each forecast origin and keep the errors.
+
+Origins (cutoffs) are counted back from the last date of the frame in periods of its frequency:
+with ``h=13, n_folds=3, step=13`` the origins are 39, 26 and 13 periods before the end, and each
+fold forecasts the ``h`` periods after its origin. Only data up to a cutoff is used to fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from forecast.errors import ValidationError
+from forecast.models.base import (
+    DEFAULT_LEVELS, Forecaster, check_series_frame, infer_freq, interval_columns, regularize,
+)
+from forecast.models.baselines import season_length_for, tail_matrix
+from forecast.schemas import DS, H, UNIQUE_ID, Y, YHAT
+
+FOLD, CUTOFF, MODEL = "fold", "cutoff", "model"
+SCALE_MAE, SCALE_MSE = "scale_mae", "scale_mse"
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """How a rolling-origin backtest is laid out.
+
+    Attributes:
+        h: periods forecast from each origin.
+        n_folds: number of origins.
+        step: periods between consecutive origins (default ``h``).
+        levels: interval levels requested from every model.
+        exog: columns passed to ``predict`` as future values (taken from the frame).
+        season_length: season of the seasonal-naive scale of MASE/RMSSE (default by frequency).
+        min_history: series with fewer observed values before an origin are left out of that fold.
+        end: last date of the data the folds count back from (default: the frame's last date).
+    """
+
+    h: int
+    n_folds: int = 3
+    step: int | None = None
+    levels: tuple[float, ...] = DEFAULT_LEVELS
+    exog: tuple[str, ...] = field(default_factory=tuple)
+    season_length: int | None = None
+    min_history: int = 2
+    end: pd.Timestamp | None = None
+
+
+def make_cutoffs(last_date: pd.Timestamp, spec: BacktestSpec, freq: str) -> list[pd.Timestamp]:
+    """Forecast origins, oldest first: ``last_date - (h + step * k)`` periods, k = n_folds-1..0."""
+    if spec.h < 1 or spec.n_folds < 1:
+        raise ValidationError(
+            f"backtest needs h >= 1 and n_folds >= 1, got {spec.h}, {spec.n_folds}")
+    step = spec.step or spec.h
+    offset = pd.tseries.frequencies.to_offset(freq)
+    back = [spec.h + step * k for k in range(spec.n_folds - 1, -1, -1)]
+    return [pd.Timestamp(last_date) - n * offset for n in back]
+
+
+def seasonal_scales(train: pd.DataFrame, season_length: int) -> pd.DataFrame:
+    """In-sample seasonal-naive error scales of each series (the MASE and RMSSE denominators).
+
+    Args:
+        train: regular frame ``unique_id, ds, y`` sorted by ``unique_id, ds``.
+        season_length: lag of the seasonal naive; falls back to 1 for series shorter than that.
+
+    Returns:
+        Frame indexed by ``unique_id`` with ``scale_mae`` (mean absolute seasonal difference)
+        and ``scale_mse`` (mean squared seasonal difference).
+    """
+    ids, matrix = tail_matrix(train)
+    scales = {}
+    for lag in (season_length, 1):
+        diff = matrix[:, lag:] - matrix[:, :-lag] if matrix.shape[1] > lag else \
+            np.full((len(ids), 1), np.nan)
+        count = np.sum(~np.isnan(diff), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scales[lag] = (np.nansum(np.abs(diff), axis=1) / count,
+                           np.nansum(diff**2, axis=1) / count)
+    mae = np.where(np.isfinite(scales[season_length][0]), scales[season_length][0], scales[1][0])
+    mse = np.where(np.isfinite(scales[season_length][1]), scales[season_length][1], scales[1][1])
+    return pd.DataFrame({SCALE_MAE: mae, SCALE_MSE: mse}, index=ids)
+
+
+def _fold_frames(frame: pd.DataFrame, cutoff: pd.Timestamp, spec: BacktestSpec, freq: str):
+    offset = pd.tseries.frequencies.to_offset(freq)
+    train = frame[frame[DS] <= cutoff]
+    observed = train.dropna(subset=[Y]).groupby(UNIQUE_ID, observed=True).size()
+    keep = observed.index[observed >= spec.min_history]
+    train = train[train[UNIQUE_ID].isin(keep)]
+    test = frame[(frame[DS] > cutoff) & (frame[DS] <= cutoff + spec.h * offset)
+                 & frame[UNIQUE_ID].isin(keep)]
+    return train, test
+
+
+def backtest(
+    models: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec
+) -> pd.DataFrame:
+    """Rolling-origin backtest of several forecasters on the same folds.
+
+    Each model is cloned and refit on the data up to each origin, then asked for ``spec.h``
+    periods with the actual future values of ``spec.exog``.
+
+    Args:
+        models: name -> unfitted (or fitted; it is cloned) forecaster.
+        frame: long series frame ``unique_id, ds, y`` + exogenous columns; rows with ``y``
+            missing count as not observed and are not scored.
+        spec: fold layout.
+
+    Returns:
+        Frame ``fold, cutoff, unique_id, ds, h, y, model, yhat, yhat_lo_<l>, yhat_hi_<l>,
+        scale_mae, scale_mse``: one row per model and observed forecast period.
+    """
+    checked = check_series_frame(frame, "backtest frame")
+    freq = next((m.freq for m in models.values() if getattr(m, "freq", None)), None) \
+        or infer_freq(checked[DS])
+    checked = regularize(checked, freq)
+    season = spec.season_length or season_length_for(freq)
+    end = spec.end if spec.end is not None else checked[DS].max()
+    pieces = []
+    for fold, cutoff in enumerate(make_cutoffs(end, spec, freq)):
+        train, test = _fold_frames(checked, cutoff, spec, freq)
+        if train.empty or test.empty:
+            raise ValidationError(f"backtest fold {fold} (origin {cutoff:%Y-%m-%d}) has no "
+                                  "training or test data; use fewer folds or a shorter step")
+        scales = seasonal_scales(train, season)
+        exog = test[[UNIQUE_ID, DS, *spec.exog]] if spec.exog else None
+        for name, model in models.items():
+            forecast = clone(model).fit(train).predict(spec.h, future_exog=exog, levels=spec.levels)
+            pieces.append(_score_rows(forecast, test, name, fold, cutoff, scales))
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _score_rows(forecast, test, name, fold, cutoff, scales) -> pd.DataFrame:
+    forecast = forecast.copy()
+    forecast[H] = forecast.groupby(UNIQUE_ID, sort=False).cumcount() + 1
+    rows = test[[UNIQUE_ID, DS, Y]].dropna(subset=[Y]).merge(forecast, on=[UNIQUE_ID, DS])
+    rows.insert(0, FOLD, fold)
+    rows.insert(1, CUTOFF, cutoff)
+    rows.insert(rows.columns.get_loc(YHAT), MODEL, name)
+    return rows.merge(scales, left_on=UNIQUE_ID, right_index=True, how="left")
+
+
+def interval_levels(table: pd.DataFrame) -> list[float]:
+    """Interval levels present in a backtest or forecast table (from its column names)."""
+    levels = []
+    for column in table.columns:
+        if column.startswith(f"{YHAT}_lo_"):
+            level = float(column.removeprefix(f"{YHAT}_lo_"))
+            if interval_columns(level)[1] in table.columns:
+                levels.append(level)
+    return levels
+

@@ -1,0 +1,169 @@
+"""Baseline forecasters: naive, seasonal naive and moving average.
+
+They are the yardsticks every other model must beat, and a fast default for very many series.
+Intervals are normal, from the spread of each method's own one-step errors on the history,
+widened with the horizon as the method implies. Missing periods (closed days, late openings) are
+skipped: a forecast uses the latest observed value at the relevant position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ValidationError
+from forecast.models.base import Forecaster, add_normal_intervals, future_dates
+from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+
+
+def season_length_for(freq: str) -> int:
+    """Default season length of a frequency: 7 daily, 52 weekly, 12 monthly, 4 quarterly."""
+    code = freq.split("-")[0].upper()
+    lengths = {"D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4}
+    if code not in lengths:
+        raise ValidationError(
+            f"no default season length for frequency {freq!r}; pass season_length")
+    return lengths[code]
+
+
+def tail_matrix(frame: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """Series values as a matrix, one row per series, right-aligned on each series' last period.
+
+    Args:
+        frame: regular series frame ``unique_id, ds, y`` sorted by ``unique_id, ds``.
+
+    Returns:
+        The series ids (sorted) and a float matrix whose last column is each series' last period;
+        shorter series are padded with NaN on the left.
+    """
+    codes, ids = pd.factorize(frame[UNIQUE_ID], sort=True)
+    sizes = np.bincount(codes, minlength=len(ids))
+    width = int(sizes.max())
+    position = frame.groupby(codes, sort=False).cumcount().to_numpy()
+    column = width - sizes[codes] + position
+    matrix = np.full((len(ids), width), np.nan)
+    matrix[codes, column] = frame[Y].to_numpy(dtype=float)
+    return pd.Index(ids, name=UNIQUE_ID), matrix
+
+
+def _last_observed(matrix: np.ndarray) -> np.ndarray:
+    """Latest non-missing value along the last axis (NaN when a row has none)."""
+    observed = ~np.isnan(matrix)
+    last = matrix.shape[-1] - 1 - np.argmax(observed[..., ::-1], axis=-1)
+    values = np.take_along_axis(matrix, last[..., None], axis=-1)[..., 0]
+    return np.where(observed.any(axis=-1), values, np.nan)
+
+
+def _residual_sigma(residuals: np.ndarray) -> np.ndarray:
+    """Per-row root mean square of residuals, falling back to the pooled value for short rows."""
+    count = np.sum(~np.isnan(residuals), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = np.sqrt(np.nansum(residuals**2, axis=1) / count)
+    pooled = np.nanmedian(sigma) if np.isfinite(sigma).any() else 0.0
+    return np.where(count >= 2, sigma, pooled)
+
+
+class _MatrixBaseline(Forecaster):
+    """Shared fit/predict of the baselines: learn per-series point forecasts and step spreads."""
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        ids, matrix = tail_matrix(frame)
+        if np.isnan(matrix).all():
+            raise ValidationError("series frame: every y is missing; nothing to forecast from")
+        self.ids_ = ids
+        self._learn(matrix)
+
+    def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
+        out = future_dates(self.last_ds_.loc[self.ids_], h, self.freq_)
+        point, spread = self._forecast_matrix(h)
+        out[YHAT] = point.ravel()
+        return add_normal_intervals(out, spread.ravel(), levels)
+
+    def _learn(self, matrix: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _forecast_matrix(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class NaiveForecaster(_MatrixBaseline):
+    """Every future period equals the last observed value; spread grows as sqrt(step).
+
+    Args:
+        freq: pandas frequency alias; inferred from the frame when None.
+    """
+
+    def __init__(self, freq: str | None = None):
+        self.freq = freq
+
+    def _learn(self, matrix: np.ndarray) -> None:
+        self.level_ = _last_observed(matrix)
+        self.sigma_ = _residual_sigma(np.diff(matrix, axis=1))
+
+    def _forecast_matrix(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        steps = np.arange(1, h + 1)
+        point = np.repeat(self.level_[:, None], h, axis=1)
+        return point, self.sigma_[:, None] * np.sqrt(steps)[None, :]
+
+
+class SeasonalNaiveForecaster(_MatrixBaseline):
+    """Every future period equals the last observed value one or more seasons earlier.
+
+    Args:
+        season_length: periods per season (52 for weekly, 7 for daily); from freq when None.
+        freq: pandas frequency alias; inferred from the frame when None.
+    """
+
+    def __init__(self, season_length: int | None = None, freq: str | None = None):
+        self.season_length = season_length
+        self.freq = freq
+
+    def _learn(self, matrix: np.ndarray) -> None:
+        m = int(self.season_length or season_length_for(self.freq_))
+        if m < 1:
+            raise ValidationError(f"season_length must be at least 1, got {m}")
+        seasons = -(-matrix.shape[1] // m)
+        padded = np.full((matrix.shape[0], seasons * m), np.nan)
+        padded[:, -matrix.shape[1]:] = matrix
+        by_season = padded.reshape(matrix.shape[0], seasons, m).transpose(0, 2, 1)
+        last_season = _last_observed(by_season)
+        fallback = _last_observed(matrix)
+        self.season_length_ = m
+        self.last_season_ = np.where(np.isnan(last_season), fallback[:, None], last_season)
+        self.sigma_ = _residual_sigma(matrix[:, m:] - matrix[:, :-m]) if matrix.shape[1] > m \
+            else _residual_sigma(np.diff(matrix, axis=1))
+
+    def _forecast_matrix(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        steps = np.arange(1, h + 1)
+        point = self.last_season_[:, (steps - 1) % self.season_length_]
+        widen = np.sqrt(np.ceil(steps / self.season_length_))
+        return point, self.sigma_[:, None] * widen[None, :]
+
+
+class MovingAverageForecaster(_MatrixBaseline):
+    """Every future period equals the mean of the last ``window`` observed values.
+
+    Args:
+        window: number of latest periods averaged.
+        freq: pandas frequency alias; inferred from the frame when None.
+    """
+
+    def __init__(self, window: int = 4, freq: str | None = None):
+        self.window = window
+        self.freq = freq
+
+    def _learn(self, matrix: np.ndarray) -> None:
+        if int(self.window) < 1:
+            raise ValidationError(f"window must be at least 1, got {self.window}")
+        w = int(self.window)
+        recent = matrix[:, -w:]
+        count = np.sum(~np.isnan(recent), axis=1)
+        mean = np.nansum(recent, axis=1) / np.maximum(count, 1)
+        self.level_ = np.where(count > 0, mean, _last_observed(matrix))
+        rolling = pd.DataFrame(matrix.T).rolling(w, min_periods=1).mean().shift(1).to_numpy().T
+        self.sigma_ = _residual_sigma(matrix - rolling)
+
+    def _forecast_matrix(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        point = np.repeat(self.level_[:, None], h, axis=1)
+        spread = self.sigma_[:, None] * np.sqrt(1 + np.arange(1, h + 1) / self.window)[None, :]
+        return point, spread

@@ -1,0 +1,432 @@
+"""One gradient-boosting model across all series (scikit-learn HistGradientBoostingRegressor).
+
+Direct strategy: every lag and rolling feature looks back at least ``horizon`` periods, so a
+single model forecasts all steps 1..horizon from data known at the forecast origin. Each series
+is divided by its mean over the training window, so stores of very different size share one
+model; the forecast is multiplied back. Calendar and holiday features, level columns (as
+categoricals) and exogenous regressors with their future values complete the features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ValidationError
+from forecast.models.base import DEFAULT_LEVELS, Forecaster, add_normal_intervals, future_dates
+from forecast.models.baselines import season_length_for
+from forecast.schemas import DS, H, UNIQUE_ID, Y, YHAT
+
+_MAX_CATEGORIES = 250
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which features the global model builds.
+
+    Attributes:
+        lags: lags in periods, each >= horizon; None picks horizon..horizon+7, the seasonal lags
+            at or past the horizon and the lags around one year.
+        windows: rolling-mean windows (periods) ending ``horizon`` periods back; None by freq.
+        season_length: periods per season; None by freq (7 daily, 52 weekly).
+        exog: exogenous columns; None uses every numeric column other than y.
+        level_columns: categorical level columns; None uses every non-numeric column.
+        id_as_category: use unique_id as a categorical; None when there are <= 250 series.
+        scale: "mean" divides each series by its mean; "none" leaves it.
+        scale_window: periods at the end of the training window the mean is taken over; None
+            uses the whole window.
+        relative_window: when set, the target and the lag features are also divided by each
+            row's own level (the mean of this many periods ending ``horizon`` back), so trends
+            in level do not push the target outside the range the trees saw.
+    """
+
+    lags: tuple[int, ...] | None = None
+    windows: tuple[int, ...] | None = None
+    season_length: int | None = None
+    exog: tuple[str, ...] | None = None
+    level_columns: tuple[str, ...] | None = None
+    id_as_category: bool | None = None
+    scale: str = "mean"
+    scale_window: int | None = None
+    relative_window: int | None = None
+
+
+@dataclass(frozen=True)
+class BoostingParams:
+    """Settings passed to HistGradientBoostingRegressor."""
+
+    max_iter: int = 300
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 31
+    min_samples_leaf: int = 20
+    l2_regularization: float = 0.0
+    loss: str = "squared_error"
+
+
+def default_lags(horizon: int, season_length: int, year: int) -> tuple[int, ...]:
+    """Lags >= horizon: a block of 8 after the horizon, two seasonal lags and a year back +- 1."""
+    lags = set(range(horizon, horizon + 8))
+    first_seasonal = -(-horizon // season_length) * season_length
+    lags.update({first_seasonal, first_seasonal + season_length})
+    if year >= horizon + 1:
+        lags.update({year - 1, year, year + 1})
+    return tuple(sorted(lag for lag in lags if lag >= horizon))
+
+
+def _periods_per_year(freq: str) -> int:
+    code = freq.split("-")[0].upper()
+    return {"D": 364, "B": 260, "W": 52, "M": 12, "MS": 12, "ME": 12}.get(code, 4)
+
+
+def _default_windows(freq: str) -> tuple[int, ...]:
+    code = freq.split("-")[0].upper()
+    return {"D": (7, 28, 91, 364), "W": (4, 13, 26, 52)}.get(code, (3, 6, 12))
+
+
+def _per_row(values: pd.Series, ids: np.ndarray) -> np.ndarray:
+    """Per-series values repeated onto the rows of a frame whose series are contiguous."""
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    counts = np.diff(np.r_[starts, len(ids)])
+    return np.repeat(values.reindex(ids[starts]).to_numpy(), counts)
+
+
+def _group_positions(ids: np.ndarray) -> np.ndarray:
+    """Position of each row within its (contiguous) series."""
+    starts = np.r_[True, ids[1:] != ids[:-1]]
+    index = np.arange(len(ids))
+    return index - np.maximum.accumulate(np.where(starts, index, 0))
+
+
+def _lagged(values: np.ndarray, position: np.ndarray, lag: int) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    ok = position >= lag
+    out[ok] = values[np.flatnonzero(ok) - lag]
+    return out
+
+
+def _rolling_mean(values: np.ndarray, position: np.ndarray, end_lag: int, window: int):
+    """Mean of the observed values in the ``window`` periods ending ``end_lag`` periods back."""
+    filled = np.nan_to_num(values)
+    total = np.r_[0.0, np.cumsum(filled)]
+    count = np.r_[0, np.cumsum(~np.isnan(values))]
+    index = np.arange(len(values))
+    hi = index - end_lag + 1
+    lo = np.maximum(hi - window, index - position)
+    ok = hi > index - position
+    lo, hi = np.where(ok, lo, 0), np.where(ok, hi, 0)
+    n = count[hi] - count[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok & (n > 0), (total[hi] - total[lo]) / n, np.nan)
+
+
+class GlobalForecaster(Forecaster):
+    """HistGradientBoostingRegressor trained on all series at once (direct multi-step).
+
+    Args:
+        horizon: largest h the model will be asked for; every lag is at least this.
+        features: which features to build (:class:`FeatureSpec`).
+        boosting: gradient boosting settings (:class:`BoostingParams`).
+        holidays: optional frame ``holiday, ds`` (+ ``lower_window, upper_window``).
+        country: optional ISO country code whose public holidays are added.
+        freq: pandas frequency alias; inferred from the frame when None.
+        max_train_rows: train on a seeded random sample of at most this many rows.
+        random_state: seed of the sample and of the booster.
+        n_threads: OpenMP threads of the booster; None keeps the library default. Use 1 on a
+            loaded machine: spinning OpenMP threads slow boosting down many times over.
+        holdout_intervals: calibrate intervals (conformal, per step) on a model refit without
+            the last ``horizon`` periods; doubles fit time. When False, intervals come from
+            in-sample residuals and are much too narrow.
+    """
+
+    def __init__(
+        self,
+        horizon: int,
+        features: FeatureSpec | None = None,
+        boosting: BoostingParams | None = None,
+        holidays: pd.DataFrame | None = None,
+        country: str | None = None,
+        freq: str | None = None,
+        max_train_rows: int | None = None,
+        random_state: int = 0,
+        n_threads: int | None = None,
+        holdout_intervals: bool = True,
+    ):
+        self.horizon = horizon
+        self.features = features
+        self.boosting = boosting
+        self.holidays = holidays
+        self.country = country
+        self.freq = freq
+        self.max_train_rows = max_train_rows
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.holdout_intervals = holdout_intervals
+
+    def fit(self, frame: pd.DataFrame) -> GlobalForecaster:
+        """Learn the booster from a long series frame; see :meth:`Forecaster.fit`."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(self.n_threads, user_api="openmp"):
+            return super().fit(frame)
+
+    def predict(self, h: int, future_exog=None, levels=DEFAULT_LEVELS) -> pd.DataFrame:
+        """Forecast; see :meth:`Forecaster.predict`."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(self.n_threads, user_api="openmp"):
+            return super().predict(h, future_exog, levels)
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        spec = self.features or FeatureSpec()
+        self._resolve_spec(frame, spec)
+        self.scale_ = self._series_scale(frame)
+        table = self._feature_table(frame)
+        train = table[frame[Y].notna().to_numpy() & table["_usable"].to_numpy()]
+        if train.empty:
+            raise ValidationError(f"series frame: no rows with {self.horizon} periods of history")
+        if self.max_train_rows and len(train) > self.max_train_rows:
+            train = train.sample(self.max_train_rows, random_state=self.random_state)
+        self.feature_names_ = [c for c in table.columns
+                               if not c.startswith("_") and train[c].notna().any()]
+        params = self.boosting or BoostingParams()
+        self.model_ = HistGradientBoostingRegressor(
+            **vars(params), categorical_features="from_dtype", random_state=self.random_state
+        )
+        self.model_.fit(train[self.feature_names_], train["_target"])
+        check = train.sample(min(len(train), 20_000), random_state=self.random_state)
+        residual = check["_target"] - self.model_.predict(check[self.feature_names_])
+        self.residual_sd_ = float(np.sqrt(np.mean(residual**2)))
+        keep = max(self.lags_) + max(self.windows_) + self.horizon
+        self.history_ = frame.groupby(UNIQUE_ID, sort=False, observed=True).tail(keep)
+        self.calibrator_ = self._holdout_calibrator(frame) if self.holdout_intervals else None
+
+    def _holdout_calibrator(self, frame: pd.DataFrame):
+        """Conformal calibrator from forecasts of the last ``horizon`` periods by a refit model."""
+        from sklearn.base import clone
+
+        from forecast.evaluation.conformal import ConformalCalibrator
+
+        offset = pd.tseries.frequencies.to_offset(self.freq_)
+        cutoff = self.last_ds_.max() - self.horizon * offset
+        early, late = frame[frame[DS] <= cutoff], frame[frame[DS] > cutoff]
+        try:
+            inner = clone(self).set_params(holdout_intervals=False, freq=self.freq_).fit(early)
+            forecast = inner.predict(self.horizon, late, levels=())
+        except ValidationError:
+            return None  # too little history to hold out a horizon: keep in-sample intervals
+        forecast[H] = forecast.groupby(UNIQUE_ID, sort=False).cumcount() + 1
+        rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
+        if len(rows) < 20:
+            return None
+        return ConformalCalibrator(levels=(50, 80, 90, 95, 99), min_samples=50).fit(rows)
+
+    def _resolve_spec(self, frame: pd.DataFrame, spec: FeatureSpec) -> None:
+        self.season_length_ = spec.season_length or season_length_for(self.freq_)
+        year = _periods_per_year(self.freq_)
+        self.lags_ = spec.lags or default_lags(self.horizon, self.season_length_, year)
+        if min(self.lags_) < self.horizon:
+            raise ValidationError(f"lags {self.lags_} must all be >= horizon {self.horizon}")
+        self.windows_ = spec.windows or _default_windows(self.freq_)
+        others = [c for c in frame.columns if c not in (UNIQUE_ID, DS, Y)]
+        numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
+        self.exog_ = list(spec.exog) if spec.exog is not None else numeric
+        self.levels_ = list(spec.level_columns) if spec.level_columns is not None else [
+            c for c in others if c not in numeric]
+        missing = [c for c in self.exog_ + self.levels_ if c not in frame.columns]
+        if missing:
+            raise ValidationError(f"series frame: missing exogenous or level column(s) {missing}")
+        use_id = spec.id_as_category
+        self.use_id_ = frame[UNIQUE_ID].nunique() <= _MAX_CATEGORIES if use_id is None else use_id
+        self.categories_ = {c: _top_categories(frame[c]) for c in self.levels_}
+        if self.use_id_:
+            self.categories_[UNIQUE_ID] = _top_categories(frame[UNIQUE_ID])
+        self.calendar_ = build_holiday_calendar(frame[DS], self.holidays, self.country)
+        self.scale_kind_ = spec.scale
+
+    def _series_scale(self, frame: pd.DataFrame) -> pd.Series:
+        if self.scale_kind_ == "none":
+            return pd.Series(1.0, index=self.last_ds_.index)
+        window = (self.features or FeatureSpec()).scale_window
+        rows = frame if window is None else frame.groupby(
+            UNIQUE_ID, sort=False, observed=True).tail(window)
+        scale = rows.groupby(UNIQUE_ID, sort=True, observed=True)[Y].mean().abs()
+        return scale.where(scale > 0, 1.0).fillna(1.0)
+
+    def _feature_table(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Features of every row of a regular frame sorted by ``unique_id, ds``."""
+        ids = frame[UNIQUE_ID].to_numpy()
+        values = frame[Y].to_numpy(dtype=float) / _per_row(self.scale_, ids)
+        position = _group_positions(ids)
+        columns: dict[str, np.ndarray] = {"age": position.astype(float)}
+        for lag in self.lags_:
+            columns[f"lag_{lag}"] = _lagged(values, position, lag)
+        for window in self.windows_:
+            columns[f"mean_{window}"] = _rolling_mean(values, position, self.horizon, window)
+        seasonal = [k * self.season_length_ for k in range(1, 60)
+                    if k * self.season_length_ >= self.horizon][:4]
+        seasonal_lags = np.column_stack([_lagged(values, position, k) for k in seasonal])
+        count = np.sum(~np.isnan(seasonal_lags), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns["seasonal_mean"] = np.where(
+                count > 0, np.nansum(seasonal_lags, axis=1) / count, np.nan)
+        table = pd.DataFrame(columns, index=frame.index)
+        table = pd.concat([table, build_calendar_features(frame[DS], self.freq_, self.calendar_)],
+                          axis=1)
+        for column in self.exog_:
+            table[column] = frame[column].to_numpy(dtype=float)
+        for column, categories in self.categories_.items():
+            table[column] = pd.Categorical(frame[column].astype(str), categories=categories)
+        level = np.ones(len(values))
+        window = (self.features or FeatureSpec()).relative_window
+        if window:
+            level = _rolling_mean(values, position, self.horizon, window)
+            level = np.where(np.isfinite(level) & (level > 0), level, 1.0)
+            relative = [c for c in table.columns if c.startswith(("lag_", "mean_", "seasonal"))]
+            table[relative] = table[relative].to_numpy() / level[:, None]
+            table["level"] = level
+        table["_target"] = values / level
+        table["_level"] = level
+        table["_usable"] = position >= self.horizon
+        return table
+
+    def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
+        if h > self.horizon:
+            raise ValidationError(f"h={h} exceeds the horizon {self.horizon} the model was fit for")
+        future = future_dates(self.last_ds_, h, self.freq_)
+        future = self._attach_exog(future, future_exog)
+        static = self.history_.groupby(UNIQUE_ID, sort=False, observed=True)[self.levels_].last()
+        if self.levels_:
+            future = future.merge(static, left_on=UNIQUE_ID, right_index=True, how="left")
+        combined = pd.concat([self.history_, future.assign(**{Y: np.nan})], ignore_index=True)
+        combined = combined.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
+        table = self._feature_table(combined)
+        ids = combined[UNIQUE_ID].to_numpy()
+        is_future = combined[DS].to_numpy() > _per_row(self.last_ds_, ids)
+        rows = combined.loc[is_future, [UNIQUE_ID, DS]].reset_index(drop=True)
+        scale = _per_row(self.scale_, rows[UNIQUE_ID].to_numpy())
+        scale = scale * table.loc[is_future, "_level"].to_numpy()
+        rows[YHAT] = self.model_.predict(table.loc[is_future, self.feature_names_]) * scale
+        rows = add_normal_intervals(rows, self.residual_sd_ * scale, levels)
+        calibrated = set(self.calibrator_.levels) if self.calibrator_ is not None else set()
+        if levels and set(levels) <= calibrated:
+            rows[H] = rows.groupby(UNIQUE_ID, sort=False).cumcount() + 1
+            rows = self.calibrator_.transform(rows).drop(columns=H)
+        return rows
+
+    def _attach_exog(self, future: pd.DataFrame, future_exog: pd.DataFrame | None):
+        if not self.exog_:
+            return future
+        if future_exog is None:
+            raise ValidationError(f"future_exog is needed with the future values of {self.exog_}")
+        missing = [c for c in self.exog_ if c not in future_exog.columns]
+        if missing:
+            raise ValidationError(f"future_exog: missing column(s) {missing}")
+        exog = future_exog[[UNIQUE_ID, DS, *self.exog_]]
+        out = future.merge(exog, on=[UNIQUE_ID, DS], how="left")
+        gaps = out[self.exog_].isna().all(axis=1)
+        if gaps.any():
+            example = out.loc[gaps, [UNIQUE_ID, DS]].head(3).to_dict("records")
+            raise ValidationError(f"future_exog: no values for {int(gaps.sum())} forecast rows, "
+                                  f"e.g. {example}")
+        return out
+
+
+def build_holiday_calendar(
+    ds: pd.Series, holidays: pd.DataFrame | None, country: str | None
+) -> pd.Series:
+    """Holiday dates and names from a holidays frame and/or a country's public holidays.
+
+    Args:
+        ds: dates of the training frame (sets the years of the country calendar, plus 3 ahead).
+        holidays: frame ``holiday, ds`` with optional ``lower_window, upper_window`` in days.
+        country: ISO country code for the ``holidays`` package.
+
+    Returns:
+        Holiday names indexed by sorted, unique dates (the first name wins on shared dates).
+    """
+    names: list[pd.Series] = []
+    if holidays is not None and len(holidays):
+        missing = [c for c in ("holiday", DS) if c not in holidays.columns]
+        if missing:
+            raise ValidationError(f"holidays frame: missing column(s) {missing}")
+        table = holidays.assign(lower_window=holidays.get("lower_window", 0),
+                                upper_window=holidays.get("upper_window", 0))
+        for offset in range(int(table["lower_window"].min()), int(table["upper_window"].max()) + 1):
+            rows = table[(table["lower_window"] <= offset) & (table["upper_window"] >= offset)]
+            label = rows["holiday"].astype(str) + ("" if offset == 0 else f"{offset:+d}")
+            dates = pd.to_datetime(rows[DS]) + pd.Timedelta(days=offset)
+            names.append(pd.Series(label.to_numpy(), index=pd.DatetimeIndex(dates)))
+    if country:
+        import holidays as holiday_lib
+
+        years = range(ds.min().year - 1, ds.max().year + 4)
+        try:
+            found = holiday_lib.country_holidays(country, years=years)
+        except NotImplementedError:
+            raise ValidationError(f"unknown holiday country code {country!r}") from None
+        names.append(pd.Series(list(found.values()), index=pd.DatetimeIndex(list(found.keys()))))
+    if not names:
+        return pd.Series([], index=pd.DatetimeIndex([]), dtype=object)
+    calendar = pd.concat(names)
+    return calendar[~calendar.index.duplicated()].sort_index()
+
+
+def build_calendar_features(ds: pd.Series, freq: str, calendar: pd.Series) -> pd.DataFrame:
+    """Calendar and holiday features of period-end dates.
+
+    Args:
+        ds: dates labelling each period by its last day (a week ending Friday is its Friday).
+        freq: pandas frequency alias.
+        calendar: holiday names by date, from :func:`build_holiday_calendar`.
+
+    Returns:
+        Frame with ``month, week, day_of_year, day_of_month`` (+ ``day_of_week`` for daily),
+        ``holiday`` (categorical name of a holiday inside the period), ``next_holiday``,
+        ``days_to_holiday`` and ``days_since_holiday``; same index as ``ds``.
+    """
+    dates = pd.DatetimeIndex(ds.unique())
+    out = pd.DataFrame(index=dates)
+    out["month"] = dates.month
+    out["week"] = dates.isocalendar().week.to_numpy().astype(int)
+    out["day_of_year"] = dates.day_of_year
+    out["day_of_month"] = dates.day
+    daily = freq.split("-")[0].upper() in ("D", "B")
+    if daily:
+        out["day_of_week"] = dates.day_of_week
+        out["days_to_month_end"] = (dates.days_in_month - dates.day).to_numpy()
+    period = pd.Timedelta(days=1 if daily else 7 if freq.upper().startswith("W") else 30)
+    out = pd.concat([out, _holiday_features(dates, period, calendar)], axis=1)
+    return out.reindex(pd.DatetimeIndex(ds)).set_index(ds.index)
+
+
+def _holiday_features(dates: pd.DatetimeIndex, period: pd.Timedelta, calendar: pd.Series):
+    categories = ["none", *[n for n in pd.unique(calendar.to_numpy()) if n != "none"]]
+    out = pd.DataFrame(index=dates)
+    if calendar.empty:
+        out["holiday"] = out["next_holiday"] = pd.Categorical(["none"] * len(dates), ["none"])
+        out["days_to_holiday"] = out["days_since_holiday"] = np.nan
+        return out
+    names = calendar.to_numpy()
+    when = calendar.index.to_numpy()
+    upper = np.searchsorted(when, dates.to_numpy(), side="right")
+    lower = np.searchsorted(when, (dates - period).to_numpy(), side="right")
+    has_next, has_last = upper < len(when), upper > 0
+    nxt, last = np.minimum(upper, len(when) - 1), np.maximum(upper - 1, 0)
+    categories = categories[:_MAX_CATEGORIES]
+    first = np.minimum(lower, len(when) - 1)
+    out["holiday"] = pd.Categorical(np.where(upper > lower, names[first], "none"), categories)
+    out["next_holiday"] = pd.Categorical(np.where(has_next, names[nxt], "none"), categories)
+    day = np.timedelta64(1, "D")
+    out["days_to_holiday"] = np.where(has_next, (when[nxt] - dates.to_numpy()) / day, np.nan)
+    out["days_since_holiday"] = np.where(has_last, (dates.to_numpy() - when[last]) / day, np.nan)
+    return out
+
+
+def _top_categories(column: pd.Series) -> list[str]:
+    counts = column.astype(str).value_counts()
+    return sorted(counts.index[:_MAX_CATEGORIES])

@@ -1,0 +1,257 @@
+"""Prophet, one model per series, fitted in parallel processes.
+
+The only module that imports prophet, and only inside functions, so importing forecast stays
+cheap. Fitted models are kept as Prophet's own JSON (``prophet.serialize.model_to_json``): that is
+what worker processes send back, what :meth:`ProphetForecaster.to_json` saves and what
+:meth:`ProphetForecaster.from_json` loads; the Stan backend is never pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ValidationError
+from forecast.models.base import Forecaster, future_dates, interval_columns
+from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+
+_QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
+
+
+@dataclass(frozen=True)
+class ProphetSettings:
+    """Prophet's own options, shared by every series.
+
+    Attributes:
+        growth: "linear", "logistic" (needs a ``cap`` column, optional ``floor``) or "flat".
+        seasonality_mode: "additive" or "multiplicative".
+        changepoint_prior_scale: flexibility of the trend.
+        yearly_seasonality, weekly_seasonality, daily_seasonality: "auto", True, False or a
+            Fourier order.
+        uncertainty_samples: simulated paths the intervals are read from.
+    """
+
+    growth: Literal["linear", "logistic", "flat"] = "linear"
+    seasonality_mode: Literal["additive", "multiplicative"] = "additive"
+    changepoint_prior_scale: float = 0.05
+    yearly_seasonality: bool | int | str = "auto"
+    weekly_seasonality: bool | int | str = "auto"
+    daily_seasonality: bool | int | str = False
+    uncertainty_samples: int = 300
+
+
+@contextmanager
+def quiet_stan():
+    """Silence cmdstanpy's and prophet's INFO lines for the duration of a block, then restore."""
+    from cmdstanpy.utils import get_logger
+
+    get_logger()  # cmdstanpy sets its level lazily on first use; do it before overriding.
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    previous = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, previous):
+            lg.setLevel(level)
+
+
+def _new_prophet(options: dict):
+    from prophet import Prophet
+
+    settings = ProphetSettings(**options["settings"])
+    holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
+    if holidays is not None:
+        holidays[DS] = pd.to_datetime(holidays[DS])
+    model = Prophet(
+        growth=settings.growth, seasonality_mode=settings.seasonality_mode,
+        changepoint_prior_scale=settings.changepoint_prior_scale,
+        yearly_seasonality=settings.yearly_seasonality,
+        weekly_seasonality=settings.weekly_seasonality,
+        daily_seasonality=settings.daily_seasonality, holidays=holidays, uncertainty_samples=0,
+    )
+    if options["country"]:
+        model.add_country_holidays(country_name=options["country"])
+    for regressor in options["regressors"]:
+        model.add_regressor(regressor)
+    return model
+
+
+def fit_series_chunk(chunk: list[tuple[str, pd.DataFrame]], options: dict) -> list[tuple[str, str]]:
+    """Fit one Prophet per series; returns (unique_id, model JSON) pairs. Runs in workers."""
+    from prophet.serialize import model_to_json
+
+    out = []
+    with quiet_stan():
+        for uid, frame in chunk:
+            model = _new_prophet(options).fit(frame)
+            out.append((uid, model_to_json(model)))
+    return out
+
+
+def predict_series_chunk(
+    chunk: list[tuple[str, str, pd.DataFrame]], levels: Sequence[float], samples: int
+) -> pd.DataFrame:
+    """Forecast the given future frames with the given model JSONs. Runs in workers.
+
+    Returns:
+        Frame ``unique_id, ds, yhat`` + interval columns for ``levels``.
+    """
+    from prophet.serialize import model_from_json
+
+    pieces = []
+    with quiet_stan():
+        for uid, model_json, future in chunk:
+            model = model_from_json(model_json)
+            piece = pd.DataFrame({UNIQUE_ID: uid, DS: future[DS].to_numpy()})
+            piece[YHAT] = model.predict(future)[YHAT].to_numpy()
+            if levels:
+                model.uncertainty_samples = samples
+                paths = model.predictive_samples(future)[YHAT]
+                for level in levels:
+                    lo, hi = interval_columns(level)
+                    piece[lo] = np.quantile(paths, 0.5 - level / 200, axis=1)
+                    piece[hi] = np.quantile(paths, 0.5 + level / 200, axis=1)
+            pieces.append(piece)
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _run_chunks(function, chunks: list, n_jobs: int, *args) -> list:
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    if effective_n_jobs(n_jobs) == 1 or len(chunks) == 1:
+        return [function(chunk, *args) for chunk in chunks]
+    return Parallel(n_jobs=n_jobs, backend="loky")(delayed(function)(c, *args) for c in chunks)
+
+
+def _split(items: list, n_jobs: int) -> list[list]:
+    from joblib import effective_n_jobs
+
+    workers = effective_n_jobs(n_jobs)
+    n_chunks = 1 if workers == 1 else min(len(items), workers * 4)
+    return [items[i::n_chunks] for i in range(n_chunks) if items[i::n_chunks]]
+
+
+class ProphetForecaster(Forecaster):
+    """One Prophet model per series, fitted and predicted in parallel processes.
+
+    Args:
+        settings: Prophet options (:class:`ProphetSettings`).
+        holidays: frame ``holiday, ds`` (+ ``lower_window, upper_window``) of special days.
+        country: ISO country code whose public holidays Prophet adds.
+        regressors: exogenous columns of the frame; ``predict`` needs their future values.
+        n_jobs: worker processes (-1: all cores; 1: in this process).
+        freq: pandas frequency alias; inferred from the frame when None.
+    """
+
+    def __init__(
+        self,
+        settings: ProphetSettings | None = None,
+        holidays: pd.DataFrame | None = None,
+        country: str | None = None,
+        regressors: Sequence[str] = (),
+        n_jobs: int = -1,
+        freq: str | None = None,
+    ):
+        self.settings = settings
+        self.holidays = holidays
+        self.country = country
+        self.regressors = regressors
+        self.n_jobs = n_jobs
+        self.freq = freq
+
+    def _options(self) -> dict:
+        holidays = None
+        if self.holidays is not None:
+            missing = [c for c in ("holiday", DS) if c not in self.holidays.columns]
+            if missing:
+                raise ValidationError(f"holidays frame: missing column(s) {missing}")
+            holidays = self.holidays.assign(**{DS: self.holidays[DS].astype(str)})
+            holidays = holidays.to_dict("list")
+        return {"settings": asdict(self.settings or ProphetSettings()), "holidays": holidays,
+                "country": self.country, "regressors": list(self.regressors)}
+
+    def _extra_columns(self) -> list[str]:
+        growth = (self.settings or ProphetSettings()).growth
+        return list(self.regressors) + (["cap"] if growth == "logistic" else [])
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        extra = self._extra_columns()
+        missing = [c for c in extra if c not in frame.columns]
+        if missing:
+            raise ValidationError(f"series frame: missing regressor or cap column(s) {missing}")
+        floor = ["floor"] if "floor" in frame.columns and "cap" in extra else []
+        observed = frame.dropna(subset=[Y])
+        counts = observed.groupby(UNIQUE_ID, observed=True).size()
+        short = sorted(set(self.last_ds_.index) - set(counts[counts >= 2].index))
+        if short:
+            raise ValidationError(f"series frame: series {short[:5]} have fewer than 2 observed "
+                                  "values; Prophet needs at least 2")
+        items = [(str(uid), group[[DS, Y, *extra, *floor]].reset_index(drop=True))
+                 for uid, group in observed.groupby(UNIQUE_ID, sort=True, observed=True)]
+        options = self._options()
+        results = _run_chunks(fit_series_chunk, _split(items, self.n_jobs), self.n_jobs, options)
+        self.models_ = dict(pair for chunk in results for pair in chunk)
+
+    def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
+        future = future_dates(self.last_ds_, h, self.freq_)
+        extra = self._extra_columns()
+        if extra:
+            future = self._attach(future, future_exog, extra)
+        items = [(str(uid), self.models_[str(uid)], group.drop(columns=UNIQUE_ID))
+                 for uid, group in future.groupby(UNIQUE_ID, sort=True)]
+        samples = (self.settings or ProphetSettings()).uncertainty_samples
+        chunks = _split(items, self.n_jobs)
+        pieces = _run_chunks(predict_series_chunk, chunks, self.n_jobs, levels, samples)
+        out = pd.concat(pieces, ignore_index=True)
+        id_map = {str(uid): uid for uid in self.last_ds_.index}
+        out[UNIQUE_ID] = out[UNIQUE_ID].map(id_map)
+        return out.sort_values([UNIQUE_ID, DS], kind="stable")
+
+    @staticmethod
+    def _attach(future: pd.DataFrame, future_exog, columns: list[str]) -> pd.DataFrame:
+        if future_exog is None:
+            raise ValidationError(f"future_exog is needed with the future values of {columns}")
+        missing = [c for c in columns if c not in future_exog.columns]
+        if missing:
+            raise ValidationError(f"future_exog: missing column(s) {missing}")
+        keep = [c for c in [*columns, "floor"] if c in future_exog.columns]
+        out = future.merge(future_exog[[UNIQUE_ID, DS, *keep]], on=[UNIQUE_ID, DS], how="left")
+        if out[columns].isna().any().any():
+            rows = out.loc[out[columns].isna().any(axis=1), [UNIQUE_ID, DS]].head(3)
+            raise ValidationError(f"future_exog: values missing for forecast rows such as "
+                                  f"{rows.to_dict('records')}")
+        return out
+
+    def to_json(self) -> str:
+        """The fitted forecaster as JSON text: settings, dates and each series' Prophet JSON."""
+        if not hasattr(self, "models_"):
+            raise ValidationError("ProphetForecaster is not fitted: nothing to save")
+        return json.dumps({
+            "options": self._options(), "n_jobs": self.n_jobs, "freq": self.freq_,
+            "last_ds": {str(k): str(v) for k, v in self.last_ds_.items()},
+            "models": self.models_,
+        })
+
+    @classmethod
+    def from_json(cls, text: str) -> ProphetForecaster:
+        """Load a forecaster saved by :meth:`to_json`; it predicts without refitting."""
+        data = json.loads(text)
+        options = data["options"]
+        holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
+        model = cls(ProphetSettings(**options["settings"]), holidays, options["country"],
+                    tuple(options["regressors"]), data["n_jobs"], data["freq"])
+        model.freq_ = data["freq"]
+        last = pd.Series(pd.to_datetime(list(data["last_ds"].values())),
+                         index=pd.Index(list(data["last_ds"]), name=UNIQUE_ID))
+        model.last_ds_, model.n_series_ = last.sort_index(), len(last)
+        model.models_ = data["models"]
+        return model

@@ -1,0 +1,100 @@
+"""Frame checks, frequencies, the regular grid and the three baselines, on hand-worked series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ValidationError
+from forecast.models.base import (
+    check_series_frame, future_dates, infer_freq, interval_columns, output_columns, regularize,
+)
+from forecast.models.baselines import (
+    MovingAverageForecaster, NaiveForecaster, SeasonalNaiveForecaster,
+)
+
+
+def weekly(values, start="2024-01-05", uid="a", freq="W-FRI"):
+    ds = pd.date_range(start, periods=len(values), freq=freq)
+    return pd.DataFrame({"unique_id": uid, "ds": ds, "y": np.asarray(values, float)})
+
+
+def test_interval_column_names():
+    assert interval_columns(80) == ("yhat_lo_80", "yhat_hi_80")
+    assert interval_columns(97.5) == ("yhat_lo_97.5", "yhat_hi_97.5")
+    assert output_columns((80,)) == ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80"]
+
+
+@pytest.mark.parametrize("freq", ["W-FRI", "W-MON", "W-SUN", "D", "MS"])
+def test_infer_freq_keeps_the_weekly_anchor(freq):
+    frame = weekly(range(12), start="2024-01-01", freq=freq)
+    assert infer_freq(frame["ds"]) == freq
+
+
+def test_check_series_frame_names_the_problem():
+    with pytest.raises(ValidationError, match="missing column"):
+        check_series_frame(pd.DataFrame({"ds": [], "y": []}))
+    dup = pd.concat([weekly([1, 2]), weekly([3])])
+    with pytest.raises(ValidationError, match="duplicate"):
+        check_series_frame(dup)
+
+
+def test_regularize_fills_gaps_and_carries_levels():
+    frame = weekly([1, 2, 3, 4]).assign(region="north").drop(index=[1, 2])
+    out = regularize(frame.reset_index(drop=True), "W-FRI")
+    assert len(out) == 4
+    assert out["y"].isna().tolist() == [False, True, True, False]
+    assert (out["region"] == "north").all()
+
+
+def test_future_dates_follow_each_series_end():
+    last = pd.Series(pd.to_datetime(["2024-03-01", "2024-03-08"]), index=["a", "b"])
+    out = future_dates(last, 2, "W-FRI")
+    assert out["ds"].dt.strftime("%m-%d").tolist() == ["03-08", "03-15", "03-15", "03-22"]
+    assert (out["ds"].dt.day_of_week == 4).all()
+
+
+def test_naive_repeats_last_observed_value_and_widens():
+    frame = weekly([1, 2, 4, np.nan]).dropna()
+    out = NaiveForecaster().fit(frame).predict(3, levels=(80,))
+    assert out["yhat"].tolist() == [4.0, 4.0, 4.0]
+    width = (out["yhat_hi_80"] - out["yhat_lo_80"]).to_numpy()
+    # one-step errors 1 and 2: sigma = sqrt(2.5); width grows with sqrt(step)
+    assert width[0] == pytest.approx(2 * 1.2815516 * np.sqrt(2.5), rel=1e-5)
+    assert width[2] / width[0] == pytest.approx(np.sqrt(3))
+
+
+def test_seasonal_naive_uses_last_observed_value_per_season_position():
+    values = [10, 20, 30, 11, 21, 31, 12, np.nan, 32]
+    frame = weekly(values).dropna()
+    model = SeasonalNaiveForecaster(season_length=3).fit(frame)
+    out = model.predict(4, levels=())
+    # position 2 of the last season is missing: fall back one season to 21
+    assert out["yhat"].tolist() == [12.0, 21.0, 32.0, 12.0]
+    assert list(out.columns) == ["unique_id", "ds", "yhat"]
+
+
+def test_moving_average_and_several_series():
+    frame = pd.concat([weekly([1, 2, 3, 5], uid="a"), weekly([10, 10], uid="b")])
+    out = MovingAverageForecaster(window=2).fit(frame).predict(2)
+    assert out.groupby("unique_id")["yhat"].first().to_dict() == {"a": 4.0, "b": 10.0}
+    assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all()
+    assert (out["yhat_hi_80"] <= out["yhat_hi_95"]).all()
+
+
+def test_predict_before_fit_and_bad_inputs_raise():
+    with pytest.raises(ValidationError, match="not fitted"):
+        NaiveForecaster().predict(3)
+    model = NaiveForecaster().fit(weekly([1, 2, 3]))
+    with pytest.raises(ValidationError, match="at least 1"):
+        model.predict(0)
+    with pytest.raises(ValidationError, match="between 0 and 100"):
+        model.predict(2, levels=(120,))
+
+
+def test_fit_does_not_change_its_input():
+    frame = weekly([1, 2, 3]).dropna()
+    before = frame.copy()
+    SeasonalNaiveForecaster(season_length=2).fit(frame)
+    pd.testing.assert_frame_equal(frame, before)

@@ -1,0 +1,95 @@
+"""The global HistGradientBoosting model: direct lags, scaling, exogenous and holiday features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ValidationError
+from forecast.models.global_model import (
+    BoostingParams, FeatureSpec, GlobalForecaster, build_calendar_features,
+    build_holiday_calendar, default_lags,
+)
+
+FAST = BoostingParams(max_iter=60, learning_rate=0.1)
+
+
+def split(frame: pd.DataFrame, h: int):
+    cut = frame["ds"].max() - pd.Timedelta(weeks=h)
+    return frame[frame["ds"] <= cut], frame[frame["ds"] > cut]
+
+
+def test_default_lags_are_never_shorter_than_the_horizon():
+    lags = default_lags(13, 52, 52)
+    assert min(lags) == 13 and {51, 52, 53} <= set(lags)
+    assert min(default_lags(91, 7, 364)) == 91
+
+
+def test_learns_seasonal_panel_and_uses_future_promo(weekly_panel):
+    train, test = split(weekly_panel, 13)
+    model = GlobalForecaster(horizon=13, boosting=FAST, n_threads=1).fit(train)
+    out = model.predict(13, future_exog=test[["unique_id", "ds", "promo"]])
+    merged = test.merge(out, on=["unique_id", "ds"])
+    assert len(merged) == 6 * 13
+    wape = (merged["y"] - merged["yhat"]).abs().sum() / merged["y"].sum()
+    assert wape < 0.08
+    lift = merged.groupby("promo")["yhat"].sum() / merged.groupby("promo")["y"].sum()
+    assert lift[1.0] == pytest.approx(1.0, abs=0.12)
+    assert set(model.exog_) == {"promo"} and model.levels_ == ["region"]
+
+
+@pytest.mark.parametrize("relative_window", [None, 8])
+def test_scaling_makes_forecasts_proportional_to_series_size(weekly_panel, relative_window):
+    frame = weekly_panel[["unique_id", "ds", "y"]]
+    big = frame.assign(y=frame["y"] * 1000.0)
+    spec = FeatureSpec(id_as_category=False, scale_window=26, relative_window=relative_window)
+    small_fc = GlobalForecaster(13, spec, FAST, n_threads=1).fit(frame).predict(13, levels=())
+    big_fc = GlobalForecaster(13, spec, FAST, n_threads=1).fit(big).predict(13, levels=())
+    np.testing.assert_allclose(big_fc["yhat"], small_fc["yhat"] * 1000.0, rtol=1e-6)
+
+
+def test_requires_future_exog_and_respects_horizon(weekly_panel):
+    model = GlobalForecaster(horizon=4, boosting=FAST, n_threads=1).fit(weekly_panel)
+    with pytest.raises(ValidationError, match="future_exog"):
+        model.predict(4)
+    with pytest.raises(ValidationError, match="exceeds the horizon"):
+        model.predict(5, future_exog=weekly_panel)
+    with pytest.raises(ValidationError, match=">= horizon"):
+        GlobalForecaster(horizon=4, features=FeatureSpec(lags=(1, 4))).fit(weekly_panel)
+
+
+def test_holiday_features_mark_the_week_that_contains_the_holiday():
+    holidays = pd.DataFrame({"holiday": ["thanksgiving"], "ds": ["2024-11-28"],
+                             "lower_window": [0], "upper_window": [1]})
+    calendar = build_holiday_calendar(pd.Series(pd.to_datetime(["2024-01-05"])), holidays, None)
+    assert calendar.to_dict() == {pd.Timestamp("2024-11-28"): "thanksgiving",
+                                  pd.Timestamp("2024-11-29"): "thanksgiving+1"}
+    weeks = pd.Series(pd.date_range("2024-11-22", periods=3, freq="W-FRI"))
+    features = build_calendar_features(weeks, "W-FRI", calendar)
+    assert features["holiday"].astype(str).tolist() == ["none", "thanksgiving", "none"]
+    assert features["days_to_holiday"].iloc[0] == 6
+    assert features["days_since_holiday"].iloc[2] == 7
+
+
+def test_country_holidays_and_gaps_are_handled(weekly_panel):
+    frame = weekly_panel.drop(index=weekly_panel.index[5:9])[["unique_id", "ds", "y"]]
+    model = GlobalForecaster(horizon=8, boosting=FAST, country="US", n_threads=1).fit(frame)
+    out = model.predict(8)
+    assert out["yhat"].notna().all() and len(out) == 6 * 8
+    assert "Christmas Day" in set(model.calendar_.to_numpy())
+
+
+def test_holdout_intervals_are_wider_than_in_sample_ones(weekly_panel):
+    frame = weekly_panel[["unique_id", "ds", "y"]]
+    train, test = split(frame, 8)
+    calibrated = GlobalForecaster(8, boosting=FAST, n_threads=1).fit(train)
+    raw = GlobalForecaster(8, boosting=FAST, n_threads=1, holdout_intervals=False).fit(train)
+    width = {}
+    for name, model in (("calibrated", calibrated), ("raw", raw)):
+        out = model.predict(8, levels=(80,))
+        width[name] = (out["yhat_hi_80"] - out["yhat_lo_80"]).mean()
+    assert calibrated.calibrator_ is not None and raw.calibrator_ is None
+    assert width["calibrated"] > width["raw"]
+    # levels the holdout did not calibrate fall back to normal intervals
+    assert calibrated.predict(8, levels=(85,))["yhat_lo_85"].notna().all()

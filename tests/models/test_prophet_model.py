@@ -1,0 +1,82 @@
+"""Prophet per series: holidays, regressors, logistic growth, quiet fitting, JSON round trip."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ValidationError
+from forecast.models.prophet_model import ProphetForecaster, ProphetSettings, quiet_stan
+
+pytest.importorskip("prophet")
+
+
+@pytest.fixture(scope="module")
+def panel(make_panel) -> pd.DataFrame:
+    return make_panel(n_series=2, n_weeks=130, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(panel) -> ProphetForecaster:
+    train = panel[panel["ds"] <= panel["ds"].max() - pd.Timedelta(weeks=8)]
+    holidays = pd.DataFrame({"holiday": "xmas", "ds": pd.to_datetime(
+        ["2021-12-24", "2022-12-23"]), "lower_window": 0, "upper_window": 0})
+    settings = ProphetSettings(seasonality_mode="multiplicative", uncertainty_samples=100)
+    return ProphetForecaster(settings, holidays=holidays, regressors=("promo",), n_jobs=1).fit(
+        train)
+
+
+def test_forecasts_every_series_with_ordered_intervals(fitted, panel):
+    future = panel[panel["ds"] > fitted.last_ds_.max()]
+    out = fitted.predict(8, future_exog=future[["unique_id", "ds", "promo"]])
+    assert out.groupby("unique_id").size().to_dict() == {"s0": 8, "s1": 8}
+    assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all()
+    assert (out["yhat_lo_80"] <= out["yhat"]).all() and (out["yhat"] <= out["yhat_hi_80"]).all()
+    merged = future.merge(out, on=["unique_id", "ds"])
+    wape = (merged["y"] - merged["yhat"]).abs().sum() / merged["y"].sum()
+    assert wape < 0.1
+    with pytest.raises(ValidationError, match="future_exog"):
+        fitted.predict(8)
+
+
+def test_json_round_trip_predicts_the_same(fitted, panel):
+    future = panel[panel["ds"] > fitted.last_ds_.max()][["unique_id", "ds", "promo"]]
+    text = fitted.to_json()
+    assert "stan_backend" not in text[:2000]
+    loaded = ProphetForecaster.from_json(text)
+    before = fitted.predict(8, future_exog=future, levels=())
+    after = loaded.predict(8, future_exog=future, levels=())
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_logistic_growth_needs_and_respects_a_cap():
+    ds = pd.date_range("2022-01-07", periods=80, freq="W-FRI")
+    noise = np.random.default_rng(0).normal(0, 2, 80)  # a noiseless curve makes Stan crawl
+    y = 100 / (1 + np.exp(-(np.arange(80) - 40) / 8)) + noise
+    frame = pd.DataFrame({"unique_id": "a", "ds": ds, "y": y, "cap": 100.0})
+    settings = ProphetSettings(growth="logistic", uncertainty_samples=0,
+                               yearly_seasonality=False)
+    with pytest.raises(ValidationError, match="cap"):
+        ProphetForecaster(settings, n_jobs=1).fit(frame.drop(columns="cap"))
+    model = ProphetForecaster(settings, n_jobs=1).fit(frame)
+    future = pd.DataFrame({"unique_id": "a", "ds": pd.date_range(ds[-1], periods=27,
+                                                                    freq="W-FRI")[1:]})
+    out = model.predict(26, future_exog=future.assign(cap=100.0), levels=())
+    assert out["yhat"].max() <= 100.5
+
+
+def test_quiet_stan_silences_and_restores_loggers():
+    logger = logging.getLogger("cmdstanpy")
+    with quiet_stan():
+        assert logger.level == logging.WARNING
+    assert logger.level != logging.WARNING
+
+
+def test_series_too_short_for_prophet_are_named():
+    frame = pd.DataFrame({"unique_id": ["a", "a", "b"], "ds": pd.to_datetime(
+        ["2024-01-05", "2024-01-12", "2024-01-05"]), "y": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValidationError, match="fewer than 2"):
+        ProphetForecaster(n_jobs=1, freq="W-FRI").fit(frame)

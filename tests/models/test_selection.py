@@ -1,0 +1,83 @@
+"""Per-series choice and inverse-error weighting from backtest tables built by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.evaluation.backtest import BacktestSpec
+from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
+from forecast.models.selection import (
+    EnsembleForecaster, choose_models, combine_forecasts, crossfit_combination, extend_choice,
+    pick_strategy,
+)
+
+
+def hand_table() -> pd.DataFrame:
+    # series a: model x errs by 1, y errs by 3 (y = 10); series b: x errs by 4, y by 1 (y = 10)
+    rows = []
+    for fold in (0, 1):
+        for uid, err in (("a", {"x": 1.0, "y": 3.0}), ("b", {"x": 4.0, "y": 1.0})):
+            for model, e in err.items():
+                rows.append({"fold": fold, "unique_id": uid, "ds": pd.Timestamp("2024-01-05")
+                             + pd.Timedelta(weeks=fold), "model": model, "y": 10.0,
+                             "yhat": 10.0 + e})
+    return pd.DataFrame(rows)
+
+
+def test_best_picks_lowest_error_per_series():
+    choice = choose_models(hand_table(), "best").set_index(["unique_id", "model"])
+    assert choice.loc[("a", "x"), "weight"] == 1.0 and choice.loc[("a", "y"), "weight"] == 0.0
+    assert choice.loc[("b", "y"), "weight"] == 1.0
+    assert choice.loc[("a", "x"), "error"] == pytest.approx(0.1)
+
+
+def test_inverse_error_weights_and_combination():
+    choice = choose_models(hand_table(), "inverse_error")
+    weights = choice.set_index(["unique_id", "model"])["weight"]
+    assert weights[("a", "x")] == pytest.approx((1 / 0.1) / (1 / 0.1 + 1 / 0.3))
+    combined = combine_forecasts(hand_table().drop(columns="y"), choice)
+    a = combined[combined["unique_id"] == "a"]["yhat"].iloc[0]
+    assert a == pytest.approx(10 + 0.75 * 1 + 0.25 * 3)
+
+
+def test_pooled_and_grouped_weights_are_shared():
+    pooled = choose_models(hand_table(), "pooled_inverse_error")
+    assert pooled.groupby("model")["weight"].nunique().max() == 1
+    grouped = choose_models(hand_table(), "best", groups=pd.Series({"a": "g", "b": "g"}))
+    assert grouped.groupby("model")["weight"].nunique().max() == 1
+
+
+def test_crossfit_uses_only_other_folds():
+    table = hand_table()
+    table.loc[(table["fold"] == 1) & (table["model"] == "x"), "yhat"] = 100.0
+    combined = crossfit_combination(table, "best")
+    fold0 = combined[(combined["fold"] == 0) & (combined["unique_id"] == "a")]
+    # weights for fold 0 come from fold 1, where x is terrible: y is chosen
+    assert fold0["yhat"].iloc[0] == pytest.approx(13.0)
+
+
+def test_ensemble_forecaster_fits_chooses_and_calibrates(make_panel):
+    frame = make_panel(n_series=3, n_weeks=120, seed=5)[["unique_id", "ds", "y"]]
+    spec = BacktestSpec(h=4, n_folds=3, levels=(80,))
+    model = EnsembleForecaster({"naive": NaiveForecaster(),
+                                "snaive": SeasonalNaiveForecaster()}, spec, "auto").fit(frame)
+    assert model.strategy_ in ("best", "inverse_error", "pooled_inverse_error")
+    out = model.predict(4, levels=(80,))
+    assert len(out) == 12 and np.isfinite(out[["yhat_lo_80", "yhat_hi_80"]]).all().all()
+    assert set(model.choice_["model"]) == {"naive", "snaive"}
+    assert model.choice_.groupby("unique_id")["weight"].sum().round(9).eq(1).all()
+    assert len(model.backtest_) == 2 * 3 * 3 * 4
+
+
+def test_auto_strategy_picks_lowest_crossfit_error_and_extends_choice():
+    table = hand_table()
+    strategy, combined = pick_strategy(table)
+    errors = {s: (lambda c: (c["y"] - c["yhat"]).abs().sum())(crossfit_combination(table, s))
+              for s in ("best", "inverse_error", "pooled_inverse_error")}
+    assert errors[strategy] == min(errors.values())
+    assert len(combined) == 4
+    extended = extend_choice(choose_models(table, "best"), ["a", "b", "new"])
+    new = extended[extended["unique_id"] == "new"].set_index("model")["weight"]
+    assert new.to_dict() == {"x": 0.5, "y": 0.5}
