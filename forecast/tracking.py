@@ -95,6 +95,10 @@ def log_model(model: Any, example_input: pd.DataFrame, registered_name: str) -> 
     Returns:
         The model URI (``models:/<name>/<version>``).
     """
+    # Nullable integers (with missing values) cannot be integers in a signature.
+    nullable = [c for c, t in example_input.dtypes.items()
+                if isinstance(t, pd.api.extensions.ExtensionDtype) and t.kind in "iub"]
+    example_input = example_input.astype({c: "float64" for c in nullable})
     example_output = model.predict_frame(example_input)
     signature = infer_signature(example_input, example_output)
     with tempfile.TemporaryDirectory() as tmp:
