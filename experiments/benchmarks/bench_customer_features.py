@@ -1,0 +1,298 @@
+"""Benchmark: customer snapshot SQL vs lifetimes and a plain pandas group-by, at one cutoff.
+
+Each method runs in its own subprocess, so the peak RSS reported is that method's alone (the child
+reports ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` when it is done):
+
+- ``duckdb``: the full snapshot (every feature and the label) of
+  :func:`forecast.features.customers.build_snapshot_sql`, read from the workspace warehouse and
+  written to Parquet, end to end with the warehouse's own memory settings.
+- ``pandas``: the four lifetimes columns with a straightforward pandas group-by.
+- ``lifetimes``: ``lifetimes.utils.summary_data_from_transaction_data``.
+
+The peers get their input, the purchase rows (customer_id, order_date, amount > 0), as a frame in
+memory; loading it is timed apart (``load_seconds``) and not counted in their ``seconds``, while
+the DuckDB time includes all its reading. The four columns of every method are compared with each
+other. Wall seconds are the figures of record; CPU seconds (user + system, all threads) and the
+1-minute load average around each method are recorded too, because on a shared machine wall
+time depends on what else runs. Results go to
+``experiments/benchmarks/results/customer_features.json``.
+
+Usage::
+
+    python experiments/benchmarks/bench_customer_features.py --workspace WS [--cutoff DATE]
+    # no workspace yet? generate the synthetic company (forecast.synth) with N customers into
+    # DIR/source-data, ingest it into DIR/ws and benchmark that:
+    python experiments/benchmarks/bench_customer_features.py --generate 1000000 --into DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+RESULTS = REPO / "experiments" / "benchmarks" / "results" / "customer_features.json"
+LIFETIMES_COLUMNS = ("lt_frequency", "lt_recency", "lt_T", "lt_monetary_value")
+METHODS = ("duckdb", "pandas", "lifetimes")
+
+
+def generate_company_workspace(root: Path, customers: int) -> Path:
+    """Generate the synthetic company (``forecast.synth``) into ``root/source-data`` and ingest
+    it into the workspace ``root/ws``; returns the workspace."""
+    from forecast.config import SynthOptions
+    from forecast.io.ingest import ingest
+    from forecast.pipeline import demo_config
+    from forecast.synth import generate_company
+
+    generate_company(SynthOptions(customers=customers, years=3, seed=0), root / "source-data")
+    ingest(demo_config(root / "source-data", root / "ws"))
+    return root / "ws"
+
+
+def _purchases(workspace: Path):
+    from forecast.io import warehouse
+
+    with warehouse.connect(workspace, read_only=True) as con:
+        return con.execute(
+            "SELECT customer_id, order_date, amount FROM orders "
+            "WHERE customer_id IS NOT NULL AND amount > 0"
+        ).df()
+
+
+def _pandas_summary(frame, cutoff: date):
+    import pandas as pd
+
+    end = pd.Timestamp(cutoff - timedelta(days=1))
+    frame = frame[frame["order_date"] <= end]
+    days = frame.groupby(["customer_id", "order_date"], as_index=False)["amount"].sum()
+    per = days.groupby("customer_id")
+    first, last, count = per["order_date"].min(), per["order_date"].max(), per["order_date"].size()
+    total, first_amount = per["amount"].sum(), per["amount"].first()
+    repeat = count - 1
+    return pd.DataFrame({
+        "lt_frequency": repeat.astype(float),
+        "lt_recency": (last - first).dt.days.astype(float),
+        "lt_T": (end - first).dt.days.astype(float),
+        "lt_monetary_value": ((total - first_amount) / repeat.where(repeat > 0)).fillna(0.0),
+    })
+
+
+def _lifetimes_summary(frame, cutoff: date):
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    out = summary_data_from_transaction_data(
+        frame, "customer_id", "order_date", monetary_value_col="amount",
+        observation_period_end=cutoff - timedelta(days=1), freq="D",
+    )
+    return out.rename(columns={c: f"lt_{c}" for c in ("frequency", "recency", "T",
+                                                        "monetary_value")})
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_duckdb(workspace: Path, cutoff: date, out: Path) -> dict:
+    from forecast.config import CustomerFeaturesConfig
+    from forecast.features.customers import build_snapshot_sql
+    from forecast.io import warehouse
+
+    snapshot = (out / "snapshot.parquet").as_posix()
+    started, cpu = time.perf_counter(), _cpu_seconds()
+    with warehouse.connect(workspace, read_only=True) as con:
+        # A read-only connection has no spill folder of its own; use one beside the outputs.
+        con.execute(f"SET temp_directory = '{(out / 'spill').as_posix()}'")
+        sql = build_snapshot_sql(con, CustomerFeaturesConfig(), [cutoff])
+        con.execute(f"COPY ({sql}) TO '{snapshot}' (FORMAT PARQUET)")
+        seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        rows = con.execute(f"SELECT count(*) FROM '{snapshot}'").fetchall()[0][0]
+        columns = len(con.execute(f"DESCRIBE SELECT * FROM '{snapshot}'").fetchall())
+        con.execute(
+            f"COPY (SELECT customer_id, {', '.join(LIFETIMES_COLUMNS)} FROM '{snapshot}' "
+            f"WHERE lt_frequency IS NOT NULL) TO '{(out / 'duckdb.parquet').as_posix()}' "
+            "(FORMAT PARQUET)"
+        )
+    return {"seconds": seconds, "cpu_seconds": cpu, "rows": int(rows), "columns": columns}
+
+
+def _run_peer(method: str, workspace: Path, cutoff: date, out: Path) -> dict:
+    started = time.perf_counter()
+    frame = _purchases(workspace)
+    load = time.perf_counter() - started
+    started, cpu = time.perf_counter(), _cpu_seconds()
+    summary = (_pandas_summary if method == "pandas" else _lifetimes_summary)(frame, cutoff)
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    summary.index.name = "customer_id"
+    summary.reset_index().to_parquet(out / f"{method}.parquet")
+    return {"seconds": seconds, "cpu_seconds": cpu, "load_seconds": load, "rows": len(summary),
+            "input_rows": len(frame)}
+
+
+def run_child(method: str, workspace: Path, cutoff: date, out: Path) -> None:
+    """Run one method in this process and print its result with this process's peak RSS."""
+    if method == "duckdb":
+        result = _run_duckdb(workspace, cutoff, out)
+    else:
+        result = _run_peer(method, workspace, cutoff, out)
+    # ru_maxrss is in KiB on Linux.
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def _spawn(method: str, workspace: Path, cutoff: date, out: Path) -> dict:
+    cmd = [sys.executable, __file__, "--workspace", str(workspace), "--cutoff", str(cutoff),
+           "--child", method, "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _compare(out: Path, methods: list[str]) -> dict:
+    con = duckdb.connect()
+    diffs = {}
+    for method in methods:
+        if method == "duckdb" or not (out / f"{method}.parquet").exists():
+            continue
+        cols = ", ".join(f"max(abs(d.{c} - p.{c}))" for c in LIFETIMES_COLUMNS)
+        row = con.execute(
+            f"SELECT count(*), count(d.customer_id), count(p.customer_id), {cols} FROM "
+            f"'{out.as_posix()}/duckdb.parquet' AS d FULL JOIN '{out.as_posix()}/{method}.parquet'"
+            f" AS p USING (customer_id)"
+        ).fetchall()[0]
+        diffs[method] = {"customers": row[0], "missing_in_duckdb": row[0] - row[1],
+                         "missing_in_peer": row[0] - row[2],
+                         "max_abs_diff": dict(zip(LIFETIMES_COLUMNS, row[3:], strict=True))}
+    return diffs
+
+
+def _data_sizes(workspace: Path) -> dict:
+    from forecast.io import warehouse
+
+    with warehouse.connect(workspace, read_only=True) as con:
+        lines, customers, first, last = con.execute(
+            "SELECT count(*), count(DISTINCT customer_id), min(order_date), max(order_date) "
+            "FROM orders").fetchall()[0]
+        orders = con.execute("SELECT count(DISTINCT order_id) FROM orders").fetchall()[0][0]
+        sources = con.execute("SELECT DISTINCT source FROM orders").fetchall()
+    return {"order_lines": lines, "orders": orders, "customers": customers,
+            "first_day": str(first), "last_day": str(last),
+            "sources": sorted(s[0] for s in sources),
+            "warehouse_mb": round(warehouse.warehouse_path(workspace).stat().st_size / 2**20, 1)}
+
+
+def _versions() -> dict:
+    from importlib.metadata import version
+
+    return {p: version(p) for p in ("duckdb", "pandas", "numpy", "lifetimes", "pyarrow")} | {
+        "python": platform.python_version()}
+
+
+def _run_rounds(workspace: Path, cutoff: date, methods: list[str], repeat: int,
+                out: Path) -> dict[str, list[dict]]:
+    # Rounds interleave the methods, so a burst of load from elsewhere hits all of them alike.
+    runs: dict[str, list[dict]] = {m: [] for m in methods}
+    for _ in range(repeat):
+        for method in methods:
+            load_before = os.getloadavg()[0]
+            result = _spawn(method, workspace, cutoff, out)
+            result["machine_load_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            runs[method].append(result)
+    return runs
+
+
+def _summarise(runs: dict[str, list[dict]]) -> tuple[dict, dict]:
+    methods, ratios = {}, {}
+    for method, results in runs.items():
+        good = [r for r in results if "seconds" in r]
+        if not good:
+            methods[method] = {"error": results[0].get("error"), "runs": results}
+            continue
+        best = min(good, key=lambda r: r["seconds"])
+        walls = sorted(r["seconds"] for r in good)
+        methods[method] = {**best, "median_seconds": walls[len(walls) // 2],
+                           "max_peak_rss_mb": max(r["peak_rss_mb"] for r in good),
+                           "runs": results}
+    ours = methods.get("duckdb", {})
+    for method, figures in methods.items():
+        if method == "duckdb" or "seconds" not in figures or "seconds" not in ours:
+            continue
+        for key in ("seconds", "median_seconds", "cpu_seconds"):
+            ratios[f"{method}_{key}_over_duckdb"] = round(figures[key] / ours[key], 2)
+    return methods, ratios
+
+
+def run_benchmark(workspace: Path, cutoff: date | None, methods: list[str], note: str,
+                  repeat: int = 1) -> dict:
+    """Run every method in its own subprocess, ``repeat`` rounds, and collect the figures.
+
+    Per method the fastest run's figures are reported (with the median wall time and every run),
+    and the ratios compare the fastest runs, the median runs and the CPU seconds.
+    """
+    sizes = _data_sizes(workspace)
+    cutoff = cutoff or date.fromisoformat(sizes["last_day"]) - timedelta(days=89)
+    with tempfile.TemporaryDirectory(prefix="bench-customers-") as tmp:
+        runs = _run_rounds(workspace, cutoff, methods, repeat, Path(tmp))
+        agreement = _compare(Path(tmp), methods)
+    results, ratios = _summarise(runs)
+    return {
+        "benchmark": "customer snapshot (all features + label) vs the 4 lifetimes columns",
+        "note": note, "cutoff": str(cutoff), "workspace": str(workspace), "data": sizes,
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
+                    "duckdb_memory_limit": os.environ.get("FORECAST_DUCKDB_MEMORY", "2GB")},
+        "versions": _versions(), "repeat": repeat, "methods": results, "ratios": ratios,
+        "agreement_with_duckdb": agreement,
+        "targets": {"lifetimes_over_duckdb_at_least": 2.5, "pandas_over_duckdb_above": 1.0,
+                    "duckdb_peak_rss_mb_below": 2048},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, help="workspace whose warehouse holds orders")
+    parser.add_argument("--cutoff", type=date.fromisoformat, default=None,
+                        help="default: last order day - 89 days (the label window is complete)")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--generate", type=int, default=None, metavar="CUSTOMERS",
+                        help="generate and ingest the synthetic company first (needs --into)")
+    parser.add_argument("--into", type=Path, help="folder for --generate")
+    parser.add_argument("--note", default="")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of all methods")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child, args.workspace, args.cutoff, args.out)
+        return
+    if args.generate:
+        if not args.into:
+            parser.error("--generate needs --into DIR")
+        started = time.perf_counter()
+        args.workspace = generate_company_workspace(args.into, args.generate)
+        print(f"generated and ingested in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if not args.workspace:
+        parser.error("give --workspace (or --generate N --into DIR)")
+    report = run_benchmark(args.workspace, args.cutoff, args.methods.split(","), args.note,
+                           args.repeat)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
