@@ -193,7 +193,11 @@ def _demo_text(r: dict) -> str:
         f"  config: {r['config']}",
         f"  warehouse: {r['ingest']['warehouse']}",
         _source_lines(r["ingest"]),
-        "next: forecast data check --config " + r["config"],
+        f"  series: {r['series']['series']:,} weekly series, {r['series']['rows']:,} rows "
+        f"-> {r['series']['parquet']}",
+        f"  customer snapshots: {r['customer_snapshots']['rows']:,} rows at "
+        f"{len(r['customer_snapshots']['cutoffs'])} cutoffs -> {r['customer_snapshots']['parquet']}",
+        "next: forecast train churn --config " + r["config"],
     ])
 
 
@@ -284,3 +288,35 @@ def train_churn(config_path: Path, workspace: Path | None, as_json: bool) -> Non
     from forecast.pipeline import train_churn as run
 
     _emit(run(_load(config_path, workspace)), as_json, _train_churn_text)
+
+
+@main.group(cls=_Group)
+def score() -> None:
+    """Score customers with trained models."""
+
+
+def _score_churn_text(r: dict) -> str:
+    tiers = ", ".join(f"{k} {v:,}" for k, v in r["tiers"].items())
+    return "\n".join([
+        f"scored {r['rows']:,} customers at cutoff {r['cutoff']} with {r['model_uri']} "
+        f"in {r['seconds']:.1f} s ({r['skipped_chunks']} of {r['chunks']} chunks already done)",
+        f"  tiers: {tiers}",
+        f"  revenue at risk: {r['revenue_at_risk']:,.0f}",
+        "  table: churn_scores", *[f"  file: {p}" for p in r["exports"]],
+    ])
+
+
+@score.command("churn")
+@_config_option
+@_workspace_option
+@click.option("--model", "model_uri", help="MLflow model URI [default: models:/churn-risk/latest].")
+@_json_option
+def score_churn(config_path: Path, workspace: Path | None, model_uri: str | None,
+                as_json: bool) -> None:
+    """Score every customer at the latest snapshot cutoff: churn_proba, tier, reasons and
+    revenue at risk (resumable: an interrupted run continues where it stopped)."""
+    from forecast.pipeline import score_churn as run
+
+    with _Progress("scoring chunks") as progress:
+        result = run(_load(config_path, workspace), model_uri, progress)
+    _emit(result, as_json, _score_churn_text)

@@ -11,7 +11,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from forecast.config import Config, FeaturesConfig, SeriesConfig, SourceConfig, SynthOptions
+from datetime import date
+
+from forecast.config import (
+    Config,
+    CustomerFeaturesConfig,
+    FeaturesConfig,
+    SeriesConfig,
+    SourceConfig,
+    SynthOptions,
+)
 from forecast.schemas import CANONICAL_TABLES
 
 log = logging.getLogger(__name__)
@@ -22,6 +31,10 @@ DEMO_CUSTOMERS = 2000
 DEMO_YEARS = 3
 # The demo's hierarchy: company total, region, region x channel, region x channel x product line.
 DEMO_GRAINS = [[], ["region"], ["region", "channel"], ["region", "channel", "product_line"]]
+# Quarterly snapshots whose 90-day label windows close before the data ends (2026-10-31), then the
+# day after the data for scoring (its labels are unknown).
+DEMO_CUTOFFS = [date(2025, 7, 1), date(2025, 10, 1), date(2026, 1, 1), date(2026, 4, 1),
+                date(2026, 7, 1), date(2026, 11, 1)]
 
 
 def demo_config(data_dir: Path, workspace: Path) -> Config:
@@ -47,7 +60,10 @@ def demo_config(data_dir: Path, workspace: Path) -> Config:
         sources=sources,
         country="CN",
         description="The synthetic company of `forecast data synth`.",
-        features=FeaturesConfig(series=SeriesConfig(grains=DEMO_GRAINS, freq="W")),
+        features=FeaturesConfig(
+            series=SeriesConfig(grains=DEMO_GRAINS, freq="W"),
+            customers=CustomerFeaturesConfig(cutoffs=DEMO_CUTOFFS),
+        ),
     )
 
 
@@ -114,6 +130,8 @@ def run_demo(
         "config": str(config_path),
         "synth": synth,
         "ingest": loaded,
+        "series": build_series(config),
+        "customer_snapshots": build_customer_snapshots(config),
     }
 
 
@@ -246,3 +264,28 @@ def train_churn(config: Config) -> dict:
         "candidates": model.validation_.drop(columns=["params"]).round(4).to_dict("records"),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def score_churn(config: Config, model_uri: str | None = None,
+                progress: Callable[[int, int], None] | None = None) -> dict:
+    """Score every customer of the latest snapshot cutoff with a registered churn model.
+
+    Args:
+        config: the job config (workspace, churn tiers).
+        model_uri: an MLflow model URI; default the latest ``churn-risk`` version.
+        progress: called as (chunks done, chunks).
+    """
+    from forecast import tracking
+    from forecast.engines.local import ScoringOptions
+    from forecast.engines.local import score_churn as run
+    from forecast.io import warehouse
+
+    uri = model_uri or "models:/churn-risk/latest"
+    model = tracking.load_model(uri, config.workspace)
+    exports = (config.workspace / "outputs" / "churn_scores.parquet",
+               config.workspace / "outputs" / "churn_scores.csv")
+    options = ScoringOptions(model_key=uri, exports=exports)
+    with warehouse.connect(config.workspace) as con:
+        result = run(con, model, "customer_snapshots", config.churn, options=options,
+                     progress=progress)
+    return {"model_uri": uri, "table": "churn_scores", **result}
