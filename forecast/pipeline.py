@@ -174,6 +174,14 @@ def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> dic
     cfg = config.features.customers
     cutoffs = list(cutoffs or cfg.cutoffs)
     with warehouse.connect(config.workspace) as con:
+        with_ids = con.execute(
+            "SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchall()[0][0]
+        if with_ids == 0:
+            from forecast.errors import WorkspaceError
+
+            raise WorkspaceError(
+                f"{warehouse.warehouse_path(config.workspace)}: no order has a customer_id, so "
+                "there are no customers to snapshot (map `customer_id` in the orders source)")
         sql = build_snapshot_sql(con, cfg, cutoffs)
         rows = write_table(con, "customer_snapshots", sql)
         per_cutoff = con.execute(

@@ -79,3 +79,18 @@ def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path):
     assert payload["workspace"] == str((tmp_path / "other").resolve())
     assert (tmp_path / "other" / "warehouse.duckdb").exists()
     assert "reading" in result.stderr
+
+
+def test_customer_snapshots_of_data_without_customers_is_a_clear_error(tmp_path):
+    src = tmp_path / "o.csv"
+    src.write_text("date,store,amount\n2024-01-02,1,3\n", encoding="utf-8")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"workspace: {tmp_path / 'ws'}\nsources:\n  - table: orders\n    path: {src}\n"
+        "    columns: {order_date: date, store: store, amount: amount}\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["data", "ingest", "--config", str(config)]).exit_code == 0
+    result = runner.invoke(main, ["features", "customers", "--config", str(config),
+                                  "--cutoff", "2024-02-01"])
+    assert result.exit_code == 2
+    assert "no order has a customer_id" in result.stderr
