@@ -65,13 +65,15 @@ def test_help_starts_fast_without_heavy_imports():
     assert out.stdout.strip() == ""
 
 
-def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path):
+def _orders_config(tmp_path, write_config, text: str, columns: dict):
     src = tmp_path / "o.csv"
-    src.write_text("date,amount\n2024-01-02,3\n", encoding="utf-8")
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        f"workspace: {tmp_path / 'ws'}\nsources:\n  - table: orders\n    path: {src}\n"
-        "    columns: {order_date: date, amount: amount}\n", encoding="utf-8")
+    src.write_text(text, encoding="utf-8")
+    return write_config({"sources": [{"table": "orders", "path": str(src), "columns": columns}]})
+
+
+def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path, write_config):
+    config = _orders_config(tmp_path, write_config, "date,amount\n2024-01-02,3\n",
+                            {"order_date": "date", "amount": "amount"})
     result = CliRunner().invoke(main, ["data", "ingest", "--config", str(config), "--json",
                                        "--workspace", str(tmp_path / "other")])
     assert result.exit_code == 0, result.output
@@ -81,13 +83,9 @@ def test_json_output_is_one_object_and_logs_go_to_stderr(tmp_path):
     assert "reading" in result.stderr
 
 
-def test_customer_snapshots_of_data_without_customers_is_a_clear_error(tmp_path):
-    src = tmp_path / "o.csv"
-    src.write_text("date,store,amount\n2024-01-02,1,3\n", encoding="utf-8")
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        f"workspace: {tmp_path / 'ws'}\nsources:\n  - table: orders\n    path: {src}\n"
-        "    columns: {order_date: date, store: store, amount: amount}\n", encoding="utf-8")
+def test_customer_snapshots_of_data_without_customers_is_a_clear_error(tmp_path, write_config):
+    config = _orders_config(tmp_path, write_config, "date,store,amount\n2024-01-02,1,3\n",
+                            {"order_date": "date", "store": "store", "amount": "amount"})
     runner = CliRunner()
     assert runner.invoke(main, ["data", "ingest", "--config", str(config)]).exit_code == 0
     result = runner.invoke(main, ["features", "customers", "--config", str(config),
