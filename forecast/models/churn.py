@@ -17,7 +17,6 @@ expected cost of missed churners and wasted retention actions on the validation 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,18 +25,22 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import ParameterGrid, StratifiedKFold
-from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 
 from forecast.config import ChurnConfig
+from forecast.models.calibration import (
+    Calibrator,
+    choose_calibration,
+    choose_threshold,
+    cross_fit_calibration,  # noqa: F401  (part of this module's API)
+)
 from forecast.errors import ValidationError
 from forecast.schemas import CHURN_PROBA, CUTOFF, LABEL, TIER
 
-EPSILON = 1e-6
 SPLINE_KNOTS = 5
 # Columns of a snapshot table that are bookkeeping, never features.
 NON_FEATURES = (CUTOFF, LABEL, "label_complete")
@@ -176,44 +179,6 @@ def _function_transformer():
     return FunctionTransformer(_as_text, feature_names_out="one-to-one")
 
 
-@dataclass
-class Calibrator:
-    """Maps a candidate's raw probability to a calibrated one (sigmoid on the logit, isotonic)."""
-
-    method: str
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
-        if self.method == "sigmoid":
-            self.model_ = LogisticRegression(C=1e6).fit(_logit(raw)[:, None], y)
-        elif self.method == "isotonic":
-            self.model_ = IsotonicRegression(out_of_bounds="clip").fit(raw, y)
-        return self
-
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        if self.method == "sigmoid":
-            out = self.model_.predict_proba(_logit(raw)[:, None])[:, 1]
-        elif self.method == "isotonic":
-            out = self.model_.predict(raw)
-        else:
-            out = raw
-        return np.clip(out, EPSILON, 1 - EPSILON)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, EPSILON, 1 - EPSILON)
-    return np.log(p / (1 - p))
-
-
-def cross_fit_calibration(raw: np.ndarray, y: np.ndarray, method: str, config: ChurnConfig
-                          ) -> np.ndarray:
-    """Calibrated out-of-fold probabilities, each fold's calibrator fitted on the other folds."""
-    out = np.empty_like(raw)
-    folds = StratifiedKFold(config.n_folds, shuffle=True, random_state=config.seed)
-    for train, test in folds.split(raw[:, None], y):
-        out[test] = Calibrator(method).fit(raw[train], y[train]).transform(raw[test])
-    return out
-
-
 def tune_candidate(pipeline: Pipeline, grid: Any, X: pd.DataFrame, y: np.ndarray, splits: list
                    ) -> tuple[dict, np.ndarray, np.ndarray]:
     """The grid point with the lowest validation log-loss.
@@ -232,28 +197,6 @@ def tune_candidate(pipeline: Pipeline, grid: Any, X: pd.DataFrame, y: np.ndarray
         if loss < best[0]:
             best = (loss, params, raw)
     return best[1], rows, best[2]
-
-
-def choose_threshold(y_true: np.ndarray, proba: np.ndarray, cost_missed_churner: float,
-                     cost_wasted_action: float) -> float:
-    """The probability threshold with the lowest total cost on validation predictions.
-
-    Customers with ``proba >= threshold`` get a retention action. Cost = missed churners x
-    ``cost_missed_churner`` + actions on customers who stay x ``cost_wasted_action``. Ties go to
-    the highest threshold (fewest actions).
-    """
-    y_true = np.asarray(y_true, dtype=int)
-    proba = np.asarray(proba, dtype=float)
-    candidates = np.unique(np.concatenate([proba, [np.inf]]))
-    order = np.argsort(-proba, kind="mergesort")
-    sorted_p, sorted_y = proba[order], y_true[order]
-    # Acting on everyone at or above candidate t = acting on the first k sorted customers.
-    k = np.searchsorted(-sorted_p, -candidates, side="right")
-    caught = np.concatenate([[0], np.cumsum(sorted_y)])[k]
-    wasted = k - caught
-    cost = (y_true.sum() - caught) * cost_missed_churner + wasted * cost_wasted_action
-    best = np.flatnonzero(cost == cost.min())
-    return float(candidates[best[-1]])
 
 
 def assign_tiers(proba: np.ndarray, config: ChurnConfig) -> np.ndarray:
@@ -312,7 +255,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             pipeline, grid = build_candidate(name, features, self.numeric_features_,
                                              self.categorical_features_, config)
             params, rows, raw = tune_candidate(pipeline, grid, features, y, splits)
-            method, calibrated = _choose_calibration(raw, y[rows], config)
+            method, calibrated = choose_calibration(raw, y[rows], config)
             results.append(_summary(name, method, params, y[rows], calibrated))
             blends.append((name, pipeline.set_params(**params), Calibrator(method).fit(
                 raw, y[rows]), calibrated))
@@ -404,14 +347,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         out[TIER] = assign_tiers(proba, config)
         out["act"] = proba >= self.threshold_
         return out
-
-
-def _choose_calibration(raw: np.ndarray, y: np.ndarray, config: ChurnConfig
-                        ) -> tuple[str, np.ndarray]:
-    methods = ["none", "sigmoid", "isotonic"] if config.calibration == "auto" else [
-        config.calibration]
-    scored = [(m, cross_fit_calibration(raw, y, m, config)) for m in methods]
-    return min(scored, key=lambda s: log_loss(y, s[1], labels=[0, 1]))
 
 
 def _summary(name: str, method: str, params: dict, y: np.ndarray, proba: np.ndarray) -> dict:
