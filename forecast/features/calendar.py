@@ -89,8 +89,8 @@ def spring_festival(year: int) -> date | None:
     return days[0] if days else None
 
 
-def country_holidays(country: str, years: Iterable[int]) -> list[date]:
-    """Public holidays (days off, including substituted days) of ``country`` in ``years``.
+def country_holiday_names(country: str, years: Iterable[int]) -> dict[date, str]:
+    """Public holidays (days off, including substituted days) of ``country``: date -> name.
 
     Raises:
         ConfigError: the ``holidays`` package does not know the country code.
@@ -102,7 +102,12 @@ def country_holidays(country: str, years: Iterable[int]) -> list[date]:
             f"country {country!r}: no holiday calendar in the `holidays` package; use an ISO "
             "3166 code such as CN, US, EC, GB, or set features.series.holiday_table"
         ) from None
-    return sorted(calendar)
+    return dict(sorted(calendar.items()))
+
+
+def country_holidays(country: str, years: Iterable[int]) -> list[date]:
+    """Public holiday dates of ``country`` in ``years``, sorted (see country_holiday_names)."""
+    return list(country_holiday_names(country, years))
 
 
 def spring_festival_days(

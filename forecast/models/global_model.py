@@ -16,11 +16,14 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ValidationError
+from forecast.features.holiday_features import (
+    MAX_CATEGORIES,
+    build_calendar_features,
+    build_holiday_calendar,
+)
 from forecast.models.base import DEFAULT_LEVELS, Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
 from forecast.schemas import DS, H, UNIQUE_ID, Y, YHAT
-
-_MAX_CATEGORIES = 250
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,7 @@ class GlobalForecaster(Forecaster):
         if missing:
             raise ValidationError(f"series frame: missing exogenous or level column(s) {missing}")
         use_id = spec.id_as_category
-        self.use_id_ = frame[UNIQUE_ID].nunique() <= _MAX_CATEGORIES if use_id is None else use_id
+        self.use_id_ = frame[UNIQUE_ID].nunique() <= MAX_CATEGORIES if use_id is None else use_id
         self.categories_ = {c: _top_categories(frame[c]) for c in self.levels_}
         if self.use_id_:
             self.categories_[UNIQUE_ID] = _top_categories(frame[UNIQUE_ID])
@@ -336,97 +339,6 @@ class GlobalForecaster(Forecaster):
         return out
 
 
-def build_holiday_calendar(
-    ds: pd.Series, holidays: pd.DataFrame | None, country: str | None
-) -> pd.Series:
-    """Holiday dates and names from a holidays frame and/or a country's public holidays.
-
-    Args:
-        ds: dates of the training frame (sets the years of the country calendar, plus 3 ahead).
-        holidays: frame ``holiday, ds`` with optional ``lower_window, upper_window`` in days.
-        country: ISO country code for the ``holidays`` package.
-
-    Returns:
-        Holiday names indexed by sorted, unique dates (the first name wins on shared dates).
-    """
-    names: list[pd.Series] = []
-    if holidays is not None and len(holidays):
-        missing = [c for c in ("holiday", DS) if c not in holidays.columns]
-        if missing:
-            raise ValidationError(f"holidays frame: missing column(s) {missing}")
-        table = holidays.assign(lower_window=holidays.get("lower_window", 0),
-                                upper_window=holidays.get("upper_window", 0))
-        for offset in range(int(table["lower_window"].min()), int(table["upper_window"].max()) + 1):
-            rows = table[(table["lower_window"] <= offset) & (table["upper_window"] >= offset)]
-            label = rows["holiday"].astype(str) + ("" if offset == 0 else f"{offset:+d}")
-            dates = pd.to_datetime(rows[DS]) + pd.Timedelta(days=offset)
-            names.append(pd.Series(label.to_numpy(), index=pd.DatetimeIndex(dates)))
-    if country:
-        import holidays as holiday_lib
-
-        years = range(ds.min().year - 1, ds.max().year + 4)
-        try:
-            found = holiday_lib.country_holidays(country, years=years)
-        except NotImplementedError:
-            raise ValidationError(f"unknown holiday country code {country!r}") from None
-        names.append(pd.Series(list(found.values()), index=pd.DatetimeIndex(list(found.keys()))))
-    if not names:
-        return pd.Series([], index=pd.DatetimeIndex([]), dtype=object)
-    calendar = pd.concat(names)
-    return calendar[~calendar.index.duplicated()].sort_index()
-
-
-def build_calendar_features(ds: pd.Series, freq: str, calendar: pd.Series) -> pd.DataFrame:
-    """Calendar and holiday features of period-end dates.
-
-    Args:
-        ds: dates labelling each period by its last day (a week ending Friday is its Friday).
-        freq: pandas frequency alias.
-        calendar: holiday names by date, from :func:`build_holiday_calendar`.
-
-    Returns:
-        Frame with ``month, week, day_of_year, day_of_month`` (+ ``day_of_week`` for daily),
-        ``holiday`` (categorical name of a holiday inside the period), ``next_holiday``,
-        ``days_to_holiday`` and ``days_since_holiday``; same index as ``ds``.
-    """
-    dates = pd.DatetimeIndex(ds.unique())
-    out = pd.DataFrame(index=dates)
-    out["month"] = dates.month
-    out["week"] = dates.isocalendar().week.to_numpy().astype(int)
-    out["day_of_year"] = dates.day_of_year
-    out["day_of_month"] = dates.day
-    daily = freq.split("-")[0].upper() in ("D", "B")
-    if daily:
-        out["day_of_week"] = dates.day_of_week
-        out["days_to_month_end"] = (dates.days_in_month - dates.day).to_numpy()
-    period = pd.Timedelta(days=1 if daily else 7 if freq.upper().startswith("W") else 30)
-    out = pd.concat([out, _holiday_features(dates, period, calendar)], axis=1)
-    return out.reindex(pd.DatetimeIndex(ds)).set_index(ds.index)
-
-
-def _holiday_features(dates: pd.DatetimeIndex, period: pd.Timedelta, calendar: pd.Series):
-    categories = ["none", *[n for n in pd.unique(calendar.to_numpy()) if n != "none"]]
-    out = pd.DataFrame(index=dates)
-    if calendar.empty:
-        out["holiday"] = out["next_holiday"] = pd.Categorical(["none"] * len(dates), ["none"])
-        out["days_to_holiday"] = out["days_since_holiday"] = np.nan
-        return out
-    names = calendar.to_numpy()
-    when = calendar.index.to_numpy()
-    upper = np.searchsorted(when, dates.to_numpy(), side="right")
-    lower = np.searchsorted(when, (dates - period).to_numpy(), side="right")
-    has_next, has_last = upper < len(when), upper > 0
-    nxt, last = np.minimum(upper, len(when) - 1), np.maximum(upper - 1, 0)
-    categories = categories[:_MAX_CATEGORIES]
-    first = np.minimum(lower, len(when) - 1)
-    out["holiday"] = pd.Categorical(np.where(upper > lower, names[first], "none"), categories)
-    out["next_holiday"] = pd.Categorical(np.where(has_next, names[nxt], "none"), categories)
-    day = np.timedelta64(1, "D")
-    out["days_to_holiday"] = np.where(has_next, (when[nxt] - dates.to_numpy()) / day, np.nan)
-    out["days_since_holiday"] = np.where(has_last, (dates.to_numpy() - when[last]) / day, np.nan)
-    return out
-
-
 def _top_categories(column: pd.Series) -> list[str]:
     counts = column.astype(str).value_counts()
-    return sorted(counts.index[:_MAX_CATEGORIES])
+    return sorted(counts.index[:MAX_CATEGORIES])

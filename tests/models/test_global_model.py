@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ValidationError
+from forecast.features.holiday_features import build_calendar_features, build_holiday_calendar
 from forecast.models.global_model import (
-    BoostingParams, FeatureSpec, GlobalForecaster, build_calendar_features,
-    build_holiday_calendar, default_lags,
+    BoostingParams,
+    FeatureSpec,
+    GlobalForecaster,
+    default_lags,
 )
 
 FAST = BoostingParams(max_iter=60, learning_rate=0.1)
