@@ -26,6 +26,26 @@ FilterOp = Literal[
 ]
 
 
+_FORMATS: dict[str, FileFormat] = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"
+}
+
+
+def format_from_path(path: Path) -> FileFormat:
+    """The file format a path's extension stands for.
+
+    Raises:
+        ConfigError: the extension is not one forecast reads.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in _FORMATS:
+        raise ConfigError(
+            f"{path}: cannot tell the format from the extension {suffix!r}; "
+            "set `format:` to csv, xlsx or parquet"
+        )
+    return _FORMATS[suffix]
+
+
 class StrictModel(BaseModel):
     """Base for every config model: immutable, and unknown keys are errors."""
 
@@ -102,18 +122,7 @@ class SourceConfig(StrictModel):
 
     @property
     def file_format(self) -> FileFormat:
-        if self.format:
-            return self.format
-        suffix = self.path.suffix.lower()
-        formats: dict[str, FileFormat] = {
-            ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"
-        }
-        if suffix not in formats:
-            raise ConfigError(
-                f"{self.path}: cannot tell the format from the extension {suffix!r}; "
-                "set `format:` to csv, xlsx or parquet"
-            )
-        return formats[suffix]
+        return self.format or format_from_path(self.path)
 
     @property
     def is_canonical(self) -> bool:

@@ -239,25 +239,28 @@ def train_churn(config: Config) -> dict:
         gains_chart,
         reliability_curve,
     )
-    from forecast.models.churn import build_training_set, fit_churn_model
+    from forecast.models.churn import ChurnModel, build_training_set
     from forecast.reports.charts import render_gains_png, render_reliability_png
     from forecast.schemas import CHURN_PROBA, LABEL
 
     started = time.perf_counter()
     frame = _churn_training_frame(config)
-    model = fit_churn_model(frame, config.churn)
+    X, y = build_training_set(frame, config.churn)
+    model = ChurnModel(config.churn).fit(X, y)
     held_out = model.validation_predictions_
-    metrics = classification_metrics(held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy())
-    X, _ = build_training_set(frame, config.churn)
+    y_held, p_held = held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy()
+    metrics = classification_metrics(y_held, p_held)
     params = {**config.churn.model_dump(mode="json"), "rows": len(X), "chosen": model.chosen_}
     with tracking.start_run(config.workspace, "churn-risk", "train churn", params) as run:
         tracking.log_metrics(metrics)
         tracking.log_metrics({"threshold": model.threshold_})
         tracking.log_frame(model.validation_, "candidates.csv")
         with tempfile.TemporaryDirectory() as tmp:
-            y, p = held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy()
-            charts = [render_reliability_png(reliability_curve(y, p), Path(tmp) / "reliability.png"),
-                      render_gains_png(gains_chart(y, p), Path(tmp) / "gains.png")]
+            charts = [
+                render_reliability_png(reliability_curve(y_held, p_held),
+                                       Path(tmp) / "reliability.png"),
+                render_gains_png(gains_chart(y_held, p_held), Path(tmp) / "gains.png"),
+            ]
             tracking.log_files([Path(c) for c in charts], "charts")
         uri = tracking.log_model(model, X.head(50), "churn-risk")
         run_id = run.info.run_id

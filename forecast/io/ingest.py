@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 
-from forecast.config import Config, SourceConfig
+from forecast.config import Config, SourceConfig, format_from_path
 from forecast.errors import SourceError, ValidationError
 from forecast.io import warehouse
-from forecast.io.readers import ROW, CsvOptions, ReadResult, file_sha256, read_source
+from forecast.io.readers import CsvOptions, ReadResult, file_sha256, read_source
 from forecast.io.validate import quarantine_records, stage_source
 from forecast.io.warehouse import literal, quote
 from forecast.schemas import CANONICAL_TABLES, INGEST_LOG_TABLE, QUARANTINE_TABLE, SOURCE, SOURCE_ROW
@@ -67,9 +67,8 @@ def _register_lookups(
     columns: dict[str, tuple[str, str]] = {}
     for j, lookup in enumerate(source.lookups):
         name = f"lookup_{index}_{j}"
-        read = read_source(con, lookup.path, name, "csv" if lookup.path.suffix.lower() in (
-            ".csv", ".txt") else ("xlsx" if lookup.path.suffix.lower() == ".xlsx" else "parquet"),
-            CsvOptions(lookup.encoding), scratch=scratch)
+        read = read_source(con, lookup.path, name, format_from_path(lookup.path),
+                           CsvOptions(lookup.encoding), scratch=scratch)
         key = lookup.right_on or lookup.left_on
         for col in [key, *lookup.columns.values()]:
             if col not in read.columns:
@@ -273,4 +272,4 @@ def _write_all(con: duckdb.DuckDBPyConnection, items: list[_Staged], hashes: dic
         raise
 
 
-__all__ = ["ROW", "SourceSummary", "check_sources", "ingest", "stage_all"]
+__all__ = ["SourceSummary", "check_sources", "ingest", "stage_all"]

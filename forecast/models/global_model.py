@@ -9,7 +9,6 @@ categoricals) and exogenous regressors with their future values complete the fea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
