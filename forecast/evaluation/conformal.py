@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import MODEL
 from forecast.models.base import DEFAULT_LEVELS, check_levels, interval_columns
-from forecast.schemas import DS, H, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, H, Y
 
 _ALL = "__all__"
 

@@ -21,7 +21,7 @@ from forecast.features.exogenous import (
     is_numeric,
 )
 from forecast.io.warehouse import quote, table_columns, table_exists
-from forecast.schemas import DS, H, UNIQUE_ID, Y
+from forecast.schemas import DS, UNIQUE_ID, H, Y
 
 MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
 MEASURE_TYPES = {"revenue": "DOUBLE", "quantity": "DOUBLE", "orders": "BIGINT", "margin": "DOUBLE"}

@@ -24,7 +24,7 @@ from forecast.features.exogenous import exogenous_table_ctes, exogenous_table_jo
 from forecast.features.plan import GRAIN, MEASURE_TYPES, STOPPED, SeriesPlan, plan_series
 from forecast.features.rollup import series_ctes
 from forecast.io.warehouse import quote
-from forecast.schemas import DS, H, UNIQUE_ID, Y
+from forecast.schemas import DS, UNIQUE_ID, H, Y
 
 __all__ = ["build_future_exogenous_sql", "build_series_sql", "plan_series"]
 

@@ -11,7 +11,7 @@ from forecast.errors import ValidationError
 from forecast.evaluation.metrics import wape
 from forecast.features.plan import GRAIN
 from forecast.hierarchy.structure import Hierarchy, grain_columns, require_columns
-from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 UNRECONCILED = "unreconciled"
 RECONCILED = "reconciled"

@@ -18,7 +18,7 @@ from scipy import sparse
 
 from forecast.errors import ValidationError
 from forecast.features.plan import GRAIN, NULL_LEVEL, TOTAL
-from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 RELATIVE_TOLERANCE = 1e-6
 _KEY_SEPARATOR = "\x1f"

@@ -24,7 +24,13 @@ from forecast.io import warehouse
 from forecast.io.readers import CsvOptions, ReadResult, file_sha256, read_source
 from forecast.io.validate import quarantine_records, stage_source
 from forecast.io.warehouse import literal, quote
-from forecast.schemas import CANONICAL_TABLES, INGEST_LOG_TABLE, QUARANTINE_TABLE, SOURCE, SOURCE_ROW
+from forecast.schemas import (
+    CANONICAL_TABLES,
+    INGEST_LOG_TABLE,
+    QUARANTINE_TABLE,
+    SOURCE,
+    SOURCE_ROW,
+)
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from forecast.errors import ValidationError
-from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 DEFAULT_LEVELS: tuple[int, ...] = (80, 95)
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")

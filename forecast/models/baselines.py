@@ -13,7 +13,7 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
-from forecast.schemas import UNIQUE_ID, Y, YHAT
+from forecast.schemas import UNIQUE_ID, YHAT, Y
 
 
 def season_length_for(freq: str) -> int:

@@ -32,13 +32,13 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 
 from forecast.config import ChurnConfig
+from forecast.errors import ValidationError
 from forecast.models.calibration import (
     Calibrator,
     choose_calibration,
     choose_threshold,
     cross_fit_calibration,  # noqa: F401  (part of this module's API)
 )
-from forecast.errors import ValidationError
 from forecast.schemas import CHURN_PROBA, CUTOFF, LABEL, TIER
 
 SPLINE_KNOTS = 5

@@ -22,7 +22,7 @@ from forecast.features.holiday_features import (
 )
 from forecast.models.base import DEFAULT_LEVELS, Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
-from forecast.schemas import DS, H, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, H, Y
 
 
 @dataclass(frozen=True)

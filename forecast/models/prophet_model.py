@@ -20,7 +20,7 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.models.base import Forecaster, future_dates, interval_columns
-from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 _QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
 

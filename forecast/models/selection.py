@@ -18,7 +18,7 @@ from forecast.errors import ValidationError
 from forecast.evaluation.backtest import FOLD, MODEL, BacktestSpec, backtest
 from forecast.evaluation.conformal import ConformalCalibrator
 from forecast.models.base import Forecaster
-from forecast.schemas import DS, UNIQUE_ID, Y, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 Strategy = Literal["best", "inverse_error", "pooled_inverse_error"]
 STRATEGIES: tuple[Strategy, ...] = ("best", "inverse_error", "pooled_inverse_error")

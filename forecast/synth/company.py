@@ -17,7 +17,11 @@ from forecast.config import SynthOptions
 from forecast.io.chunked import ChunkedTableWriter, write_json
 from forecast.synth import params
 from forecast.synth.columns import (
-    CUSTOMERS_SCHEMA, OPPORTUNITIES_SCHEMA, ORDERS_SCHEMA, SURVEYS_SCHEMA, TARGETS_SCHEMA,
+    CUSTOMERS_SCHEMA,
+    OPPORTUNITIES_SCHEMA,
+    ORDERS_SCHEMA,
+    SURVEYS_SCHEMA,
+    TARGETS_SCHEMA,
     TRUTH_SCHEMA,
 )
 from forecast.synth.customers import block_count, customers_table, draw_customers

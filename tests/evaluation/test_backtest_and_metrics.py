@@ -9,7 +9,14 @@ import pytest
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import BacktestSpec, backtest, make_cutoffs, seasonal_scales
 from forecast.evaluation.metrics import (
-    bias, coverage, mase, pinball_loss, rmsse, score_backtest, smape, wape,
+    bias,
+    coverage,
+    mase,
+    pinball_loss,
+    rmsse,
+    score_backtest,
+    smape,
+    wape,
 )
 from forecast.models.base import Forecaster, future_dates
 from forecast.models.baselines import NaiveForecaster

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from forecast.cli import main

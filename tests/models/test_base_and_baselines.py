@@ -8,10 +8,17 @@ import pytest
 
 from forecast.errors import ValidationError
 from forecast.models.base import (
-    check_series_frame, future_dates, infer_freq, interval_columns, output_columns, regularize,
+    check_series_frame,
+    future_dates,
+    infer_freq,
+    interval_columns,
+    output_columns,
+    regularize,
 )
 from forecast.models.baselines import (
-    MovingAverageForecaster, NaiveForecaster, SeasonalNaiveForecaster,
+    MovingAverageForecaster,
+    NaiveForecaster,
+    SeasonalNaiveForecaster,
 )
 
 

@@ -9,7 +9,11 @@ import pytest
 from forecast.evaluation.backtest import BacktestSpec
 from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
 from forecast.models.selection import (
-    EnsembleForecaster, choose_models, combine_forecasts, crossfit_combination, extend_choice,
+    EnsembleForecaster,
+    choose_models,
+    combine_forecasts,
+    crossfit_combination,
+    extend_choice,
     pick_strategy,
 )
 

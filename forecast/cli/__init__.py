@@ -1,0 +1,12 @@
+"""The ``forecast`` command line: thin commands over :mod:`forecast.pipeline`.
+
+The only package that imports click. Heavy libraries are imported inside the commands that need
+them, so ``forecast --help`` starts fast. With ``--json`` a command prints exactly one JSON object
+on stdout; logs and progress bars always go to stderr. Each module attaches its commands to the
+groups of :mod:`forecast.cli.groups`.
+"""
+
+from forecast.cli import churn, data, features  # noqa: F401  (they register their commands)
+from forecast.cli.groups import main
+
+__all__ = ["main"]

@@ -1,0 +1,66 @@
+"""Commands that train and score the churn model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forecast.cli.common import (
+    Progress,
+    config_option,
+    emit,
+    json_option,
+    load_config_for,
+    workspace_option,
+)
+from forecast.cli.groups import score, train
+
+
+def _train_churn_text(r: dict) -> str:
+    m = r["metrics"]
+    return "\n".join([
+        f"trained churn model ({r['chosen']}) on {r['rows']:,} rows in {r['seconds']:.1f} s",
+        f"  held-out ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  Brier {m['brier']:.4f}"
+        f"  log-loss {m['log_loss']:.4f}  ECE {m['ece']:.4f}",
+        f"  threshold {r['threshold']}",
+        f"  model: {r['model_uri']}  (tracking: {r['tracking_uri']})",
+    ])
+
+
+@train.command("churn")
+@config_option
+@workspace_option
+@json_option
+def train_churn(config_path: Path, workspace: Path | None, as_json: bool) -> None:
+    """Train, calibrate and evaluate the churn model; register it in MLflow as churn-risk."""
+    from forecast.pipeline import train_churn as run
+
+    emit(run(load_config_for(config_path, workspace)), as_json, _train_churn_text)
+
+
+def _score_churn_text(r: dict) -> str:
+    tiers = ", ".join(f"{k} {v:,}" for k, v in r["tiers"].items())
+    return "\n".join([
+        f"scored {r['rows']:,} customers at cutoff {r['cutoff']} with {r['model_uri']} "
+        f"in {r['seconds']:.1f} s ({r['skipped_chunks']} of {r['chunks']} chunks already done)",
+        f"  tiers: {tiers}",
+        f"  revenue at risk: {r['revenue_at_risk']:,.0f}",
+        "  table: churn_scores", *[f"  file: {p}" for p in r["exports"]],
+    ])
+
+
+@score.command("churn")
+@config_option
+@workspace_option
+@click.option("--model", "model_uri", help="MLflow model URI [default: models:/churn-risk/latest].")
+@json_option
+def score_churn(config_path: Path, workspace: Path | None, model_uri: str | None,
+                as_json: bool) -> None:
+    """Score every customer at the latest snapshot cutoff: churn_proba, tier, reasons and
+    revenue at risk (resumable: an interrupted run continues where it stopped)."""
+    from forecast.pipeline import score_churn as run
+
+    with Progress("scoring chunks") as progress:
+        result = run(load_config_for(config_path, workspace), model_uri, progress)
+    emit(result, as_json, _score_churn_text)

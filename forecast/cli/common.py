@@ -1,0 +1,99 @@
+"""Helpers shared by the command modules: error handling, options, output, progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forecast.errors import ForecastError
+
+log = logging.getLogger("forecast")
+
+
+class Group(click.Group):
+    """A group that turns the project's errors into a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ForecastError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                           "%H:%M:%S"))
+    root = logging.getLogger("forecast")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    for noisy in ("cmdstanpy", "prophet"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def emit(result: dict, as_json: bool, human: Callable[[dict], str]) -> None:
+    if as_json:
+        click.echo(json.dumps(result, default=str, ensure_ascii=False))
+    else:
+        click.echo(human(result))
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON object with the results and output paths.")(f)
+
+
+def workspace_option(f: Callable) -> Callable:
+    return click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+                        help="Workspace folder; overrides the config's `workspace:`.")(f)
+
+
+def config_option(f: Callable) -> Callable:
+    return click.option("--config", "config_path", required=True,
+                        type=click.Path(dir_okay=False, path_type=Path),
+                        help="YAML config file (see configs/).")(f)
+
+
+def load_config_for(config_path: Path, workspace: Path | None):
+    from forecast.config import load_config
+
+    return load_config(config_path).with_workspace(workspace)
+
+
+class Progress:
+    """A rich progress bar on stderr, driven by (done, total) callbacks."""
+
+    def __init__(self, description: str, enabled: bool = True):
+        self.description = description
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(console=Console(stderr=True), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.description, total=None)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+        else:
+            log.info("%s: %s of %s", self.description, f"{done:,}", f"{total:,}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

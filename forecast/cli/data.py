@@ -1,0 +1,116 @@
+"""Commands that generate, check and ingest data, and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from forecast.cli.common import (
+    Progress,
+    config_option,
+    emit,
+    json_option,
+    load_config_for,
+    workspace_option,
+)
+from forecast.cli.groups import data, main
+
+
+def _synth_text(r: dict) -> str:
+    rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
+    return f"wrote the synthetic company to {r['out_dir']} in {r['seconds']:.1f} s\n  rows: {rows}"
+
+
+@data.command("synth")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the files into.")
+@click.option("--customers", default=2000, show_default=True, type=click.IntRange(10, 5_000_000))
+@click.option("--years", default=3, show_default=True, type=click.IntRange(1, 20))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last day with orders [default: 2026-10-31].")
+@click.option("--csv", "with_csv", is_flag=True, help="Also write CSV files.")
+@json_option
+def data_synth(out_dir: Path, customers: int, years: int, seed: int, end_date, with_csv: bool,
+               as_json: bool) -> None:
+    """Generate a synthetic sales organisation (orders, customers, funnel, targets) with its
+    ground truth."""
+    from forecast.config import SynthOptions
+    from forecast.pipeline import synthesise
+
+    extra = {"end_date": end_date.date()} if end_date else {}
+    formats = ("parquet", "csv") if with_csv else ("parquet",)
+    options = SynthOptions(customers=customers, years=years, seed=seed, formats=formats, **extra)
+    with Progress("generating customers") as progress:
+        result = synthesise(options, out_dir, progress)
+    emit(result, as_json, _synth_text)
+
+
+def _source_lines(r: dict) -> str:
+    lines = []
+    for s in r["sources"]:
+        lines.append(
+            f"  {s['table']:<14} {s['source']:<24} read {s['rows_read']:>10,}  loaded "
+            f"{s['rows_loaded']:>10,}  quarantined {s['rows_quarantined']:>8,}"
+        )
+        for reason, n in s["reasons"].items():
+            lines.append(f"      {n:>8,}  {reason}")
+    return "\n".join(lines)
+
+
+@data.command("check")
+@config_option
+@json_option
+def data_check(config_path: Path, as_json: bool) -> None:
+    """Validate the config's sources without writing anything: counts and reasons per source."""
+    from forecast.pipeline import check
+
+    result = check(load_config_for(config_path, None))
+    emit(result, as_json, lambda r: "checked sources:\n" + _source_lines(r))
+
+
+@data.command("ingest")
+@config_option
+@workspace_option
+@json_option
+def data_ingest(config_path: Path, workspace: Path | None, as_json: bool) -> None:
+    """Load the config's sources into the workspace warehouse (atomic and idempotent)."""
+    from forecast.pipeline import ingest
+
+    result = ingest(load_config_for(config_path, workspace))
+    emit(result, as_json, lambda r: f"ingested into {r['warehouse']}:\n" + _source_lines(r))
+
+
+def _demo_text(r: dict) -> str:
+    return "\n".join([
+        f"demo workspace: {r['workspace']}",
+        f"  synthetic company: {r['synth']['customers']:,} customers, "
+        f"{r['synth']['rows']['orders']:,} order lines in {r['synth']['out_dir']}",
+        f"  config: {r['config']}",
+        f"  warehouse: {r['ingest']['warehouse']}",
+        _source_lines(r["ingest"]),
+        f"  series: {r['series']['series']:,} weekly series, {r['series']['rows']:,} rows "
+        f"-> {r['series']['parquet']}",
+        f"  customer snapshots: {r['customer_snapshots']['rows']:,} rows at "
+        f"{len(r['customer_snapshots']['cutoffs'])} cutoffs -> {r['customer_snapshots']['parquet']}",
+        "next: forecast train churn --config " + r["config"],
+    ])
+
+
+@main.command("demo")
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("workspaces/demo"), show_default=True,
+              help="Workspace to create (replaced if it exists).")
+@click.option("--customers", default=2000, show_default=True, type=click.IntRange(10))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
+@json_option
+def demo(workspace: Path, customers: int, seed: int, as_json: bool) -> None:
+    """Generate the sample company into a fresh workspace and run the chain on it."""
+    from forecast.config import SynthOptions
+    from forecast.pipeline import DEMO_YEARS, run_demo
+
+    options = SynthOptions(customers=customers, years=DEMO_YEARS, seed=seed)
+    with Progress("generating customers") as progress:
+        result = run_demo(workspace, options, progress)
+    emit(result, as_json, _demo_text)

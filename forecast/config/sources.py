@@ -1,0 +1,124 @@
+"""Config of sources: how one file becomes rows of one warehouse table."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from forecast.config.base import Encoding, FileFormat, FilterOp, StrictModel, format_from_path
+from forecast.schemas import CANONICAL_TABLES, ColumnType
+
+
+class FilterSpec(StrictModel):
+    """Keep only source rows for which ``column op value`` holds; the rest are quarantined."""
+
+    column: str
+    op: FilterOp
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_matches_op(self) -> FilterSpec:
+        if self.op in ("is_null", "not_null"):
+            if self.value is not None:
+                raise ValueError(f"filter op {self.op!r} takes no value")
+        elif self.op in ("in", "not_in"):
+            if not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"filter op {self.op!r} needs a non-empty list as value")
+        elif self.value is None:
+            raise ValueError(f"filter op {self.op!r} needs a value")
+        return self
+
+
+class LookupSpec(StrictModel):
+    """A second file joined onto a source by a key, to bring in attributes it lacks.
+
+    Example: Favorita's ``stores.csv`` gives each store's state and city.
+    """
+
+    path: Path
+    left_on: str = Field(description="column of the main source holding the key")
+    right_on: str | None = Field(
+        None, description="key column of the lookup file; defaults to `left_on`"
+    )
+    columns: dict[str, str] = Field(description="new column name -> lookup file column")
+    encoding: Encoding = "auto"
+
+
+class SourceConfig(StrictModel):
+    """How one file becomes rows of one warehouse table."""
+
+    table: str = Field(description="canonical table (orders, customers, ...) or a new table name")
+    path: Path
+    name: str | None = Field(None, description="source name used for lineage; default file stem")
+    format: FileFormat | None = Field(None, description="inferred from the file extension")
+    encoding: Encoding = "auto"
+    delimiter: str | None = None
+    sheet: str | int | None = Field(None, description="Excel sheet name or index")
+    columns: dict[str, str] = Field(description="canonical column -> source column")
+    types: dict[str, ColumnType] = Field(
+        default_factory=dict, description="types of columns that are not canonical"
+    )
+    date_format: str | None = Field(None, description="strptime format for every date column")
+    date_formats: dict[str, str] = Field(default_factory=dict, description="per-column formats")
+    thousands: str | None = Field(None, description="thousands separator to strip from numbers")
+    derive_amount: bool = Field(False, description="amount = quantity x unit_price")
+    required: list[str] = Field(default_factory=list, description="columns that must be non-empty")
+    filters: list[FilterSpec] = Field(default_factory=list)
+    constants: dict[str, str | float | bool] = Field(
+        default_factory=dict, description="columns set to one value for every row"
+    )
+    lookups: list[LookupSpec] = Field(default_factory=list)
+    unique_key: list[str] | None = Field(None, description="columns that identify a row")
+    min_date: date = date(1900, 1, 1)
+    max_date: date | None = Field(None, description="latest date allowed; default: today for "
+                                  "past-only columns, 2100-12-31 otherwise")
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.path.stem
+
+    @property
+    def file_format(self) -> FileFormat:
+        return self.format or format_from_path(self.path)
+
+    @property
+    def is_canonical(self) -> bool:
+        return self.table in CANONICAL_TABLES
+
+    @model_validator(mode="after")
+    def _columns_are_known(self) -> SourceConfig:
+        if self.is_canonical:
+            table = CANONICAL_TABLES[self.table]
+            provided = set(self.columns) | set(self.constants)
+            if self.derive_amount:
+                if not {"quantity", "unit_price"} <= set(self.columns):
+                    raise ValueError("derive_amount needs both quantity and unit_price mapped")
+                provided.add("amount")
+            missing = [c for c in table.required if c not in provided]
+            if missing:
+                raise ValueError(
+                    f"table {self.table!r} needs column(s) {missing} mapped; "
+                    f"canonical columns are {list(table.column_names)}"
+                )
+            extra = set(self.columns) - set(table.column_names) - set(self.types)
+            lookup_cols = {c for lk in self.lookups for c in lk.columns}
+            extra -= lookup_cols
+            if extra:
+                raise ValueError(
+                    f"column(s) {sorted(extra)} are not canonical for table {self.table!r}: "
+                    f"give their type under `types:` or use one of {list(table.column_names)}"
+                )
+        else:
+            untyped = (set(self.columns) | {c for lk in self.lookups for c in lk.columns}) - set(
+                self.types
+            )
+            if untyped:
+                raise ValueError(
+                    f"table {self.table!r} is not canonical: give the type of {sorted(untyped)} "
+                    "under `types:`"
+                )
+        return self
+

@@ -1,0 +1,27 @@
+"""Orchestration: io -> features -> models -> results -> reports.
+
+Each function here is what one command does, with typed inputs and a JSON-serialisable summary
+out; the command line only parses arguments and prints. One module per stage of the chain.
+"""
+
+from forecast.pipeline.churn import score_churn, train_churn
+from forecast.pipeline.data import (
+    DEMO_CUSTOMERS,
+    DEMO_CUTOFFS,
+    DEMO_GRAINS,
+    DEMO_YEARS,
+    SYNTH_TABLES,
+    build_customer_snapshots,
+    build_series,
+    check,
+    demo_config,
+    ingest,
+    run_demo,
+    synthesise,
+)
+
+__all__ = [
+    "DEMO_CUSTOMERS", "DEMO_CUTOFFS", "DEMO_GRAINS", "DEMO_YEARS", "SYNTH_TABLES",
+    "build_customer_snapshots", "build_series", "check", "demo_config", "ingest", "run_demo",
+    "score_churn", "synthesise", "train_churn",
+]
