@@ -6,7 +6,7 @@ on stdout; logs and progress bars always go to stderr. Each module attaches its 
 groups of :mod:`forecast.cli.groups`.
 """
 
-from forecast.cli import churn, data, features  # noqa: F401  (they register their commands)
+from forecast.cli import churn, data, features, tiers  # noqa: F401  (they register their commands)
 from forecast.cli.groups import main
 
 __all__ = ["main"]

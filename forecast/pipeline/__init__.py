@@ -19,6 +19,7 @@ from forecast.pipeline.data import (
     run_demo,
     synthesise,
 )
+from forecast.pipeline.tiers import build_tiers as build_tiers
 
 __all__ = [
     "DEMO_CUSTOMERS", "DEMO_CUTOFFS", "DEMO_GRAINS", "DEMO_YEARS", "SYNTH_TABLES",

@@ -1,0 +1,194 @@
+"""Orchestration of customer tiers: warehouse measures -> tiers -> tables, CSV and Excel."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from forecast.config import Config, TiersConfig
+
+CUSTOMER_TIERS_TABLE = "customer_tiers"
+TIER_SUMMARY_TABLE = "tier_summary"
+CHURN_SCORES_TABLE = "churn_scores"
+WORKBOOK_NAME = "tiers.xlsx"
+
+
+def build_measures_sql(as_of: date, config: TiersConfig) -> str:
+    """SQL of one row per customer with an order line before ``as_of``.
+
+    Lines are netted per order (``order_id``; per customer and day where it is empty), so a
+    cancellation invoice is a negative order and counts in revenue, not in frequency.
+
+    Columns: ``customer_id``, ``first_order``, ``last_order`` (last order with positive net
+    amount; the last line of any sign for customers who only returned goods), ``recency_days``
+    (``as_of`` minus ``last_order``, so an order the day before is 1), ``frequency`` (orders
+    with positive net amount in the RFM window), ``monetary`` (net revenue in the RFM window),
+    ``revenue`` (net, ``[as_of - revenue_days, as_of)``) and ``revenue_prior`` (the window of
+    the same length before that).
+    """
+    day = f"DATE '{as_of.isoformat()}'"
+    revenue_start = f"DATE '{(as_of - timedelta(days=config.revenue_days)).isoformat()}'"
+    prior_start = f"DATE '{(as_of - timedelta(days=2 * config.revenue_days)).isoformat()}'"
+    in_rfm = ("TRUE" if config.rfm_days is None else
+              f"order_date >= DATE '{(as_of - timedelta(days=config.rfm_days)).isoformat()}'")
+    last = "coalesce(max(order_date) FILTER (WHERE amount > 0), max(order_date))"
+    return f"""
+        WITH lines AS (
+            SELECT CAST(customer_id AS VARCHAR) AS customer_id, order_date, amount,
+                   coalesce(CAST(order_id AS VARCHAR), CAST(order_date AS VARCHAR)) AS order_key
+            FROM orders
+            WHERE customer_id IS NOT NULL AND amount IS NOT NULL AND order_date < {day}
+        ), baskets AS (
+            SELECT customer_id, order_key, min(order_date) AS order_date, sum(amount) AS amount
+            FROM lines GROUP BY customer_id, order_key
+        )
+        SELECT customer_id,
+               min(order_date) AS first_order,
+               {last} AS last_order,
+               date_diff('day', {last}, {day}) AS recency_days,
+               count(*) FILTER (WHERE amount > 0 AND {in_rfm}) AS frequency,
+               coalesce(sum(amount) FILTER (WHERE {in_rfm}), 0) AS monetary,
+               coalesce(sum(amount) FILTER (WHERE order_date >= {revenue_start}), 0) AS revenue,
+               coalesce(sum(amount) FILTER (WHERE order_date >= {prior_start}
+                                              AND order_date < {revenue_start}), 0)
+                   AS revenue_prior
+        FROM baskets GROUP BY customer_id
+    """
+
+
+def _default_as_of(con) -> date:
+    from forecast.errors import WorkspaceError
+    from forecast.io.warehouse import table_exists
+
+    if not table_exists(con, "orders"):
+        raise WorkspaceError("no orders table in the warehouse: ingest orders first "
+                             "(`forecast data ingest --config ...`)")
+    last = con.execute(
+        "SELECT max(order_date) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
+    if last is None:
+        raise WorkspaceError(
+            "the orders hold no customer ids: tiers need them; map `customer_id` in the "
+            "orders source of the config and ingest again")
+    return last + timedelta(days=1)
+
+
+def _churn_risk(con, as_of: date):
+    """The churn scores of the latest cutoff on or before ``as_of``, and a note when absent."""
+    from forecast.io.warehouse import table_exists
+
+    if not table_exists(con, CHURN_SCORES_TABLE):
+        return None, None, ("no churn_scores table: every risk tier is unknown; run "
+                            "`forecast score churn` to fill the value x risk matrix")
+    cutoff = con.execute(f"SELECT max(cutoff) FROM {CHURN_SCORES_TABLE} WHERE cutoff <= ?",
+                         [as_of]).fetchone()[0]
+    if cutoff is None:
+        return None, None, (f"churn_scores has no cutoff on or before {as_of}: every risk "
+                            "tier is unknown")
+    risk = con.execute(
+        f"SELECT CAST(customer_id AS VARCHAR) AS customer_id, churn_proba, tier "
+        f"FROM {CHURN_SCORES_TABLE} WHERE cutoff = ?", [cutoff]).df()
+    return risk, cutoff.date() if hasattr(cutoff, "date") else cutoff, None
+
+
+def write_workbook(path: Path, sheets: dict) -> Path:
+    """Write frames (sheet name -> frame) to one .xlsx through a temp file and rename."""
+    import os
+
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+def _write_outputs(con, config: Config, tiers, summary) -> dict:
+    from forecast.io.outputs import export_table, write_table
+
+    out_dir = config.workspace / "outputs"
+    files = []
+    for table, frame, order in ((CUSTOMER_TIERS_TABLE, tiers, "revenue DESC, customer_id"),
+                                (TIER_SUMMARY_TABLE, summary, None)):
+        con.register("tiers_frame", frame)
+        try:
+            write_table(con, table, "SELECT * FROM tiers_frame")
+        finally:
+            con.unregister("tiers_frame")
+        files.append(str(export_table(con, table, out_dir / f"{table}.csv", order_by=order)))
+    sheets = {CUSTOMER_TIERS_TABLE: tiers, TIER_SUMMARY_TABLE: summary}
+    files.append(str(write_workbook(out_dir / WORKBOOK_NAME, sheets)))
+    return {"tables": [CUSTOMER_TIERS_TABLE, TIER_SUMMARY_TABLE], "files": files}
+
+
+def _summary_json(summary) -> dict:
+    """Tier summary rows as {dimension: [{tier, customers, shares[, action]}]}."""
+    out: dict[str, list] = {}
+    for row in summary.to_dict("records"):
+        item = {"tier": row["tier"], "customers": int(row["customers"]),
+                "customer_share": round(float(row["customer_share"]), 4),
+                "revenue": round(float(row["revenue"]), 2),
+                "revenue_share": (None if row["revenue_share"] != row["revenue_share"]
+                                  else round(float(row["revenue_share"]), 4))}
+        if row["dimension"] == "matrix":
+            item["action"] = row["action"]
+        out.setdefault(row["dimension"], []).append(item)
+    return out
+
+
+def build_tiers(config: Config, as_of: date | None = None) -> dict:
+    """RFM segments, ABC classes, value tiers and the value x risk matrix of every customer.
+
+    Writes warehouse tables ``customer_tiers`` (see :func:`forecast.tiers.build_customer_tiers`,
+    plus ``as_of``) and ``tier_summary`` (see :func:`forecast.tiers.summarise_tiers`), their
+    CSV copies and ``tiers.xlsx`` with both sheets into ``<workspace>/outputs``.
+
+    Args:
+        config: the job config (workspace, ``tiers`` settings).
+        as_of: the first day after the data the tiers describe; default the day after the
+            last order with a customer. Orders on or after it are ignored.
+
+    Returns:
+        A JSON-serialisable summary: as_of, customers, revenue, risk source, notes, per-tier
+        counts and shares, tables and files.
+
+    Raises:
+        WorkspaceError: no warehouse, no orders, no customer ids, or no order before ``as_of``.
+    """
+    from forecast.errors import WorkspaceError
+    from forecast.io import warehouse
+    from forecast.tiers import build_customer_tiers, summarise_tiers
+
+    started = time.perf_counter()
+    cfg = config.tiers
+    with warehouse.connect(config.workspace) as con:
+        as_of = as_of or _default_as_of(con)
+        measures = con.execute(build_measures_sql(as_of, cfg)).df()
+        if measures.empty:
+            raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
+                                 "pick a later --as-of or ingest orders with customer ids")
+        risk, cutoff, note = _churn_risk(con, as_of)
+        tiers = build_customer_tiers(measures, cfg, risk)
+        tiers.insert(1, "as_of", as_of)
+        summary = summarise_tiers(tiers, cfg)
+        written = _write_outputs(con, config, tiers, summary)
+    notes = [note] if note else []
+    unscored = int((tiers["risk_tier"] == "unknown").sum())
+    if risk is not None and unscored:
+        notes.append(f"{unscored:,} customers have no churn score at {cutoff}: risk unknown")
+    return {
+        "as_of": str(as_of),
+        "customers": len(tiers),
+        "revenue": round(float(tiers["revenue"].sum()), 2),
+        "revenue_days": cfg.revenue_days,
+        "rfm_days": cfg.rfm_days,
+        "risk": {"table": CHURN_SCORES_TABLE if risk is not None else None,
+                 "cutoff": str(cutoff) if cutoff else None, "unknown": unscored},
+        "notes": notes,
+        "summary": _summary_json(summary),
+        **written,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
