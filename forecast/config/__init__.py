@@ -31,7 +31,7 @@ from forecast.config.features import (
     SeriesMeasure,
     SynthOptions,
 )
-from forecast.config.funnel import FunnelConfig
+from forecast.config.funnel import AttainmentConfig, FunnelConfig
 from forecast.config.reports import ReportsConfig
 from forecast.config.revenue import RevenueConfig
 from forecast.config.sources import FilterSpec, LookupSpec, SourceConfig
@@ -61,6 +61,7 @@ class Config(StrictModel):
     tiers: TiersConfig = Field(default_factory=TiersConfig)
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
     funnel: FunnelConfig = Field(default_factory=FunnelConfig)
+    attainment: AttainmentConfig = Field(default_factory=AttainmentConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @field_validator("sources")

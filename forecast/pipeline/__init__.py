@@ -5,6 +5,7 @@ out; the command line only parses arguments and prints. One module per stage of 
 """
 
 from forecast.pipeline.churn import score_churn, train_churn
+from forecast.pipeline.funnel import build_attainment, build_funnel  # noqa: F401
 from forecast.pipeline.data import (
     DEMO_CUSTOMERS,
     DEMO_CUTOFFS,

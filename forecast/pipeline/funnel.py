@@ -1,0 +1,223 @@
+"""Orchestration of the funnel (conversion, win rates, weighted pipeline) and of attainment."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pandas as pd
+
+from forecast.config import Config
+
+OPPORTUNITY_COLUMNS = ("opportunity_id", "stage", "stage_date", "amount", "expected_close_date",
+                       "rep_id", "team", "region", "channel", "segment")
+FORECAST_TABLE = "revenue_forecast_periods"
+
+
+def _write_frame(con, workspace, name: str, frame: pd.DataFrame) -> str:
+    """Replace warehouse table ``name`` with ``frame`` and export it to outputs/<name>.csv."""
+    from forecast.io.outputs import export_table, write_table
+    from forecast.io.warehouse import quote
+
+    text = frame.select_dtypes(include="object").columns
+    days = set(frame.select_dtypes(include="datetime").columns)
+    columns = ", ".join(f"CAST({quote(c)} AS DATE) AS {quote(c)}" if c in days else quote(c)
+                        for c in frame.columns)
+    view = f"_{name}_frame"
+    con.register(view, frame.astype({c: "string" for c in text}))
+    try:
+        write_table(con, name, f"SELECT {columns} FROM {view}")
+    finally:
+        con.unregister(view)
+    return str(export_table(con, name, workspace / "outputs" / f"{name}.csv"))
+
+
+def _order_span(con) -> tuple[date, date] | None:
+    from forecast.io import warehouse
+
+    if not warehouse.table_exists(con, "orders"):
+        return None
+    first, last = con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+    return None if last is None else (first, last)
+
+
+def _read_opportunities(con, workspace) -> pd.DataFrame:
+    from forecast.errors import WorkspaceError
+    from forecast.io import warehouse
+
+    if not warehouse.table_exists(con, "opportunities"):
+        raise WorkspaceError(
+            f"{warehouse.warehouse_path(workspace)} has no opportunities table: add a source "
+            "with `table: opportunities` to the config and run `forecast data ingest`")
+    frame = con.execute(
+        f"SELECT {', '.join(OPPORTUNITY_COLUMNS)} FROM opportunities").df()
+    if frame.empty:
+        raise WorkspaceError(f"the opportunities table of {warehouse.warehouse_path(workspace)} "
+                             "is empty")
+    return frame
+
+
+def _read_forecast(con, period) -> tuple[dict | None, str | None]:
+    """The total forecast of the period and a note when there is none."""
+    from forecast.io import warehouse
+
+    if not warehouse.table_exists(con, FORECAST_TABLE):
+        return None, (f"no {FORECAST_TABLE} table in the warehouse: the comparison with the "
+                      "statistical forecast is skipped (run the revenue forecast first)")
+    rows = con.execute(
+        f"SELECT * FROM {FORECAST_TABLE} WHERE grain = 'total' AND period_type = ? "
+        "AND period = ?", [period.kind, period.start]).df()
+    if rows.empty:
+        return None, (f"{FORECAST_TABLE} has no total {period.kind} row for {period.label}: "
+                      "the comparison with the statistical forecast is skipped")
+    return rows.iloc[0].to_dict(), None
+
+
+def _funnel_frames(opportunities: pd.DataFrame, config: Config, as_of: date, window) -> dict:
+    from forecast import funnel
+
+    cfg = config.funnel
+    paths = funnel.build_paths(opportunities, cfg, as_of)
+    seen = funnel.history(paths, cfg, as_of)
+    probabilities = funnel.win_probabilities(seen, cfg)
+    conversion = (funnel.stage_conversion(seen, cfg)
+                  .merge(funnel.time_in_stage(opportunities, cfg, seen["opportunity_id"]),
+                         on="stage", how="left")
+                  .merge(probabilities, on="stage", how="left"))
+    conversion["timed"] = conversion["timed"].fillna(0).astype(int)
+    counts = ["converted", "closed_reached", "won_reached"]
+    conversion[counts] = conversion[counts].astype("Int64")
+    return {
+        "paths": paths, "history": seen,
+        "funnel_conversion": conversion.assign(as_of=pd.Timestamp(as_of)),
+        "funnel_win_rates": funnel.win_rates(seen, list(cfg.breakdowns)).assign(
+            as_of=pd.Timestamp(as_of)),
+        "funnel_pipeline": funnel.weighted_pipeline(paths, probabilities, window),
+    }
+
+
+def build_funnel(config: Config, period: str | None = None) -> dict:
+    """Stage conversion, time in stage, win rates and the weighted pipeline of a period.
+
+    Reads ``opportunities`` (and the last order day, which is the as-of day; the last stage
+    day without orders), writes tables ``funnel_conversion``, ``funnel_win_rates`` and
+    ``funnel_pipeline`` with CSV copies in ``<workspace>/outputs/``, and compares the weighted
+    pipeline with ``revenue_forecast_periods`` (grain total) when that table is present.
+
+    Args:
+        config: the job config (workspace, funnel).
+        period: the window of the weighted pipeline: a month, a quarter or ``next`` (default:
+            the quarter after the last order).
+    """
+    from forecast import funnel
+    from forecast.io import warehouse
+    from forecast.targets.attainment import parse_period
+
+    started = time.perf_counter()
+    with warehouse.connect(config.workspace) as con:
+        opportunities = _read_opportunities(con, config.workspace)
+        span = _order_span(con)
+        as_of = span[1] if span else pd.Timestamp(opportunities["stage_date"].max()).date()
+        window = parse_period(period or "next", as_of)
+        frames = _funnel_frames(opportunities, config, as_of, window)
+        frames["funnel_pipeline"].insert(0, "period", window.label)
+        forecast_row, note = _read_forecast(con, window)
+        files = {name: _write_frame(con, config.workspace, name, frames[name])
+                 for name in ("funnel_conversion", "funnel_win_rates", "funnel_pipeline")}
+    paths, pipeline = frames["paths"], frames["funnel_pipeline"]
+    weighted = float(pipeline["weighted_amount"].sum())
+    outcomes = paths["outcome"].value_counts()
+    rates = frames["funnel_win_rates"]
+    return {
+        "as_of": str(as_of),
+        "lookback_days": config.funnel.lookback_days,
+        "opportunities": {"total": len(paths), "history": len(frames["history"]),
+                          **{k: int(outcomes.get(k, 0)) for k in ("open", "won", "lost")}},
+        "win_rate": _number(rates["win_rate"].iloc[0]) if len(rates) else None,
+        "cycle_days_median": funnel.cycle_days(frames["history"]),
+        "stages": _records(frames["funnel_conversion"].drop(columns="as_of")),
+        "win_rates": {d: _records(rows.drop(columns=["dimension", "as_of"]))
+                      for d, rows in rates.groupby("dimension", sort=False) if d != "all"},
+        "pipeline": {
+            "period": window.label, "start": str(window.start), "end": str(window.last_day),
+            "opportunities": int(pipeline["opportunities"].sum()),
+            "amount": round(float(pipeline["amount"].sum()), 2), "weighted": round(weighted, 2),
+            "by_stage": _records(pipeline.drop(columns="period")),
+        },
+        "forecast": _rounded(funnel.compare_with_forecast(weighted, forecast_row)),
+        "notes": [note] if note else [],
+        "tables": list(files), "files": files,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _number(value) -> float | int | None:
+    if value is None or pd.isna(value):
+        return None
+    return int(value) if isinstance(value, int) else round(float(value), 4)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: v if isinstance(v, str) or v is None else _number(v) for k, v in row.items()}
+            for row in frame.astype(object).to_dict("records")]
+
+
+def _rounded(values: dict | None) -> dict | None:
+    return None if values is None else {k: _number(v) for k, v in values.items()}
+
+
+def _read_attainment_inputs(con, workspace, period_text: str):
+    from forecast.errors import WorkspaceError
+    from forecast.io import warehouse
+    from forecast.targets.attainment import parse_period
+
+    if not warehouse.table_exists(con, "targets"):
+        raise WorkspaceError(
+            f"{warehouse.warehouse_path(workspace)} has no targets table: add a source with "
+            "`table: targets` to the config and run `forecast data ingest`")
+    span = _order_span(con)
+    if span is None:
+        raise WorkspaceError(f"{warehouse.warehouse_path(workspace)} has no orders")
+    period = parse_period(period_text, span[1])
+    targets = con.execute(
+        "SELECT period, region, team, rep_id, target FROM targets WHERE target IS NOT NULL"
+    ).df()
+    actuals = con.execute(
+        "SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, region, team, rep_id, "
+        "sum(amount) AS actual FROM orders WHERE order_date >= ? AND order_date < ? "
+        "AND amount IS NOT NULL GROUP BY ALL",
+        [period.year_before().start, period.end]).df()
+    return period, span, targets, actuals
+
+
+def build_attainment(config: Config, period: str, level: str | None = None) -> dict:
+    """Actual against target for a past month or quarter, per organisation level.
+
+    Reads ``orders`` and ``targets``; writes table ``attainment`` and
+    ``<workspace>/outputs/attainment.csv`` (columns of
+    :data:`forecast.targets.attainment.ATTAINMENT_COLUMNS`).
+
+    Args:
+        config: the job config (workspace, attainment).
+        period: ``2026-10`` (a month), ``2026-Q3`` (a quarter) or ``next``.
+        level: one of company, region, team, rep; default the configured levels the targets
+            support.
+    """
+    from forecast.io import warehouse
+    from forecast.targets import attainment as core
+
+    started = time.perf_counter()
+    with warehouse.connect(config.workspace) as con:
+        window, span, targets, actuals = _read_attainment_inputs(con, config.workspace, period)
+        requested = [level] if level else list(config.attainment.levels)
+        levels = core.resolve_levels(requested, targets, window, explicit=level is not None)
+        frame = core.build_attainment(actuals, targets, window, levels, span)
+        path = _write_frame(con, config.workspace, "attainment", frame)
+    summary = core.summarise_attainment(frame, config.attainment.top)
+    return {
+        "period": window.label, "kind": window.kind, "start": str(window.start),
+        "end": str(window.last_day), "complete": bool(frame["complete"].iloc[0]),
+        "data": {"first": str(span[0]), "last": str(span[1])}, **summary,
+        "table": "attainment", "rows": len(frame), "csv": path,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

@@ -1,0 +1,1 @@
+"""Next-period targets, their decomposition, probabilities and attainment."""

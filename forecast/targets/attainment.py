@@ -1,0 +1,309 @@
+"""Attainment: actual revenue against target for a month or quarter, per organisation unit.
+
+Definitions (rates are fractions: 0.95 means 95 %):
+
+- A unit of a level is a distinct value of the level's key columns (``LEVEL_KEYS``): the
+  company, a region, a team (region, team) or a rep (region, team, rep_id).
+- actual = sum of ``orders.amount`` whose ``order_date`` falls in the period and whose key
+  columns equal the unit's (net of returns, which are negative amounts).
+- target = sum of the monthly targets of the period's months whose key columns equal the
+  unit's. Target rows with a key column empty are not part of that level, so rep attainment
+  exists only where targets have reps. Units are those with a target in the period.
+- attainment = actual / target; gap = target - actual; shortage = max(gap, 0) / target.
+- rank within a level: by attainment, highest first; ties by actual, highest first; units
+  equal in both share a rank.
+- growth_vs_previous = actual / actual of the previous period - 1 (the previous month of a
+  month, the previous quarter of a quarter); growth_vs_year_ago likewise against the same
+  period a year before. A growth is empty when the earlier actual is not positive or when
+  the data do not cover both periods in full.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ConfigError, ValidationError
+
+PeriodKind = Literal["month", "quarter"]
+
+LEVEL_KEYS: dict[str, tuple[str, ...]] = {
+    "company": (),
+    "region": ("region",),
+    "team": ("region", "team"),
+    "rep": ("region", "team", "rep_id"),
+}
+UNIT_COLUMNS = ("region", "team", "rep_id")
+ATTAINMENT_COLUMNS = (
+    "period", "period_start", "level", *UNIT_COLUMNS, "actual", "target", "attainment", "gap",
+    "shortage", "rank", "previous_actual", "growth_vs_previous", "year_ago_actual",
+    "growth_vs_year_ago", "complete",
+)
+
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after the month of ``day``."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+class Period(NamedTuple):
+    """A calendar month or quarter: ``[start, end)``."""
+
+    start: date
+    end: date
+    kind: PeriodKind
+
+    @classmethod
+    def of(cls, start: date, kind: PeriodKind) -> Period:
+        """The month or quarter that starts on ``start`` (a month start)."""
+        return cls(start, add_months(start, 1 if kind == "month" else 3), kind)
+
+    @property
+    def label(self) -> str:
+        """``2026-10`` for a month, ``2026-Q3`` for a quarter."""
+        if self.kind == "month":
+            return f"{self.start.year}-{self.start.month:02d}"
+        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    def shifted(self, periods: int) -> Period:
+        """The period ``periods`` months or quarters later (earlier when negative)."""
+        return Period.of(add_months(self.start, periods * (1 if self.kind == "month" else 3)),
+                         self.kind)
+
+    def year_before(self) -> Period:
+        return Period.of(add_months(self.start, -12), self.kind)
+
+
+def parse_period(text: str, last_data_day: date | None = None) -> Period:
+    """Read a period: ``2026-10`` (a month), ``2026-Q3`` (a quarter) or ``next``.
+
+    Args:
+        text: the period as a user writes it; ``next`` is the first quarter that starts after
+            ``last_data_day`` (data ending 2026-09-30 or 2026-10-31 give 2026-Q4 and 2027-Q1).
+        last_data_day: the last day of the data (the last order day); needed for ``next``.
+
+    Returns:
+        ``(start, end_exclusive, kind)`` as a :class:`Period`.
+
+    Raises:
+        ConfigError: the text is none of these forms, or ``next`` without a last data day.
+    """
+    cleaned = text.strip()
+    if cleaned.lower() == "next":
+        if last_data_day is None:
+            raise ConfigError("period 'next' is the quarter after the last order, but there "
+                              "are no orders; give a period such as 2026-Q3")
+        quarter_start = date(last_data_day.year, (last_data_day.month - 1) // 3 * 3 + 1, 1)
+        return Period.of(add_months(quarter_start, 3), "quarter")
+    month = _MONTH.match(cleaned)
+    if month and 1 <= int(month.group(2)) <= 12:
+        return Period.of(date(int(month.group(1)), int(month.group(2)), 1), "month")
+    quarter = _QUARTER.match(cleaned)
+    if quarter:
+        first_month = (int(quarter.group(2)) - 1) * 3 + 1
+        return Period.of(date(int(quarter.group(1)), first_month, 1), "quarter")
+    raise ConfigError(f"period {text!r}: expected a month (2026-10), a quarter (2026-Q3) "
+                      "or next")
+
+
+def covers(span: tuple[date, date], period: Period) -> bool:
+    """Whether data running from ``span[0]`` to ``span[1]`` (inclusive) cover every day."""
+    return span[0] <= period.start and period.last_day <= span[1]
+
+
+def available_levels(targets: pd.DataFrame, period: Period) -> list[str]:
+    """Levels that have at least one target row in the period with every key column filled.
+
+    Args:
+        targets: monthly targets: period (month start), region, team, rep_id, target.
+        period: the period.
+    """
+    rows = _in_period(targets, period)
+    return [level for level, keys in LEVEL_KEYS.items()
+            if len(rows) and rows[list(keys)].notna().all(axis=1).any()]
+
+
+def resolve_levels(requested: list[str], targets: pd.DataFrame, period: Period,
+                   explicit: bool) -> list[str]:
+    """The requested levels the targets support, in ``LEVEL_KEYS`` order.
+
+    Raises:
+        ConfigError: an ``explicit`` (asked-for-by-name) level that the targets cannot support,
+            or no level left.
+    """
+    available = available_levels(targets, period)
+    missing = [level for level in requested if level not in available]
+    if missing and explicit:
+        keys = ", ".join(LEVEL_KEYS[missing[0]])
+        raise ConfigError(
+            f"level {missing[0]!r} needs target rows with {keys} filled in; "
+            f"the targets of {period.label} support: {', '.join(available)}")
+    levels = [level for level in LEVEL_KEYS if level in requested and level in available]
+    if not levels:
+        raise ConfigError(f"none of the levels {', '.join(requested)} is supported by the "
+                          f"targets of {period.label}; supported: {', '.join(available)}")
+    return levels
+
+
+def build_attainment(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period,
+                     levels: list[str], span: tuple[date, date]) -> pd.DataFrame:
+    """Actual against target for every unit of each level in one period.
+
+    Args:
+        actuals: monthly net revenue: period (month start), region, team, rep_id, actual. It
+            must hold the period, the previous period and the same period a year before.
+        targets: monthly targets: period (month start), region, team, rep_id, target.
+        period: the month or quarter.
+        levels: level names of ``LEVEL_KEYS``.
+        span: first and last day of the order data.
+
+    Returns:
+        One row per unit: the ``ATTAINMENT_COLUMNS`` (period label, period_start, level,
+        region, team, rep_id, actual, target, attainment, gap, shortage, rank,
+        previous_actual, growth_vs_previous, year_ago_actual, growth_vs_year_ago, complete),
+        by level then rank.
+
+    Raises:
+        ValidationError: the data hold no day of the period, or no target falls in it.
+    """
+    if period.end <= span[0] or period.start > span[1]:
+        raise ValidationError(f"no orders in {period.label}: the orders run from {span[0]} "
+                              f"to {span[1]}")
+    if _in_period(targets, period).empty:
+        months = pd.to_datetime(targets["period"])
+        cover = f"{months.min():%Y-%m}..{months.max():%Y-%m}" if len(months) else "nothing"
+        raise ValidationError(f"the targets table has no row for {period.label}; "
+                              f"targets cover {cover}")
+    frames = [_level_frame(actuals, targets, period, level, span) for level in levels]
+    frame = pd.concat(frames, ignore_index=True)
+    frame.insert(0, "period", period.label)
+    frame.insert(1, "period_start", pd.Timestamp(period.start))
+    frame["complete"] = covers(span, period)
+    return frame[list(ATTAINMENT_COLUMNS)]
+
+
+def _in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
+    months = pd.to_datetime(frame["period"])
+    return frame[(months >= pd.Timestamp(period.start)) & (months < pd.Timestamp(period.end))]
+
+
+def _sum_by(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    if not keys:
+        return pd.DataFrame({value: [float(frame[value].sum())]})
+    return frame.groupby(keys, as_index=False, dropna=True)[value].sum()
+
+
+def _attach(left: pd.DataFrame, right: pd.DataFrame, keys: list[str], value: str,
+            known: bool) -> pd.DataFrame:
+    """``left`` with ``right[value]`` joined on keys; 0 for units without rows, NaN if not
+    ``known`` (the data do not cover that period)."""
+    if not known:
+        return left.assign(**{value: np.nan})
+    if keys:
+        joined = left.merge(right, how="left", on=keys)
+    else:
+        joined = pd.concat([left, right], axis=1)
+    return joined.assign(**{value: joined[value].fillna(0.0).astype(float)})
+
+
+def _level_frame(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period, level: str,
+                 span: tuple[date, date]) -> pd.DataFrame:
+    keys = list(LEVEL_KEYS[level])
+    frame = _sum_by(_in_period(targets, period).dropna(subset=keys), keys, "target")
+    complete = covers(span, period)
+    windows = (("actual", period, True),
+               ("previous_actual", period.shifted(-1), complete and covers(span,
+                                                                          period.shifted(-1))),
+               ("year_ago_actual", period.year_before(),
+                complete and covers(span, period.year_before())))
+    for column, window, known in windows:
+        sums = _sum_by(_in_period(actuals, window), keys, "actual").rename(
+            columns={"actual": column})
+        frame = _attach(frame, sums, keys, column, known)
+    target = frame["target"].where(frame["target"] > 0)
+    frame["attainment"] = frame["actual"] / target
+    frame["gap"] = frame["target"] - frame["actual"]
+    frame["shortage"] = frame["gap"].clip(lower=0.0) / target
+    frame["growth_vs_previous"] = _growth(frame["actual"], frame["previous_actual"])
+    frame["growth_vs_year_ago"] = _growth(frame["actual"], frame["year_ago_actual"])
+    frame["rank"] = _rank(frame)
+    frame["level"] = level
+    for column in UNIT_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    return frame.sort_values(["rank", *keys], na_position="last", kind="stable")
+
+
+def _growth(actual: pd.Series, earlier: pd.Series) -> pd.Series:
+    return actual / earlier.where(earlier > 0) - 1.0
+
+
+def _rank(frame: pd.DataFrame) -> pd.Series:
+    """1 = best attainment; ties broken by actual; equal in both share the lower rank."""
+    ranked = frame["attainment"].notna()
+    order = frame[ranked].sort_values(["attainment", "actual"], ascending=False, kind="stable")
+    ranks = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    previous, rank = None, 0
+    for position, (index, row) in enumerate(order[["attainment", "actual"]].iterrows(), 1):
+        pair = (row["attainment"], row["actual"])
+        if pair != previous:
+            rank, previous = position, pair
+        ranks[index] = rank
+    return ranks
+
+
+def summarise_attainment(frame: pd.DataFrame, top: int) -> dict:
+    """A JSON-ready summary: the company row and, per level, totals and best/worst units.
+
+    Args:
+        frame: the result of :func:`build_attainment`.
+        top: how many best and worst units to list per level.
+    """
+    company = frame[frame["level"] == "company"]
+    company_actual = float(company["actual"].iloc[0]) if len(company) else None
+    levels = {}
+    for level, rows in frame.groupby("level", sort=False):
+        ranked = rows[rows["rank"].notna()].sort_values("rank", kind="stable")
+        levels[level] = {
+            "units": len(rows),
+            "on_target": int((rows["attainment"] >= 1.0).sum()),
+            "actual": _round(rows["actual"].sum()),
+            "target": _round(rows["target"].sum()),
+            "unattributed_actual": None if company_actual is None
+            else _round(company_actual - rows["actual"].sum()),
+            "best": _records(ranked.head(top)),
+            "worst": _records(ranked.tail(top).iloc[::-1]),
+        }
+    return {"company": _records(company)[0] if len(company) else None, "levels": levels}
+
+
+def _records(rows: pd.DataFrame) -> list[dict]:
+    keep = ["region", "team", "rep_id", "actual", "target", "attainment", "gap", "shortage",
+            "rank", "growth_vs_previous", "growth_vs_year_ago"]
+    records = []
+    for row in rows[keep].to_dict("records"):
+        records.append({k: _round(v) for k, v in row.items()
+                        if not (k in UNIT_COLUMNS and pd.isna(v))})
+    return records
+
+
+def _round(value: object) -> object:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if np.isnan(value) else round(float(value), 4)
+    return value
