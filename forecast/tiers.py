@@ -145,7 +145,8 @@ def pareto_shares(revenue: pd.Series, ids: pd.Series) -> pd.DataFrame:
     total = positive.sum()
     share = positive / total if total > 0 else np.zeros_like(positive)
     before = np.empty_like(share)
-    before[order] = np.cumsum(share[order]) - share[order]
+    # Exclusive running sum, so a share that lands exactly on a cut-off stays exact.
+    before[order] = np.concatenate([[0.0], np.cumsum(share[order])[:-1]]) if len(share) else []
     return pd.DataFrame(
         {"revenue_share": share, "share_before": before, "cumulative_share": before + share},
         index=revenue.index,

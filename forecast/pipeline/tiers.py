@@ -88,7 +88,7 @@ def _churn_risk(con, as_of: date):
     risk = con.execute(
         f"SELECT CAST(customer_id AS VARCHAR) AS customer_id, churn_proba, tier "
         f"FROM {CHURN_SCORES_TABLE} WHERE cutoff = ?", [cutoff]).df()
-    return risk, cutoff.date() if hasattr(cutoff, "date") else cutoff, None
+    return risk, cutoff, None
 
 
 def write_workbook(path: Path, sheets: dict) -> Path:
@@ -170,6 +170,8 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
         if measures.empty:
             raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
                                  "pick a later --as-of or ingest orders with customer ids")
+        for column in ("first_order", "last_order"):  # DuckDB DATE comes back as datetime64
+            measures[column] = measures[column].dt.date
         risk, cutoff, note = _churn_risk(con, as_of)
         tiers = build_customer_tiers(measures, cfg, risk)
         tiers.insert(1, "as_of", as_of)
