@@ -1,0 +1,268 @@
+"""``forecast tiers`` end to end: a hand-worked warehouse, the demo company and real data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from forecast.cli import main
+from forecast.config.tiers import DEFAULT_ACTIONS
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Four customers; tiers as of 2024-07-01 with a 30-day revenue window and a 60-day RFM window
+# (revenue [06-01, 07-01), prior [05-02, 06-01), RFM [05-02, 07-01)).
+ORDERS = """order_id,date,customer,amount
+o1,2024-06-10,A,100
+o1,2024-06-10,A,50
+o2,2024-05-10,A,40
+C3,2024-06-20,A,-30
+o9,2024-07-05,A,200
+o4,2024-03-01,B,80
+o5,2024-06-30,B,20
+C6,2024-06-15,C,-25
+,2024-06-05,D,10
+,2024-06-05,D,15
+o7,2024-06-12,,999
+"""
+
+
+@pytest.fixture
+def tiny_workspace(tmp_path, write_config) -> Path:
+    """A warehouse of ORDERS and churn scores at three cutoffs; returns the config path."""
+    source = tmp_path / "orders.csv"
+    source.write_text(ORDERS, encoding="utf-8")
+    config = write_config({
+        "sources": [{"table": "orders", "path": str(source), "columns": {
+            "order_id": "order_id", "order_date": "date", "customer_id": "customer",
+            "amount": "amount"}}],
+        "tiers": {"revenue_days": 30, "rfm_days": 60},
+    })
+    result = CliRunner().invoke(main, ["data", "ingest", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return config
+
+
+def _add_churn_scores(workspace: Path) -> None:
+    with duckdb.connect(str(workspace / "warehouse.duckdb")) as con:
+        con.execute("CREATE TABLE churn_scores (customer_id VARCHAR, cutoff DATE, "
+                    "churn_proba DOUBLE, tier VARCHAR)")
+        con.execute("""INSERT INTO churn_scores VALUES
+            ('A', '2024-04-01', 0.1, 'low'), ('B', '2024-04-01', 0.1, 'low'),
+            ('A', '2024-07-01', 0.8, 'high'), ('B', '2024-07-01', 0.05, 'low'),
+            ('A', '2024-08-01', 0.3, 'medium'), ('C', '2024-08-01', 0.9, 'high')""")
+
+
+def _run(config: Path, *args: str):
+    return CliRunner().invoke(main, ["tiers", "--config", str(config), "--json", *args])
+
+
+def test_tiers_of_a_hand_worked_warehouse(tiny_workspace, tmp_path):
+    workspace = tmp_path / "ws"
+    _add_churn_scores(workspace)
+    result = _run(tiny_workspace, "--as-of", "2024-07-01")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["as_of"] == "2024-07-01" and payload["customers"] == 4
+    # Net revenue in [06-01, 07-01): A 150 - 30, B 20, C -25, D 10 + 15.
+    assert payload["revenue"] == 140.0
+    # The latest cutoff on or before as_of is 07-01; 08-01 lies after it.
+    assert payload["risk"] == {"table": "churn_scores", "cutoff": "2024-07-01", "unknown": 2}
+    assert payload["notes"] == ["2 customers have no churn score at 2024-07-01: risk unknown"]
+
+    with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
+        tiers = con.execute("SELECT * FROM customer_tiers").df().set_index("customer_id")
+    # Lines are netted per order (D's two lines without an order id are one order of the day);
+    # the cancellation C3 is revenue, not an order; o9 lies after as_of; C only returned goods.
+    assert tiers.loc[list("ABCD"), "recency_days"].tolist() == [21, 1, 16, 26]
+    assert tiers.loc[list("ABCD"), "frequency"].tolist() == [2, 1, 0, 1]
+    assert tiers.loc[list("ABCD"), "monetary"].tolist() == [160.0, 20.0, -25.0, 25.0]
+    assert tiers.loc[list("ABCD"), "revenue_prior"].tolist() == [40.0, 0.0, 0.0, 0.0]
+    assert str(tiers.loc["B", "first_order"].date()) == "2024-03-01"
+    # n = 4, so scores are 1 + floor(5p/4) = 1, 2, 3, 4 by position.
+    # R: D26 A21 C16 B1; F: C0 B1 D1 A2 (B before D by id); M: C-25 B20 D25 A160.
+    assert tiers.loc[list("ABCD"), "rfm_score"].tolist() == ["244", "422", "311", "133"]
+    assert tiers.loc[list("ABCD"), "rfm_segment"].tolist() == [
+        "at risk", "potential loyalists", "about to sleep", "at risk"]
+    # Positive revenue 165: shares before A 0, D 120/165 = .73, B 145/165 = .88.
+    assert tiers.loc[list("ABCD"), "abc_class"].tolist() == ["A", "B", "C", "A"]
+    # Median positive revenue is 25: new D (25) is potential, new B (20) is not.
+    assert tiers.loc[list("ABCD"), "value_tier"].tolist() == [
+        "key account", "regular", "regular", "potential"]
+    assert tiers.loc[list("ABCD"), "risk_tier"].tolist() == ["high", "low", "unknown", "unknown"]
+    assert tiers.loc["A", "action"] == "executive visit this week"
+    assert tiers.loc["D", "action"] == DEFAULT_ACTIONS["potential|unknown"]
+
+    values = {row["tier"]: row for row in payload["summary"]["value_tier"]}
+    assert values["key account"]["revenue_share"] == round(120 / 140, 4)
+    assert values["regular"]["revenue"] == -5.0 and values["regular"]["customers"] == 2
+    cell = {row["tier"]: row for row in payload["summary"]["matrix"]}["key account|high"]
+    assert cell == {"tier": "key account|high", "customers": 1, "customer_share": 0.25,
+                    "revenue": 120.0, "revenue_share": round(120 / 140, 4),
+                    "action": "executive visit this week"}
+
+
+def test_files_hold_both_tables(tiny_workspace, tmp_path):
+    result = _run(tiny_workspace, "--as-of", "2024-07-01")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "ws" / "outputs"
+    assert json.loads(result.stdout)["files"] == [
+        str(out / "customer_tiers.csv"), str(out / "tier_summary.csv"), str(out / "tiers.xlsx")]
+    csv = pd.read_csv(out / "customer_tiers.csv")
+    assert csv["customer_id"].tolist() == ["A", "D", "B", "C"]  # largest revenue first
+    book = pd.read_excel(out / "tiers.xlsx", sheet_name=None)
+    assert list(book) == ["customer_tiers", "tier_summary"]
+    assert sorted(book["customer_tiers"]["customer_id"]) == ["A", "B", "C", "D"]
+    assert len(book["tier_summary"]) == len(pd.read_csv(out / "tier_summary.csv")) == 32
+    assert not list(out.glob("*.tmp"))
+
+
+def test_without_churn_scores_the_matrix_is_given_with_a_note(tiny_workspace):
+    result = _run(tiny_workspace)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    # Default as_of: the day after the last order with a customer (o9 on 07-05).
+    assert payload["as_of"] == "2024-07-06"
+    assert payload["risk"] == {"table": None, "cutoff": None, "unknown": 4}
+    assert "no churn_scores table" in payload["notes"][0]
+    cells = {row["tier"]: row["customers"] for row in payload["summary"]["matrix"]}
+    assert len(cells) == 12 and sum(cells.values()) == 4
+    assert sum(n for key, n in cells.items() if key.endswith("|unknown")) == 4
+
+
+def test_human_output_lists_tiers_and_actions(tiny_workspace):
+    result = CliRunner().invoke(main, ["tiers", "--config", str(tiny_workspace),
+                                       "--as-of", "2024-07-01"])
+    assert result.exit_code == 0, result.output
+    assert "tiered 4 customers as of 2024-07-01" in result.stdout
+    assert "key account|unknown" in result.stdout
+    assert DEFAULT_ACTIONS["key account|unknown"] in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--as-of", "2024-01-01"], "no order with a customer id before 2024-01-01"),
+    (["--as-of", "01/07/2024"], "Invalid value for '--as-of'"),
+])
+def test_bad_as_of_is_a_message(tiny_workspace, args, message):
+    result = _run(tiny_workspace, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_missing_warehouse_or_customer_ids_is_a_message(tmp_path, write_config):
+    config = write_config({})
+    result = _run(config)
+    assert result.exit_code == 2 and result.stderr.startswith("error: no warehouse")
+    source = tmp_path / "series.csv"
+    source.write_text("date,store,amount\n2024-01-02,1,3\n", encoding="utf-8")
+    config = write_config({"sources": [{"table": "orders", "path": str(source), "columns": {
+        "order_date": "date", "store": "store", "amount": "amount"}}]})
+    assert CliRunner().invoke(main, ["data", "ingest", "--config", str(config)]).exit_code == 0
+    result = _run(config)
+    assert result.exit_code == 2 and "the orders hold no customer ids" in result.stderr
+
+
+def _check_invariants(con: duckdb.DuckDBPyConnection, cutoffs=(0.8, 0.95)) -> pd.DataFrame:
+    """Rules that hold on any data: balanced quintiles, Pareto classes, summary totals."""
+    tiers = con.execute("SELECT * FROM customer_tiers").df()
+    n = len(tiers)
+    for score in ("r_score", "f_score"):
+        counts = tiers[score].value_counts()
+        assert set(counts.index) == {1, 2, 3, 4, 5}
+        assert counts.max() - counts.min() <= 1, score
+    positive = tiers[tiers["revenue"] > 0].sort_values("revenue", ascending=False)
+    total = positive["revenue"].sum()
+    a = positive[positive["abc_class"] == "A"]
+    assert a["revenue"].sum() / total >= cutoffs[0]
+    assert (a["revenue"].sum() - a["revenue"].iloc[-1]) / total < cutoffs[0]
+    assert set(tiers.loc[tiers["revenue"] <= 0, "abc_class"]) <= {"C"}
+    assert set(tiers.loc[tiers["revenue"] <= 0, "value_tier"]) <= {"regular"}
+    assert tiers.loc[tiers["monetary"] <= 0, "m_score"].eq(1).all()
+    summary = con.execute("SELECT * FROM tier_summary").df()
+    for _, part in summary.groupby("dimension"):
+        assert part["customers"].sum() == n
+        assert part["revenue_share"].sum() == pytest.approx(1.0)
+    return tiers
+
+
+def test_tiers_of_the_demo_company(tmp_path):
+    workspace = tmp_path / "demo"
+    runner = CliRunner()
+    demo = runner.invoke(main, ["demo", "--workspace", str(workspace), "--customers", "150"])
+    assert demo.exit_code == 0, demo.output
+    result = runner.invoke(main, ["tiers", "--config", str(workspace / "demo.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
+        buyers, last = con.execute("SELECT count(DISTINCT customer_id), max(order_date) + 1 "
+                                   "FROM orders WHERE customer_id IS NOT NULL").fetchone()
+        assert payload["customers"] == buyers and payload["as_of"] == str(last)
+        tiers = _check_invariants(con)
+    key = tiers[tiers["value_tier"] == "key account"]
+    assert key["revenue"].sum() / tiers["revenue"].clip(lower=0).sum() >= 0.5
+
+
+def _ingest(config: Path, workspace: Path) -> None:
+    result = CliRunner().invoke(main, ["data", "ingest", "--config", str(config),
+                                       "--workspace", str(workspace)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.slow
+def test_tiers_of_superstore(shared_data, tmp_path):
+    workspace = tmp_path / "ws_superstore"
+    _ingest(REPO / "configs" / "superstore.yaml", workspace)
+    result = CliRunner().invoke(main, ["tiers", "--config", str(REPO / "configs" /
+                                       "superstore.yaml"), "--workspace", str(workspace),
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    raw = pd.read_csv(shared_data / "superstore" / "superstore.csv", encoding="utf-8-sig")
+    raw["day"] = pd.to_datetime(raw["Order Date"], format="%d/%m/%y")
+    as_of = raw["day"].max() + pd.Timedelta(days=1)
+    window = raw[raw["day"] >= as_of - pd.Timedelta(days=365)]
+    assert payload["as_of"] == str(as_of.date())
+    assert payload["customers"] == raw["Customer ID"].nunique()
+    assert payload["revenue"] == pytest.approx(window["Sales"].sum(), abs=0.01)
+    with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
+        tiers = _check_invariants(con).set_index("customer_id")
+    orders = window.groupby("Customer ID")["Order ID"].nunique()
+    rfm = raw[raw["day"] >= as_of - pd.Timedelta(days=730)].groupby("Customer ID")["Order ID"]
+    assert tiers.loc[orders.index, "revenue"].gt(0).all()
+    assert (tiers.loc[rfm.nunique().index, "frequency"] == rfm.nunique()).all()
+
+
+@pytest.mark.slow
+def test_tiers_of_online_retail_with_cancellations(shared_data, tmp_path):
+    config = REPO / "configs" / "online_retail.yaml"
+    workspace = tmp_path / "ws_online_retail"
+    _ingest(config, workspace)
+    result = CliRunner().invoke(main, ["tiers", "--config", str(config), "--workspace",
+                                       str(workspace), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    raw = pd.read_csv(shared_data / "online_retail_ii" / "online_retail_II_10countries.csv",
+                      dtype={"Invoice": str, "Customer ID": str})
+    # Ingest quarantines lines without a customer and exact repeats of a line.
+    raw = raw[raw["Customer ID"].notna()].drop_duplicates()
+    raw["day"] = pd.to_datetime(raw["InvoiceDate"]).dt.normalize()
+    raw["amount"] = raw["Quantity"] * raw["Price"]
+    as_of = raw["day"].max() + pd.Timedelta(days=1)
+    assert payload["as_of"] == str(as_of.date())
+    assert payload["customers"] == raw["Customer ID"].nunique()
+    window = raw[raw["day"] >= as_of - pd.Timedelta(days=365)]
+    assert payload["revenue"] == pytest.approx(window["amount"].sum(), abs=0.01)
+    # Frequency counts invoices with a positive net amount: never the "C" cancellations.
+    recent = raw[raw["day"] >= as_of - pd.Timedelta(days=730)]
+    invoices = recent.groupby(["Customer ID", "Invoice"])["amount"].sum()
+    expected = invoices[invoices > 0].groupby(level=0).size()
+    with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
+        tiers = _check_invariants(con).set_index("customer_id")
+    got = tiers["frequency"]
+    assert (got.loc[expected.index] == expected).all()
+    assert got.drop(expected.index).eq(0).all()
