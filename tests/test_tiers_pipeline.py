@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -120,6 +121,34 @@ def test_files_hold_both_tables(tiny_workspace, tmp_path):
     assert sorted(book["customer_tiers"]["customer_id"]) == ["A", "B", "C", "D"]
     assert len(book["tier_summary"]) == len(pd.read_csv(out / "tier_summary.csv")) == 32
     assert not list(out.glob("*.tmp"))
+
+
+def test_measures_over_all_history_when_rfm_days_is_null(tmp_path):
+    from forecast.config.tiers import TiersConfig
+    from forecast.pipeline.tiers import build_measures_sql
+
+    source = tmp_path / "orders.csv"
+    source.write_text(ORDERS, encoding="utf-8")
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE orders AS SELECT order_id, date AS order_date, "
+                    "customer AS customer_id, amount FROM read_csv(?, header = true)",
+                    [str(source)])
+        sql = build_measures_sql(date(2024, 7, 1), TiersConfig(rfm_days=None, revenue_days=30))
+        got = con.execute(sql + " ORDER BY customer_id").df().set_index("customer_id")
+    # B's order o4 of 03-01 now counts: two orders and 80 + 20.
+    assert got["frequency"].tolist() == [2, 2, 0, 1]
+    assert got["monetary"].tolist() == [160.0, 100.0, -25.0, 25.0]
+    assert got["revenue"].tolist() == [120.0, 20.0, -25.0, 25.0]
+
+
+def test_customers_beyond_excel_rows_leave_the_workbook_with_the_summary(
+        tiny_workspace, tmp_path, monkeypatch):
+    monkeypatch.setattr("forecast.pipeline.tiers.EXCEL_MAX_ROWS", 4)
+    result = _run(tiny_workspace, "--as-of", "2024-07-01")
+    assert result.exit_code == 0, result.output
+    assert "4 customers do not fit in an Excel sheet" in json.loads(result.stdout)["notes"][-1]
+    book = pd.read_excel(tmp_path / "ws" / "outputs" / "tiers.xlsx", sheet_name=None)
+    assert list(book) == ["tier_summary"]
 
 
 def test_without_churn_scores_the_matrix_is_given_with_a_note(tiny_workspace):

@@ -12,6 +12,7 @@ CUSTOMER_TIERS_TABLE = "customer_tiers"
 TIER_SUMMARY_TABLE = "tier_summary"
 CHURN_SCORES_TABLE = "churn_scores"
 WORKBOOK_NAME = "tiers.xlsx"
+EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
 
 
 def build_measures_sql(as_of: date, config: TiersConfig) -> str:
@@ -113,15 +114,20 @@ def _write_outputs(con, config: Config, tiers, summary) -> dict:
     files = []
     for table, frame, order in ((CUSTOMER_TIERS_TABLE, tiers, "revenue DESC, customer_id"),
                                 (TIER_SUMMARY_TABLE, summary, None)):
-        con.register("tiers_frame", frame)
+        con.register("_tiers_frame", frame)
         try:
-            write_table(con, table, "SELECT * FROM tiers_frame")
+            write_table(con, table, "SELECT * FROM _tiers_frame")
         finally:
-            con.unregister("tiers_frame")
+            con.unregister("_tiers_frame")
         files.append(str(export_table(con, table, out_dir / f"{table}.csv", order_by=order)))
+    notes = []
     sheets = {CUSTOMER_TIERS_TABLE: tiers, TIER_SUMMARY_TABLE: summary}
+    if len(tiers) >= EXCEL_MAX_ROWS:
+        del sheets[CUSTOMER_TIERS_TABLE]
+        notes.append(f"{len(tiers):,} customers do not fit in an Excel sheet: {WORKBOOK_NAME} "
+                     f"holds the summary only; the customers are in {CUSTOMER_TIERS_TABLE}.csv")
     files.append(str(write_workbook(out_dir / WORKBOOK_NAME, sheets)))
-    return {"tables": [CUSTOMER_TIERS_TABLE, TIER_SUMMARY_TABLE], "files": files}
+    return {"tables": [CUSTOMER_TIERS_TABLE, TIER_SUMMARY_TABLE], "files": files, "notes": notes}
 
 
 def _summary_json(summary) -> dict:
@@ -143,8 +149,9 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
     """RFM segments, ABC classes, value tiers and the value x risk matrix of every customer.
 
     Writes warehouse tables ``customer_tiers`` (see :func:`forecast.tiers.build_customer_tiers`,
-    plus ``as_of``) and ``tier_summary`` (see :func:`forecast.tiers.summarise_tiers`), their
-    CSV copies and ``tiers.xlsx`` with both sheets into ``<workspace>/outputs``.
+    plus ``as_of``) and ``tier_summary`` (see :func:`forecast.tiers.summarise_tiers`, plus
+    ``as_of``), their CSV copies and ``tiers.xlsx`` with both sheets into
+    ``<workspace>/outputs`` (the summary only when the customers pass Excel's row limit).
 
     Args:
         config: the job config (workspace, ``tiers`` settings).
@@ -158,39 +165,49 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
     Raises:
         WorkspaceError: no warehouse, no orders, no customer ids, or no order before ``as_of``.
     """
-    from forecast.errors import WorkspaceError
     from forecast.io import warehouse
-    from forecast.tiers import build_customer_tiers, summarise_tiers
 
     started = time.perf_counter()
     cfg = config.tiers
     with warehouse.connect(config.workspace) as con:
         as_of = as_of or _default_as_of(con)
-        measures = con.execute(build_measures_sql(as_of, cfg)).df()
-        if measures.empty:
-            raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
-                                 "pick a later --as-of or ingest orders with customer ids")
-        for column in ("first_order", "last_order"):  # DuckDB DATE comes back as datetime64
-            measures[column] = measures[column].dt.date
-        risk, cutoff, note = _churn_risk(con, as_of)
-        tiers = build_customer_tiers(measures, cfg, risk)
-        tiers.insert(1, "as_of", as_of)
-        summary = summarise_tiers(tiers, cfg)
+        tiers, summary, risk = _tier_frames(con, cfg, as_of)
         written = _write_outputs(con, config, tiers, summary)
-    notes = [note] if note else []
+    notes = [risk["note"]] if risk["note"] else []
     unscored = int((tiers["risk_tier"] == "unknown").sum())
-    if risk is not None and unscored:
-        notes.append(f"{unscored:,} customers have no churn score at {cutoff}: risk unknown")
+    if risk["table"] and unscored:
+        notes.append(f"{unscored:,} customers have no churn score at {risk['cutoff']}: "
+                     "risk unknown")
     return {
         "as_of": str(as_of),
         "customers": len(tiers),
         "revenue": round(float(tiers["revenue"].sum()), 2),
         "revenue_days": cfg.revenue_days,
         "rfm_days": cfg.rfm_days,
-        "risk": {"table": CHURN_SCORES_TABLE if risk is not None else None,
-                 "cutoff": str(cutoff) if cutoff else None, "unknown": unscored},
-        "notes": notes,
+        "risk": {"table": risk["table"], "cutoff": risk["cutoff"], "unknown": unscored},
+        "notes": notes + written.pop("notes"),
         "summary": _summary_json(summary),
         **written,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _tier_frames(con, cfg: TiersConfig, as_of: date):
+    """Customer tiers and their summary as of a day, and where the risk tiers came from."""
+    from forecast.errors import WorkspaceError
+    from forecast.tiers import build_customer_tiers, summarise_tiers
+
+    measures = con.execute(build_measures_sql(as_of, cfg)).df()
+    if measures.empty:
+        raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
+                             "pick a later --as-of or ingest orders with customer ids")
+    for column in ("first_order", "last_order"):  # DuckDB DATE comes back as datetime64
+        measures[column] = measures[column].dt.date
+    risk, cutoff, note = _churn_risk(con, as_of)
+    tiers = build_customer_tiers(measures, cfg, risk)
+    tiers.insert(1, "as_of", as_of)
+    summary = summarise_tiers(tiers, cfg)
+    summary.insert(0, "as_of", as_of)
+    source = {"table": CHURN_SCORES_TABLE if risk is not None else None,
+              "cutoff": str(cutoff) if cutoff else None, "note": note}
+    return tiers, summary, source
