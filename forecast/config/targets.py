@@ -61,8 +61,8 @@ class TargetsConfig(StrictModel):
             order = [TARGET_LEVELS.index(level) for level in levels]
             if order != sorted(set(order)):
                 raise ValueError(f"{name} must be distinct and in the order region, team, rep")
-        if self.levels is not None and self.forecast_levels is not None:
-            if self.forecast_levels != self.levels[: len(self.forecast_levels)]:
-                raise ValueError("forecast_levels must be the leading levels of `levels` "
-                                 "(a level split by history cannot have forecast children)")
+        if (self.levels is not None and self.forecast_levels is not None
+                and self.forecast_levels != self.levels[: len(self.forecast_levels)]):
+            raise ValueError("forecast_levels must be the leading levels of `levels` "
+                             "(a level split by history cannot have forecast children)")
         return self

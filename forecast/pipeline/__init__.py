@@ -21,6 +21,7 @@ from forecast.pipeline.data import (
     synthesise,
 )
 from forecast.pipeline.tiers import build_tiers as build_tiers
+from forecast.pipeline.targets import build_targets as build_targets
 
 __all__ = [
     "DEMO_CUSTOMERS", "DEMO_CUTOFFS", "DEMO_GRAINS", "DEMO_YEARS", "SYNTH_TABLES",
