@@ -163,21 +163,23 @@ def stage_conversion(paths: pd.DataFrame, config: FunnelConfig) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def time_in_stage(opportunities: pd.DataFrame, config: FunnelConfig,
+def time_in_stage(opportunities: pd.DataFrame, config: FunnelConfig, as_of: date,
                   keep: pd.Series | None = None) -> pd.DataFrame:
     """Days spent in each open stage.
 
     Args:
         opportunities: stage history (opportunity_id, stage, stage_date).
         config: the funnel's stages.
+        as_of: the last day of data to use; later rows are ignored.
         keep: opportunity ids to use (the history set); all when None.
 
     Returns:
         stage, timed (opportunities with a time in the stage), mean_days, median_days,
         p90_days.
     """
-    rows = opportunities if keep is None else opportunities[
-        opportunities["opportunity_id"].isin(keep)]
+    rows = opportunities[pd.to_datetime(opportunities["stage_date"]) <= pd.Timestamp(as_of)]
+    if keep is not None:
+        rows = rows[rows["opportunity_id"].isin(keep)]
     rows = _ordered(rows, _stage_order(config))
     following = rows.groupby("opportunity_id", sort=False)["stage_date"].shift(-1)
     days = (following - rows["stage_date"]).dt.days
@@ -249,7 +251,7 @@ def compare_with_forecast(weighted: float, forecast: dict | None) -> dict | None
     Args:
         weighted: the weighted pipeline.
         forecast: a ``revenue_forecast_periods`` row (yhat, yhat_sd, yhat_lo_80, yhat_hi_80,
-            yhat_lo_95, yhat_hi_95), or None.
+            yhat_lo_95, yhat_hi_95, and actual_part when the table has it), or None.
 
     Returns:
         None without a forecast; else the forecast's numbers, ``coverage`` = weighted / yhat
@@ -261,7 +263,8 @@ def compare_with_forecast(weighted: float, forecast: dict | None) -> dict | None
     percentile = None
     if sd is not None and not pd.isna(sd) and sd > 0:
         percentile = 0.5 * (1.0 + math.erf((weighted - yhat) / (float(sd) * math.sqrt(2.0))))
-    keys = ("yhat", "yhat_sd", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95")
+    keys = ("yhat", "yhat_sd", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95",
+            "actual_part")
     out = {k: None if forecast.get(k) is None or pd.isna(forecast.get(k)) else
            float(forecast[k]) for k in keys}
     return {**out, "weighted_pipeline": float(weighted),

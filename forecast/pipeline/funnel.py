@@ -19,7 +19,8 @@ def _write_frame(con, workspace, name: str, frame: pd.DataFrame) -> str:
     from forecast.io.outputs import export_table, write_table
     from forecast.io.warehouse import quote
 
-    text = frame.select_dtypes(include="object").columns
+    text = [c for c in frame.columns
+            if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
     days = set(frame.select_dtypes(include="datetime").columns)
     columns = ", ".join(f"CAST({quote(c)} AS DATE) AS {quote(c)}" if c in days else quote(c)
                         for c in frame.columns)
@@ -81,7 +82,7 @@ def _funnel_frames(opportunities: pd.DataFrame, config: Config, as_of: date, win
     seen = funnel.history(paths, cfg, as_of)
     probabilities = funnel.win_probabilities(seen, cfg)
     conversion = (funnel.stage_conversion(seen, cfg)
-                  .merge(funnel.time_in_stage(opportunities, cfg, seen["opportunity_id"]),
+                  .merge(funnel.time_in_stage(opportunities, cfg, as_of, seen["opportunity_id"]),
                          on="stage", how="left")
                   .merge(probabilities, on="stage", how="left"))
     conversion["timed"] = conversion["timed"].fillna(0).astype(int)
@@ -209,6 +210,7 @@ def build_attainment(config: Config, period: str, level: str | None = None) -> d
     started = time.perf_counter()
     with warehouse.connect(config.workspace) as con:
         window, span, targets, actuals = _read_attainment_inputs(con, config.workspace, period)
+        core.check_period(targets, window, span)
         requested = [level] if level else list(config.attainment.levels)
         levels = core.resolve_levels(requested, targets, window, explicit=level is not None)
         frame = core.build_attainment(actuals, targets, window, levels, span)

@@ -178,6 +178,21 @@ def build_attainment(actuals: pd.DataFrame, targets: pd.DataFrame, period: Perio
     Raises:
         ValidationError: the data hold no day of the period, or no target falls in it.
     """
+    check_period(targets, period, span)
+    frames = [_level_frame(actuals, targets, period, level, span) for level in levels]
+    frame = pd.concat(frames, ignore_index=True)
+    frame.insert(0, "period", period.label)
+    frame.insert(1, "period_start", pd.Timestamp(period.start))
+    frame["complete"] = covers(span, period)
+    return frame[list(ATTAINMENT_COLUMNS)]
+
+
+def check_period(targets: pd.DataFrame, period: Period, span: tuple[date, date]) -> None:
+    """Raise unless the orders hold a day of the period and the targets a row of it.
+
+    Raises:
+        ValidationError: says where the orders and the targets run.
+    """
     if period.end <= span[0] or period.start > span[1]:
         raise ValidationError(f"no orders in {period.label}: the orders run from {span[0]} "
                               f"to {span[1]}")
@@ -186,12 +201,6 @@ def build_attainment(actuals: pd.DataFrame, targets: pd.DataFrame, period: Perio
         cover = f"{months.min():%Y-%m}..{months.max():%Y-%m}" if len(months) else "nothing"
         raise ValidationError(f"the targets table has no row for {period.label}; "
                               f"targets cover {cover}")
-    frames = [_level_frame(actuals, targets, period, level, span) for level in levels]
-    frame = pd.concat(frames, ignore_index=True)
-    frame.insert(0, "period", period.label)
-    frame.insert(1, "period_start", pd.Timestamp(period.start))
-    frame["complete"] = covers(span, period)
-    return frame[list(ATTAINMENT_COLUMNS)]
 
 
 def _in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
