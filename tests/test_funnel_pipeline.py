@@ -302,3 +302,16 @@ def test_attainment_of_the_synthetic_company(company):
     assert regions["actual"].to_dict() == pytest.approx(
         teams.groupby("region")["actual"].sum().to_dict())
     assert r["levels"]["team"]["unattributed_actual"] == 0
+
+
+def test_funnel_notes_rows_after_the_data_and_past_windows(funnel_config, tmp_path):
+    _load(tmp_path / "ws", "opportunities", [{"opportunity_id": "G", "stage": IC,
+                                              "stage_date": "2025-07-05", "amount": 5.0,
+                                              "expected_close_date": "2025-08-01"}])
+    r = json.loads(_run("funnel", "--config", str(funnel_config), "--period", "2025-06",
+                        "--json").stdout)
+    assert r["opportunities"]["total"] == 6  # G starts after the as-of day
+    assert r["notes"][0] == ("1 opportunity rows dated after the last order day 2025-06-30 are "
+                             "ignored")
+    assert r["notes"][1].startswith("2025-06 starts on or before the as-of day 2025-06-30")
+    assert r["pipeline"]["opportunities"] == 0  # no open deal was due in June

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from forecast.config import Config
@@ -123,6 +124,7 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
         frames = _funnel_frames(opportunities, config, as_of, window)
         frames["funnel_pipeline"].insert(0, "period", window.label)
         forecast_row, note = _read_forecast(con, window)
+        notes = _window_notes(opportunities, as_of, window) + ([note] if note else [])
         files = {name: _write_frame(con, config.workspace, name, frames[name])
                  for name in ("funnel_conversion", "funnel_win_rates", "funnel_pipeline")}
     paths, pipeline = frames["paths"], frames["funnel_pipeline"]
@@ -146,16 +148,28 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
             "by_stage": _records(pipeline.drop(columns="period")),
         },
         "forecast": _rounded(funnel.compare_with_forecast(weighted, forecast_row)),
-        "notes": [note] if note else [],
+        "notes": notes,
         "tables": list(files), "files": files,
         "seconds": round(time.perf_counter() - started, 3),
     }
 
 
+def _window_notes(opportunities: pd.DataFrame, as_of: date, window) -> list[str]:
+    notes = []
+    later = int((pd.to_datetime(opportunities["stage_date"]) > pd.Timestamp(as_of)).sum())
+    if later:
+        notes.append(f"{later:,} opportunity rows dated after the last order day {as_of} are "
+                     "ignored")
+    if window.start <= as_of:
+        notes.append(f"{window.label} starts on or before the as-of day {as_of}: deals already "
+                     "closed in it are not in the weighted pipeline, only those still open")
+    return notes
+
+
 def _number(value) -> float | int | None:
     if value is None or pd.isna(value):
         return None
-    return int(value) if isinstance(value, int) else round(float(value), 4)
+    return int(value) if isinstance(value, int | np.integer) else round(float(value), 4)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
