@@ -9,6 +9,7 @@ groups of :mod:`forecast.cli.groups`.
 from forecast.cli import churn, data, features, tiers  # noqa: F401  (they register their commands)
 from forecast.cli import funnel  # noqa: F401  (registers funnel and attainment)
 from forecast.cli import targets  # noqa: F401  (registers targets)
+from forecast.cli import reports  # noqa: F401  (registers report monthly and report risk)
 from forecast.cli.groups import main
 
 __all__ = ["main"]

@@ -22,6 +22,7 @@ from forecast.pipeline.data import (
 )
 from forecast.pipeline.tiers import build_tiers as build_tiers
 from forecast.pipeline.targets import build_targets as build_targets
+from forecast.pipeline.reports import build_monthly_report, build_risk_report  # noqa: F401
 
 __all__ = [
     "DEMO_CUSTOMERS", "DEMO_CUTOFFS", "DEMO_GRAINS", "DEMO_YEARS", "SYNTH_TABLES",

@@ -1,0 +1,158 @@
+"""Words, numbers and dates of a report in English or Chinese.
+
+A :class:`Locale` translates phrase keys (see :mod:`forecast.reports.phrases`) and formats values
+by kind. The JSON of a report keeps raw numbers; only text meant for reading is formatted.
+Chinese amounts can be shown in 万元 (units of 10,000), the way Chinese sales reports count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from forecast.reports.glossary import DEFINITIONS, VALUES, reason_zh
+from forecast.reports.phrases import PHRASES
+
+Kind = Literal["text", "money", "count", "number", "pct", "signed_pct", "points", "prob",
+               "date", "month", "signed_money", "ratio", "member", "reason"]
+_ALL = {**PHRASES, **DEFINITIONS, **VALUES}
+MISSING = {"en": "–", "zh": "—"}
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+@dataclass(frozen=True)
+class Locale:
+    """How one report speaks: its language and money display.
+
+    Attributes:
+        lang: ``en`` or ``zh``.
+        currency: symbol put before amounts ("$", "¥"); empty for none.
+        unit: ``wan`` shows Chinese amounts in 万元; ``yuan`` shows them in full.
+    """
+
+    lang: Literal["en", "zh"] = "en"
+    currency: str = ""
+    unit: Literal["yuan", "wan"] = "yuan"
+
+    def t(self, key: str, **values: object) -> str:
+        """The phrase ``key`` in this language, with ``values`` filled in."""
+        try:
+            en, zh = _ALL[key]
+        except KeyError:
+            raise KeyError(f"no phrase {key!r} in forecast.reports.phrases") from None
+        text = zh if self.lang == "zh" else en
+        return text.format(**values) if values else text
+
+    def member(self, value: object) -> str:
+        """A data value, translated when it is a canonical one (channel, segment, stage, tier)."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        pair = VALUES.get(f"v:{value}")
+        return pair[1] if pair and self.lang == "zh" else str(value)
+
+    def reason(self, value: object) -> str:
+        """A churn reason, in Chinese when the report is."""
+        if _is_missing(value):
+            return ""
+        return reason_zh(str(value)) if self.lang == "zh" else str(value)
+
+    def money(self, value: float | None, signed: bool = False) -> str:
+        """An amount: ``$12,345`` / ``12,345元`` / ``1.23万元``; ``signed`` adds a leading +."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
+        size = abs(float(value))
+        if self.lang == "zh" and self.unit == "wan":
+            body = f"{size / 10_000:,.2f}万"
+            suffix = "" if self.currency else "元"
+        else:
+            body = f"{size:,.0f}" if size >= 100 else f"{size:,.2f}"
+            suffix = "元" if self.lang == "zh" and not self.currency else ""
+        return f"{sign}{self.currency}{body}{suffix}"
+
+    def compact(self, value: float | None) -> str:
+        """A short amount for chart axes: ``1.2M`` / ``120万``."""
+        if _is_missing(value):
+            return ""
+        v, sign = abs(float(value)), "-" if value < 0 else ""
+        if self.lang == "zh":
+            steps = ((1e8, "亿"), (1e4, "万"))
+        else:
+            steps = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+        for size, suffix in steps:
+            if v >= size:
+                return f"{sign}{v / size:.3g}{suffix}"
+        return f"{sign}{v:.3g}"
+
+    def count(self, value: float | None) -> str:
+        """A whole number with thousands separators."""
+        return MISSING[self.lang] if _is_missing(value) else f"{round(float(value)):,}"
+
+    def number(self, value: float | None, digits: int = 2) -> str:
+        """A plain number with ``digits`` decimals."""
+        return MISSING[self.lang] if _is_missing(value) else f"{float(value):,.{digits}f}"
+
+    def pct(self, value: float | None, signed: bool = False, digits: int = 1) -> str:
+        """A fraction as a percentage: 0.123 -> ``12.3%``."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        return f"{100 * float(value):{'+' if signed else ''},.{digits}f}%"
+
+    def points(self, value: float | None) -> str:
+        """A difference of two fractions in percentage points: 0.031 -> ``+3.1 pts``."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        return f"{100 * float(value):+.1f}" + ("个百分点" if self.lang == "zh" else " pts")
+
+    def month(self, value: date | str | None) -> str:
+        """A month: ``October 2026`` / ``2026年10月``."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        day = date.fromisoformat(str(value)[:10])
+        return f"{day.year}年{day.month}月" if self.lang == "zh" else day.strftime("%B %Y")
+
+    def day(self, value: date | str | None) -> str:
+        """A day: ``31 Oct 2026`` / ``2026年10月31日``."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        day = date.fromisoformat(str(value)[:10])
+        if self.lang == "zh":
+            return f"{day.year}年{day.month}月{day.day}日"
+        return f"{day.day} {day.strftime('%b %Y')}"
+
+    def format(self, value: object, kind: Kind) -> str:
+        """Format ``value`` as a table cell or metric of the given kind."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        formatters = {
+            "money": self.money,
+            "signed_money": lambda v: self.money(v, signed=True),
+            "count": self.count,
+            "number": self.number,
+            "ratio": lambda v: self.number(v, 3),
+            "pct": self.pct,
+            "prob": lambda v: self.pct(v, digits=0),
+            "signed_pct": lambda v: self.pct(v, signed=True),
+            "points": self.points,
+            "month": self.month,
+            "date": self.day,
+            "member": self.member,
+            "reason": self.reason,
+        }
+        if kind in formatters:
+            return formatters[kind](value)
+        if isinstance(value, bool):
+            return self.t("yes") if value else self.t("no")
+        return str(value)
+
+    @property
+    def money_unit_label(self) -> str:
+        """What the amounts of a table are counted in, for column headers and notes."""
+        if self.lang == "zh":
+            return "万元" if self.unit == "wan" else (self.currency or "元")
+        return self.currency

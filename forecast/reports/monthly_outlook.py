@@ -1,0 +1,128 @@
+"""Next month: the forecast per series with intervals, targets and the odds of reaching them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.reports import document as doc
+from forecast.reports.analysis import p10, probability_at_least
+from forecast.reports.i18n import Locale
+from forecast.reports.inputs import MonthlyInputs
+
+FORECAST_LEVELS = ("region", "channel", "product_line", "team", "rep_id", "segment", "store")
+
+
+def grain_levels(grain: str) -> tuple[str, ...]:
+    """``'total'`` -> (); ``'region|channel'`` -> ('region', 'channel')."""
+    return () if grain in ("", "total") else tuple(grain.split("|"))
+
+
+def forecast_against_targets(forecast: pd.DataFrame,
+                             targets: dict[tuple[str, ...], pd.DataFrame],
+                             period_column: str | None = None) -> pd.DataFrame:
+    """Forecast rows with their target, P10 and the probability of reaching the target.
+
+    A period's actual is taken as Normal(yhat, yhat_sd) (the forecast tables' contract), so
+    ``probability = 1 - Phi((target - yhat) / yhat_sd)`` and ``p10 = yhat - 1.2816 x yhat_sd``.
+
+    Args:
+        forecast: ``unique_id, grain, <level columns>, yhat, yhat_sd, yhat_lo_80, ...``.
+        targets: grain levels -> ``<levels>, target`` (and ``period`` when ``period_column``).
+        period_column: join on this column as well (several periods at once).
+
+    Returns:
+        The forecast rows of grains that have targets, plus the company total and single-level
+        grains when no targets exist, with ``target, p10, probability, gap`` added
+        (``gap = yhat - target``).
+    """
+    rows = []
+    for grain, part in forecast.groupby("grain", sort=False):
+        levels = grain_levels(str(grain))
+        wanted = levels in targets or len(levels) <= (1 if not targets else 0)
+        if not wanted:
+            continue
+        rows.append(_with_targets(part, targets.get(levels), levels, period_column))
+    if not rows:
+        return forecast.iloc[0:0].assign(target=[], p10=[], probability=[], gap=[])
+    out = pd.concat(rows, ignore_index=True)
+    out["p10"] = [p10(m, s) for m, s in zip(out["yhat"], out["yhat_sd"], strict=True)]
+    out["probability"] = [None if pd.isna(t) else probability_at_least(t, m, s)
+                          for t, m, s in zip(out["target"], out["yhat"], out["yhat_sd"],
+                                             strict=True)]
+    out["gap"] = out["yhat"] - out["target"]
+    out["depth"] = out["grain"].map(lambda g: len(grain_levels(str(g))))
+    return out.sort_values(["depth", "unique_id"], kind="stable").reset_index(drop=True)
+
+
+def _with_targets(part: pd.DataFrame, targets: pd.DataFrame | None, levels: tuple[str, ...],
+                  period_column: str | None) -> pd.DataFrame:
+    part = part.copy()
+    if targets is None:
+        return part.assign(target=float("nan"))
+    keys = list(levels) + ([period_column] if period_column else [])
+    if not keys:
+        return part.assign(target=float(targets["target"].sum()) if len(targets) else np.nan)
+    t = targets.copy()
+    for k in levels:
+        t[k], part[k] = t[k].astype(str), part[k].astype(str)
+    if period_column:
+        t[period_column] = pd.to_datetime(t[period_column])
+        part[period_column] = pd.to_datetime(part[period_column])
+    return part.merge(t[keys + ["target"]], on=keys, how="left")
+
+
+def forecast_columns(loc: Locale) -> list[dict]:
+    """Columns of a forecast-vs-target table."""
+    return [
+        doc.column("unique_id", loc.t("series"), "member"),
+        doc.column("yhat", loc.t("forecast"), "money"),
+        doc.column("yhat_lo_80", loc.t("lo_80"), "money"),
+        doc.column("yhat_hi_80", loc.t("hi_80"), "money"),
+        doc.column("yhat_lo_95", loc.t("lo_95"), "money"),
+        doc.column("yhat_hi_95", loc.t("hi_95"), "money"),
+        doc.column("p10", loc.t("p10"), "money"),
+        doc.column("target", loc.t("target"), "money"),
+        doc.column("gap", loc.t("forecast_gap"), "signed_money"),
+        doc.column("probability", loc.t("probability"), "prob"),
+    ]
+
+
+def next_month_section(inputs: MonthlyInputs, loc: Locale) -> dict:
+    """Next month's forecast per series with 80% and 95% intervals, target and probability."""
+    f = inputs.forecast_next
+    if f is None or f.empty:
+        return doc.omitted("next_month", loc.t("s_next_month"),
+                           inputs.notes.get("next_month", loc.t("no_forecast")))
+    rows = forecast_against_targets(f, inputs.targets_next)
+    total = rows[rows["depth"] == 0]
+    metrics = []
+    if len(total):
+        t = total.iloc[0]
+        metrics = [
+            doc.metric("forecast", loc.t("forecast"), t["yhat"], "money"),
+            doc.metric("lo_80", loc.t("lo_80"), t["yhat_lo_80"], "money"),
+            doc.metric("hi_80", loc.t("hi_80"), t["yhat_hi_80"], "money"),
+            doc.metric("target", loc.t("target"), t["target"], "money"),
+            doc.metric("probability", loc.t("probability"), t["probability"], "prob"),
+        ]
+    table = doc.table("forecast", loc.t("next_month_table", month=loc.month(inputs.window.end)),
+                      forecast_columns(loc), rows)
+    tables = [table]
+    if inputs.plan_next is not None and len(inputs.plan_next):
+        tables.append(plan_table(inputs.plan_next, loc))
+    return doc.section("next_month", loc.t("s_next_month"), metrics=metrics, tables=tables,
+                       note=loc.t("probability_note"))
+
+
+def plan_table(plan: pd.DataFrame, loc: Locale) -> dict:
+    """The next month's rows of the targets plan (``forecast targets``): base, stretch, target
+    and the probability of reaching it, per organisation unit."""
+    return doc.table("plan", loc.t("plan_table"), [
+        doc.column("level", loc.t("level"), "member"),
+        doc.column("unit", loc.t("unit"), "member"),
+        doc.column("base", loc.t("plan_base"), "money"),
+        doc.column("stretch", loc.t("plan_stretch"), "money"),
+        doc.column("target", loc.t("target"), "money"),
+        doc.column("probability", loc.t("probability"), "prob"),
+    ], plan)

@@ -1,0 +1,351 @@
+"""SQL over the warehouse's canonical tables that yields the frames the report builders read.
+
+Builders of SQL text only (nothing runs here); :mod:`forecast.pipeline.reports` runs them.
+Intervals are half-open, ``[start, end)``. Money is ``sum(amount)``: returns and cancellations
+(negative amounts) net off.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from forecast.io.warehouse import literal, quote
+from forecast.reports.periods import MonthWindow
+from forecast.schemas import FUNNEL_STAGES
+
+NONE_LABEL = "(none)"
+
+
+def day(value: date) -> str:
+    """A DATE literal."""
+    return f"DATE '{value.isoformat()}'"
+
+
+def between(start: date, end: date, column: str = "order_date") -> str:
+    """``column`` in [start, end)."""
+    return f"{column} >= {day(start)} AND {column} < {day(end)}"
+
+
+def member(column: str) -> str:
+    """A level column as text, NULL shown as (none)."""
+    return f"coalesce(CAST({quote(column)} AS VARCHAR), {literal(NONE_LABEL)})"
+
+
+def monthly_totals_sql(end: date) -> str:
+    """Per calendar month before ``end``: ``period, revenue, orders, customers, lines``."""
+    return f"""
+        SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, sum(amount) AS revenue,
+               count(DISTINCT order_id) AS orders, count(DISTINCT customer_id) AS customers,
+               count(*) AS lines
+        FROM orders WHERE order_date < {day(end)} GROUP BY 1 ORDER BY 1"""
+
+
+def dimension_sql(column: str, w: MonthWindow) -> str:
+    """Revenue per member of a level: ``value, current, previous, year_ago`` (month, month before,
+    same month last year)."""
+    return f"""
+        SELECT {member(column)} AS value,
+          coalesce(sum(amount) FILTER (WHERE {between(w.start, w.end)}), 0) AS current,
+          coalesce(sum(amount) FILTER (WHERE {between(w.previous, w.start)}), 0) AS previous,
+          coalesce(sum(amount) FILTER (WHERE {between(w.year_ago, w.year_ago_end)}), 0)
+            AS year_ago
+        FROM orders
+        WHERE {between(w.previous, w.end)} OR {between(w.year_ago, w.year_ago_end)}
+        GROUP BY 1"""
+
+
+def key_accounts_sql(w: MonthWindow, rule: str, *, tiers_column: str | None = None,
+                     segments: tuple[str, ...] = (), top_share: float = 0.2) -> str:
+    """The customer ids that count as key accounts in the report month.
+
+    Rules: ``tiers`` (customer_tiers' value tier is 'key account'), ``segment`` (an order in the
+    12 months to the month's end carries one of ``segments``), ``top_share`` (the top share of
+    customers by revenue in those 12 months, ties by id).
+    """
+    trailing = between(w.trailing_start, w.end)
+    if rule == "tiers":
+        return (f"SELECT DISTINCT CAST(customer_id AS VARCHAR) AS customer_id FROM customer_tiers "
+                f"WHERE {quote(tiers_column or 'value_tier')} = 'key account'")
+    if rule == "segment":
+        values = ", ".join(literal(s) for s in segments)
+        return (f"SELECT DISTINCT customer_id FROM orders WHERE {trailing} "
+                f"AND customer_id IS NOT NULL AND segment IN ({values})")
+    return f"""
+        SELECT customer_id FROM (
+          SELECT customer_id, row_number() OVER (ORDER BY sum(amount) DESC, customer_id) AS rank,
+                 count(*) OVER () AS n
+          FROM orders WHERE {trailing} AND customer_id IS NOT NULL
+          GROUP BY customer_id HAVING sum(amount) > 0)
+        WHERE rank <= ceil({float(top_share)} * n)"""
+
+
+def distribution_sql(w: MonthWindow, keys_sql: str, channels: bool) -> str:
+    """Revenue and buying customers of key accounts vs others, and per channel, this month and
+    last: ``grouping, member, current, previous, customers, customers_previous``."""
+    channel_part = ""
+    if channels:
+        channel_part = f"""
+        UNION ALL
+        SELECT 'channel', coalesce(channel, {literal(NONE_LABEL)}), {_distribution_values()}
+        FROM lines GROUP BY 1, 2"""
+    return f"""
+        WITH keys AS ({keys_sql}),
+        lines AS (
+          SELECT o.customer_id, CAST(o.channel AS VARCHAR) AS channel, o.amount,
+                 o.order_date >= {day(w.start)} AS is_current,
+                 o.customer_id IN (SELECT customer_id FROM keys) AS is_key
+          FROM orders o WHERE {between(w.previous, w.end, 'o.order_date')})
+        SELECT 'accounts' AS grouping,
+               CASE WHEN is_key THEN 'key account' ELSE 'other' END AS member,
+               {_distribution_values()}
+        FROM lines GROUP BY 1, 2{channel_part}"""
+
+
+def _distribution_values() -> str:
+    return ("coalesce(sum(amount) FILTER (WHERE is_current), 0) AS current, "
+            "coalesce(sum(amount) FILTER (WHERE NOT is_current), 0) AS previous, "
+            "count(DISTINCT customer_id) FILTER (WHERE is_current) AS customers, "
+            "count(DISTINCT customer_id) FILTER (WHERE NOT is_current) AS customers_previous")
+
+
+def target_totals_sql() -> str:
+    """Company target per month: ``period, target``."""
+    return ("SELECT CAST(date_trunc('month', period) AS DATE) AS period, sum(target) AS target "
+            "FROM targets GROUP BY 1 ORDER BY 1")
+
+
+def attainment_sql(level: str, w: MonthWindow) -> str:
+    """Target and revenue per unit of a level (region, team or rep_id), for the month and the
+    year to date: ``unit, target_month, actual_month, actual_previous, target_ytd, actual_ytd``.
+    Units with a target or with revenue in the year are listed."""
+    col = quote(level)
+    month = "date_trunc('month', period)"
+    return f"""
+        WITH t AS (
+          SELECT CAST({col} AS VARCHAR) AS unit,
+                 sum(target) FILTER (WHERE {month} = {day(w.start)}) AS target_month,
+                 sum(target) AS target_ytd
+          FROM targets
+          WHERE {col} IS NOT NULL AND {month} >= {day(w.year_start)} AND {month} <= {day(w.start)}
+          GROUP BY 1),
+        a AS (
+          SELECT CAST({col} AS VARCHAR) AS unit,
+                 coalesce(sum(amount) FILTER (WHERE order_date >= {day(w.start)}), 0)
+                   AS actual_month,
+                 coalesce(sum(amount) FILTER (WHERE {between(w.previous, w.start)}), 0)
+                   AS actual_previous,
+                 coalesce(sum(amount) FILTER (WHERE order_date >= {day(w.year_start)}), 0)
+                   AS actual_ytd
+          FROM orders
+          WHERE {col} IS NOT NULL AND order_date >= {day(min(w.year_start, w.previous))}
+            AND order_date < {day(w.end)}
+          GROUP BY 1)
+        SELECT coalesce(t.unit, a.unit) AS unit, t.target_month,
+               coalesce(a.actual_month, 0) AS actual_month,
+               coalesce(a.actual_previous, 0) AS actual_previous, t.target_ytd,
+               coalesce(a.actual_ytd, 0) AS actual_ytd
+        FROM t FULL JOIN a ON t.unit = a.unit"""
+
+
+def _stage_order(column: str = "stage") -> str:
+    cases = " ".join(f"WHEN {literal(s)} THEN {i}" for i, s in enumerate(FUNNEL_STAGES))
+    return f"CASE {column} {cases} ELSE {len(FUNNEL_STAGES)} END"
+
+
+def funnel_sql(w: MonthWindow) -> str:
+    """Stages entered this month and last: ``stage, entered, amount, entered_previous,
+    amount_previous``."""
+    return f"""
+        SELECT stage,
+          count(*) FILTER (WHERE stage_date >= {day(w.start)}) AS entered,
+          coalesce(sum(amount) FILTER (WHERE stage_date >= {day(w.start)}), 0) AS amount,
+          count(*) FILTER (WHERE stage_date < {day(w.start)}) AS entered_previous,
+          coalesce(sum(amount) FILTER (WHERE stage_date < {day(w.start)}), 0) AS amount_previous
+        FROM opportunities WHERE {between(w.previous, w.end, 'stage_date')}
+        GROUP BY stage ORDER BY {_stage_order()}"""
+
+
+def open_pipeline_sql(end: date) -> str:
+    """Opportunities open at ``end`` (latest stage before it is neither won nor lost), per
+    stage: ``stage, opportunities, amount``."""
+    return f"""
+        WITH latest AS (
+          SELECT stage, amount FROM opportunities WHERE stage_date < {day(end)}
+          QUALIFY row_number() OVER (PARTITION BY opportunity_id
+                                     ORDER BY stage_date DESC, {_stage_order()} DESC) = 1)
+        SELECT stage, count(*) AS opportunities, coalesce(sum(amount), 0) AS amount
+        FROM latest WHERE stage NOT IN ('won', 'lost') GROUP BY stage ORDER BY {_stage_order()}"""
+
+
+def _names(has_customers: bool, alias: str) -> tuple[str, str]:
+    if not has_customers:
+        return "CAST(NULL AS VARCHAR) AS name", ""
+    return ("n.name", (f" LEFT JOIN (SELECT customer_id, any_value(name) AS name FROM customers "
+                      f"GROUP BY 1) n ON n.customer_id = {alias}.customer_id"))
+
+
+def new_customers_sql(w: MonthWindow, has_customers: bool, top_n: int) -> str:
+    """Customers whose first order ever is in the month, largest first, with the totals over all
+    of them: ``customer_id, name, first_order, revenue, customers_total, revenue_total``."""
+    name, join = _names(has_customers, "f")
+    return f"""
+        WITH firsts AS (
+          SELECT customer_id, min(order_date) AS first_order FROM orders
+          WHERE customer_id IS NOT NULL GROUP BY 1
+          HAVING min(order_date) >= {day(w.start)} AND min(order_date) < {day(w.end)}),
+        f AS (
+          SELECT f.customer_id, f.first_order, sum(o.amount) AS revenue
+          FROM firsts f JOIN orders o ON o.customer_id = f.customer_id
+            AND {between(w.start, w.end, 'o.order_date')}
+          GROUP BY 1, 2)
+        SELECT f.customer_id, {name}, f.first_order, f.revenue,
+               count(*) OVER () AS customers_total, sum(f.revenue) OVER () AS revenue_total
+        FROM f{join}
+        ORDER BY f.revenue DESC, f.customer_id LIMIT {int(top_n)}"""
+
+
+def lost_customers_cte(w: MonthWindow, horizon_days: int) -> str:
+    """``lost AS (customer_id, last_order)``: customers whose ``horizon_days`` without an order
+    run out within the observed month: last order in [start - H, observed_end - H)."""
+    lo = w.start - timedelta(days=horizon_days)
+    hi = w.observed_end - timedelta(days=horizon_days)
+    return f"""lost AS (
+          SELECT customer_id, max(order_date) AS last_order FROM orders
+          WHERE customer_id IS NOT NULL AND order_date < {day(w.observed_end)} GROUP BY 1
+          HAVING max(order_date) >= {day(lo)} AND max(order_date) < {day(hi)})"""
+
+
+def lost_customers_sql(w: MonthWindow, horizon_days: int, has_customers: bool, top_n: int) -> str:
+    """Customers lost in the month, with their revenue in the 365 days to their last order:
+    ``customer_id, name, last_order, revenue_12m, customers_total, revenue_total``."""
+    name, join = _names(has_customers, "l")
+    return f"""
+        WITH {lost_customers_cte(w, horizon_days)},
+        l AS (
+          SELECT lost.customer_id, lost.last_order, sum(o.amount) AS revenue_12m
+          FROM lost JOIN orders o ON o.customer_id = lost.customer_id
+            AND o.order_date > lost.last_order - INTERVAL 365 DAY
+            AND o.order_date <= lost.last_order
+          GROUP BY 1, 2)
+        SELECT l.customer_id, {name}, l.last_order, l.revenue_12m,
+               count(*) OVER () AS customers_total, sum(l.revenue_12m) OVER () AS revenue_total
+        FROM l{join}
+        ORDER BY l.revenue_12m DESC, l.customer_id LIMIT {int(top_n)}"""
+
+
+def lost_reasons_sql(w: MonthWindow, horizon_days: int) -> str:
+    """Churn reasons of the month's lost customers at the latest scoring cutoff."""
+    return f"""
+        WITH {lost_customers_cte(w, horizon_days)}
+        SELECT s.reason_1, s.reason_2, s.reason_3 FROM churn_scores s
+        JOIN lost ON lost.customer_id = s.customer_id
+        WHERE s.cutoff = (SELECT max(cutoff) FROM churn_scores)"""
+
+
+def risk_tiers_sql() -> str:
+    """Churn scores at the latest cutoff per tier: ``cutoff, tier, customers, revenue_at_risk,
+    churn_proba_mean``."""
+    return """
+        SELECT max(cutoff) AS cutoff, tier, count(*) AS customers,
+               coalesce(sum(revenue_at_risk), 0) AS revenue_at_risk,
+               avg(churn_proba) AS churn_proba_mean
+        FROM churn_scores WHERE cutoff = (SELECT max(cutoff) FROM churn_scores)
+        GROUP BY tier"""
+
+
+def at_risk_customers_sql(has_customers: bool, tiers: tuple[str, ...], top_n: int | None
+                          ) -> str:
+    """Scored customers of the given tiers at the latest cutoff, most revenue at risk first:
+    ``customer_id, name, tier, churn_proba, revenue_at_risk, reason_1, reason_2, reason_3``."""
+    name, join = _names(has_customers, "s")
+    in_tiers = ", ".join(literal(t) for t in tiers)
+    limit = f" LIMIT {int(top_n)}" if top_n else ""
+    return f"""
+        SELECT s.customer_id, {name}, s.tier, s.churn_proba, s.revenue_at_risk,
+               s.reason_1, s.reason_2, s.reason_3
+        FROM churn_scores s{join}
+        WHERE s.cutoff = (SELECT max(cutoff) FROM churn_scores) AND s.tier IN ({in_tiers})
+        ORDER BY s.revenue_at_risk DESC NULLS LAST, s.churn_proba DESC, s.customer_id{limit}"""
+
+
+def change_items_sql(unit: str, item: str, w: MonthWindow) -> str:
+    """Quantity and revenue per unit and item in the month (1) and the same month last year (0):
+    ``unit, item, quantity_0, revenue_0, quantity_1, revenue_1``."""
+    current, base = between(w.start, w.end), between(w.year_ago, w.year_ago_end)
+    return f"""
+        SELECT {member(unit)} AS unit, {member(item)} AS item,
+               sum(quantity) FILTER (WHERE {base}) AS quantity_0,
+               sum(amount) FILTER (WHERE {base}) AS revenue_0,
+               sum(quantity) FILTER (WHERE {current}) AS quantity_1,
+               sum(amount) FILTER (WHERE {current}) AS revenue_1
+        FROM orders WHERE ({current}) OR ({base}) GROUP BY 1, 2"""
+
+
+def declining_customers_sql(unit: str, w: MonthWindow, top_n: int, has_customers: bool
+                            ) -> str:
+    """Per unit, the customers whose revenue fell most vs the same month last year:
+    ``unit, customer_id, name, revenue_0, revenue_1, change``."""
+    current, base = between(w.start, w.end), between(w.year_ago, w.year_ago_end)
+    name, join = _names(has_customers, "c")
+    return f"""
+        WITH c AS (
+          SELECT {member(unit)} AS unit, customer_id,
+                 coalesce(sum(amount) FILTER (WHERE {base}), 0) AS revenue_0,
+                 coalesce(sum(amount) FILTER (WHERE {current}), 0) AS revenue_1
+          FROM orders WHERE customer_id IS NOT NULL AND (({current}) OR ({base}))
+          GROUP BY 1, 2)
+        SELECT c.unit, c.customer_id, {name}, c.revenue_0, c.revenue_1,
+               c.revenue_1 - c.revenue_0 AS change
+        FROM c{join} WHERE c.revenue_1 < c.revenue_0
+        QUALIFY row_number() OVER (PARTITION BY c.unit
+                                   ORDER BY c.revenue_1 - c.revenue_0, c.customer_id) <= {int(top_n)}
+        ORDER BY c.unit, change, c.customer_id"""
+
+
+def targets_by_sql(levels: list[str], periods: list[date]) -> str:
+    """Targets per period and unit of ``levels`` (a grain; [] for the company):
+    ``period, <levels>, target``."""
+    cols = "".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}, " for c in levels)
+    not_null = "".join(f" AND {quote(c)} IS NOT NULL" for c in levels)
+    wanted = ", ".join(day(p) for p in periods) or "NULL"
+    group = ", ".join(str(i + 1) for i in range(len(levels) + 1))
+    return f"""
+        SELECT CAST(date_trunc('month', period) AS DATE) AS period, {cols}sum(target) AS target
+        FROM targets WHERE CAST(date_trunc('month', period) AS DATE) IN ({wanted}){not_null}
+        GROUP BY {group}"""
+
+
+def customer_revenue_sql(start: date, end: date) -> str:
+    """Revenue per customer in [start, end): ``customer_id, revenue``."""
+    return (f"SELECT customer_id, sum(amount) AS revenue FROM orders "
+            f"WHERE {between(start, end)} AND customer_id IS NOT NULL GROUP BY 1")
+
+
+def level_revenue_sql(column: str, start: date, end: date) -> str:
+    """Revenue per member of a level in [start, end): ``value, revenue``."""
+    return (f"SELECT {member(column)} AS value, sum(amount) AS revenue FROM orders "
+            f"WHERE {between(start, end)} GROUP BY 1")
+
+
+def scored_customers_sql(start: date, end: date) -> str:
+    """Every customer scored at the latest cutoff with their revenue in [start, end):
+    ``customer_id, tier, churn_proba, revenue_at_risk, revenue``."""
+    return f"""
+        SELECT s.customer_id, s.tier, s.churn_proba, s.revenue_at_risk,
+               coalesce(r.revenue, 0) AS revenue
+        FROM churn_scores s LEFT JOIN ({customer_revenue_sql(start, end)}) r
+          ON r.customer_id = s.customer_id
+        WHERE s.cutoff = (SELECT max(cutoff) FROM churn_scores)"""
+
+
+def churn_outcomes_sql(horizon_days: int, data_end: date) -> str:
+    """Scores whose label window has closed (cutoff + H <= data_end), with what happened:
+    ``cutoff, churn_proba, churned`` (churned: no order in [cutoff, cutoff + H))."""
+    return f"""
+        SELECT s.cutoff, s.churn_proba,
+               NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = s.customer_id
+                           AND o.order_date >= s.cutoff
+                           AND o.order_date < s.cutoff + INTERVAL {int(horizon_days)} DAY)
+                 AS churned
+        FROM churn_scores s
+        WHERE CAST(s.cutoff AS DATE) + INTERVAL {int(horizon_days)} DAY <= {day(data_end)}"""

@@ -1,0 +1,150 @@
+"""Model health for the risk report: backtest accuracy, churn calibration and input drift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.evaluation.classification import expected_calibration_error
+from forecast.reports import document as doc
+from forecast.reports.analysis import population_stability
+from forecast.reports.i18n import Locale
+from forecast.reports.inputs import ReportOptions, RiskInputs
+
+SHARE_METRICS = ("wape", "smape", "bias", "mape")
+DRIFT_ROWS = 15
+# Snapshot columns that are keys, labels or bookkeeping, never model inputs.
+NOT_FEATURES = {"customer_id", "cutoff", "churned", "label_complete"}
+
+
+def backtest_table(backtest: pd.DataFrame, loc: Locale) -> tuple[dict, float | None,
+                                                                   float | None]:
+    """The backtest scores as stored, the best total-level WAPE and its 80% coverage.
+
+    Args:
+        backtest: ``revenue_backtest`` rows: identifying text columns (model, grain, ...) and
+            metric columns (wape, smape, bias, mase, rmsse, coverage_<level>, ...).
+
+    Returns:
+        (table, WAPE of the best model at the company total (or over all rows when there is no
+        grain column), that model's coverage of the 80% interval).
+    """
+    columns = []
+    for name in backtest.columns:
+        if backtest[name].dtype == object or str(backtest[name].dtype).startswith("str"):
+            kind = "member"
+        elif name in SHARE_METRICS or name.startswith("coverage_"):
+            kind = "pct"
+        elif name == "n":
+            kind = "count"
+        else:
+            kind = "ratio"
+        columns.append(doc.column(name, name, kind))
+    rows = backtest
+    if "grain" in backtest.columns and (backtest["grain"] == "total").any():
+        rows = backtest[backtest["grain"] == "total"]
+    best_wape = best_cover = None
+    if "wape" in rows.columns and rows["wape"].notna().any():
+        best = rows.loc[rows["wape"].idxmin()]
+        best_wape = float(best["wape"])
+        best_cover = float(best["coverage_80"]) if "coverage_80" in rows.columns \
+            and pd.notna(best["coverage_80"]) else None
+    return doc.table("backtest", loc.t("backtest"), columns, backtest), best_wape, best_cover
+
+
+def calibration_table(outcomes: pd.DataFrame, loc: Locale) -> dict:
+    """Churn scores whose label window has closed against what happened, per cutoff.
+
+    Args:
+        outcomes: ``cutoff, churn_proba, churned``.
+
+    Returns:
+        A table with ``cutoff, customers, predicted, observed, brier, ece`` (Brier = mean
+        squared difference of probability and outcome; ECE over 10 equal-width bins).
+    """
+    rows = []
+    for cutoff, g in outcomes.groupby("cutoff", sort=True):
+        y = g["churned"].astype(float).to_numpy()
+        p = g["churn_proba"].astype(float).to_numpy()
+        rows.append({"cutoff": cutoff, "customers": len(g), "predicted": p.mean(),
+                     "observed": y.mean(), "brier": float(np.mean((p - y) ** 2)),
+                     "ece": expected_calibration_error(y, p)})
+    return doc.table("calibration", loc.t("calibration"), [
+        doc.column("cutoff", loc.t("cutoff"), "date"),
+        doc.column("customers", loc.t("customers"), "count"),
+        doc.column("predicted", loc.t("predicted_rate"), "pct"),
+        doc.column("observed", loc.t("observed_rate"), "pct"),
+        doc.column("brier", loc.t("brier"), "ratio"),
+        doc.column("ece", loc.t("ece"), "ratio"),
+    ], rows)
+
+
+def drift_frame(reference: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """PSI of every numeric snapshot feature, current cutoff vs the training cutoffs.
+
+    Returns:
+        ``feature, psi, reference_mean, current_mean`` sorted by PSI descending.
+    """
+    rows = []
+    for name in reference.columns:
+        if name in NOT_FEATURES or name not in current.columns:
+            continue
+        if not pd.api.types.is_numeric_dtype(reference[name]) or \
+                pd.api.types.is_bool_dtype(reference[name]):
+            continue
+        psi = population_stability(reference[name], current[name])
+        if psi is not None:
+            rows.append({"feature": name, "psi": psi,
+                         "reference_mean": float(reference[name].mean()),
+                         "current_mean": float(current[name].mean())})
+    frame = pd.DataFrame(rows, columns=["feature", "psi", "reference_mean", "current_mean"])
+    return frame.sort_values(["psi", "feature"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _drift_part(inputs: RiskInputs, options: ReportOptions) -> tuple[list, list, str]:
+    loc = options.locale
+    if inputs.drift_reference is None or inputs.drift_current is None:
+        return [], [], inputs.notes.get("drift", loc.t("no_snapshots"))
+    drift = drift_frame(inputs.drift_reference, inputs.drift_current)
+    over = drift[drift["psi"] > options.rules.drift_psi]
+    metrics = [doc.metric("max_psi", loc.t("m_max_psi"),
+                          drift["psi"].max() if len(drift) else None, "ratio"),
+               doc.metric("features_drifting", loc.t("m_features_drifting"), len(over), "count"),
+               doc.metric("features_checked", loc.t("m_features_checked"), len(drift), "count")]
+    table = doc.table("drift", loc.t("drift"), [
+        doc.column("feature", loc.t("feature"), "text"),
+        doc.column("psi", loc.t("psi"), "ratio"),
+        doc.column("reference_mean", loc.t("reference_mean"), "number"),
+        doc.column("current_mean", loc.t("current_mean"), "number"),
+    ], drift.head(DRIFT_ROWS))
+    training, scoring = inputs.drift_cutoffs or ([], "")
+    note = loc.t("drift_note", training=", ".join(training), scoring=scoring)
+    return metrics, [table], note
+
+
+def model_health_section(inputs: RiskInputs, options: ReportOptions) -> dict:
+    """Backtest accuracy of the revenue models, calibration of churn scores whose outcome is
+    known, and drift of the current customer inputs against the training snapshots."""
+    loc = options.locale
+    metrics, tables, notes = [], [], []
+    if inputs.backtest is not None and len(inputs.backtest):
+        table, wape, coverage = backtest_table(inputs.backtest, loc)
+        tables.append(table)
+        metrics += [doc.metric("backtest_wape", loc.t("m_backtest_wape"), wape, "pct"),
+                    doc.metric("backtest_coverage_80", loc.t("m_backtest_coverage_80"),
+                               coverage, "pct")]
+    else:
+        notes.append(inputs.notes.get("backtest", loc.t("no_backtest")))
+    if inputs.churn_outcomes is not None and len(inputs.churn_outcomes):
+        table = calibration_table(inputs.churn_outcomes, loc)
+        tables.append(table)
+        latest = table["rows"][-1]
+        metrics.append(doc.metric("churn_ece", loc.t("m_churn_ece"), latest["ece"], "ratio"))
+    else:
+        notes.append(inputs.notes.get("calibration", loc.t("no_outcomes")))
+    drift_metrics, drift_tables, drift_note = _drift_part(inputs, options)
+    metrics, tables, notes = metrics + drift_metrics, tables + drift_tables, notes + [drift_note]
+    if not tables:
+        return doc.omitted("model_health", loc.t("s_model_health"), " ".join(notes))
+    return doc.section("model_health", loc.t("s_model_health"), metrics=metrics, tables=tables,
+                       note=" ".join(n for n in notes if n))
