@@ -37,7 +37,10 @@ def unit_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
     """``total`` for no keys, else the key values joined by ``|``, one per row."""
     if not keys:
         return pd.Series(TOTAL, index=frame.index, dtype=object)
-    return frame[list(keys)].astype(str).agg("|".join, axis=1)
+    ids = frame[keys[0]].astype(str)
+    for key in keys[1:]:
+        ids = ids + "|" + frame[key].astype(str)
+    return ids.astype(object)
 
 
 def series_of_grain(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -1,0 +1,161 @@
+"""The targets plan of the tiny company, worked out by hand (see conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.config import TargetsConfig
+from forecast.targets.attainment import parse_period
+from forecast.targets.plan import PLAN_COLUMNS, build_plan, summarise_plan
+
+LEVELS, FORECAST_LEVELS = ["region", "team"], ["region"]
+
+
+def _plan(inputs, config=None, period="2027-Q1"):
+    return build_plan(inputs, config or TargetsConfig(), parse_period(period), LEVELS,
+                      FORECAST_LEVELS)
+
+
+def _targets(plan, span):
+    rows = plan[plan["span"] == span]
+    return {(u, str(s.date())): round(t, 2) for u, s, t in
+            zip(rows["unit_id"], rows["start"], rows["target"], strict=True)}
+
+
+def _cents(values) -> int:
+    return int(np.round(np.sum(np.round(np.asarray(values) * 100))))
+
+
+def test_quantile_targets_by_forecast_share(tiny_inputs):
+    plan = _plan(tiny_inputs)
+    assert list(plan.columns) == list(PLAN_COLUMNS)
+    period = _targets(plan, "period")
+    # Company: 1000 + z(0.6) x 100 = 1025.33. Regions 60/40: 61519.8 and 41013.2 cents; the
+    # floors leave one cent, for North. Teams split North 3:1 by history: 461.40, 153.80.
+    assert period == {("total", "2027-01-01"): 1025.33, ("North", "2027-01-01"): 615.20,
+                      ("South", "2027-01-01"): 410.13, ("North|N1", "2027-01-01"): 461.40,
+                      ("North|N2", "2027-01-01"): 153.80, ("South|S1", "2027-01-01"): 410.13}
+    months = _targets(plan, "month")
+    # Company months 30% / 30% / 40% of 102533 cents: 30759.9, 30759.9, 41013.2 -> the two
+    # cents left go to the .9s. North's months are equal thirds (20506.67), South's follow
+    # 1:1:2; of the two-way roundings the largest fractions give North the first two cents.
+    expected = {"total": [307.60, 307.60, 410.13], "North": [205.07, 205.07, 205.06],
+                "South": [102.53, 102.53, 205.07], "North|N1": [153.80, 153.80, 153.80],
+                "North|N2": [51.27, 51.27, 51.26], "South|S1": [102.53, 102.53, 205.07]}
+    for unit, values in expected.items():
+        got = [months[(unit, m)] for m in ("2027-01-01", "2027-02-01", "2027-03-01")]
+        assert got == values, unit
+
+
+def test_probabilities_and_distributions_by_hand(tiny_inputs):
+    plan = _plan(tiny_inputs).set_index(["unit_id", "span", "start"])
+    q1 = pd.Timestamp("2027-01-01")
+    company = plan.loc[("total", "period", q1)]
+    # 1 - Phi((1025.33 - 1000) / 100) = 1 - Phi(0.2533) = 0.40002.
+    assert company["probability"] == pytest.approx(0.400018, abs=1e-6)
+    north = plan.loc[("North", "period", q1)]
+    # 1 - Phi((615.20 - 600) / 80) = 1 - Phi(0.19) = 0.424655.
+    assert north["probability"] == pytest.approx(0.424655, abs=1e-6)
+    team = plan.loc[("North|N1", "period", q1)]
+    # N1 is 3/4 of North: base 450, sd 80 x sqrt(3/4) = 69.282; 1 - Phi(11.40 / 69.282).
+    assert team["base"] == pytest.approx(450.0)
+    assert team["yhat_sd"] == pytest.approx(69.282032, abs=1e-6)
+    assert team["probability"] == pytest.approx(0.434651, abs=1e-6)
+    assert team["statement"] == ("Revenue of team N1 (North) of at least 461.40 from "
+                                 "2027-01-01 to 2027-03-31; probability of reaching it 43% "
+                                 "under the forecast")
+    # Own stretch: N1's own 60% quantile, 450 + 0.2533471 x 69.282 = 467.55.
+    assert team["stretch"] == pytest.approx(467.552402, abs=1e-5)
+    assert team["last_year"] == pytest.approx(300.0)
+    assert str(team["due"].date()) == "2027-03-31"
+
+
+def test_growth_targets_by_history_and_the_mismatch_flags(tiny_inputs):
+    config = TargetsConfig(policy="growth", growth_rate=0.1, decomposition="historical")
+    plan = _plan(tiny_inputs, config)
+    period = _targets(plan, "period")
+    # Last year 450 x 1.1 = 495; history North 400 : South 50 -> 440 and 55; N1:N2 = 3:1.
+    assert period[("total", "2027-01-01")] == 495.00
+    assert (period[("North", "2027-01-01")], period[("South", "2027-01-01")]) == (440.0, 55.0)
+    assert (period[("North|N1", "2027-01-01")], period[("North|N2", "2027-01-01")]) == \
+        (330.0, 110.0)
+    rows = plan[plan["span"] == "period"].set_index("unit_id")
+    # Bottom-up of North = N1 450 + N2 150 = 600: |440 - 600| / 440 = 0.36 > 0.05.
+    assert rows.loc["North", "bottom_up"] == pytest.approx(600.0)
+    assert rows.loc["total", "bottom_up"] == pytest.approx(1000.0)
+    assert rows["mismatch"].all()
+    # N2 sold nothing last year: its own growth stretch is 0.
+    assert rows.loc["North|N2", "stretch"] == 0.0
+
+
+def test_no_mismatch_when_the_target_is_within_tolerance(tiny_inputs):
+    plan = _plan(tiny_inputs, TargetsConfig(mismatch_tolerance=0.03))
+    rows = plan[plan["span"] == "period"].set_index("unit_id")
+    # 1025.33 against 1000 is 2.5 % off: inside 3 %, outside 2 %.
+    assert not rows.loc["total", "mismatch"]
+    plan = _plan(tiny_inputs, TargetsConfig(mismatch_tolerance=0.02))
+    assert plan.set_index(["unit_id", "span"]).loc[("total", "period"), "mismatch"]
+
+
+def test_every_target_adds_up_to_its_parent_to_the_cent(tiny_inputs):
+    for config in (TargetsConfig(), TargetsConfig(decomposition="historical",
+                                                  policy="management", management_total=987.65)):
+        plan = _plan(tiny_inputs, config)
+        for (span, start), rows in plan.groupby(["span", "start"]):
+            for parent, children in rows.groupby("parent_id"):
+                own = rows.loc[rows["unit_id"] == parent, "target"]
+                assert _cents(children["target"]) == _cents(own), (span, start, parent)
+        for unit, rows in plan.groupby("unit_id"):
+            whole = rows.loc[rows["span"] == "period", "target"]
+            assert _cents(rows.loc[rows["span"] == "month", "target"]) == _cents(whole), unit
+            for month, weeks in rows[rows["span"] == "week"].groupby("month"):
+                own = rows.loc[(rows["span"] == "month") & (rows["start"] == month), "target"]
+                assert _cents(weeks["target"]) == _cents(own), (unit, month)
+
+
+def test_weeks_are_cut_at_month_ends_and_split_by_the_weekly_forecast(tiny_inputs):
+    plan = _plan(tiny_inputs)
+    weeks = plan[(plan["unit_id"] == "total") & (plan["span"] == "week")]
+    january = weeks[weeks["month"] == pd.Timestamp("2027-01-01")]
+    # 2027-01-01 is a Friday: the first piece is 3 days of the week of 2026-12-28, then four
+    # whole weeks. 30760 cents x 3/31 = 2976.77 and x 7/31 = 6945.81: the floors leave four
+    # cents, for the four .81s.
+    assert [str(d.date()) for d in january["start"]] == [
+        "2027-01-01", "2027-01-04", "2027-01-11", "2027-01-18", "2027-01-25"]
+    assert [str(d.date()) for d in january["due"]] == [
+        "2027-01-03", "2027-01-10", "2027-01-17", "2027-01-24", "2027-01-31"]
+    assert january["target"].round(2).tolist() == [29.76, 69.46, 69.46, 69.46, 69.46]
+    assert january["base"].tolist() == pytest.approx([33.0, 77.0, 77.0, 77.0, 77.0])
+    # A piece of 3 of 7 days carries 3/7 of its week's deviation.
+    assert january["yhat_sd"].iloc[0] == pytest.approx(30.0 / 7)
+    assert len(weeks) == 14 and len(plan[plan["span"] == "week"]) == 6 * 14
+
+
+def test_weeks_are_left_out_without_a_weekly_forecast_or_when_asked(tiny_inputs):
+    from dataclasses import replace
+
+    assert not (_plan(replace(tiny_inputs, weekly=None))["span"] == "week").any()
+    assert not (_plan(tiny_inputs, TargetsConfig(weeks=False))["span"] == "week").any()
+    short = tiny_inputs.weekly[tiny_inputs.weekly["ds"] < pd.Timestamp("2027-03-20")]
+    assert not (_plan(replace(tiny_inputs, weekly=short))["span"] == "week").any()
+
+
+def test_a_month_period(tiny_inputs):
+    plan = _plan(tiny_inputs, period="2027-03")
+    company = plan[(plan["unit_id"] == "total") & (plan["span"] == "period")].iloc[0]
+    # March alone: 400 + z(0.6) x 57.735 = 414.63, due 2027-03-31.
+    assert company["target"] == pytest.approx(414.63)
+    assert str(company["due"].date()) == "2027-03-31"
+    assert company["last_year"] == pytest.approx(150.0)
+
+
+def test_summary(tiny_inputs):
+    config = TargetsConfig()
+    summary = summarise_plan(_plan(tiny_inputs, config), config)
+    assert summary["period"] == "2027-Q1" and summary["weeks"] is True
+    assert summary["company"]["target"] == 1025.33
+    assert summary["company"]["probability"] == pytest.approx(0.4, abs=1e-4)
+    assert summary["levels"]["team"]["units"] == 3
+    assert summary["levels"]["team"]["target"] == 1025.33

@@ -1,0 +1,148 @@
+"""The planners' workbook: it round-trips through openpyxl and its formulas add up.
+
+LibreOffice is not installed, so the formulas are evaluated here: SUM over cells and ranges
+(also on other sheets), the probability formula (1 - NORMDIST) and the mismatch flag.
+"""
+
+from __future__ import annotations
+
+import re
+
+import openpyxl
+import pytest
+from openpyxl.utils import column_index_from_string, range_boundaries
+from scipy.stats import norm
+
+from forecast.config import TargetsConfig
+from forecast.io.targets_workbook import write_targets_workbook
+from forecast.targets.attainment import parse_period
+from forecast.targets.plan import build_plan
+
+_SUM = re.compile(r"^=SUM\((.*)\)$")
+_REF = re.compile(r"^(?:'([^']+)'!)?([A-Z]+\d+(?::[A-Z]+\d+)?)$")
+_PROBABILITY = re.compile(r"^=IF\((\w+)>0,1-NORMDIST\((\w+),(\w+),(\w+),TRUE\),"
+                          r"IF\((\w+)<=(\w+),1,0\)\)$")
+BOTTOM_UP = "bottom-up (children's base)"
+_MISMATCH = re.compile(r'^=IF\(ABS\((\w+)-(\w+)\)>([\d.]+)\*ABS\((\w+)\),"yes","no"\)$')
+
+
+def evaluate(book, sheet: str, address: str):
+    """The value of a cell, evaluating the formulas the workbook uses."""
+    value = book[sheet][address].value
+    if not isinstance(value, str) or not value.startswith("="):
+        return value
+    if _REF.match(value[1:]):
+        return _values(book, sheet, value[1:])
+    if match := _SUM.match(value):
+        return sum(_values(book, sheet, part) for part in match.group(1).split(","))
+    if match := _PROBABILITY.match(value):
+        sd, target, base = (evaluate(book, sheet, match.group(k)) for k in (1, 2, 3))
+        return 1 - norm.cdf(target, base, sd) if sd > 0 else float(target <= base)
+    if match := _MISMATCH.match(value):
+        target, bottom_up = evaluate(book, sheet, match.group(1)), evaluate(book, sheet,
+                                                                            match.group(2))
+        return "yes" if abs(target - bottom_up) > float(match.group(3)) * abs(target) else "no"
+    raise AssertionError(f"formula the test cannot evaluate: {value}")
+
+
+def _values(book, sheet: str, part: str) -> float:
+    match = _REF.match(part.strip())
+    assert match, part
+    where = match.group(1) or sheet
+    if ":" not in match.group(2):
+        return evaluate(book, where, match.group(2))
+    low_col, low_row, high_col, high_row = range_boundaries(match.group(2))
+    return sum(evaluate(book, where, book[where].cell(r, c).coordinate)
+               for r in range(low_row, high_row + 1) for c in range(low_col, high_col + 1))
+
+
+def _headers(sheet) -> dict[str, str]:
+    return {cell.value: cell.column_letter for cell in sheet[1]}
+
+
+@pytest.fixture
+def workbook(tiny_inputs, tmp_path):
+    config = TargetsConfig(decomposition="historical")
+    plan = build_plan(tiny_inputs, config, parse_period("2027-Q1"), ["region", "team"],
+                      ["region"])
+    path = write_targets_workbook(plan, tmp_path / "out" / "targets_2027-Q1.xlsx",
+                                  {"period": "2027-Q1", "tolerance": 0.05})
+    return plan, openpyxl.load_workbook(path), path
+
+
+def test_one_sheet_per_level_and_the_weeks(workbook):
+    _, book, path = workbook
+    assert path.is_file() and not path.with_name(path.name + ".tmp").exists()
+    assert book.sheetnames == ["about", "company", "region", "team", "weeks"]
+    assert book["about"]["B2"].value == "2027-Q1"
+
+
+def test_sums_are_formulas_and_evaluate_to_the_plan(workbook):
+    plan, book, _ = workbook
+    months = ["Jan 2027", "Feb 2027", "Mar 2027", "2027-Q1"]
+    for level in ("company", "region", "team"):
+        sheet = book[level]
+        columns = _headers(sheet)
+        rows = {sheet[f"A{r}"].value: r for r in range(2, sheet.max_row + 1)}
+        for unit, row in rows.items():
+            expected = plan[plan["unit_id"] == unit].set_index("span")
+            for k, name in enumerate(months):
+                cell = f"{columns[f'{name} target']}{row}"
+                value = sheet[cell].value
+                if name == "2027-Q1" or level != "team":
+                    assert isinstance(value, str) and value.startswith("=SUM("), (level, cell)
+                else:  # the lowest level holds the numbers planners edit
+                    assert isinstance(value, float), (level, cell)
+                span = "period" if name == "2027-Q1" else "month"
+                want = expected.loc[[span], "target"].iloc[0 if span == "period" else k]
+                assert evaluate(book, level, cell) == pytest.approx(want, abs=1e-9)
+    assert book["company"]["F2"].value == "=SUM('region'!F2:F3)"
+    assert book["region"]["F3"].value == "=SUM('team'!F4:F4)"
+
+
+def test_probabilities_sit_beside_the_targets_and_match_the_plan(workbook):
+    plan, book, _ = workbook
+    for level in ("company", "region", "team"):
+        sheet = book[level]
+        columns = _headers(sheet)
+        target_column = column_index_from_string(columns["2027-Q1 target"])
+        assert columns["2027-Q1 P(reach)"] == sheet.cell(1, target_column + 1).column_letter
+        for row in range(2, sheet.max_row + 1):
+            unit = sheet[f"A{row}"].value
+            want = plan[(plan["unit_id"] == unit) & (plan["span"] == "period")].iloc[0]
+            address = f"{columns['2027-Q1 P(reach)']}{row}"
+            assert sheet[address].value.startswith("=IF(")
+            assert evaluate(book, level, address) == pytest.approx(want["probability"],
+                                                                   abs=1e-9)
+            bottom_up = evaluate(book, level, f"{columns[BOTTOM_UP]}{row}")
+            assert bottom_up == pytest.approx(want["bottom_up"], abs=1e-9)
+            flag = evaluate(book, level, f"{columns['mismatch']}{row}")
+            assert flag == ("yes" if want["mismatch"] else "no")
+
+
+def test_an_edit_on_the_lowest_level_flows_up(workbook, tmp_path):
+    plan, book, _ = workbook
+    team = book["team"]
+    columns = _headers(team)
+    before = evaluate(book, "company", f"{columns['2027-Q1 target']}2")
+    cell = f"{columns['Feb 2027 target']}2"
+    team[cell] = team[cell].value + 100.0
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    again = openpyxl.load_workbook(edited)
+    assert evaluate(again, "company", f"{columns['2027-Q1 target']}2") == \
+        pytest.approx(before + 100.0)
+    assert evaluate(again, "region", f"{columns['Feb 2027 target']}2") == pytest.approx(
+        plan.query("unit_id == 'North' and span == 'month'")["target"].iloc[1] + 100.0)
+
+
+def test_weeks_sheet_lists_week_targets_with_probabilities(workbook):
+    plan, book, _ = workbook
+    sheet = book["weeks"]
+    weeks = plan[plan["span"] == "week"]
+    assert sheet.max_row - 1 == len(weeks)
+    assert [c.value for c in sheet[1]][:7] == ["level", "unit", "month", "week start",
+                                               "week end", "target", "P(reach)"]
+    first = weeks[weeks["unit_id"] == "total"].iloc[0]
+    assert sheet["B2"].value == "total" and sheet["F2"].value == pytest.approx(first["target"])
+    assert evaluate(book, "weeks", "G2") == pytest.approx(first["probability"], abs=1e-9)
