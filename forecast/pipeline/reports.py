@@ -38,38 +38,60 @@ def report_options(config: Config, lang: str | None = None):
                          key_share=r.key_account_top_share)
 
 
-def frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """Run a query into a frame."""
-    return con.execute(sql).df()
+class Warehouse:
+    """A read connection with what the report queries need to know about the warehouse, looked
+    up once: which tables exist, their columns, and which columns hold any value."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.columns: dict[str, list[str]] = {}
+        for table, column in con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_catalog = current_database() AND table_schema = 'main' "
+                "ORDER BY table_name, ordinal_position").fetchall():
+            self.columns.setdefault(table, []).append(column)
+        self._filled: dict[str, set[str]] = {}
+
+    def exists(self, table: str) -> bool:
+        """Whether the table (or view) is there."""
+        return table in self.columns
+
+    def filled(self, table: str, column: str) -> bool:
+        """Whether ``table`` has ``column`` with at least one non-null value."""
+        from forecast.io.warehouse import quote
+
+        if column not in self.columns.get(table, []):
+            return False
+        if table not in self._filled:
+            names = self.columns[table]
+            counts = self.con.execute(
+                "SELECT " + ", ".join(f"count({quote(c)})" for c in names)
+                + f" FROM {quote(table)}").fetchone()
+            self._filled[table] = {c for c, n in zip(names, counts, strict=True) if n}
+        return column in self._filled[table]
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        """Run a query into a frame."""
+        return self.con.execute(sql).df()
 
 
-def has_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    """Whether ``table`` has ``column`` with at least one non-null value."""
-    from forecast.io.warehouse import quote, table_columns, table_exists
-
-    if not table_exists(con, table) or column not in table_columns(con, table):
-        return False
-    return con.execute(f"SELECT count({quote(column)}) > 0 FROM {quote(table)}").fetchone()[0]
-
-
-def orders_span(con: duckdb.DuckDBPyConnection, workspace: Path) -> tuple[date, date]:
+def orders_span(wh: Warehouse, workspace: Path) -> tuple[date, date]:
     """First and last order day.
 
     Raises:
         WorkspaceError: the warehouse has no orders.
     """
-    from forecast.io.warehouse import table_exists
 
-    if not table_exists(con, "orders"):
+    if not wh.exists("orders"):
         raise WorkspaceError(f"{workspace}: the warehouse has no orders table; run "
                              "`forecast data ingest --config ...` first")
-    first, last = con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+    first, last = wh.con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
     if first is None:
         raise WorkspaceError(f"{workspace}: the orders table is empty")
     return first, last
 
 
-def month_window(con: duckdb.DuckDBPyConnection, workspace: Path, month: str | None
+def month_window(wh: Warehouse, workspace: Path, month: str | None
                  ) -> MonthWindow:
     """The report month (default: the last month the data cover completely).
 
@@ -79,7 +101,7 @@ def month_window(con: duckdb.DuckDBPyConnection, workspace: Path, month: str | N
     """
     from forecast.reports.periods import MonthWindow, default_month, parse_month
 
-    first, last = orders_span(con, workspace)
+    first, last = orders_span(wh, workspace)
     start = parse_month(month) if month else default_month(last)
     window = MonthWindow(start, last)
     if window.end <= first or start > last:
@@ -89,178 +111,172 @@ def month_window(con: duckdb.DuckDBPyConnection, workspace: Path, month: str | N
     return window
 
 
-def _key_rule(con: duckdb.DuckDBPyConnection, config: Config, w: MonthWindow) -> tuple[str, str]:
+def _key_rule(wh: Warehouse, config: Config, w: MonthWindow) -> tuple[str, str]:
     """The key-account rule in force and the SQL of the key customers."""
     from forecast.io.warehouse import literal
     from forecast.reports import queries as q
 
     r = config.reports
-    if has_values(con, "customer_tiers", "value_tier") and con.execute(
+    if wh.filled("customer_tiers", "value_tier") and wh.con.execute(
             "SELECT count(*) FROM customer_tiers WHERE value_tier = 'key account'").fetchone()[0]:
         return "tiers", q.key_accounts_sql(w, "tiers", tiers_column="value_tier")
     segments = tuple(r.key_account_segments)
-    if segments and has_values(con, "orders", "segment"):
+    if segments and wh.filled("orders", "segment"):
         values = ", ".join(literal(s) for s in segments)
-        hit = con.execute(f"SELECT count(*) FROM orders WHERE segment IN ({values}) AND "
+        hit = wh.con.execute(f"SELECT count(*) FROM orders WHERE segment IN ({values}) AND "
                           f"{q.between(w.trailing_start, w.end)}").fetchone()[0]
         if hit:
             return "segment", q.key_accounts_sql(w, "segment", segments=segments)
     return "top_share", q.key_accounts_sql(w, "top_share", top_share=r.key_account_top_share)
 
 
-def _sales_frames(con: duckdb.DuckDBPyConnection, config: Config, w: MonthWindow) -> dict:
+def _sales_frames(wh: Warehouse, config: Config, w: MonthWindow) -> dict:
     """Totals, contribution levels and the customer distribution."""
     from forecast.reports import queries as q
     from forecast.reports.monthly import CONTRIBUTION_LEVELS
 
-    out: dict = {"monthly": frame(con, q.monthly_totals_sql(w.end)), "notes": {}}
-    out["dimensions"] = {lv: frame(con, q.dimension_sql(lv, w)) for lv in CONTRIBUTION_LEVELS
-                         if has_values(con, "orders", lv)}
-    if has_values(con, "orders", "customer_id"):
-        rule, keys = _key_rule(con, config, w)
-        channels = has_values(con, "orders", "channel")
-        out["distribution"] = frame(con, q.distribution_sql(w, keys, channels))
+    out: dict = {"monthly": wh.frame(q.monthly_totals_sql(w.end)), "notes": {}}
+    out["dimensions"] = {lv: wh.frame(q.dimension_sql(lv, w)) for lv in CONTRIBUTION_LEVELS
+                         if wh.filled("orders", lv)}
+    if wh.filled("orders", "customer_id"):
+        rule, keys = _key_rule(wh, config, w)
+        channels = wh.filled("orders", "channel")
+        out["distribution"] = wh.frame(q.distribution_sql(w, keys, channels))
         out["key_rule"] = rule
     return out
 
 
-def _names_available(con: duckdb.DuckDBPyConnection) -> bool:
-    return has_values(con, "customers", "name")
+def _names_available(wh: Warehouse) -> bool:
+    return wh.filled("customers", "name")
 
 
-def _target_frames(con: duckdb.DuckDBPyConnection, w: MonthWindow, top_n: int) -> dict:
+def _target_frames(wh: Warehouse, w: MonthWindow, top_n: int) -> dict:
     """Targets, attainment per organisation level, and the drivers of units below target."""
-    from forecast.io.warehouse import table_exists
     from forecast.reports import queries as q
     from forecast.reports.monthly_org import BELOW_TARGET_LEVELS
 
-    if not table_exists(con, "targets"):
+    if not wh.exists("targets"):
         return {}
-    out: dict = {"target_totals": frame(con, q.target_totals_sql())}
-    out["attainment"] = {lv: frame(con, q.attainment_sql(lv, w)) for lv in ORGANISATION_LEVELS
-                         if has_values(con, "targets", lv) or has_values(con, "orders", lv)}
+    out: dict = {"target_totals": wh.frame(q.target_totals_sql())}
+    out["attainment"] = {lv: wh.frame(q.attainment_sql(lv, w)) for lv in ORGANISATION_LEVELS
+                         if wh.filled("targets", lv) or wh.filled("orders", lv)}
     out["change_items"], out["declining_customers"] = {}, {}
-    quantities = has_values(con, "orders", "quantity")
+    quantities = wh.filled("orders", "quantity")
     for level in BELOW_TARGET_LEVELS:
-        if not has_values(con, "orders", level):
+        if not wh.filled("orders", level):
             continue
         item = "product_id"
-        if level != "product_line" and has_values(con, "orders", "product_line"):
+        if level != "product_line" and wh.filled("orders", "product_line"):
             item = "product_line"
-        if quantities and has_values(con, "orders", item):
-            out["change_items"][level] = frame(con, q.change_items_sql(level, item, w))
-        if has_values(con, "orders", "customer_id"):
-            out["declining_customers"][level] = frame(con, q.declining_customers_sql(
-                level, w, top_n, _names_available(con)))
+        if quantities and wh.filled("orders", item):
+            out["change_items"][level] = wh.frame(q.change_items_sql(level, item, w))
+        if wh.filled("orders", "customer_id"):
+            out["declining_customers"][level] = wh.frame(q.declining_customers_sql(
+                level, w, top_n, _names_available(wh)))
     return out
 
 
-def _funnel_frames(con: duckdb.DuckDBPyConnection, w: MonthWindow) -> dict:
-    from forecast.io.warehouse import table_exists
+def _funnel_frames(wh: Warehouse, w: MonthWindow) -> dict:
     from forecast.reports import queries as q
 
-    if not table_exists(con, "opportunities"):
+    if not wh.exists("opportunities"):
         return {}
-    return {"funnel": frame(con, q.funnel_sql(w)),
-            "open_pipeline": frame(con, q.open_pipeline_sql(w.observed_end))}
+    return {"funnel": wh.frame(q.funnel_sql(w)),
+            "open_pipeline": wh.frame(q.open_pipeline_sql(w.observed_end))}
 
 
-def risk_frames(con: duckdb.DuckDBPyConnection, top_n: int) -> dict:
+def risk_frames(wh: Warehouse, top_n: int) -> dict:
     """Churn-score frames shared by both reports (empty when there are no scores)."""
-    from forecast.io.warehouse import table_exists
     from forecast.reports import queries as q
 
-    if not table_exists(con, "churn_scores") or not con.execute(
+    if not wh.exists("churn_scores") or not wh.con.execute(
             "SELECT count(*) FROM churn_scores").fetchone()[0]:
         return {}
-    customers = _names_available(con)
+    customers = _names_available(wh)
     return {
-        "risk_tiers": frame(con, q.risk_tiers_sql()),
-        "at_risk": frame(con, q.at_risk_customers_sql(customers, ("high", "medium"), top_n)),
-        "at_risk_reasons": frame(con, q.at_risk_customers_sql(customers, ("high", "medium"),
+        "risk_tiers": wh.frame(q.risk_tiers_sql()),
+        "at_risk": wh.frame(q.at_risk_customers_sql(customers, ("high", "medium"), top_n)),
+        "at_risk_reasons": wh.frame(q.at_risk_customers_sql(customers, ("high", "medium"),
                                                               None))[
             ["reason_1", "reason_2", "reason_3"]],
     }
 
 
-def _customer_frames(con: duckdb.DuckDBPyConnection, config: Config, w: MonthWindow) -> dict:
+def _customer_frames(wh: Warehouse, config: Config, w: MonthWindow) -> dict:
     from forecast.reports import queries as q
 
-    if not has_values(con, "orders", "customer_id"):
+    if not wh.filled("orders", "customer_id"):
         return {}
     top_n, horizon = config.reports.top_n, config.churn.horizon_days
-    names = _names_available(con)
-    out = {"new_customers": frame(con, q.new_customers_sql(w, names, top_n)),
-           "lost_customers": frame(con, q.lost_customers_sql(w, horizon, names, top_n)),
-           **risk_frames(con, top_n)}
+    names = _names_available(wh)
+    out = {"new_customers": wh.frame(q.new_customers_sql(w, names, top_n)),
+           "lost_customers": wh.frame(q.lost_customers_sql(w, horizon, names, top_n)),
+           **risk_frames(wh, top_n)}
     if "risk_tiers" in out:
-        out["lost_reasons"] = frame(con, q.lost_reasons_sql(w, horizon))
+        out["lost_reasons"] = wh.frame(q.lost_reasons_sql(w, horizon))
     return out
 
 
-def forecast_rows(con: duckdb.DuckDBPyConnection, where: str) -> pd.DataFrame | None:
+def forecast_rows(wh: Warehouse, where: str) -> pd.DataFrame | None:
     """Rows of ``revenue_forecast_periods`` matching ``where``; None without the table."""
-    from forecast.io.warehouse import table_exists
 
-    if not table_exists(con, FORECAST_TABLE):
+    if not wh.exists(FORECAST_TABLE):
         return None
-    return frame(con, f"SELECT * FROM {FORECAST_TABLE} WHERE {where} ORDER BY period")
+    return wh.frame(f"SELECT * FROM {FORECAST_TABLE} WHERE {where} ORDER BY period")
 
 
-def targets_by_grain(con: duckdb.DuckDBPyConnection, periods: list[date]
+def targets_by_grain(wh: Warehouse, periods: list[date]
                      ) -> dict[tuple[str, ...], pd.DataFrame]:
     """Targets of ``periods`` for the company and each organisation level present."""
-    from forecast.io.warehouse import table_exists
     from forecast.reports import queries as q
 
-    if not table_exists(con, "targets"):
+    if not wh.exists("targets"):
         return {}
-    out = {(): frame(con, q.targets_by_sql([], periods))}
+    out = {(): wh.frame(q.targets_by_sql([], periods))}
     for level in ("region", "team"):
-        if has_values(con, "targets", level):
-            out[(level,)] = frame(con, q.targets_by_sql([level], periods))
+        if wh.filled("targets", level):
+            out[(level,)] = wh.frame(q.targets_by_sql([level], periods))
     return out
 
 
-def _outlook_frames(con: duckdb.DuckDBPyConnection, w: MonthWindow) -> dict:
+def _outlook_frames(wh: Warehouse, w: MonthWindow) -> dict:
     from forecast.reports.queries import day
 
-    nxt = forecast_rows(con, f"period_type = 'month' AND period = {day(w.next_month)}")
+    nxt = forecast_rows(wh, f"period_type = 'month' AND period = {day(w.next_month)}")
     if nxt is None:
         return {}
     return {"forecast_next": nxt,
-            "forecast_trend": forecast_rows(con, "period_type = 'month' AND grain = 'total'"),
-            "targets_next": targets_by_grain(con, [w.next_month]),
-            "plan_next": _plan_rows(con, w.next_month)}
+            "forecast_trend": forecast_rows(wh, "period_type = 'month' AND grain = 'total'"),
+            "targets_next": targets_by_grain(wh, [w.next_month]),
+            "plan_next": _plan_rows(wh, w.next_month)}
 
 
-def _plan_rows(con: duckdb.DuckDBPyConnection, month: date) -> pd.DataFrame | None:
+def _plan_rows(wh: Warehouse, month: date) -> pd.DataFrame | None:
     """Month rows of ``targets_plan`` (from ``forecast targets``) for ``month``."""
-    from forecast.io.warehouse import table_columns, table_exists
     from forecast.reports.queries import day
 
-    if not table_exists(con, "targets_plan"):
+    if not wh.exists("targets_plan"):
         return None
     needed = {"level", "unit_id", "span", "start", "base", "stretch", "target", "probability"}
-    if not needed <= set(table_columns(con, "targets_plan")):
+    if not needed <= set(wh.columns["targets_plan"]):
         return None
-    return frame(con, f"""
+    return wh.frame(f"""
         SELECT level, unit_id AS unit, base, stretch, target, probability FROM targets_plan
         WHERE span = 'month' AND CAST("start" AS DATE) = {day(month)}
         ORDER BY CASE level WHEN 'company' THEN 0 WHEN 'region' THEN 1 WHEN 'team' THEN 2
                  ELSE 3 END, unit_id""")
 
 
-def read_monthly_inputs(con: duckdb.DuckDBPyConnection, config: Config, month: str | None
+def read_monthly_inputs(wh: Warehouse, config: Config, month: str | None
                         ) -> MonthlyInputs:
     """Every frame of the monthly report from the warehouse."""
     from forecast.reports.inputs import MonthlyInputs
 
-    w = month_window(con, config.workspace, month)
-    parts = {**_sales_frames(con, config, w),
-             **_target_frames(con, w, config.reports.top_n),
-             **_funnel_frames(con, w), **_customer_frames(con, config, w),
-             **_outlook_frames(con, w)}
+    w = month_window(wh, config.workspace, month)
+    parts = {**_sales_frames(wh, config, w),
+             **_target_frames(wh, w, config.reports.top_n),
+             **_funnel_frames(wh, w), **_customer_frames(wh, config, w),
+             **_outlook_frames(wh, w)}
     return MonthlyInputs(window=w, **parts)
 
 
@@ -310,7 +326,7 @@ def build_monthly_report(config: Config, month: str | None = None, lang: str | N
     started = time.perf_counter()
     options = report_options(config, lang)
     with warehouse.connect(config.workspace, read_only=True) as con:
-        inputs = read_monthly_inputs(con, config, month)
+        inputs = read_monthly_inputs(Warehouse(con), config, month)
     report = build_monthly(inputs, options)
     suffix = "" if options.locale.lang == "en" else f".{options.locale.lang}"
     files = _write(report, config, formats, out_dir, f"monthly-{report['month']}{suffix}")
@@ -337,7 +353,7 @@ def build_risk_report(config: Config, lang: str | None = None, formats: list[str
     started = time.perf_counter()
     options = report_options(config, lang)
     with warehouse.connect(config.workspace, read_only=True) as con:
-        inputs = read_risk_inputs(con, config)
+        inputs = read_risk_inputs(Warehouse(con), config)
     report = build_risk(inputs, options)
     suffix = "" if options.locale.lang == "en" else f".{options.locale.lang}"
     files = _write(report, config, formats, out_dir, f"risk-{report['data_through']}{suffix}")

@@ -9,29 +9,26 @@ import pandas as pd
 
 from forecast.config import Config
 from forecast.pipeline.reports import (
+    Warehouse,
     forecast_rows,
-    frame,
-    has_values,
     orders_span,
     risk_frames,
     targets_by_grain,
 )
 
 if TYPE_CHECKING:
-    import duckdb
-
     from forecast.reports.inputs import RiskInputs
 
 DRIFT_SAMPLE = 50_000
 
 
-def _forecast_part(con: duckdb.DuckDBPyConnection, data_through: date) -> dict:
+def _forecast_part(wh: Warehouse, data_through: date) -> dict:
     """Forecast periods not yet over at the data's end, and their targets (quarters only when
     all three months have targets)."""
     from forecast.reports.periods import add_months
     from forecast.reports.queries import day
 
-    rows = forecast_rows(con, f"(period_type = 'month' AND period + INTERVAL 1 MONTH > "
+    rows = forecast_rows(wh, f"(period_type = 'month' AND period + INTERVAL 1 MONTH > "
                               f"{day(data_through)}) OR (period_type = 'quarter' AND "
                               f"period + INTERVAL 3 MONTH > {day(data_through)})")
     if rows is None or rows.empty:
@@ -40,7 +37,7 @@ def _forecast_part(con: duckdb.DuckDBPyConnection, data_through: date) -> dict:
     months = sorted(set(rows.loc[rows["period_type"] == "month", "period"]))
     quarters = sorted(set(rows.loc[rows["period_type"] == "quarter", "period"]))
     in_quarters = [add_months(q, i) for q in quarters for i in range(3)]
-    monthly = targets_by_grain(con, sorted(set(months) | set(in_quarters)))
+    monthly = targets_by_grain(wh, sorted(set(months) | set(in_quarters)))
     targets = {"month": monthly, "quarter": {}}
     for grain, t in monthly.items():
         t = t.assign(period=pd.to_datetime(t["period"]).dt.date)
@@ -53,34 +50,32 @@ def _forecast_part(con: duckdb.DuckDBPyConnection, data_through: date) -> dict:
     return {"forecast": rows, "targets": targets}
 
 
-def _health_part(con: duckdb.DuckDBPyConnection, config: Config, data_through: date) -> dict:
-    from forecast.io.warehouse import table_exists
+def _health_part(wh: Warehouse, config: Config, data_through: date) -> dict:
     from forecast.reports import queries as q
 
     out: dict = {}
-    if table_exists(con, "revenue_backtest"):
-        out["backtest"] = frame(con, "SELECT * FROM revenue_backtest")
-    if table_exists(con, "churn_scores"):
-        outcomes = frame(con, q.churn_outcomes_sql(config.churn.horizon_days,
+    if wh.exists("revenue_backtest"):
+        out["backtest"] = wh.frame("SELECT * FROM revenue_backtest")
+    if wh.exists("churn_scores"):
+        outcomes = wh.frame(q.churn_outcomes_sql(config.churn.horizon_days,
                                                    data_through + timedelta(days=1)))
         if len(outcomes):
             out["churn_outcomes"] = outcomes
-    out.update(_drift_part(con, config))
+    out.update(_drift_part(wh, config))
     return out
 
 
-def _drift_part(con: duckdb.DuckDBPyConnection, config: Config) -> dict:
+def _drift_part(wh: Warehouse, config: Config) -> dict:
     """Snapshot features at the scoring cutoff and at the training cutoffs (sampled)."""
-    from forecast.io.warehouse import table_exists
     from forecast.reports.queries import day
 
-    if not table_exists(con, "customer_snapshots"):
+    if not wh.exists("customer_snapshots"):
         return {}
-    cutoffs = [c for (c,) in con.execute(
+    cutoffs = [c for (c,) in wh.con.execute(
         "SELECT DISTINCT CAST(cutoff AS DATE) FROM customer_snapshots ORDER BY 1").fetchall()]
     scoring = cutoffs[-1] if cutoffs else None
-    if table_exists(con, "churn_scores"):
-        scored = con.execute("SELECT CAST(max(cutoff) AS DATE) FROM churn_scores").fetchone()[0]
+    if wh.exists("churn_scores"):
+        scored = wh.con.execute("SELECT CAST(max(cutoff) AS DATE) FROM churn_scores").fetchone()[0]
         scoring = scored if scored in cutoffs else scoring
     configured = set(config.churn.cutoffs or config.features.customers.cutoffs)
     training = [c for c in cutoffs if c != scoring and (not configured or c in configured)]
@@ -88,33 +83,32 @@ def _drift_part(con: duckdb.DuckDBPyConnection, config: Config) -> dict:
         return {}
     sample = f"USING SAMPLE reservoir({DRIFT_SAMPLE} ROWS) REPEATABLE (7)"
     listed = ", ".join(day(c) for c in training)
-    reference = frame(con, f"SELECT * FROM customer_snapshots "
+    reference = wh.frame(f"SELECT * FROM customer_snapshots "
                            f"WHERE CAST(cutoff AS DATE) IN ({listed}) {sample}")
-    current = frame(con, f"SELECT * FROM customer_snapshots "
+    current = wh.frame(f"SELECT * FROM customer_snapshots "
                          f"WHERE CAST(cutoff AS DATE) = {day(scoring)} {sample}")
     return {"drift_reference": reference, "drift_current": current,
             "drift_cutoffs": ([c.isoformat() for c in training], scoring.isoformat())}
 
 
-def read_risk_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> RiskInputs:
+def read_risk_inputs(wh: Warehouse, config: Config) -> RiskInputs:
     """Every frame of the risk report from the warehouse."""
     from forecast.reports import queries as q
     from forecast.reports.inputs import RiskInputs
     from forecast.reports.risk import CONCENTRATION_LEVELS
 
-    _, last = orders_span(con, config.workspace)
+    _, last = orders_span(wh, config.workspace)
     start, end = last - timedelta(days=364), last + timedelta(days=1)
-    parts: dict = {**risk_frames(con, config.reports.top_n)}
-    if has_values(con, "orders", "customer_id"):
-        parts["customer_revenue"] = frame(con, q.customer_revenue_sql(start, end))
+    parts: dict = {**risk_frames(wh, config.reports.top_n)}
+    if wh.filled("orders", "customer_id"):
+        parts["customer_revenue"] = wh.frame(q.customer_revenue_sql(start, end))
         if "risk_tiers" in parts:
-            parts["scored"] = frame(con, q.scored_customers_sql(start, end))
-    if has_values(con, "customer_tiers", "value_tier"):
-        parts["value_tiers"] = frame(
-            con, "SELECT CAST(customer_id AS VARCHAR) AS customer_id, value_tier "
+            parts["scored"] = wh.frame(q.scored_customers_sql(start, end))
+    if wh.filled("customer_tiers", "value_tier"):
+        parts["value_tiers"] = wh.frame("SELECT CAST(customer_id AS VARCHAR) AS customer_id, value_tier "
                  "FROM customer_tiers")
-    parts["level_revenue"] = {lv: frame(con, q.level_revenue_sql(lv, start, end))
-                              for lv in CONCENTRATION_LEVELS if has_values(con, "orders", lv)}
-    parts.update(_forecast_part(con, last))
-    parts.update(_health_part(con, config, last))
+    parts["level_revenue"] = {lv: wh.frame(q.level_revenue_sql(lv, start, end))
+                              for lv in CONCENTRATION_LEVELS if wh.filled("orders", lv)}
+    parts.update(_forecast_part(wh, last))
+    parts.update(_health_part(wh, config, last))
     return RiskInputs(data_through=last, trailing_start=start, **parts)

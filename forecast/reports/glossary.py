@@ -85,8 +85,12 @@ DEFINITIONS = {
                   "revenue, over the last 12 months."), "近12个月前十大客户收入 / 所有正收入客户的收入。"),
     "term_hhi": ("HHI", "HHI指数"),
     "def_hhi": (("Herfindahl-Hirschman index = sum of squared revenue shares (0-1): 1/n for n "
-                "equal members, 1 for one; above 0.25 is highly concentrated."),
-                "赫芬达尔指数 = 各成员收入占比的平方和（0-1）：n个等额成员为1/n，单一成员为1；高于0.25为高度集中。"),
+                 "equal members, 1 for one. Normalised HHI = (HHI - 1/n) / (1 - 1/n): 0 for "
+                 "equal members, 1 for one; the rule uses it so that levels with few members "
+                 "compare."),
+                ("赫芬达尔指数 = 各成员收入占比的平方和（0-1）：n个等额成员为1/n，单一成员为1。"
+                 "标准化HHI = (HHI - 1/n) / (1 - 1/n)：等额为0，单一成员为1；规则使用标准化值，"
+                 "使成员数不同的维度可比。")),
     "term_p10": ("P10", "P10"),
     "def_p10": (("The 10th percentile of the period's forecast: forecast - 1.2816 x sd; a 1-in-10 "
                 "bad outcome."), "预测的第10百分位数：预测 - 1.2816 × 标准差；即十分之一概率的较差结果。"),

@@ -336,10 +336,11 @@ _RULES = {
                       "{threshold})."), "前十大客户占收入{share}（规则：高于{threshold}）。"),
     "action_top10": ("Protect the top accounts with account plans and grow the next tier.",
                      "为大客户制定客户计划，同时培育次级客户。"),
-    "rule_hhi": ("HHI above threshold", "HHI高于阈值"),
-    "finding_hhi": (("Revenue by {level} is concentrated: HHI {hhi}, like {equivalent} equal "
-                    "members (rule: above {threshold})."),
-                    "按{level}收入集中：HHI为{hhi}，相当于{equivalent}个等额成员（规则：高于{threshold}）。"),
+    "rule_hhi": ("Normalised HHI above threshold", "标准化HHI高于阈值"),
+    "finding_hhi": (("Revenue by {level} is concentrated: normalised HHI {normalised} (HHI "
+                     "{hhi}, like {equivalent} equal members; rule: above {threshold})."),
+                    ("按{level}收入集中：标准化HHI为{normalised}（HHI {hhi}，相当于{equivalent}个"
+                     "等额成员；规则：高于{threshold}）。")),
     "action_hhi": ("Reduce dependence on the largest {level}: set growth targets for the others.",
                    "降低对最大{level}的依赖：为其他{level}设定增长目标。"),
     "rule_at_risk_12m": ("High-risk revenue at risk / 12-month revenue above threshold",
