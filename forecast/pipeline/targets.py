@@ -44,6 +44,9 @@ def build_targets(config: Config, period: str) -> dict:
         inputs, chosen, parsed, notes = _read_inputs(con, config, period)
     levels, forecast_levels = chosen
     plan = build_plan(inputs, config.targets, parsed, levels, forecast_levels)
+    if inputs.weekly is not None and not (plan["span"] == "week").any():
+        notes["weeks_note"] = (f"no weeks: the company's weekly forecast in {WEEKLY_TABLE} "
+                               f"does not cover every day of {parsed.label}")
     with warehouse.connect(config.workspace) as con:
         rows = _write_plan(con, plan, parsed.label)
     path = config.workspace / "outputs" / f"targets_{parsed.label}.xlsx"

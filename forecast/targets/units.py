@@ -15,6 +15,7 @@ children add up to the parent's and a small unit is relatively less certain than
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,6 +26,7 @@ from forecast.targets.attainment import LEVEL_KEYS, Period, add_months
 TOTAL = "total"
 UNIT_COLUMNS = ("region", "team", "rep_id")
 WEEK_DAYS = 7
+_GRAIN_SEPARATOR = re.compile(r"[|/]")
 
 
 def period_months(period: Period) -> list[pd.Timestamp]:
@@ -44,10 +46,14 @@ def unit_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
 
 
 def series_of_grain(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Rows of a forecast frame whose grain is exactly ``keys`` (in any order), with unit_id."""
+    """Rows of a forecast frame whose grain is exactly ``keys`` (in any order), with unit_id.
+
+    A grain names its level columns joined by ``|`` or ``/`` (``region|channel``), or is
+    ``total``.
+    """
     wanted = set(keys)
     grains = frame["grain"].astype(str)
-    match = grains.map(lambda g: set() if g == TOTAL else set(g.split("|"))) == wanted
+    match = grains.map(lambda g: set() if g == TOTAL else set(_GRAIN_SEPARATOR.split(g))) == wanted
     rows = frame[match.to_numpy()].copy()
     if keys and not set(keys) <= set(rows.columns):
         return rows.iloc[0:0].assign(unit_id=pd.Series(dtype=object))

@@ -159,3 +159,39 @@ def test_summary(tiny_inputs):
     assert summary["company"]["probability"] == pytest.approx(0.4, abs=1e-4)
     assert summary["levels"]["team"]["units"] == 3
     assert summary["levels"]["team"]["target"] == 1025.33
+
+
+def test_grains_are_matched_by_their_columns_with_either_separator():
+    from forecast.targets.units import series_of_grain
+
+    frame = pd.DataFrame({"grain": ["total", "region", "region|channel", "channel/region"],
+                          "region": [None, "N", "N", "S"], "channel": [None, None, "a", "b"]})
+    assert series_of_grain(frame, ["region", "channel"])["unit_id"].tolist() == ["N|a", "S|b"]
+    assert series_of_grain(frame, [])["unit_id"].tolist() == ["total"]
+    assert series_of_grain(frame, ["region", "team"]).empty
+
+
+def test_teams_taken_from_a_forecast_grain_split_by_their_own_forecasts(tiny_inputs):
+    from dataclasses import replace
+
+    rows = []
+    for team, quarter in (("N1", 400.0), ("N2", 200.0), ("S1", 400.0)):
+        region = "North" if team.startswith("N") else "South"
+        key = {"unique_id": f"{region}|{team}", "grain": "region/team", "region": region,
+               "team": team}
+        rows.append({**key, "period_type": "quarter", "period": pd.Timestamp("2027-01-01"),
+                     "yhat": quarter, "yhat_sd": 40.0})
+        rows += [{**key, "period_type": "month", "period": pd.Timestamp(m),
+                  "yhat": quarter / 3, "yhat_sd": 20.0}
+                 for m in ("2027-01-01", "2027-02-01", "2027-03-01")]
+    inputs = replace(tiny_inputs, forecast=pd.concat([tiny_inputs.forecast, pd.DataFrame(rows)],
+                                                     ignore_index=True))
+    plan = build_plan(inputs, TargetsConfig(), parse_period("2027-Q1"), LEVELS,
+                      ["region", "team"])
+    whole = plan[plan["span"] == "period"].set_index("unit_id")
+    # North's 61520 cents by the teams' forecasts 2:1: 41013.33 and 20506.67 -> the cent to
+    # N2. Their distributions are their own: 1 - Phi((410.13 - 400) / 40).
+    assert whole.loc["North|N1", "target"] == pytest.approx(410.13)
+    assert whole.loc["North|N2", "target"] == pytest.approx(205.07)
+    assert whole.loc["North|N1", "yhat_sd"] == 40.0
+    assert whole.loc["North|N1", "probability"] == pytest.approx(0.4000375, abs=1e-6)
