@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from openpyxl import Workbook
@@ -45,15 +46,12 @@ def write_targets_workbook(plan: pd.DataFrame, path: Path, notes: dict) -> Path:
     _write_about(book.active, notes)
     levels = [level for level in LEVEL_ORDER if (plan["level"] == level).any()]
     months = sorted(plan.loc[plan["span"] == "month", "start"].unique())
-    columns = _columns(months)
     sheets = {level: book.create_sheet(level) for level in levels}
-    child_rows: dict[str, tuple[int, int]] = {}
-    child_sheet = None
+    layout = _Layout(_columns(months), None, {}, float(notes.get("tolerance", 0.05)))
     # Lowest level first: a parent's formulas need the rows of its children.
     for level in reversed(levels):
-        child_rows = _write_level(sheets[level], plan[plan["level"] == level], months, columns,
-                                  (child_sheet, child_rows), float(notes.get("tolerance", 0.05)))
-        child_sheet = level
+        child_rows = _write_level(sheets[level], plan[plan["level"] == level], months, layout)
+        layout = layout._replace(child_sheet=level, child_rows=child_rows)
     weeks = plan[plan["span"] == "week"]
     if len(weeks):
         _write_weeks(book.create_sheet("weeks"), weeks)
@@ -62,6 +60,15 @@ def write_targets_workbook(plan: pd.DataFrame, path: Path, notes: dict) -> Path:
     book.save(tmp)
     os.replace(tmp, path)
     return path
+
+
+class _Layout(NamedTuple):
+    """Where things are: the column of each field, and the sheet and rows of the children."""
+
+    columns: dict[object, int]
+    child_sheet: str | None
+    child_rows: dict[str, tuple[int, int]]
+    tolerance: float
 
 
 def _columns(months: list) -> dict[object, int]:
@@ -86,10 +93,10 @@ def _header(key: object, months: list, label: str) -> str:
             "base": f"{name} base", "sd": f"{name} sd"}[field]
 
 
-def _write_level(sheet, rows: pd.DataFrame, months: list, columns: dict[object, int],
-                 children: tuple[str | None, dict[str, tuple[int, int]]],
-                 tolerance: float) -> dict[str, tuple[int, int]]:
+def _write_level(sheet, rows: pd.DataFrame, months: list,
+                 layout: _Layout) -> dict[str, tuple[int, int]]:
     """Write one level's sheet; return parent_id -> (first row, last row) of its units."""
+    columns = layout.columns
     label = str(rows["period"].iloc[0])
     for key, column in columns.items():
         sheet.cell(1, column, _header(key, months, label)).font = Font(bold=True)
@@ -102,7 +109,7 @@ def _write_level(sheet, rows: pd.DataFrame, months: list, columns: dict[object, 
         first, _ = ranges.get(parent, (row, row))
         ranges[parent] = (first, row)
         month_rows = [spans[(unit.unit_id, pd.Timestamp(m))] for m in months]
-        _write_unit(sheet, row, unit, month_rows, columns, children, tolerance)
+        _write_unit(sheet, row, unit, month_rows, layout)
     sheet.freeze_panes = sheet.cell(2, columns[("target", 0)])
     for key, column in columns.items():
         width = 60 if key == "statement" else (14 if isinstance(key, tuple) else 16)
@@ -110,11 +117,9 @@ def _write_level(sheet, rows: pd.DataFrame, months: list, columns: dict[object, 
     return ranges
 
 
-def _write_unit(sheet, row: int, unit, month_rows: list, columns: dict[object, int],
-                children: tuple[str | None, dict[str, tuple[int, int]]],
-                tolerance: float) -> None:
-    child_sheet, child_ranges = children
-    below = child_ranges.get(str(unit.unit_id)) if child_sheet else None
+def _write_unit(sheet, row: int, unit, month_rows: list, layout: _Layout) -> None:
+    columns, child_sheet, tolerance = layout.columns, layout.child_sheet, layout.tolerance
+    below = layout.child_rows.get(str(unit.unit_id)) if child_sheet else None
     cell = _cell_writer(sheet, row, columns)
     cell("unit", unit.unit_id)
     cell("parent", None if pd.isna(unit.parent_id) else unit.parent_id)

@@ -5,8 +5,9 @@ Units form a tree: the company (``unit_id`` ``total``), then one level after ano
 key values joined by ``|`` (``North|North-1``), as in the forecast's ``unique_id``.
 
 A level taken from the forecast has the units of the forecast grain of its key columns, each
-with its own forecast. A level split by history has the units with revenue in the trailing
-window; each gets ``share`` = its revenue / its siblings' revenue (negative revenue counts as
+with its own forecast. A level split by history has the units with orders in the trailing
+window (orders without the level's key columns belong to no unit of it, so the named units
+share the whole parent); each gets ``share`` = its revenue / its siblings' revenue (negative revenue counts as
 none; siblings without any revenue share equally) and the forecast of its parent scaled by
 that share: ``yhat = share x parent yhat`` and ``yhat_sd = sqrt(share) x parent yhat_sd``.
 The square root treats the parent as a sum of independent parts, so the variances of the
