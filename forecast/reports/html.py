@@ -9,7 +9,8 @@ from forecast.reports.i18n import Locale
 from forecast.reports.svg import render_chart
 
 CSS = """
-body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
+body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",
+ "WenQuanYi Zen Hei",sans-serif;
  margin:0;color:#222;background:#f6f7f9}
 header{background:#1f3b5a;color:#fff;padding:18px 28px}header h1{margin:0;font-size:22px}
 header p{margin:4px 0 0;opacity:.85}

@@ -87,7 +87,7 @@ class Locale:
         for size, suffix in steps:
             if v >= size:
                 return f"{sign}{v / size:.3g}{suffix}"
-        return f"{sign}{v:.3g}"
+        return f"{sign}{v:,.0f}" if v >= 100 else f"{sign}{v:.3g}"
 
     def count(self, value: float | None) -> str:
         """A whole number with thousands separators."""

@@ -67,7 +67,7 @@ def build_monthly(inputs: MonthlyInputs, options: ReportOptions) -> dict:
 
 def _value(frame: pd.DataFrame, period, column: str) -> float | None:
     hit = frame.loc[frame["period"] == period, column]
-    return float(hit.iloc[0]) if len(hit) else None
+    return float(hit.iloc[0]) if len(hit) and pd.notna(hit.iloc[0]) else None
 
 
 def _sum_between(frame: pd.DataFrame | None, start, end, column: str) -> float | None:

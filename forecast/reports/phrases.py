@@ -259,13 +259,13 @@ _SENTENCES = {
 
 _RULES = {
     "rule_mom_decline": ("MoM below -threshold", "环比低于负阈值"),
-    "finding_mom_decline": ("Revenue fell {mom} vs last month (rule: more than {threshold}).",
-                            "收入环比{mom}（规则：降幅超过{threshold}）。"),
+    "finding_mom_decline": (("Revenue fell {mom} vs last month (rule: a fall of more than "
+                            "{threshold})."), "收入环比下降{mom}（规则：降幅超过{threshold}）。"),
     "action_mom_decline": ("Review {level} {member} first: it changed {change}, the largest fall.",
                            "优先复盘{level}“{member}”：变化{change}，降幅最大。"),
     "rule_yoy_decline": ("YoY below -threshold", "同比低于负阈值"),
-    "finding_yoy_decline": (("Revenue is {yoy} vs the same month last year (rule: a fall of more "
-                            "than {threshold})."), "收入同比{yoy}（规则：降幅超过{threshold}）。"),
+    "finding_yoy_decline": (("Revenue fell {yoy} vs the same month last year (rule: a fall of "
+                            "more than {threshold})."), "收入同比下降{yoy}（规则：降幅超过{threshold}）。"),
     "action_yoy_decline": (("Compare {level} {member} with last year: it changed {change}, the "
                            "largest fall."), "对比去年复盘{level}“{member}”：同比变化{change}，降幅最大。"),
     "rule_ytd_attainment": ("YTD attainment below threshold", "年累计达成率低于阈值"),
@@ -281,24 +281,28 @@ _RULES = {
                                "them, lowest attainment first."), "与上述单元逐一复盘商机覆盖与下月承诺，从达成率最低者开始。"),
     "rule_driver_volume": ("Below target and volume effect the largest fall",
                            "未达标且销量效应降幅最大"),
-    "finding_driver_volume": (("{unit} ({level}) is {gap} from target; volume fell {effect} vs last "
-                              "year."), "{unit}（{level}）距目标{gap}；销量效应同比{effect}。"),
+    "finding_driver_volume": (("{unit} ({level}) missed its target by {gap}; "
+                              "the volume effect vs last year is {effect}."),
+                             "{unit}（{level}）未达目标{gap}；销量效应同比{effect}。"),
     "action_driver_volume": (("Win back volume at {unit}: contact the customers listed with the "
                              "largest falls."), "提升{unit}销量：联系下表中下降最多的客户。"),
     "rule_driver_price": ("Below target and price effect the largest fall", "未达标且价格效应降幅最大"),
-    "finding_driver_price": (("{unit} ({level}) is {gap} from target; lower prices cost {effect} vs "
-                             "last year."), "{unit}（{level}）距目标{gap}；价格效应同比{effect}。"),
+    "finding_driver_price": (("{unit} ({level}) missed its target by {gap}; "
+                              "the price effect vs last year is {effect}."),
+                             "{unit}（{level}）未达目标{gap}；价格效应同比{effect}。"),
     "action_driver_price": ("Review discounts and price approvals at {unit}.",
                             "检查{unit}的折扣与价格审批。"),
     "rule_driver_mix": ("Below target and mix effect the largest fall", "未达标且结构效应降幅最大"),
-    "finding_driver_mix": (("{unit} ({level}) is {gap} from target; a shift to cheaper items cost "
-                           "{effect}."), "{unit}（{level}）距目标{gap}；产品结构向低价产品转移，影响{effect}。"),
+    "finding_driver_mix": (("{unit} ({level}) missed its target by {gap}; "
+                              "the mix effect (a shift to cheaper items) vs last year is {effect}."),
+                             "{unit}（{level}）未达目标{gap}；结构效应（向低价产品转移）同比{effect}。"),
     "action_driver_mix": ("Push the higher-value items at {unit} (bundles, cross-selling).",
                           "在{unit}推动高价值产品销售（组合、交叉销售）。"),
     "rule_driver_other": ("Below target and new/dropped items the largest fall",
                           "未达标且新增/停售产品影响最大"),
-    "finding_driver_other": (("{unit} ({level}) is {gap} from target; items sold last year but not "
-                             "this month cost {effect}."), "{unit}（{level}）距目标{gap}；去年有售而本月未售的产品影响{effect}。"),
+    "finding_driver_other": (("{unit} ({level}) missed its target by {gap}; "
+                              "items sold last year but not this month (net of new ones) count {effect}."),
+                             "{unit}（{level}）未达目标{gap}；去年有售而本月未售的产品（扣除新品）影响{effect}。"),
     "action_driver_other": ("Check stock-outs and discontinued items at {unit}.",
                             "检查{unit}的缺货与停售产品。"),
     "rule_win_rate": ("Win rate fell more than threshold points", "赢率下降超过阈值"),

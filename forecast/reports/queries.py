@@ -32,10 +32,13 @@ def member(column: str) -> str:
 
 
 def monthly_totals_sql(end: date) -> str:
-    """Per calendar month before ``end``: ``period, revenue, orders, customers, lines``."""
+    """Per calendar month before ``end``: ``period, revenue, orders, customers, lines``
+    (orders and customers are NULL when the data have no order or customer ids)."""
     return f"""
         SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, sum(amount) AS revenue,
-               count(DISTINCT order_id) AS orders, count(DISTINCT customer_id) AS customers,
+               CASE WHEN count(order_id) > 0 THEN count(DISTINCT order_id) END AS orders,
+               CASE WHEN count(customer_id) > 0 THEN count(DISTINCT customer_id) END
+                 AS customers,
                count(*) AS lines
         FROM orders WHERE order_date < {day(end)} GROUP BY 1 ORDER BY 1"""
 

@@ -51,7 +51,7 @@ def _revenue_rules(report: dict, options: ReportOptions) -> list[dict]:
     if m.get("mom") is not None and m["mom"] < -rules.mom_decline and worst:
         level, row = worst
         out.append(problem("mom_decline", loc, m["mom"], -rules.mom_decline,
-                            mom=loc.pct(m["mom"], signed=True),
+                            mom=loc.pct(-m["mom"]),
                             threshold=loc.pct(rules.mom_decline),
                             level=loc.t(f"level_{level}"), member=loc.member(row["value"]),
                             change=loc.money(row["change"], signed=True)))
@@ -59,7 +59,7 @@ def _revenue_rules(report: dict, options: ReportOptions) -> list[dict]:
     if m.get("yoy") is not None and m["yoy"] < -rules.yoy_decline and yoy_rows:
         level, row, change = yoy_rows
         out.append(problem("yoy_decline", loc, m["yoy"], -rules.yoy_decline,
-                            yoy=loc.pct(m["yoy"], signed=True),
+                            yoy=loc.pct(-m["yoy"]),
                             threshold=loc.pct(rules.yoy_decline), level=loc.t(f"level_{level}"),
                             member=loc.member(row["value"]), change=loc.money(change, signed=True)))
     if m.get("ytd_attainment") is not None and m["ytd_attainment"] < rules.ytd_attainment:
@@ -104,7 +104,7 @@ def _organisation_rules(report: dict, options: ReportOptions) -> list[dict]:
                 out.append(problem(f"driver_{effect}", loc, r[effect], 0.0,
                                    level=loc.t(f"level_{t['key']}"),
                                     unit=loc.member(r["unit"]),
-                                    gap=loc.money(r["gap"], signed=True),
+                                    gap=loc.money(-r["gap"]),
                                     effect=loc.money(r[effect], signed=True)))
     f = section_metrics(report, "funnel")
     if f.get("win_rate_change") is not None and f["win_rate_change"] < -rules.win_rate_drop:

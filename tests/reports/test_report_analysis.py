@@ -1,0 +1,172 @@
+"""The report arithmetic on small frames whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ConfigError
+from forecast.reports.analysis import (
+    abc_classes,
+    contribution,
+    decompose_change,
+    herfindahl,
+    herfindahl_normalised,
+    main_driver,
+    p10,
+    population_stability,
+    probability_at_least,
+    reason_counts,
+    reason_kind,
+    top_share,
+)
+from forecast.reports.periods import MonthWindow, add_months, default_month, parse_month
+
+
+def test_contribution_shares_changes_and_share_of_change():
+    frame = pd.DataFrame({"value": ["A", "B", "C"], "current": [60.0, 30.0, 30.0],
+                          "previous": [50.0, 40.0, 0.0]})
+    out = contribution(frame).set_index("value")
+    # Totals 120 vs 90: the change is +30.
+    assert list(out.index) == ["A", "B", "C"]
+    assert out["share"].tolist() == pytest.approx([0.5, 0.25, 0.25])
+    assert out["change"].tolist() == [10.0, -10.0, 30.0]
+    assert out.loc["A", "change_pct"] == pytest.approx(0.2)
+    assert out.loc["B", "change_pct"] == pytest.approx(-0.25)
+    assert math.isnan(out.loc["C", "change_pct"])  # no base
+    assert out["share_of_change"].tolist() == pytest.approx([1 / 3, -1 / 3, 1.0])
+    assert out["share_previous"].tolist() == pytest.approx([50 / 90, 40 / 90, 0.0])
+
+
+def test_share_of_change_is_undefined_when_the_total_did_not_move():
+    frame = pd.DataFrame({"value": ["A", "B"], "current": [60.0, 40.0],
+                          "previous": [40.0, 60.0]})
+    assert contribution(frame)["share_of_change"].isna().all()
+
+
+def test_volume_price_mix_and_other_add_up_to_the_change():
+    items = pd.DataFrame({
+        "unit": ["A", "A", "A", "B", "C"],
+        "item": ["x", "y", "z", "w", "x"],
+        "quantity_0": [10, 10, 0, 0, 10], "revenue_0": [100, 200, 0, 0, 100],
+        "quantity_1": [12, 8, 1, 5, 15], "revenue_1": [132, 160, 50, 40, 150],
+    })
+    out = decompose_change(items).set_index("unit")
+    # A: common items x (P0 10) and y (P0 20); Q0c = Q1c = 20, P0 = 300 / 20 = 15.
+    # volume = 0; at base prices 12 x 10 + 8 x 20 = 280; mix = 280 - 20 x 15 = -20;
+    # price = 292 - 280 = 12; z is new: other = 50. Change 342 - 300 = 42.
+    assert out.loc["A"].to_dict() == pytest.approx({
+        "revenue_0": 300, "revenue_1": 342, "change": 42, "volume": 0, "mix": -20, "price": 12,
+        "other": 50})
+    # B sells only a new item; C sells 5 more units at the same price: all volume.
+    assert out.loc["B", ["volume", "mix", "price", "other"]].tolist() == [0, 0, 0, 40]
+    assert out.loc["C", ["volume", "mix", "price", "other"]].tolist() == [50, 0, 0, 0]
+
+
+def test_returns_and_missing_values_leave_an_item_out_of_the_common_set():
+    items = pd.DataFrame({"unit": ["A", "A"], "item": ["x", "y"],
+                          "quantity_0": [10, 4], "revenue_0": [100, 40],
+                          "quantity_1": [10, -2], "revenue_1": [110, None]})
+    out = decompose_change(items).iloc[0]
+    # x: price +10; y: net returns this month, so its whole base revenue is "other".
+    assert (out["volume"], out["mix"], out["price"], out["other"]) == pytest.approx(
+        (0, 0, 10, -40))
+
+
+def test_the_main_driver_is_the_effect_that_fell_most():
+    assert main_driver({"volume": -5, "mix": 2, "price": -7, "other": 0}) == "price"
+    assert main_driver({"volume": 5, "mix": 2, "price": 0, "other": 1}) is None
+
+
+def test_herfindahl_and_its_normalised_form():
+    assert herfindahl([50, 30, 20]) == pytest.approx(0.38)
+    assert herfindahl([50, 30, 20, 0, -10]) == pytest.approx(0.38)  # returns left out
+    assert herfindahl_normalised([50, 30, 20]) == pytest.approx((0.38 - 1 / 3) / (2 / 3))
+    assert herfindahl_normalised([10, 10, 10, 10]) == pytest.approx(0.0)
+    assert herfindahl_normalised([7]) == 1.0
+    assert herfindahl([0, -1]) is None
+
+
+def test_top_share():
+    assert top_share([5, 4, 3, 2, 1], 2) == pytest.approx(9 / 15)
+    assert top_share([5, -4], 10) == 1.0
+
+
+def test_normal_odds_and_p10():
+    assert probability_at_least(110, 100, 10) == pytest.approx(0.15865525393145707)
+    assert probability_at_least(90, 100, 10) == pytest.approx(1 - 0.15865525393145707)
+    assert probability_at_least(100, 100, 0) == 1.0
+    assert probability_at_least(101, 100, 0) == 0.0
+    assert p10(100, 10) == pytest.approx(100 - 12.815515655446004)
+
+
+def test_population_stability_of_a_collapsed_feature():
+    reference = pd.Series(np.arange(100, dtype=float))
+    assert population_stability(reference, reference) == pytest.approx(0.0)
+    # Deciles hold 10% each; every current value falls in the first: shares 1 and 9 x 1e-4.
+    # PSI = 0.9 ln(10) + 9 x 0.0999 x ln(1000).
+    current = pd.Series([5.0] * 50)
+    expected = 0.9 * math.log(10) + 9 * 0.0999 * math.log(1000)
+    assert population_stability(reference, current) == pytest.approx(expected)
+
+
+def test_population_stability_counts_missing_values_as_their_own_bin():
+    reference = pd.Series(np.arange(100, dtype=float))
+    current = pd.Series([np.nan] * 10 + list(np.arange(90, dtype=float)))
+    assert population_stability(reference, current) > 0.1
+
+
+def test_reason_kinds_drop_the_numbers_but_keep_window_names():
+    assert reason_kind("days since survey is 102, typical 61") == "days since survey is #"
+    assert reason_kind("no order for 731 days, 6.0x the usual interval") == \
+        "no order for # days, #x the usual interval"
+    assert reason_kind("revenue 90d is 0, typical 66.12") == "revenue 90d is #"
+    assert reason_kind("industry is retail") == "industry is retail"
+    assert reason_kind(None) is None
+
+
+def test_reason_counts_count_each_customer_once_per_kind():
+    reasons = pd.DataFrame({
+        "reason_1": ["no order for 100 days, 2.0x the usual interval",
+                     "no order for 5 days, 1.5x the usual interval", "industry is retail"],
+        "reason_2": ["days since survey is 90, typical 61", None, "industry is retail"],
+        "reason_3": [None, None, None],
+    })
+    out = reason_counts(reasons)
+    assert out.to_dict("records") == [
+        {"reason": "no order for # days, #x the usual interval", "customers": 2,
+         "share": pytest.approx(2 / 3)},
+        {"reason": "days since survey is #", "customers": 1, "share": pytest.approx(1 / 3)},
+        {"reason": "industry is retail", "customers": 1, "share": pytest.approx(1 / 3)},
+    ]
+
+
+def test_abc_classes_at_the_cut_offs():
+    revenue = pd.Series([10.0, 100.0, 30.0, 50.0, 10.0], index=list("vwxyz"))
+    # Largest first: w (0 before), y (0.5), x (0.75) are A; v (0.9) is B; z (0.95) is C.
+    assert abc_classes(revenue).to_dict() == {"v": "B", "w": "A", "x": "A", "y": "A", "z": "C"}
+
+
+def test_month_arithmetic_and_parsing():
+    assert add_months(date(2026, 1, 31), -1) == date(2025, 12, 1)
+    assert add_months(date(2026, 11, 5), 14) == date(2028, 1, 1)
+    assert parse_month(" 2026-3 ") == date(2026, 3, 1)
+    for bad in ("2026-13", "Oct 2026", "2026/10", ""):
+        with pytest.raises(ConfigError, match="YYYY-MM"):
+            parse_month(bad)
+    assert default_month(date(2026, 10, 31)) == date(2026, 10, 1)
+    assert default_month(date(2026, 10, 30)) == date(2026, 9, 1)
+
+
+def test_a_month_the_data_end_in_is_incomplete():
+    w = MonthWindow(date(2026, 10, 1), date(2026, 10, 15))
+    assert (w.end, w.last_day, w.observed_end, w.complete) == (
+        date(2026, 11, 1), date(2026, 10, 31), date(2026, 10, 16), False)
+    assert (w.previous, w.year_ago, w.year_ago_end, w.year_start, w.trailing_start) == (
+        date(2026, 9, 1), date(2025, 10, 1), date(2025, 11, 1), date(2026, 1, 1),
+        date(2025, 11, 1))
+    assert MonthWindow(date(2026, 9, 1), date(2026, 10, 15)).complete

@@ -1,0 +1,112 @@
+"""Reports of thin data: a few hand-made orders whose numbers are worked out by hand, sections
+that lack data omitted with a note, and data without customer ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from forecast.config import load_config
+from forecast.pipeline import build_monthly_report, build_risk_report, ingest
+from forecast.reports.document import find_section, find_table, metric_values
+
+ORDERS = """date,customer,amount,region,product,qty
+2025-09-10,c1,100,North,P1,1
+2025-10-05,c1,200,North,P1,2
+2025-10-20,c2,50,South,P2,1
+2026-01-10,c5,70,North,P1,1
+2026-07-15,c5,30,North,P1,1
+2026-09-03,c1,150,North,P1,1
+2026-09-15,c3,80,South,P2,2
+2026-10-02,c1,300,North,P1,2
+2026-10-11,c4,40,South,P2,1
+2026-10-31,c3,60,South,P2,2
+"""
+COLUMNS = {"order_date": "date", "customer_id": "customer", "amount": "amount",
+           "region": "region", "product_id": "product", "quantity": "qty"}
+
+
+@pytest.fixture
+def thin(tmp_path, write_config):
+    def make(columns: dict) -> object:
+        source = tmp_path / "orders.csv"
+        source.write_text(ORDERS, encoding="utf-8")
+        path = write_config({"sources": [{"table": "orders", "path": str(source),
+                                          "columns": columns}],
+                             "reports": {"formats": ["json", "html"]}})
+        config = load_config(path)
+        ingest(config)
+        return config
+
+    return make
+
+
+def _load(result: dict) -> dict:
+    return json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+
+
+def test_hand_worked_month_with_only_orders(thin):
+    report = _load(build_monthly_report(thin(COLUMNS), "2026-10"))
+    status = {s["key"]: s["status"] for s in report["sections"]}
+    assert [k for k, v in status.items() if v == "omitted"] == [
+        "attainment", "funnel", "below_target", "next_month"]
+    assert "No targets in the warehouse" in find_section(report, "attainment")["note"]
+    r = metric_values(find_section(report, "revenue"))
+    # October 2026: 300 + 40 + 60; September 150 + 80; October 2025 200 + 50.
+    assert (r["revenue"], r["previous"], r["year_ago"]) == (400, 230, 250)
+    assert r["mom"] == pytest.approx(400 / 230 - 1) and r["yoy"] == pytest.approx(0.6)
+    assert (r["orders"], r["average_order"], r["customers"]) == (None, None, 3)
+    # 2026 to October: 70 + 30 + 230 + 400; 2025 to October: 100 + 250.
+    assert (r["ytd_revenue"], r["ytd_prior"]) == (730, 350)
+    assert (r["ytd_target"], r["ytd_attainment"]) == (None, None)
+    regions = find_table(find_section(report, "contribution"), "region")["rows"]
+    assert [(x["value"], x["current"], x["previous"], x["year_ago"]) for x in regions] == [
+        ("North", 300, 150, 200), ("South", 100, 80, 50)]
+    assert regions[0]["share_of_change"] == pytest.approx(150 / 170)
+    # No segment: key accounts are the top 20% of 4 customers by 12-month revenue, i.e. c1.
+    mix = find_section(report, "customers_mix")
+    assert "top 20% of customers" in mix["note"]
+    accounts = find_table(mix, "accounts")["rows"]
+    assert [(x["value"], x["current"], x["previous"], x["customers"]) for x in accounts] == [
+        ("key account", 300, 150, 1), ("other", 100, 80, 2)]
+    c = metric_values(find_section(report, "customers"))
+    # New: c4 (first order 11 Oct). Lost: c5, last order 15 Jul + 90 days = 13 Oct.
+    assert (c["new_customers"], c["new_revenue"], c["lost_customers"], c["lost_revenue"]) == (
+        1, 40, 1, 100)
+    assert "high_risk_customers" not in c
+    assert "No churn scores" in find_section(report, "customers")["note"]
+    problems = find_section(report, "problems")
+    assert problems["items"] == [] and problems["paragraphs"] == ["None of the 13 rules fired."]
+    summary = " ".join(find_section(report, "summary")["paragraphs"])
+    assert "Left out for lack of data: Target attainment, Funnel activity" in summary
+
+
+def test_hand_worked_risk_with_only_orders(thin):
+    report = _load(build_risk_report(thin(COLUMNS)))
+    status = {s["key"]: s["status"] for s in report["sections"]}
+    assert [k for k, v in status.items() if v == "omitted"] == [
+        "at_risk", "downside", "model_health"]
+    k = metric_values(find_section(report, "concentration"))
+    # 1 Nov 2025 - 31 Oct 2026: c1 450, c3 140, c5 100, c4 40 (730); North 550, South 180.
+    assert (k["customers"], k["top10_share"]) == (4, 1.0)
+    assert k["hhi_customer"] == pytest.approx((450**2 + 140**2 + 100**2 + 40**2) / 730**2)
+    assert k["hhi_region"] == pytest.approx((550**2 + 180**2) / 730**2)
+    assert k["hhi_normalised_region"] == pytest.approx(
+        ((550**2 + 180**2) / 730**2 - 0.5) / 0.5)
+    rules = [p["rule"] for p in find_section(report, "problems")["items"]]
+    # top-10 share 1 > 0.5; normalised HHI: customers 0.2514, regions 0.2569, both > 0.25.
+    assert rules == ["top10", "hhi", "hhi"]
+
+
+def test_data_without_customer_ids_omit_the_customer_sections(thin):
+    config = thin({k: v for k, v in COLUMNS.items() if k != "customer_id"})
+    monthly = _load(build_monthly_report(config, "2026-10"))
+    status = {s["key"]: s["status"] for s in monthly["sections"]}
+    assert status["customers_mix"] == status["customers"] == "omitted"
+    assert metric_values(find_section(monthly, "revenue"))["customers"] is None
+    assert find_section(monthly, "customers")["note"] == "The orders have no customer ids."
+    risk = _load(build_risk_report(config))
+    assert find_section(risk, "concentration")["status"] == "omitted"
+    assert Path(build_risk_report(config)["files"]["html"]).stat().st_size > 0
