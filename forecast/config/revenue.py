@@ -1,9 +1,110 @@
-"""Config of ``forecast revenue``."""
+"""Config of revenue forecasting: candidates, backtests, selection, intervals, reconciliation."""
 
 from __future__ import annotations
 
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
 from forecast.config.base import StrictModel
+from forecast.errors import ConfigError
+
+RevenueCandidate = Literal["naive", "seasonal_naive", "moving_average", "prophet", "global_hgb"]
+SelectionStrategy = Literal["auto", "best", "inverse_error", "pooled_inverse_error"]
+ReconcileChoice = Literal["none", "bottom_up", "ols", "mint_shrink"]
+
+# Days in one unit of a horizon and in one period of a series frequency.
+_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
+_HORIZON = re.compile(r"^\s*(\d+)\s*([DWMQ])\s*$", re.IGNORECASE)
+
+
+def horizon_periods(horizon: str, freq: str) -> int:
+    """Number of periods of frequency ``freq`` that a horizon such as ``1Q`` or ``13W`` spans.
+
+    The horizon is turned into days (a month is 365.25/12 days, a quarter 365.25/4) and divided
+    by the days of one period, rounded to the nearest whole period: ``1Q``, ``3M``, ``13W`` and
+    ``90D`` are all 13 weekly periods; ``1Q`` is 91 daily or 3 monthly periods.
+
+    Raises:
+        ConfigError: the horizon is not ``<number><D|W|M|Q>`` or the frequency is unknown.
+    """
+    match = _HORIZON.match(str(horizon))
+    if not match or int(match.group(1)) < 1:
+        raise ConfigError(f"horizon {horizon!r}: expected a positive count and a unit, such as "
+                          "1Q, 13W, 3M or 90D")
+    unit = freq[:1].upper()
+    if unit not in _UNIT_DAYS:
+        raise ConfigError(f"series frequency {freq!r} is not one of D, W, M, Q")
+    days = int(match.group(1)) * _UNIT_DAYS[match.group(2).upper()]
+    return max(1, round(days / _UNIT_DAYS[unit]))
+
+
+class ProphetOptions(StrictModel):
+    """Prophet settings used for every series."""
+
+    seasonality_mode: Literal["additive", "multiplicative"] = "multiplicative"
+    growth: Literal["linear", "logistic", "flat"] = "linear"
+    cap_multiple: float = Field(
+        1.5, gt=1, description="logistic growth: each series' cap is this multiple of its maximum")
+    uncertainty_samples: int = Field(200, ge=0)
+
+
+class GlobalModelOptions(StrictModel):
+    """The global gradient-boosting model's settings."""
+
+    max_iter: int = Field(400, ge=10)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    scale_window: int | None = Field(
+        None, ge=1, description="periods at the end of history each series is scaled by")
+    relative_window: int | None = Field(
+        None, ge=1, description="also divide target and lags by the mean of this many periods")
 
 
 class RevenueConfig(StrictModel):
-    """Settings of the revenue step."""
+    """How ``forecast train revenue`` and ``forecast predict revenue`` work.
+
+    The backtest has ``selection_folds + eval_folds`` rolling origins, ``step`` periods apart
+    and ending ``backtest_h`` periods before the data ends. Each evaluation fold's forecast is
+    the ensemble whose weights and conformal intervals were chosen on the ``selection_folds``
+    origins just before it (the same as refitting the whole selection at that origin), so the
+    reported errors and coverage are out of sample. The final model takes its weights and
+    intervals from the last ``selection_folds`` origins.
+    """
+
+    horizon: str = Field("1Q", description="default forecast horizon: 1Q, 13W, 3M, 90D ...")
+    backtest_h: int | None = Field(
+        None, ge=1, description="periods forecast in each backtest fold; default: the horizon")
+    step: int | None = Field(None, ge=1, description="periods between origins; default backtest_h")
+    eval_folds: int = Field(3, ge=1, description="origins whose errors are reported")
+    selection_folds: int = Field(3, ge=1, description="origins each choice is made on")
+    candidates: list[RevenueCandidate] = Field(
+        default_factory=lambda: ["seasonal_naive", "prophet", "global_hgb"])
+    strategy: SelectionStrategy = "auto"
+    levels: list[int] = Field(default_factory=lambda: [80, 95])
+    reconcile: ReconcileChoice = Field(
+        "mint_shrink", description="how forecasts of the grains are made to add up")
+    regressors: list[str] = Field(
+        default_factory=list, description="series-frame columns whose future values are known "
+        "(calendar columns such as is_holiday, or exogenous tables that extend past the data)")
+    min_history: int = Field(14, ge=2, description="shortest history a series is backtested on")
+    prophet: ProphetOptions = Field(default_factory=ProphetOptions)
+    global_model: GlobalModelOptions = Field(default_factory=GlobalModelOptions)
+    n_jobs: int = Field(-1, description="worker processes for Prophet; -1 all cores")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_in_range(cls, levels: list[int]) -> list[int]:
+        if not levels or any(not 0 < lv < 100 for lv in levels) or 80 not in levels:
+            raise ValueError("levels must be percentages between 0 and 100 and include 80")
+        return sorted(set(levels))
+
+    @model_validator(mode="after")
+    def _horizon_parses(self) -> RevenueConfig:
+        try:
+            horizon_periods(self.horizon, "D")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        if not self.candidates:
+            raise ValueError("give at least one candidate model")
+        return self

@@ -7,7 +7,7 @@ fold forecasts the ``h`` periods after its origin. Only data up to a cutoff is u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,7 +103,8 @@ def _fold_frames(frame: pd.DataFrame, cutoff: pd.Timestamp, spec: BacktestSpec, 
 
 
 def backtest(
-    models: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec
+    models: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of several forecasters on the same folds.
 
@@ -115,6 +116,7 @@ def backtest(
         frame: long series frame ``unique_id, ds, y`` + exogenous columns; rows with ``y``
             missing count as not observed and are not scored.
         spec: fold layout.
+        progress: called as (fits done, fits) after each model's fit at each origin.
 
     Returns:
         Frame ``fold, cutoff, unique_id, ds, h, y, model, yhat, yhat_lo_<l>, yhat_hi_<l>,
@@ -127,7 +129,8 @@ def backtest(
     season = spec.season_length or season_length_for(freq)
     end = spec.end if spec.end is not None else checked[DS].max()
     pieces = []
-    for fold, cutoff in enumerate(make_cutoffs(end, spec, freq)):
+    cutoffs = make_cutoffs(end, spec, freq)
+    for fold, cutoff in enumerate(cutoffs):
         train, test = _fold_frames(checked, cutoff, spec, freq)
         if train.empty or test.empty:
             raise ValidationError(f"backtest fold {fold} (origin {cutoff:%Y-%m-%d}) has no "
@@ -137,6 +140,8 @@ def backtest(
         for name, model in models.items():
             forecast = clone(model).fit(train).predict(spec.h, future_exog=exog, levels=spec.levels)
             pieces.append(_score_rows(forecast, test, name, fold, cutoff, scales))
+            if progress is not None:
+                progress(len(pieces), len(cutoffs) * len(models))
     return pd.concat(pieces, ignore_index=True)
 
 

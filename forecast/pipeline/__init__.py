@@ -5,7 +5,6 @@ out; the command line only parses arguments and prints. One module per stage of 
 """
 
 from forecast.pipeline.churn import score_churn, train_churn
-from forecast.pipeline.funnel import build_attainment, build_funnel  # noqa: F401
 from forecast.pipeline.data import (
     DEMO_CUSTOMERS,
     DEMO_CUTOFFS,
@@ -20,12 +19,17 @@ from forecast.pipeline.data import (
     run_demo,
     synthesise,
 )
-from forecast.pipeline.tiers import build_tiers as build_tiers
-from forecast.pipeline.targets import build_targets as build_targets
-from forecast.pipeline.reports import build_monthly_report, build_risk_report  # noqa: F401
+from forecast.pipeline.forecasts import predict_revenue
+from forecast.pipeline.funnel import build_attainment, build_funnel
+from forecast.pipeline.reports import build_monthly_report, build_risk_report
+from forecast.pipeline.revenue import train_revenue
+from forecast.pipeline.targets import build_targets
+from forecast.pipeline.tiers import build_tiers
 
 __all__ = [
     "DEMO_CUSTOMERS", "DEMO_CUTOFFS", "DEMO_GRAINS", "DEMO_YEARS", "SYNTH_TABLES",
-    "build_customer_snapshots", "build_series", "check", "demo_config", "ingest", "run_demo",
-    "score_churn", "synthesise", "train_churn",
+    "build_attainment", "build_customer_snapshots", "build_funnel", "build_monthly_report",
+    "build_risk_report", "build_series", "build_targets", "build_tiers", "check", "demo_config",
+    "ingest", "predict_revenue", "run_demo", "score_churn", "synthesise", "train_churn",
+    "train_revenue",
 ]

@@ -12,10 +12,12 @@ from forecast.config import (
     Config,
     CustomerFeaturesConfig,
     FeaturesConfig,
+    RevenueConfig,
     SeriesConfig,
     SourceConfig,
     SynthOptions,
 )
+from forecast.config.revenue import GlobalModelOptions
 from forecast.schemas import CANONICAL_TABLES
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,15 @@ DEMO_GRAINS = [[], ["region"], ["region", "channel"], ["region", "channel", "pro
 # day after the data for scoring (its labels are unknown).
 DEMO_CUTOFFS = [date(2025, 7, 1), date(2025, 10, 1), date(2026, 1, 1), date(2026, 4, 1),
                 date(2026, 7, 1), date(2026, 11, 1)]
+
+
+# The demo forecasts 6 months so next quarter (2027-Q1) is covered to its end, and keeps to the
+# fast candidates so the whole chain runs in minutes; Prophet is one line away (candidates).
+DEMO_REVENUE = RevenueConfig(
+    horizon="6M", backtest_h=13, eval_folds=2, selection_folds=2,
+    candidates=["seasonal_naive", "moving_average", "global_hgb"],
+    regressors=["holiday_count"], global_model=GlobalModelOptions(max_iter=200),
+)
 
 
 def demo_config(data_dir: Path, workspace: Path) -> Config:
@@ -59,6 +70,7 @@ def demo_config(data_dir: Path, workspace: Path) -> Config:
             series=SeriesConfig(grains=DEMO_GRAINS, freq="W"),
             customers=CustomerFeaturesConfig(cutoffs=DEMO_CUTOFFS),
         ),
+        revenue=DEMO_REVENUE,
     )
 
 

@@ -1,0 +1,173 @@
+"""The revenue model a planner uses: selected candidates, calibrated intervals, coherent levels.
+
+:func:`build_candidates` makes the configured forecasters; :class:`RevenueModel` holds them
+fitted on all the history with the choice (weights per series) and conformal intervals of the
+last backtest folds, and forecasts every series of the hierarchy, reconciled so that children
+add up to their parents. It is what ``forecast train revenue`` logs to MLflow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.config.revenue import RevenueConfig
+from forecast.errors import ValidationError
+from forecast.evaluation.selection import Selection, apply_selection
+from forecast.hierarchy import Hierarchy, reconcile
+from forecast.models.base import Forecaster, interval_columns
+from forecast.models.baselines import (
+    MovingAverageForecaster,
+    NaiveForecaster,
+    SeasonalNaiveForecaster,
+)
+from forecast.schemas import DS, UNIQUE_ID, YHAT, H
+
+CAP = "cap"
+
+
+def build_candidates(
+    config: RevenueConfig, freq: str, horizon: int, country: str | None,
+) -> dict[str, Forecaster]:
+    """The configured candidate forecasters, unfitted.
+
+    Args:
+        config: the revenue config (candidates, Prophet and global-model options, regressors).
+        freq: pandas frequency alias of the series.
+        horizon: periods the global model forecasts directly (its lags start there).
+        country: holiday country code for Prophet and the global model's calendar.
+    """
+    made: dict[str, Forecaster] = {}
+    for name in config.candidates:
+        if name == "naive":
+            made[name] = NaiveForecaster(freq=freq)
+        elif name == "seasonal_naive":
+            made[name] = SeasonalNaiveForecaster(freq=freq)
+        elif name == "moving_average":
+            made[name] = MovingAverageForecaster(freq=freq)
+        elif name == "prophet":
+            made[name] = _prophet(config, freq, country)
+        elif name == "global_hgb":
+            made[name] = _global(config, freq, horizon, country)
+    return made
+
+
+def _prophet(config: RevenueConfig, freq: str, country: str | None) -> Forecaster:
+    from forecast.models.prophet_model import ProphetForecaster, ProphetSettings
+
+    options = config.prophet
+    settings = ProphetSettings(growth=options.growth, seasonality_mode=options.seasonality_mode,
+                               uncertainty_samples=options.uncertainty_samples)
+    return ProphetForecaster(settings, country=country, regressors=tuple(config.regressors),
+                             n_jobs=config.n_jobs, freq=freq)
+
+
+def _global(config: RevenueConfig, freq: str, horizon: int, country: str | None) -> Forecaster:
+    from forecast.models.global_model import BoostingParams, FeatureSpec, GlobalForecaster
+
+    options = config.global_model
+    features = FeatureSpec(exog=tuple(config.regressors), level_columns=(),
+                           scale_window=options.scale_window,
+                           relative_window=options.relative_window)
+    boosting = BoostingParams(max_iter=options.max_iter, learning_rate=options.learning_rate)
+    # The ensemble calibrates its own intervals on the backtest, so no holdout refit here.
+    return GlobalForecaster(horizon=horizon, features=features, boosting=boosting,
+                            country=country, freq=freq, n_threads=1, holdout_intervals=False)
+
+
+def add_caps(frame: pd.DataFrame, caps: pd.Series) -> pd.DataFrame:
+    """The frame with a ``cap`` column (logistic growth's capacity) from per-series caps."""
+    return frame.assign(**{CAP: frame[UNIQUE_ID].map(caps).to_numpy(float)})
+
+
+class RevenueModel:
+    """Fitted candidates + a selection + reconciliation: the forecast of every series.
+
+    Attributes:
+        models: name -> forecaster fitted on all the history.
+        selection: weights and calibrated intervals from the last backtest folds.
+        hierarchy: the series structure, or None for a flat set of series.
+        method: reconciliation method ("none", "bottom_up", "ols", "mint_shrink").
+        series: ``unique_id, grain`` and level columns of every series.
+        inflation: spread factor for multi-period totals (see ``hierarchy.periods``).
+        horizon: the most periods the model forecasts.
+        levels: interval levels.
+        caps: per-series capacity for logistic growth, or None.
+    """
+
+    def __init__(self, models: dict[str, Forecaster], selection: Selection,
+                 hierarchy: Hierarchy | None, method: str, settings: dict):
+        self.models = models
+        self.selection = selection
+        self.hierarchy = hierarchy
+        self.method = method
+        self.series = settings["series"]
+        self.inflation = float(settings["inflation"])
+        self.horizon = int(settings["horizon"])
+        self.levels = tuple(settings["levels"])
+        self.caps = settings.get("caps")
+        self.regressors = tuple(settings.get("regressors", ()))
+
+    def forecast(self, future: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Forecast the periods of ``future`` for every series.
+
+        Args:
+            future: ``unique_id, ds, h`` (+ the regressor columns), one row per series and
+                future period, ``h`` counting periods after the end of the history.
+
+        Returns:
+            ``(reconciled, base)``: frames ``unique_id, ds, h, yhat, yhat_lo_<l>, yhat_hi_<l>``
+            with the series' ``grain`` and level columns; ``base`` before reconciliation.
+        """
+        missing = [c for c in (UNIQUE_ID, DS, H, *self.regressors) if c not in future.columns]
+        if missing:
+            raise ValidationError(f"future frame: missing column(s) {missing}")
+        h = int(future[H].max())
+        if h > self.horizon:
+            raise ValidationError(
+                f"the model was trained to forecast {self.horizon} periods ahead, not {h}; "
+                "retrain with a longer revenue.horizon")
+        exog = self._exogenous(future)
+        if self.caps is not None:
+            exog = add_caps(exog, self.caps)
+        pieces = [model.predict(h, exog, self.levels).assign(model=name)
+                  for name, model in self.models.items()]
+        candidates = pd.concat(pieces, ignore_index=True)
+        candidates[H] = candidates.groupby(["model", UNIQUE_ID], sort=False).cumcount() + 1
+        base = apply_selection(candidates, self.selection)
+        reconciled = base
+        if self.hierarchy is not None and self.method != "none":
+            reconciled = reconcile(base, self.hierarchy, self.method, self.selection.residuals)
+        keep = future[[UNIQUE_ID, DS]].assign(**{DS: pd.to_datetime(future[DS])})
+        return tuple(self._finish(frame.merge(keep, on=[UNIQUE_ID, DS]))
+                     for frame in (reconciled, base))
+
+    def _exogenous(self, future: pd.DataFrame) -> pd.DataFrame:
+        """Regressors for every series of the model on the dates of ``future``.
+
+        Series the frame leaves out (a caller asking for a few series) take the first value
+        given for the same date: known-ahead regressors are calendar values shared by all.
+        """
+        given = future[[UNIQUE_ID, DS, *self.regressors]].assign(
+            **{DS: pd.to_datetime(future[DS])})
+        dates = given[[DS]].drop_duplicates()
+        grid = self.series[[UNIQUE_ID]].merge(dates, how="cross")
+        exog = grid.merge(given, on=[UNIQUE_ID, DS], how="left")
+        if self.regressors:
+            by_date = given.groupby(DS)[list(self.regressors)].first()
+            fill = by_date.reindex(exog[DS]).set_axis(exog.index)
+            exog[list(self.regressors)] = exog[list(self.regressors)].fillna(fill)
+        return exog
+
+    def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
+        columns = [UNIQUE_ID, DS, H, YHAT]
+        for level in self.levels:
+            columns += list(interval_columns(level))
+        out = frame[columns].merge(self.series, on=UNIQUE_ID, how="left")
+        return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
+
+    def predict_frame(self, future: pd.DataFrame) -> pd.DataFrame:
+        """The pyfunc entry point: the reconciled forecast of :meth:`forecast`."""
+        reconciled, _ = self.forecast(future)
+        return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
+            {H: np.int64})

@@ -1,0 +1,111 @@
+"""Horizons, out-of-sample selection and month/quarter totals of revenue forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from forecast.config.revenue import horizon_periods
+from forecast.errors import ConfigError
+from forecast.evaluation.selection import evaluate_selection
+from forecast.hierarchy.periods import Z80, aggregate_to_periods, total_error_inflation
+
+
+@pytest.mark.parametrize("horizon,freq,periods", [
+    ("1Q", "W", 13), ("13W", "W", 13), ("3M", "W", 13), ("90D", "W", 13),
+    ("1Q", "D", 91), ("91D", "D", 91), ("1Q", "M", 3), ("6M", "W", 26), ("2Q", "Q", 2),
+])
+def test_horizons_in_periods(horizon, freq, periods):
+    assert horizon_periods(horizon, freq) == periods
+
+
+@pytest.mark.parametrize("bad", ["", "Q", "0W", "13X", "-1Q"])
+def test_bad_horizon_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="horizon"):
+        horizon_periods(bad, "W")
+
+
+def _table():
+    """Two series, three folds of two steps; model a is better in folds 0-1, b in fold 2."""
+    rows = []
+    for fold in range(3):
+        for uid in ("s1", "s2"):
+            for h in (1, 2):
+                ds = pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * (2 * fold + h))
+                y = 100.0
+                err_a = 1.0 if fold < 2 else 30.0
+                err_b = 10.0 if fold < 2 else 1.0
+                for model, err in (("a", err_a), ("b", err_b)):
+                    rows.append({"fold": fold, "cutoff": pd.Timestamp("2024-01-01")
+                                 + pd.Timedelta(days=14 * fold), "unique_id": uid, "ds": ds,
+                                 "h": h, "y": y, "model": model, "yhat": y + err,
+                                 "yhat_lo_80": y + err - 5, "yhat_hi_80": y + err + 5,
+                                 "scale_mae": 1.0, "scale_mse": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_each_fold_is_chosen_on_the_folds_before_it_only():
+    rows, choices, selections = evaluate_selection(_table(), 2, "best", (80,))
+    # Fold 2 is scored with the choice of folds 0-1 (model a), although b wins fold 2 itself.
+    assert set(choices["fold"]) == {2}
+    weights = choices.set_index(["unique_id", "model"])["weight"]
+    assert weights[("s1", "a")] == 1.0 and weights[("s1", "b")] == 0.0
+    selected = rows[rows["model"] == "selected"]
+    np.testing.assert_allclose(selected["yhat"], 130.0)
+    assert set(rows["fold"]) == {2}
+    assert list(selections) == [2]
+
+
+def test_too_few_folds_to_choose_and_score():
+    with pytest.raises(Exception, match="at least 4"):
+        evaluate_selection(_table(), 3, "best", (80,))
+
+
+def _weekly(values_by_id: dict, start: str, sd: float = 0.0) -> pd.DataFrame:
+    rows = []
+    for uid, values in values_by_id.items():
+        for k, v in enumerate(values):
+            rows.append({"unique_id": uid, "ds": pd.Timestamp(start) + pd.Timedelta(weeks=k),
+                         "yhat": v, "y": v, "yhat_lo_80": v - sd * Z80,
+                         "yhat_hi_80": v + sd * Z80, "grain": "total"})
+    return pd.DataFrame(rows)
+
+
+def test_weeks_split_into_months_by_their_days_and_history_completes_the_first_month():
+    # History: the week of Mon 2024-01-22 (70 = 10 a day); forecast weeks from Mon 2024-01-29
+    # to Sun 2024-03-03, 7 a day (49 a week), sd 7 per week.
+    history = _weekly({"t": [70.0]}, "2024-01-22")[["unique_id", "ds", "y"]]
+    forecast = _weekly({"t": [49.0] * 5}, "2024-01-29", sd=7.0)
+    out = aggregate_to_periods(forecast, history, "W-MON", ["grain"], inflation=2.0)
+    months = out[out["period_type"] == "month"].set_index("period")
+    # January: 21 known days... only 2024-01-22..28 are history here (7 x 10) plus the
+    # forecast's Jan 29-31 (3 x 7); earlier January days have no history row, so they are 0.
+    jan, feb = months.loc[pd.Timestamp("2024-01-01")], months.loc[pd.Timestamp("2024-02-01")]
+    assert jan["yhat"] == pytest.approx(70 + 21)
+    assert jan["actual_part"] == pytest.approx(70 / 91)
+    # The forecast's week 1 gives 3/7 of its sd to January: sd 3, times inflation 2.
+    assert jan["yhat_sd"] == pytest.approx(2 * 3.0)
+    # February: 4 of week 1's days (sd 4), weeks 2-4 whole (sd 7 each), 4 of week 5 (sd 4).
+    assert feb["yhat"] == pytest.approx(29 * 7)
+    assert feb["yhat_sd"] == pytest.approx(2 * np.sqrt(16 + 3 * 49 + 16))
+    assert feb["yhat_lo_80"] == pytest.approx(feb["yhat"] - Z80 * feb["yhat_sd"])
+    z95 = norm.ppf(0.975)
+    assert feb["yhat_hi_95"] == pytest.approx(feb["yhat"] + z95 * feb["yhat_sd"])
+    # March is not covered to its last day, nor is Q1: neither is reported.
+    assert pd.Timestamp("2024-03-01") not in months.index
+    assert not (out["period_type"] == "quarter").any()
+
+
+def test_inflation_measures_the_spread_of_multi_period_totals():
+    # Errors perfectly correlated across 4 steps: the total's error is 4 e, while independent
+    # rows would imply sd 2 sd_row; z = 4e / (2 sd) with e = +-sd gives |z| = 2.
+    rows = []
+    for fold in range(6):
+        e = 1.0 if fold % 2 else -1.0
+        for h in range(4):
+            rows.append({"fold": fold, "unique_id": "a", "y": 10 + e, "yhat": 10.0,
+                         "yhat_lo_80": 10 - Z80, "yhat_hi_80": 10 + Z80})
+    frame = pd.concat([pd.DataFrame(rows).assign(unique_id=u) for u in "abc"])
+    assert total_error_inflation(frame) == pytest.approx(2.0)
