@@ -15,6 +15,7 @@ from forecast.cli import main
 def demo(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("chain") / "demo"
     result = CliRunner().invoke(main, ["demo", "--workspace", str(workspace), "--customers", "300",
+                                       "--until", "customer snapshots",
                                        "--json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)

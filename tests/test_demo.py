@@ -14,10 +14,13 @@ from forecast.config import load_config
 def test_demo_builds_a_workspace_whose_counts_reconcile(tmp_path):
     workspace = tmp_path / "demo"
     result = CliRunner().invoke(main, ["demo", "--workspace", str(workspace), "--customers", "150",
-                                       "--json"])
+                                       "--until", "customer snapshots", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    sources = {s["table"]: s for s in payload["ingest"]["sources"]}
+    steps = {s["step"]: s for s in payload["steps"]}
+    assert list(steps) == ["ingest", "series", "customer snapshots"]
+    ingested = steps["ingest"]["summary"]
+    sources = {s["table"]: s for s in ingested["sources"]}
     assert set(sources) == {"orders", "customers", "surveys", "opportunities", "targets"}
     for table, s in sources.items():
         assert s["rows_read"] == payload["synth"]["rows"][table]
@@ -30,4 +33,4 @@ def test_demo_builds_a_workspace_whose_counts_reconcile(tmp_path):
     assert config.workspace == workspace.resolve()
     again = CliRunner().invoke(main, ["data", "ingest", "--config", payload["config"], "--json"])
     assert again.exit_code == 0, again.output
-    assert json.loads(again.stdout)["sources"] == payload["ingest"]["sources"]
+    assert json.loads(again.stdout)["sources"] == ingested["sources"]

@@ -21,7 +21,8 @@ def workspace(tmp_path_factory):
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     root = tmp_path_factory.mktemp("revenue")
     runner = CliRunner()
-    result = runner.invoke(main, ["demo", "--workspace", str(root / "ws"), "--customers", "300"])
+    result = runner.invoke(main, ["demo", "--workspace", str(root / "ws"), "--customers", "300",
+                                  "--until", "customer snapshots"])
     assert result.exit_code == 0, result.output
     config = yaml.safe_load((root / "ws" / "demo.yaml").read_text())
     config["revenue"].update({"candidates": ["seasonal_naive", "global_hgb"],

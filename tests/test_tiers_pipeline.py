@@ -222,7 +222,8 @@ def _check_invariants(con: duckdb.DuckDBPyConnection, cutoffs=(0.8, 0.95)) -> pd
 def test_tiers_of_the_demo_company(tmp_path):
     workspace = tmp_path / "demo"
     runner = CliRunner()
-    demo = runner.invoke(main, ["demo", "--workspace", str(workspace), "--customers", "150"])
+    demo = runner.invoke(main, ["demo", "--workspace", str(workspace), "--customers", "150",
+                                "--until", "customer snapshots"])
     assert demo.exit_code == 0, demo.output
     result = runner.invoke(main, ["tiers", "--config", str(workspace / "demo.yaml"), "--json"])
     assert result.exit_code == 0, result.output

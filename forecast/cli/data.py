@@ -82,19 +82,25 @@ def data_ingest(config_path: Path, workspace: Path | None, as_json: bool) -> Non
     emit(result, as_json, lambda r: f"ingested into {r['warehouse']}:\n" + _source_lines(r))
 
 
+def chain_text(r: dict) -> str:
+    """The steps of a chain run, one line each, and where the reports are."""
+    lines = []
+    for step in r["steps"]:
+        detail = step.get("reason") or (f"{step['seconds']:.1f} s" if step["status"] == "ran"
+                                         else "")
+        lines.append(f"  {step['step']:<20} {step['status']:<15} {detail}")
+    lines += [f"  report: {path}" for path in r["reports"]]
+    return "\n".join(lines)
+
+
 def _demo_text(r: dict) -> str:
     return "\n".join([
         f"demo workspace: {r['workspace']}",
-        f"  synthetic company: {r['synth']['customers']:,} customers, "
-        f"{r['synth']['rows']['orders']:,} order lines in {r['synth']['out_dir']}",
+        (f"  synthetic company: {r['synth']['customers']:,} customers, "
+         f"{r['synth']['rows']['orders']:,} order lines in {r['synth']['out_dir']}"),
         f"  config: {r['config']}",
-        f"  warehouse: {r['ingest']['warehouse']}",
-        _source_lines(r["ingest"]),
-        f"  series: {r['series']['series']:,} weekly series, {r['series']['rows']:,} rows "
-        f"-> {r['series']['parquet']}",
-        f"  customer snapshots: {r['customer_snapshots']['rows']:,} rows at "
-        f"{len(r['customer_snapshots']['cutoffs'])} cutoffs -> {r['customer_snapshots']['parquet']}",
-        "next: forecast train churn --config " + r["config"],
+        chain_text(r),
+        f"whole chain in {r['seconds']:.1f} s; rerun any step with --config {r['config']}",
     ])
 
 
@@ -104,13 +110,33 @@ def _demo_text(r: dict) -> str:
               help="Workspace to create (replaced if it exists).")
 @click.option("--customers", default=2000, show_default=True, type=click.IntRange(10))
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--until", help="Stop after this step of the chain (e.g. 'customer snapshots').")
 @json_option
-def demo(workspace: Path, customers: int, seed: int, as_json: bool) -> None:
-    """Generate the sample company into a fresh workspace and run the chain on it."""
+def demo(workspace: Path, customers: int, seed: int, until: str | None, as_json: bool) -> None:
+    """Generate the sample company into a fresh workspace and run the whole chain on it:
+    ingest, features, revenue, churn, tiers, targets, funnel, attainment and the reports."""
     from forecast.config import SynthOptions
     from forecast.pipeline import DEMO_YEARS, run_demo
 
     options = SynthOptions(customers=customers, years=DEMO_YEARS, seed=seed)
-    with Progress("generating customers") as progress:
-        result = run_demo(workspace, options, progress)
+    with Progress("generating customers") as progress, Progress("chain steps") as steps:
+        result = run_demo(workspace, options, progress, steps, until)
     emit(result, as_json, _demo_text)
+
+
+@main.command("run")
+@config_option
+@workspace_option
+@click.option("--force", is_flag=True, help="Rerun every step, changed or not.")
+@click.option("--until", help="Stop after this step of the chain.")
+@json_option
+def run(config_path: Path, workspace: Path | None, force: bool, until: str | None,
+        as_json: bool) -> None:
+    """The whole chain: ingest, features, train and predict revenue, train and score churn,
+    tiers, targets, funnel, attainment and reports. Steps whose inputs and settings have not
+    changed since their last run are skipped (content hashes)."""
+    from forecast.pipeline.chain import run_chain
+
+    with Progress("chain steps") as progress:
+        result = run_chain(load_config_for(config_path, workspace), force, progress, until)
+    emit(result, as_json, lambda r: f"ran the chain in {r['seconds']:.1f} s\n" + chain_text(r))

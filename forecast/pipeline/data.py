@@ -109,11 +109,14 @@ def ingest(config: Config) -> dict:
 def run_demo(
     workspace: Path, options: SynthOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    chain_progress: Callable[[int, int], None] | None = None,
+    until: str | None = None,
 ) -> dict:
-    """Generate the sample company into a fresh workspace and ingest it.
+    """Generate the sample company into a fresh workspace and run the whole chain on it.
 
     The generated files go to ``<workspace>/source-data`` and the config used to ingest them is
     written to ``<workspace>/demo.yaml`` so every later command can be run against it.
+    ``until`` stops the chain after that step (e.g. ``customer snapshots`` for the data only).
     """
     import shutil
 
@@ -131,15 +134,10 @@ def run_demo(
         yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True), sort_keys=False),
         encoding="utf-8",
     )
-    loaded = ingest(config)
-    return {
-        "workspace": str(workspace),
-        "config": str(config_path),
-        "synth": synth,
-        "ingest": loaded,
-        "series": build_series(config),
-        "customer_snapshots": build_customer_snapshots(config),
-    }
+    from forecast.pipeline.chain import run_chain
+
+    chain = run_chain(config, force=True, progress=chain_progress, until=until)
+    return {"workspace": str(workspace), "config": str(config_path), "synth": synth, **chain}
 
 
 def build_series(config: Config) -> dict:

@@ -58,7 +58,7 @@ def _write_forecast(warehouse) -> list[str]:
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("targets") / "ws"
-    run_demo(workspace, SynthOptions(customers=100, years=2))
+    run_demo(workspace, SynthOptions(customers=100, years=2), until="customer snapshots")
     regions = _write_forecast(workspace / "warehouse.duckdb")
     return workspace, regions
 
