@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 from forecast.config import Config, TiersConfig
 
@@ -92,33 +91,15 @@ def _churn_risk(con, as_of: date):
     return risk, cutoff, None
 
 
-def write_workbook(path: Path, sheets: dict) -> Path:
-    """Write frames (sheet name -> frame) to one .xlsx through a temp file and rename."""
-    import os
-
-    import pandas as pd
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name, index=False)
-    os.replace(tmp, path)
-    return path
-
-
 def _write_outputs(con, config: Config, tiers, summary) -> dict:
-    from forecast.io.outputs import export_table, write_table
+    from forecast.io.frames import export_workbook, write_frame
+    from forecast.io.outputs import export_table
 
     out_dir = config.workspace / "outputs"
     files = []
     for table, frame, order in ((CUSTOMER_TIERS_TABLE, tiers, "revenue DESC, customer_id"),
                                 (TIER_SUMMARY_TABLE, summary, None)):
-        con.register("_tiers_frame", frame)
-        try:
-            write_table(con, table, "SELECT * FROM _tiers_frame")
-        finally:
-            con.unregister("_tiers_frame")
+        write_frame(con, table, frame)
         files.append(str(export_table(con, table, out_dir / f"{table}.csv", order_by=order)))
     notes = []
     sheets = {CUSTOMER_TIERS_TABLE: tiers, TIER_SUMMARY_TABLE: summary}
@@ -126,7 +107,7 @@ def _write_outputs(con, config: Config, tiers, summary) -> dict:
         del sheets[CUSTOMER_TIERS_TABLE]
         notes.append(f"{len(tiers):,} customers do not fit in an Excel sheet: {WORKBOOK_NAME} "
                      f"holds the summary only; the customers are in {CUSTOMER_TIERS_TABLE}.csv")
-    files.append(str(write_workbook(out_dir / WORKBOOK_NAME, sheets)))
+    files.append(str(export_workbook(sheets, out_dir / WORKBOOK_NAME)))
     return {"tables": [CUSTOMER_TIERS_TABLE, TIER_SUMMARY_TABLE], "files": files, "notes": notes}
 
 
