@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow test-spark install clean bench
+.PHONY: demo test test-slow test-spark install clean bench chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/forecast demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Slow tests (large data, real-data accuracy protocols). Exit code 5 means none were selected.
-test-slow: $(STAMP)
+test-slow: $(STAMP) chromium
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || test $$? -eq 5
+
+# Headless Chromium renders the HTML reports in their tests (Debian package; needs root). Without
+# it those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) \
+	  || echo "chromium could not be installed: the HTML report tests will be skipped"; }
 
 clean:
 	rm -rf $(VENV) workspaces .pytest_cache .hypothesis
