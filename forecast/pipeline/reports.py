@@ -181,8 +181,13 @@ def _funnel_frames(wh: Warehouse, w: MonthWindow) -> dict:
 
     if not wh.exists("opportunities"):
         return {}
-    return {"funnel": wh.frame(q.funnel_sql(w)),
-            "open_pipeline": wh.frame(q.open_pipeline_sql(w.observed_end))}
+    out = {"funnel": wh.frame(q.funnel_sql(w)),
+           "open_pipeline": wh.frame(q.open_pipeline_sql(w.observed_end))}
+    needed = ["stage", "reached", "conversion", "median_days", "p_win", "as_of"]
+    if set(needed) <= set(wh.columns.get("funnel_conversion", [])):
+        out["funnel_conversion"] = wh.frame(
+            f"SELECT {', '.join(needed)} FROM funnel_conversion ORDER BY stage_order")
+    return out
 
 
 def risk_frames(wh: Warehouse, top_n: int) -> dict:

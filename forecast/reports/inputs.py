@@ -51,6 +51,8 @@ class MonthlyInputs:
             actual_ytd``.
         funnel: ``stage, entered, amount, entered_previous, amount_previous``.
         open_pipeline: ``stage, opportunities, amount`` open at the month's end.
+        funnel_conversion: ``stage, reached, conversion, median_days, p_win, as_of`` from
+            ``forecast funnel`` (table funnel_conversion), when present.
         new_customers / lost_customers: top rows with ``customers_total, revenue_total``.
         lost_reasons: ``reason_1..3`` of the lost customers that were scored.
         risk_tiers: ``cutoff, tier, customers, revenue_at_risk, churn_proba_mean``.
@@ -74,6 +76,7 @@ class MonthlyInputs:
     attainment: dict[str, pd.DataFrame] = field(default_factory=dict)
     funnel: pd.DataFrame | None = None
     open_pipeline: pd.DataFrame | None = None
+    funnel_conversion: pd.DataFrame | None = None
     new_customers: pd.DataFrame | None = None
     lost_customers: pd.DataFrame | None = None
     lost_reasons: pd.DataFrame | None = None

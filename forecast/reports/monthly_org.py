@@ -140,6 +140,11 @@ def funnel_section(inputs: MonthlyInputs, loc: Locale) -> dict:
         ("open_opportunities", float(pipe["opportunities"].sum()), "count"),
         ("open_amount", float(pipe["amount"].sum()), "money"),
     ]
+    tables = []
+    if inputs.funnel_conversion is not None and len(inputs.funnel_conversion):
+        weighted, table = _conversion(inputs.funnel_conversion, pipe, loc)
+        values.append(("weighted_open_amount", weighted, "money"))
+        tables.append(table)
     metrics = [doc.metric(k, loc.t(f"m_{k}"), v, kind) for k, v, kind in values]
     table = doc.table("stages", loc.t("funnel_stages"), [
         doc.column("stage", loc.t("stage"), "member"),
@@ -151,8 +156,26 @@ def funnel_section(inputs: MonthlyInputs, loc: Locale) -> dict:
     chart = {"kind": "funnel", "key": "funnel", "title": loc.t("chart_funnel"),
              "items": [{"label": loc.member(s), "value": entered(s)}
                        for s in FUNNEL_STAGES if s != "lost"]}
-    return doc.section("funnel", loc.t("s_funnel"), metrics=metrics, tables=[table],
+    return doc.section("funnel", loc.t("s_funnel"), metrics=metrics, tables=[table, *tables],
                        charts=[chart], note=loc.t("funnel_note"))
+
+
+def _conversion(conversion: pd.DataFrame, pipe: pd.DataFrame, loc: Locale
+                ) -> tuple[float, dict]:
+    """The open pipeline weighted by each stage's P(win), and the conversion table it uses."""
+    p_win = conversion.set_index("stage")["p_win"]
+    weighted = float(sum(a * p_win.get(s, 0.0) for s, a in zip(pipe.get("stage", []),
+                                                              pipe["amount"], strict=True)
+                         if pd.notna(p_win.get(s))))
+    as_of = conversion["as_of"].dropna().max() if "as_of" in conversion else None
+    table = doc.table("conversion", loc.t("funnel_conversion"), [
+        doc.column("stage", loc.t("stage"), "member"),
+        doc.column("reached", loc.t("reached"), "count"),
+        doc.column("conversion", loc.t("conversion"), "pct"),
+        doc.column("median_days", loc.t("median_days"), "number"),
+        doc.column("p_win", loc.t("p_win"), "pct"),
+    ], conversion, loc.t("conversion_note", day=loc.day(as_of)))
+    return weighted, table
 
 
 def unit_targets(inputs: MonthlyInputs, level: str) -> tuple[pd.DataFrame | None, str]:

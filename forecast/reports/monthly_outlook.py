@@ -14,8 +14,8 @@ FORECAST_LEVELS = ("region", "channel", "product_line", "team", "rep_id", "segme
 
 
 def grain_levels(grain: str) -> tuple[str, ...]:
-    """``'total'`` -> (); ``'region|channel'`` -> ('region', 'channel')."""
-    return () if grain in ("", "total") else tuple(grain.split("|"))
+    """``'total'`` -> (); ``'region|channel'`` or ``'region/channel'`` -> ('region', 'channel')."""
+    return () if grain in ("", "total") else tuple(grain.replace("/", "|").split("|"))
 
 
 def forecast_against_targets(forecast: pd.DataFrame,

@@ -11,6 +11,8 @@ from forecast.reports.i18n import Locale
 from forecast.reports.inputs import ReportOptions, RiskInputs
 
 SHARE_METRICS = ("wape", "smape", "bias", "mape")
+# The model a forecast comes from, most specific first (forecast.pipeline.revenue's names).
+IN_USE = ("selected_reconciled", "selected")
 DRIFT_ROWS = 15
 # Snapshot columns that are keys, labels or bookkeeping, never model inputs.
 NOT_FEATURES = {"customer_id", "cutoff", "churned", "label_complete"}
@@ -25,8 +27,9 @@ def backtest_table(backtest: pd.DataFrame, loc: Locale) -> tuple[dict, float | N
             metric columns (wape, smape, bias, mase, rmsse, coverage_<level>, ...).
 
     Returns:
-        (table, WAPE of the best model at the company total (or over all rows when there is no
-        grain column), that model's coverage of the 80% interval).
+        (table, WAPE at the company total (or over all rows without a grain column) of the model
+        in use (selected_reconciled, else selected, else the lowest WAPE), its coverage of the
+        80% interval).
     """
     columns = []
     for name in backtest.columns:
@@ -42,13 +45,17 @@ def backtest_table(backtest: pd.DataFrame, loc: Locale) -> tuple[dict, float | N
     rows = backtest
     if "grain" in backtest.columns and (backtest["grain"] == "total").any():
         rows = backtest[backtest["grain"] == "total"]
-    best_wape = best_cover = None
-    if "wape" in rows.columns and rows["wape"].notna().any():
-        best = rows.loc[rows["wape"].idxmin()]
-        best_wape = float(best["wape"])
-        best_cover = float(best["coverage_80"]) if "coverage_80" in rows.columns \
-            and pd.notna(best["coverage_80"]) else None
-    return doc.table("backtest", loc.t("backtest"), columns, backtest), best_wape, best_cover
+    if "wape" not in rows.columns or rows["wape"].isna().all():
+        return doc.table("backtest", loc.t("backtest"), columns, backtest), None, None
+    chosen = rows.loc[rows["wape"].idxmin()]
+    if "model" in rows.columns:
+        for model in IN_USE:
+            if (rows["model"] == model).any():
+                chosen = rows[rows["model"] == model].iloc[0]
+                break
+    cover = chosen.get("coverage_80")
+    return (doc.table("backtest", loc.t("backtest"), columns, backtest), float(chosen["wape"]),
+            None if cover is None or pd.isna(cover) else float(cover))
 
 
 def calibration_table(outcomes: pd.DataFrame, loc: Locale) -> dict:

@@ -103,7 +103,7 @@ def test_every_phrase_the_code_asks_for_exists():
                                    "won_amount", "lost", "win_rate", "win_rate_previous",
                                    "win_rate_change", "open_opportunities", "open_amount",
                                    "new_customers", "new_revenue", "lost_customers",
-                                   "lost_revenue")}
+                                   "lost_revenue", "weighted_open_amount")}
     assert sorted((static | dynamic) - set(ALL)) == []
 
 

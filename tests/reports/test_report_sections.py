@@ -110,3 +110,52 @@ def test_data_without_customer_ids_omit_the_customer_sections(thin):
     risk = _load(build_risk_report(config))
     assert find_section(risk, "concentration")["status"] == "omitted"
     assert Path(build_risk_report(config)["files"]["html"]).stat().st_size > 0
+
+
+def test_open_pipeline_weighted_by_the_funnel_win_probabilities(synthetic_config):
+    import duckdb
+    import pandas as pd
+
+    p_win = {"initial contact": 0.1, "needs analysis": 0.2, "proposal": 0.4, "negotiation": 0.7}
+    path = synthetic_config.workspace / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE funnel_conversion AS SELECT * FROM (VALUES " + ", ".join(
+            f"('{s}', {i}, 100, 0.5, 12.0, {p}, DATE '2026-10-31')"
+            for i, (s, p) in enumerate(p_win.items())) + ") t(stage, stage_order, reached, "
+            "conversion, median_days, p_win, as_of)")
+        opp = con.execute("SELECT * FROM opportunities WHERE stage_date < DATE '2026-11-01'").df()
+    order = {s: i for i, s in enumerate([*p_win, "won", "lost"])}
+    latest = opp.assign(o=opp["stage"].map(order)).sort_values(["stage_date", "o"]).groupby(
+        "opportunity_id").tail(1)
+    open_ = latest[~latest["stage"].isin(["won", "lost"])]
+    expected = float((open_["amount"] * open_["stage"].map(p_win)).sum())
+    report = _load(build_monthly_report(synthetic_config, "2026-10"))
+    funnel = find_section(report, "funnel")
+    assert metric_values(funnel)["weighted_open_amount"] == pytest.approx(expected, rel=1e-12)
+    assert metric_values(funnel)["open_amount"] == pytest.approx(float(open_["amount"].sum()))
+    rows = find_table(funnel, "conversion")["rows"]
+    assert [(r["stage"], r["p_win"]) for r in rows] == list(p_win.items())
+    assert pd.notna(expected) and expected > 0
+
+
+def test_key_accounts_come_from_customer_tiers_when_present(synthetic_config):
+    import duckdb
+
+    path = synthetic_config.workspace / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE customer_tiers AS SELECT customer_id, CASE WHEN "
+                    "row_number() OVER (ORDER BY customer_id) <= 30 THEN 'key account' ELSE "
+                    "'regular' END AS value_tier FROM customers")
+        key, other, key_customers = con.execute("""
+            SELECT sum(amount) FILTER (WHERE t.value_tier = 'key account'),
+                   sum(amount) FILTER (WHERE t.value_tier IS DISTINCT FROM 'key account'),
+                   count(DISTINCT o.customer_id) FILTER (WHERE t.value_tier = 'key account')
+            FROM orders o LEFT JOIN customer_tiers t USING (customer_id)
+            WHERE strftime(o.order_date, '%Y-%m') = '2026-10'""").fetchone()
+    report = _load(build_monthly_report(synthetic_config, "2026-10"))
+    mix = find_section(report, "customers_mix")
+    assert mix["note"].startswith("Key accounts: value tier 'key account' in customer_tiers.")
+    rows = {r["value"]: r for r in find_table(mix, "accounts")["rows"]}
+    assert rows["key account"]["current"] == pytest.approx(key)
+    assert rows["other"]["current"] == pytest.approx(other)
+    assert rows["key account"]["customers"] == key_customers
