@@ -26,14 +26,15 @@ class ReportRules(StrictModel):
     unit_attainment: float = Field(
         0.9, gt=0, description="a team, region or rep below this attainment of its month target")
     lost_revenue_share: float = Field(
-        0.05, ge=0, description="revenue of the customers lost in the month (their last 12 months), "
-        "as a share of the month's revenue x 12, above this")
+        0.05, ge=0, description="revenue of the customers lost in the month (their last 12 "
+        "months), as a share of the month's revenue x 12, above this")
     at_risk_revenue_share: float = Field(
-        0.1, ge=0, description="revenue at risk of high-tier customers, as a share of annual revenue "
-        "(the month's x 12 in the monthly report, the last 12 months' in the risk report), "
-        "above this")
+        0.1, ge=0, description="revenue at risk of high-tier customers, as a share of annual "
+        "revenue (the month's x 12 in the monthly report, the last 12 months' in the risk "
+        "report), above this")
     win_rate_drop: float = Field(
-        0.1, ge=0, description="the month's win rate fell more than this many points vs last month")
+        0.1, ge=0, description="the month's win rate fell by more than this (0.1 = 10 points) "
+        "vs last month")
     target_probability: float = Field(
         0.5, ge=0, le=1, description="probability of reaching next month's target below this")
     top10_share: float = Field(0.5, ge=0, le=1, description="top-10 customers' revenue share above")

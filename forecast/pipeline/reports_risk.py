@@ -105,8 +105,8 @@ def read_risk_inputs(wh: Warehouse, config: Config) -> RiskInputs:
         if "risk_tiers" in parts:
             parts["scored"] = wh.frame(q.scored_customers_sql(start, end))
     if wh.filled("customer_tiers", "value_tier"):
-        parts["value_tiers"] = wh.frame("SELECT CAST(customer_id AS VARCHAR) AS customer_id, value_tier "
-                 "FROM customer_tiers")
+        parts["value_tiers"] = wh.frame(
+            "SELECT CAST(customer_id AS VARCHAR) AS customer_id, value_tier FROM customer_tiers")
     parts["level_revenue"] = {lv: wh.frame(q.level_revenue_sql(lv, start, end))
                               for lv in CONCENTRATION_LEVELS if wh.filled("orders", lv)}
     parts.update(_forecast_part(wh, last))

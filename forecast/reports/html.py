@@ -21,7 +21,8 @@ section{background:#fff;border:1px solid #e1e4e8;border-radius:6px;margin:16px 0
 section.omitted{background:#fafafa;color:#666}
 h2{font-size:18px;margin:8px 0}h3{font-size:14px;margin:14px 0 6px}
 .note{color:#555;font-size:13px}
-.metrics{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:8px;margin:8px 0}
+.metrics{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:8px;
+ margin:8px 0}
 .metric{border:1px solid #e1e4e8;border-radius:4px;padding:6px 10px}
 .metric .label{font-size:12px;color:#555}.metric .value{font-size:18px;font-weight:600}
 figure{margin:10px 0}

@@ -6,6 +6,8 @@ start with ``v:`` translate canonical data values (channels, segments, stages, t
 
 from __future__ import annotations
 
+from forecast.reports.rule_phrases import RULE_PHRASES
+
 _TITLES = {
     "monthly_title": ("{company}Monthly sales report, {month}", "{company}{month}销售月报"),
     "risk_title": ("{company}Risk report", "{company}风险报告"),
@@ -66,8 +68,7 @@ _METRICS = {
     "m_medium_revenue_at_risk": ("Revenue at risk (medium)", "中风险客户风险收入"),
     "m_scoring_cutoff": ("Scored as of", "评分基准日"),
     "m_revenue_12m": ("Revenue, last 12 months", "近12个月收入"),
-    "m_high_at_risk_share": ("High-risk revenue at risk / 12-month revenue",
-                             "高风险收入占近12个月收入"),
+    "m_high_at_risk_share": ("High-risk revenue at risk / 12-month revenue", "高风险收入占近12个月收入"),
     "m_customers_12m": ("Customers with revenue (12 months)", "近12个月有收入客户"),
     "m_top10_share": ("Top-10 customers' share", "前十大客户占比"),
     "m_hhi": ("HHI by {level}", "{level}HHI指数"),
@@ -81,61 +82,110 @@ _METRICS = {
 }
 
 _WORDS = {
-    "revenue": ("Revenue", "收入"), "target": ("Target", "目标"), "actual": ("Actual", "实际"),
-    "share": ("Share", "占比"), "last_month": ("Last month", "上月"),
-    "this_month": ("This month", "本月"), "change": ("Change", "变化"),
-    "change_pct": ("Change %", "变化率"), "share_of_change": ("Share of change", "变化贡献占比"),
-    "year_ago": ("Same month last year", "去年同月"), "yoy": ("YoY", "同比"),
-    "others": ("Others", "其他"), "rank": ("Rank", "排名"), "attainment": ("Attainment", "达成率"),
-    "gap": ("Gap", "差额"), "target_ytd": ("Target YTD", "年累计目标"),
-    "actual_ytd": ("Actual YTD", "年累计实际"), "attainment_ytd": ("Attainment YTD", "年累计达成率"),
-    "stage": ("Stage", "阶段"), "reached": ("Reached", "到达数"),
+    "revenue": ("Revenue", "收入"),
+    "target": ("Target", "目标"),
+    "actual": ("Actual", "实际"),
+    "share": ("Share", "占比"),
+    "last_month": ("Last month", "上月"),
+    "this_month": ("This month", "本月"),
+    "change": ("Change", "变化"),
+    "change_pct": ("Change %", "变化率"),
+    "share_of_change": ("Share of change", "变化贡献占比"),
+    "year_ago": ("Same month last year", "去年同月"),
+    "yoy": ("YoY", "同比"),
+    "others": ("Others", "其他"),
+    "rank": ("Rank", "排名"),
+    "attainment": ("Attainment", "达成率"),
+    "gap": ("Gap", "差额"),
+    "target_ytd": ("Target YTD", "年累计目标"),
+    "actual_ytd": ("Actual YTD", "年累计实际"),
+    "attainment_ytd": ("Attainment YTD", "年累计达成率"),
+    "stage": ("Stage", "阶段"),
+    "reached": ("Reached", "到达数"),
     "conversion": ("Conversion to next stage", "下一阶段转化率"),
-    "median_days": ("Median days in stage", "阶段停留天数中位数"), "p_win": ("P(win)", "赢单概率"), "entered": ("Entered", "进入数"), "amount": ("Amount", "金额"),
-    "entered_previous": ("Entered last month", "上月进入数"), "customer": ("Customer", "客户"),
-    "customers": ("Customers", "客户数"), "name": ("Name", "名称"),
-    "first_order": ("First order", "首单日期"), "last_order": ("Last order", "末单日期"),
-    "revenue_12m": ("Revenue, 12 months", "近12个月收入"), "reason": ("Reason", "原因"),
-    "reason_n": ("Reason {n}", "原因{n}"), "share_of_customers": ("Share of customers", "客户占比"),
-    "risk_tier": ("Risk tier", "风险等级"), "revenue_at_risk": ("Revenue at risk", "风险收入"),
+    "median_days": ("Median days in stage", "阶段停留天数中位数"),
+    "p_win": ("P(win)", "赢单概率"),
+    "entered": ("Entered", "进入数"),
+    "amount": ("Amount", "金额"),
+    "entered_previous": ("Entered last month", "上月进入数"),
+    "customer": ("Customer", "客户"),
+    "customers": ("Customers", "客户数"),
+    "name": ("Name", "名称"),
+    "first_order": ("First order", "首单日期"),
+    "last_order": ("Last order", "末单日期"),
+    "revenue_12m": ("Revenue, 12 months", "近12个月收入"),
+    "reason": ("Reason", "原因"),
+    "reason_n": ("Reason {n}", "原因{n}"),
+    "share_of_customers": ("Share of customers", "客户占比"),
+    "risk_tier": ("Risk tier", "风险等级"),
+    "revenue_at_risk": ("Revenue at risk", "风险收入"),
     "churn_proba": ("Churn probability", "流失概率"),
     "churn_proba_mean": ("Mean churn probability", "平均流失概率"),
-    "series": ("Series", "序列"), "forecast": ("Forecast", "预测"),
-    "lo_80": ("80% low", "80%下限"), "hi_80": ("80% high", "80%上限"),
-    "lo_95": ("95% low", "95%下限"), "hi_95": ("95% high", "95%上限"), "p10": ("P10", "P10"),
+    "series": ("Series", "序列"),
+    "forecast": ("Forecast", "预测"),
+    "lo_80": ("80% low", "80%下限"),
+    "hi_80": ("80% high", "80%上限"),
+    "lo_95": ("95% low", "95%下限"),
+    "hi_95": ("95% high", "95%上限"),
+    "p10": ("P10", "P10"),
     "forecast_gap": ("Forecast - target", "预测减目标"),
     "probability": ("Probability of reaching target", "达标概率"),
     "buying_customers": ("Buying customers", "下单客户数"),
     "buying_customers_previous": ("Last month", "上月下单客户数"),
     "revenue_per_customer": ("Revenue per customer", "客均收入"),
-    "main_driver": ("Main driver", "主要原因"), "change_vs_year_ago": ("Change vs last year", "同比变化"),
-    "finding": ("Finding", "发现"), "action": ("Suggested action", "建议措施"), "rule": ("Rule", "规则"),
-    "term": ("Term", "术语"), "definition": ("Definition", "定义"),
-    "value_tier": ("Value tier", "价值分层"), "cumulative_share": ("Cumulative share", "累计占比"),
+    "main_driver": ("Main driver", "主要原因"),
+    "change_vs_year_ago": ("Change vs last year", "同比变化"),
+    "finding": ("Finding", "发现"),
+    "action": ("Suggested action", "建议措施"),
+    "rule": ("Rule", "规则"),
+    "term": ("Term", "术语"),
+    "definition": ("Definition", "定义"),
+    "value_tier": ("Value tier", "价值分层"),
+    "cumulative_share": ("Cumulative share", "累计占比"),
     "level": ("Level", "维度"),
-    "hhi_normalised": ("Normalised HHI", "标准化HHI"), "unit": ("Unit", "单元"),
-    "plan_base": ("Base (forecast)", "基准（预测）"), "plan_stretch": ("Stretch", "挑战值"), "members": ("Members", "成员数"), "hhi": ("HHI", "HHI"),
+    "hhi_normalised": ("Normalised HHI", "标准化HHI"),
+    "unit": ("Unit", "单元"),
+    "plan_base": ("Base (forecast)", "基准（预测）"),
+    "plan_stretch": ("Stretch", "挑战值"),
+    "members": ("Members", "成员数"),
+    "hhi": ("HHI", "HHI"),
     "equivalent_members": ("Equivalent equal members (1/HHI)", "等效成员数（1/HHI）"),
-    "largest_member": ("Largest", "最大成员"), "largest_share": ("Its share", "最大成员占比"),
-    "period_type": ("Period", "周期类型"), "period": ("Period start", "期间"),
+    "largest_member": ("Largest", "最大成员"),
+    "largest_share": ("Its share", "最大成员占比"),
+    "period_type": ("Period", "周期类型"),
+    "period": ("Period start", "期间"),
     "backtest": ("Revenue model backtest", "收入模型回测"),
     "calibration": ("Churn scores against outcomes", "流失评分与实际结果"),
-    "cutoff": ("Cutoff", "基准日"), "predicted_rate": ("Predicted churn", "预测流失率"),
-    "observed_rate": ("Observed churn", "实际流失率"), "brier": ("Brier score", "Brier分数"),
-    "ece": ("ECE", "ECE"), "drift": ("Input drift (PSI)", "输入漂移（PSI）"),
-    "feature": ("Feature", "特征"), "psi": ("PSI", "PSI"),
-    "reference_mean": ("Training mean", "训练期均值"), "current_mean": ("Current mean", "当前均值"),
-    "yes": ("yes", "是"), "no": ("no", "否"), "full_stop": (".", "。"), "sentence_join": ("; ", "；"),
+    "cutoff": ("Cutoff", "基准日"),
+    "predicted_rate": ("Predicted churn", "预测流失率"),
+    "observed_rate": ("Observed churn", "实际流失率"),
+    "brier": ("Brier score", "Brier分数"),
+    "ece": ("ECE", "ECE"),
+    "drift": ("Input drift (PSI)", "输入漂移（PSI）"),
+    "feature": ("Feature", "特征"),
+    "psi": ("PSI", "PSI"),
+    "reference_mean": ("Training mean", "训练期均值"),
+    "current_mean": ("Current mean", "当前均值"),
+    "yes": ("yes", "是"),
+    "no": ("no", "否"),
+    "full_stop": (".", "。"),
+    "sentence_join": ("; ", "；"),
     "list_sep": (", ", "、"),
     "forecast_fan": ("Forecast (80% and 95% intervals)", "预测（80%与95%区间）"),
-    "level_product_line": ("Product line", "产品线"), "level_segment": ("Segment", "客户类型"),
-    "level_channel": ("Channel", "渠道"), "level_region": ("Region", "区域"),
-    "level_team": ("Team", "团队"), "level_rep_id": ("Rep", "销售代表"),
-    "level_customer": ("Customer", "客户"), "level_store": ("Store", "门店"),
+    "level_product_line": ("Product line", "产品线"),
+    "level_segment": ("Segment", "客户类型"),
+    "level_channel": ("Channel", "渠道"),
+    "level_region": ("Region", "区域"),
+    "level_team": ("Team", "团队"),
+    "level_rep_id": ("Rep", "销售代表"),
+    "level_customer": ("Customer", "客户"),
+    "level_store": ("Store", "门店"),
     "grouping_accounts": ("Key accounts vs others", "大客户与其他客户"),
     "grouping_channel": ("Channel", "渠道"),
-    "effect_volume": ("Volume", "销量"), "effect_price": ("Price", "价格"),
-    "effect_mix": ("Mix", "结构"), "effect_other": ("New/dropped items", "新增/停售产品"),
+    "effect_volume": ("Volume", "销量"),
+    "effect_price": ("Price", "价格"),
+    "effect_mix": ("Mix", "结构"),
+    "effect_other": ("New/dropped items", "新增/停售产品"),
 }
 
 _TABLES = {
@@ -155,22 +205,22 @@ _TABLES = {
     "at_risk_customers": ("Customers with the most revenue at risk", "风险收入最高的客户"),
     "at_risk_reasons": ("Main reasons among high- and medium-risk customers", "高、中风险客户的主要原因"),
     "revenue_ranking": ("{level} ranking by revenue", "{level}收入排名"),
-    "declining_customers": ("{level}: customers who fell most vs last year",
-                            "{level}：同比下降最多的客户"),
+    "declining_customers": ("{level}: customers who fell most vs last year", "{level}：同比下降最多的客户"),
     "below_target_units": ("{level} below target", "未达标{level}"),
     "plan_table": ("Targets plan (forecast targets)", "目标计划（forecast targets）"),
     "next_month_table": ("Forecast for {month}", "{month}预测"),
-    "downside_table": ("Forecast, P10 and probability of reaching the target",
-                       "预测、P10与达标概率"),
+    "downside_table": ("Forecast, P10 and probability of reaching the target", "预测、P10与达标概率"),
     "value_risk": ("Value x risk", "价值×风险矩阵"),
     "top_customers": ("Largest customers, last 12 months", "近12个月最大客户"),
     "concentration_levels": ("Concentration by level", "各维度集中度"),
 }
 
 _NOTES = {
-    "month_incomplete": (("The data end on {day}, before the month does: the month is incomplete "
-                         "and compares a part month with full months."),
-                         "数据截至{day}，本月数据不完整，与整月比较时需注意。"),
+    "month_incomplete": (
+        ("The data end on {day}, before the month does: the month is incomplete and compares a "
+         "part month with full months."),
+        "数据截至{day}，本月数据不完整，与整月比较时需注意。",
+    ),
     "no_targets_table": ("No targets in the warehouse (load a `targets` source).",
                          "数据仓库中没有目标数据（请加载 targets 数据源）。"),
     "no_month_targets": ("The targets table has no target for this month.", "目标表中没有本月目标。"),
@@ -188,48 +238,76 @@ _NOTES = {
                     "没有收入预测：请运行 forecast predict revenue。"),
     "no_backtest": ("No revenue backtest: run `forecast train revenue`.",
                     "没有收入模型回测：请运行 forecast train revenue。"),
-    "no_outcomes": (("No churn scores whose outcome is known yet (a cutoff plus the horizon must "
-                    "lie within the data)."), "尚无可验证结果的流失评分（基准日加观察期需在数据范围内）。"),
+    "no_outcomes": (
+        ("No churn scores whose outcome is known yet (a cutoff plus the horizon must lie within "
+         "the data)."),
+        "尚无可验证结果的流失评分（基准日加观察期需在数据范围内）。",
+    ),
     "no_snapshots": ("No customer snapshots at two or more cutoffs to compare.",
                      "没有至少两个基准日的客户快照可供比较。"),
     "key_rule_tiers": ("Key accounts: value tier 'key account' in customer_tiers.",
                        "大客户：customer_tiers 中价值分层为“大客户”的客户。"),
-    "key_rule_segment": (("Key accounts: customers with a key-account segment on an order in the "
-                         "12 months to the month's end."),
-                         "大客户：截至月末12个月内订单客户类型为大客户的客户。"),
-    "key_rule_top_share": (("Key accounts: the top {pct} of customers by revenue in the 12 months "
-                           "to the month's end."), "大客户：截至月末12个月收入排名前{pct}的客户。"),
+    "key_rule_segment": (
+        ("Key accounts: customers with a key-account segment on an order in the 12 months to the "
+         "month's end."),
+        "大客户：截至月末12个月内订单客户类型为大客户的客户。",
+    ),
+    "key_rule_top_share": (
+        "Key accounts: the top {pct} of customers by revenue in the 12 months to the month's end.",
+        "大客户：截至月末12个月收入排名前{pct}的客户。",
+    ),
     "channel_customers_note": ("A customer who bought in two channels counts in both.",
                                "在多个渠道下单的客户在各渠道分别计数。"),
-    "funnel_note": (("Activity = opportunities that entered each stage in the month; win rate = "
-                    "won / (won + lost) among deals closed in the month."),
-                    "漏斗活动为本月进入各阶段的商机；赢率 = 赢单 /（赢单 + 输单），按本月关闭的商机计算。"),
-    "conversion_note": (("All opportunities up to {day}; the open pipeline above is weighted by "
-                        "these P(win)."), "截至{day}的全部商机；上方在途商机按此赢单概率加权。"),
+    "funnel_note": (
+        ("Activity = opportunities that entered each stage in the month; win rate = won / (won + "
+         "lost) among deals closed in the month."),
+        ("漏斗活动为本月进入各阶段的商机；赢率 = 赢单 /（赢单 + 输单），按本月关闭"
+         "的商机计算。"),
+    ),
+    "conversion_note": (
+        "All opportunities up to {day}; the open pipeline above is weighted by these P(win).",
+        "截至{day}的全部商机；上方在途商机按此赢单概率加权。",
+    ),
     "lost_rule": ("Lost: the customer's {days} days without an order ran out in the month.",
                   "流失：客户连续{days}天未下单，且该期限在本月届满。"),
     "lost_partial": ("Lost customers are counted up to {day}.", "流失客户统计至{day}。"),
     "scores_as_of": ("Churn scores as of {day}.", "流失评分基准日：{day}。"),
     "target_source_targets": ("{level} targets from the targets table.", "{level}目标来自目标表。"),
-    "target_source_implied": (("{level} targets are implied: the company's month target x the "
-                              "{level}'s share of revenue in the same month last year."),
-                              "{level}目标为推算值：公司本月目标 × 该{level}去年同月收入占比。"),
+    "target_source_implied": (
+        ("{level} targets are implied: the company's month target x the {level}'s share of "
+         "revenue in the same month last year."),
+        "{level}目标为推算值：公司本月目标 × 该{level}去年同月收入占比。",
+    ),
     "none_below": ("Every {level} reached its target.", "所有{level}均已达标。"),
-    "pvm_note": (("Change vs the same month last year = volume + price + mix + new/dropped items "
-                 "(formula in Definitions)."), "同比变化 = 销量 + 价格 + 结构 + 新增/停售产品（公式见口径说明）。"),
-    "probability_note": (("Probability = 1 - Phi((target - forecast) / sd): the actual is taken "
-                         "as Normal(forecast, sd)."),
-                         "达标概率 = 1 - Φ((目标 - 预测) / 标准差)，实际值按正态分布 N(预测, 标准差) 估计。"),
-    "problems_note": (("Each problem comes from a stated rule over numbers in this report; "
-                      "thresholds are set under reports.rules in the config."),
-                      "每个问题都由明确规则从本报告的数字得出；阈值在配置 reports.rules 中设置。"),
+    "pvm_note": (
+        ("Change vs the same month last year = volume + price + mix + new/dropped items (formula "
+         "in Definitions)."),
+        "同比变化 = 销量 + 价格 + 结构 + 新增/停售产品（公式见口径说明）。",
+    ),
+    "probability_note": (
+        ("Probability = 1 - Phi((target - forecast) / sd): the actual is taken as "
+         "Normal(forecast, sd)."),
+        ("达标概率 = 1 - Φ((目标 - 预测) / 标准差)，实际值按正态分布 N"
+         "(预测, 标准差) 估计。"),
+    ),
+    "problems_note": (
+        ("Each problem comes from a stated rule over numbers in this report; thresholds are set "
+         "under reports.rules in the config."),
+        ("每个问题都由明确规则从本报告的数字得出；阈值在配置 reports.rules "
+         "中设置。"),
+    ),
     "no_problems": ("None of the {n} rules fired.", "{n}条规则均未触发。"),
     "value_source_tiers": ("Value tiers from customer_tiers.", "价值分层来自 customer_tiers。"),
-    "value_source_abc": (("Value class = ABC class of the customer's revenue over the last 12 months"
-                         " (A: customers making the first 80%, B: the next 15%, C: the rest)."),
-                         "价值分类 = 近12个月收入的ABC分类（A：贡献前80%收入的客户，B：其后15%，C：其余）。"),
-    "concentration_note": (("Revenue from {start} to {end}; customers with net negative revenue "
-                           "are left out."), "统计期间{start}至{end}；净收入为负的客户不计入。"),
+    "value_source_abc": (
+        ("Value class = ABC class of the customer's revenue over the last 12 months (A: customers "
+         "making the first 80%, B: the next 15%, C: the rest)."),
+        ("价值分类 = 近12个月收入的ABC分类（A：贡献前80%收入的客户，B：其后1"
+         "5%，C：其余）。"),
+    ),
+    "concentration_note": (
+        "Revenue from {start} to {end}; customers with net negative revenue are left out.",
+        "统计期间{start}至{end}；净收入为负的客户不计入。",
+    ),
     "drift_note": ("Snapshot features at {scoring} against the training cutoffs {training}.",
                    "{scoring}的客户快照特征与训练基准日{training}对比。"),
 }
@@ -239,157 +317,46 @@ _SENTENCES = {
                         "按{level}，{member}贡献最大（{change}，占变化的{share}）"),
     "contribution_down": ("{member} fell most ({change}, {share} of the change)",
                           "{member}下降最多（{change}，占变化的{share}）"),
-    "summary_revenue": (("Revenue in {month} was {revenue}: {mom} vs last month and {yoy} vs the "
-                        "same month last year."),
-                        "{month}收入{revenue}，环比{mom}，同比{yoy}。"),
+    "summary_revenue": (
+        ("Revenue in {month} was {revenue}: {mom} vs last month and {yoy} vs the same month last "
+         "year."),
+        "{month}收入{revenue}，环比{mom}，同比{yoy}。",
+    ),
     "summary_ytd": ("Year to date, revenue is {ytd}, {attainment} of the target of {target}.",
                     "年初至今收入{ytd}，完成目标{target}的{attainment}。"),
-    "summary_customers": (("{new} new customers brought {new_revenue}; {lost} customers were lost, "
-                          "who bought {lost_revenue} in their last 12 months."),
-                          "新增客户{new}个，带来收入{new_revenue}；流失客户{lost}个，其近12个月收入为{lost_revenue}。"),
-    "summary_risk": (("{n} customers are at high risk of churning, with {revenue} of revenue at "
-                     "risk."), "高流失风险客户{n}个，风险收入{revenue}。"),
+    "summary_customers": (
+        ("{new} new customers brought {new_revenue}; {lost} customers were lost, who bought "
+         "{lost_revenue} in their last 12 months."),
+        ("新增客户{new}个，带来收入{new_revenue}；流失客户{lost}个"
+         "，其近12个月收入为{lost_revenue}。"),
+    ),
+    "summary_risk": (
+        "{n} customers are at high risk of churning, with {revenue} of revenue at risk.",
+        "高流失风险客户{n}个，风险收入{revenue}。",
+    ),
     "summary_next": ("Next month's forecast is {forecast} (80% interval {lo} to {hi}).",
                      "下月预测收入{forecast}（80%区间{lo}至{hi}）。"),
-    "summary_next_target": (("Next month's forecast is {forecast} (80% interval {lo} to {hi}); "
-                            "the probability of reaching the target of {target} is {probability}."),
-                            "下月预测收入{forecast}（80%区间{lo}至{hi}），达成目标{target}的概率为{probability}。"),
+    "summary_next_target": (
+        ("Next month's forecast is {forecast} (80% interval {lo} to {hi}); the probability of "
+         "reaching the target of {target} is {probability}."),
+        ("下月预测收入{forecast}（80%区间{lo}至{hi}），达成目标{ta"
+         "rget}的概率为{probability}。"),
+    ),
     "summary_problems": ("{n} problem(s) found by the rules; see Problems and suggested actions.",
                          "规则发现{n}个问题，详见“问题与建议措施”。"),
     "summary_omitted": ("Left out for lack of data: {sections}.", "因数据不足未包含：{sections}。"),
-    "summary_concentration": (("The ten largest customers hold {share} of the last 12 months' "
-                              "revenue (HHI {hhi})."), "前十大客户占近12个月收入的{share}（HHI {hhi}）。"),
-    "summary_downside": (("For {month}, P10 is {p10} against a target of {target}; the "
-                         "probability of reaching it is {probability}."),
-                         "{month}的P10为{p10}，目标为{target}，达标概率为{probability}。"),
-}
-
-_RULES = {
-    "rule_mom_decline": ("MoM below -threshold", "环比低于负阈值"),
-    "finding_mom_decline": (("Revenue fell {mom} vs last month (rule: a fall of more than "
-                            "{threshold})."), "收入环比下降{mom}（规则：降幅超过{threshold}）。"),
-    "action_mom_decline": ("Review {level} {member} first: it changed {change}, the largest fall.",
-                           "优先复盘{level}“{member}”：变化{change}，降幅最大。"),
-    "rule_yoy_decline": ("YoY below -threshold", "同比低于负阈值"),
-    "finding_yoy_decline": (("Revenue fell {yoy} vs the same month last year (rule: a fall of "
-                            "more than {threshold})."), "收入同比下降{yoy}（规则：降幅超过{threshold}）。"),
-    "action_yoy_decline": (("Compare {level} {member} with last year: it changed {change}, the "
-                           "largest fall."), "对比去年复盘{level}“{member}”：同比变化{change}，降幅最大。"),
-    "rule_ytd_attainment": ("YTD attainment below threshold", "年累计达成率低于阈值"),
-    "finding_ytd_attainment": (("Year to date is at {attainment} of target (rule: below "
-                               "{threshold})."), "年累计达成率为{attainment}（规则：低于{threshold}）。"),
-    "action_ytd_attainment": (("Plan to recover {gap} over the remaining {months} month(s): "
-                              "{per_month} a month above plan."),
-                              "在剩余{months}个月内追回{gap}：每月需超出计划{per_month}。"),
-    "rule_unit_attainment": ("Unit attainment below threshold", "单元达成率低于阈值"),
-    "finding_unit_attainment": ("{level}: {n} below {threshold} of target: {units}.",
-                                "{level}：{n}个低于目标的{threshold}：{units}。"),
-    "action_unit_attainment": (("Review pipeline coverage and next month's commit with each of "
-                               "them, lowest attainment first."), "与上述单元逐一复盘商机覆盖与下月承诺，从达成率最低者开始。"),
-    "rule_driver_volume": ("Below target and volume effect the largest fall",
-                           "未达标且销量效应降幅最大"),
-    "finding_driver_volume": (("{unit} ({level}) missed its target by {gap}; "
-                              "the volume effect vs last year is {effect}."),
-                             "{unit}（{level}）未达目标{gap}；销量效应同比{effect}。"),
-    "action_driver_volume": (("Win back volume at {unit}: contact the customers listed with the "
-                             "largest falls."), "提升{unit}销量：联系下表中下降最多的客户。"),
-    "rule_driver_price": ("Below target and price effect the largest fall", "未达标且价格效应降幅最大"),
-    "finding_driver_price": (("{unit} ({level}) missed its target by {gap}; "
-                              "the price effect vs last year is {effect}."),
-                             "{unit}（{level}）未达目标{gap}；价格效应同比{effect}。"),
-    "action_driver_price": ("Review discounts and price approvals at {unit}.",
-                            "检查{unit}的折扣与价格审批。"),
-    "rule_driver_mix": ("Below target and mix effect the largest fall", "未达标且结构效应降幅最大"),
-    "finding_driver_mix": (("{unit} ({level}) missed its target by {gap}; "
-                              "the mix effect (a shift to cheaper items) vs last year is {effect}."),
-                             "{unit}（{level}）未达目标{gap}；结构效应（向低价产品转移）同比{effect}。"),
-    "action_driver_mix": ("Push the higher-value items at {unit} (bundles, cross-selling).",
-                          "在{unit}推动高价值产品销售（组合、交叉销售）。"),
-    "rule_driver_other": ("Below target and new/dropped items the largest fall",
-                          "未达标且新增/停售产品影响最大"),
-    "finding_driver_other": (("{unit} ({level}) missed its target by {gap}; "
-                              "items sold last year but not this month (net of new ones) count {effect}."),
-                             "{unit}（{level}）未达目标{gap}；去年有售而本月未售的产品（扣除新品）影响{effect}。"),
-    "action_driver_other": ("Check stock-outs and discontinued items at {unit}.",
-                            "检查{unit}的缺货与停售产品。"),
-    "rule_win_rate": ("Win rate fell more than threshold points", "赢率下降超过阈值"),
-    "finding_win_rate": (("Win rate fell to {rate} from {previous} (rule: a fall of more than "
-                         "{threshold})."), "赢率由{previous}降至{rate}（规则：下降超过{threshold}）。"),
-    "action_win_rate": ("Review the month's lost deals with the reps: price, competitor, timing.",
-                        "与销售代表复盘本月输单：价格、竞争对手、时机。"),
-    "rule_lost_revenue": ("Lost customers' 12-month revenue / (month revenue x 12) above threshold",
-                          "流失客户近12个月收入 /（本月收入×12）高于阈值"),
-    "finding_lost_revenue": (("{n} customers were lost, who bought {revenue} in their last 12 "
-                             "months ({share} of annualised revenue; rule: above {threshold})."),
-                             "流失客户{n}个，其近12个月收入{revenue}（占年化收入{share}；规则：高于{threshold}）。"),
-    "action_lost_revenue": ("Call the largest lost customers for a win-back offer: {top}.",
-                            "联系主要流失客户进行挽回：{top}。"),
-    "rule_at_risk": ("High-risk revenue at risk / (month revenue x 12) above threshold",
-                     "高风险收入 /（本月收入×12）高于阈值"),
-    "finding_at_risk": (("{n} high-risk customers carry {revenue} of revenue at risk ({share} of "
-                        "annualised revenue; rule: above {threshold})."),
-                        "{n}个高风险客户的风险收入为{revenue}（占年化收入{share}；规则：高于{threshold}）。"),
-    "action_at_risk": (("Assign retention calls to the high-risk customers with the most revenue at "
-                       "risk (list in Customers at risk)."), "为风险收入最高的高风险客户安排挽留拜访（见风险客户列表）。"),
-    "rule_net_customers": ("New customers fewer than lost customers", "新增客户少于流失客户"),
-    "finding_net_customers": ("{new} new customers against {lost} lost: the customer base shrank.",
-                              "新增客户{new}个，流失客户{lost}个：客户基数减少。"),
-    "action_net_customers": ("Raise prospecting: more first meetings and trial orders next month.",
-                             "加强新客开发：下月增加首访与试单。"),
-    "rule_next_month": ("Probability of reaching next month's target below threshold",
-                        "下月达标概率低于阈值"),
-    "finding_next_month": (("Next month's target is reached with probability {probability} "
-                           "(rule: below {threshold})."), "下月达标概率为{probability}（规则：低于{threshold}）。"),
-    "action_next_month": (("Find {gap} more: pull forward late-stage deals or agree a lower "
-                          "commit."), "需额外{gap}：推进后期商机提前成交，或调整承诺目标。"),
-    "rule_top10": ("Top-10 customer share above threshold", "前十大客户占比高于阈值"),
-    "finding_top10": (("The ten largest customers hold {share} of revenue (rule: above "
-                      "{threshold})."), "前十大客户占收入{share}（规则：高于{threshold}）。"),
-    "action_top10": ("Protect the top accounts with account plans and grow the next tier.",
-                     "为大客户制定客户计划，同时培育次级客户。"),
-    "rule_hhi": ("Normalised HHI above threshold", "标准化HHI高于阈值"),
-    "finding_hhi": (("Revenue by {level} is concentrated: normalised HHI {normalised} (HHI "
-                     "{hhi}, like {equivalent} equal members; rule: above {threshold})."),
-                    ("按{level}收入集中：标准化HHI为{normalised}（HHI {hhi}，相当于{equivalent}个"
-                     "等额成员；规则：高于{threshold}）。")),
-    "action_hhi": ("Reduce dependence on the largest {level}: set growth targets for the others.",
-                   "降低对最大{level}的依赖：为其他{level}设定增长目标。"),
-    "rule_at_risk_12m": ("High-risk revenue at risk / 12-month revenue above threshold",
-                         "高风险收入 / 近12个月收入高于阈值"),
-    "finding_at_risk_12m": (("{n} high-risk customers carry {revenue} at risk, {share} of the last "
-                            "12 months' revenue (rule: above {threshold})."),
-                            "{n}个高风险客户的风险收入为{revenue}，占近12个月收入{share}（规则：高于{threshold}）。"),
-    "action_at_risk_12m": (("Run the retention plan on the high-risk customers with the most "
-                           "revenue at risk first."), "优先对风险收入最高的高风险客户执行挽留计划。"),
-    "rule_downside": ("Probability of reaching the month target below threshold",
-                      "月度达标概率低于阈值"),
-    "finding_downside": (("{month}: probability {probability} of reaching {target}; P10 is {p10} "
-                         "(rule: below {threshold})."), "{month}：达成{target}的概率为{probability}，P10为{p10}（规则：低于{threshold}）。"),
-    "action_downside": ("Build pipeline for {month} now, or agree a lower commit with management.",
-                        "立即为{month}补充商机，或与管理层调整承诺。"),
-    "rule_backtest_wape": ("Backtest WAPE above threshold", "回测WAPE高于阈值"),
-    "finding_backtest_wape": (("The revenue model's backtest WAPE is {wape} (rule: above "
-                              "{threshold})."), "收入模型回测WAPE为{wape}（规则：高于{threshold}）。"),
-    "action_backtest_wape": (("Retrain with more history or regressors; plan with the wider "
-                             "intervals meanwhile."), "增加历史数据或回归变量重新训练；期间按较宽区间做计划。"),
-    "rule_coverage": ("80% interval coverage off 0.8 by more than tolerance",
-                      "80%区间覆盖率偏离0.8超过容差"),
-    "finding_coverage": (("The 80% intervals covered {coverage} of backtest actuals (rule: off by "
-                         "more than {tolerance})."), "80%区间覆盖了{coverage}的回测实际值（规则：偏离超过{tolerance}）。"),
-    "action_coverage": ("Recalibrate the intervals (conformal) before using probabilities.",
-                        "使用概率前先重新校准区间（保形校准）。"),
-    "rule_ece": ("Churn ECE above threshold", "流失模型ECE高于阈值"),
-    "finding_ece": (("Churn scores are off their outcomes by {ece} on average (ECE; rule: above "
-                    "{threshold})."), "流失评分与实际结果的平均偏差为{ece}（ECE；规则：高于{threshold}）。"),
-    "action_ece": ("Retrain and recalibrate the churn model on recent cutoffs.",
-                   "基于近期基准日重新训练并校准流失模型。"),
-    "rule_drift": ("A feature's PSI above threshold", "特征PSI高于阈值"),
-    "finding_drift": (("{n} input feature(s) drifted from the training data (largest PSI {psi}; "
-                      "rule: above {threshold})."), "{n}个输入特征相对训练数据发生漂移（最大PSI {psi}；规则：高于{threshold}）。"),
-    "action_drift": (("Retrain the churn model on recent snapshots and check the drifting inputs "
-                     "for data problems."), "基于近期快照重新训练流失模型，并检查漂移特征的数据问题。"),
+    "summary_concentration": (
+        "The ten largest customers hold {share} of the last 12 months' revenue (HHI {hhi}).",
+        "前十大客户占近12个月收入的{share}（HHI {hhi}）。",
+    ),
+    "summary_downside": (
+        ("For {month}, P10 is {p10} against a target of {target}; the probability of reaching it "
+         "is {probability}."),
+        ("{month}的P10为{p10}，目标为{target}，达标概率为{prob"
+         "ability}。"),
+    ),
 }
 
 PHRASES: dict[str, tuple[str, str]] = {
-    **_TITLES, **_METRICS, **_WORDS, **_TABLES, **_NOTES, **_SENTENCES, **_RULES,
+    **_TITLES, **_METRICS, **_WORDS, **_TABLES, **_NOTES, **_SENTENCES, **RULE_PHRASES,
 }

@@ -300,8 +300,8 @@ def declining_customers_sql(unit: str, w: MonthWindow, top_n: int, has_customers
         SELECT c.unit, c.customer_id, {name}, c.revenue_0, c.revenue_1,
                c.revenue_1 - c.revenue_0 AS change
         FROM c{join} WHERE c.revenue_1 < c.revenue_0
-        QUALIFY row_number() OVER (PARTITION BY c.unit
-                                   ORDER BY c.revenue_1 - c.revenue_0, c.customer_id) <= {int(top_n)}
+        QUALIFY row_number() OVER (
+          PARTITION BY c.unit ORDER BY c.revenue_1 - c.revenue_0, c.customer_id) <= {int(top_n)}
         ORDER BY c.unit, change, c.customer_id"""
 
 

@@ -151,6 +151,38 @@ def heatmap_chart(grid: pd.DataFrame, loc: Locale) -> dict:
     }
 
 
+def _level_rows(inputs: RiskInputs, loc: Locale) -> tuple[list[dict], list[dict]]:
+    """HHI metrics and table rows of each level (channel, product line, region, segment)."""
+    metrics, rows = [], []
+    for level in CONCENTRATION_LEVELS:
+        frame = inputs.level_revenue.get(level)
+        if frame is None or frame.empty:
+            continue
+        value, normalised = herfindahl(frame["revenue"]), herfindahl_normalised(frame["revenue"])
+        label = loc.t(f"level_{level}")
+        metrics.append(doc.metric(f"hhi_{level}", loc.t("m_hhi", level=label), value, "ratio"))
+        metrics.append(doc.metric(f"hhi_normalised_{level}",
+                                  loc.t("m_hhi_normalised", level=label), normalised, "ratio"))
+        top = frame.sort_values("revenue", ascending=False).iloc[0]
+        rows.append({"level": label, "members": len(frame), "hhi": value,
+                     "hhi_normalised": normalised, "equivalent": None if not value else 1 / value,
+                     "largest": top["value"],
+                     "largest_share": top["revenue"] / frame["revenue"].clip(lower=0).sum()})
+    return metrics, rows
+
+
+def _levels_table(rows: list[dict], loc: Locale) -> dict:
+    return doc.table("levels", loc.t("concentration_levels"), [
+        doc.column("level", loc.t("level"), "text"),
+        doc.column("members", loc.t("members"), "count"),
+        doc.column("hhi", loc.t("hhi"), "ratio"),
+        doc.column("hhi_normalised", loc.t("hhi_normalised"), "ratio"),
+        doc.column("equivalent", loc.t("equivalent_members"), "number"),
+        doc.column("largest", loc.t("largest_member"), "member"),
+        doc.column("largest_share", loc.t("largest_share"), "pct"),
+    ], rows)
+
+
 def concentration_section(inputs: RiskInputs, options: ReportOptions) -> dict:
     """Top-10 customer share and Herfindahl indices by customer, channel and product line."""
     loc = options.locale
@@ -160,60 +192,35 @@ def concentration_section(inputs: RiskInputs, options: ReportOptions) -> dict:
                            inputs.notes.get("concentration", loc.t("no_customer_ids")))
     positive = revenue[revenue["revenue"] > 0].sort_values(
         ["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
-    total = positive["revenue"].sum()
-    positive["share"] = positive["revenue"] / total
+    positive["share"] = positive["revenue"] / positive["revenue"].sum()
     positive["cumulative_share"] = positive["share"].cumsum()
     positive["rank"] = range(1, len(positive) + 1)
-    hhi = herfindahl(positive["revenue"])
+    hhi, normalised = herfindahl(positive["revenue"]), herfindahl_normalised(positive["revenue"])
+    customer = loc.t("level_customer")
     metrics = [
         doc.metric("customers", loc.t("m_customers_12m"), len(positive), "count"),
         doc.metric("top10_share", loc.t("m_top10_share"), top_share(positive["revenue"], 10),
                    "pct"),
-        doc.metric("hhi_customer", loc.t("m_hhi", level=loc.t("level_customer")), hhi, "ratio"),
-        doc.metric("hhi_normalised_customer", loc.t("m_hhi_normalised",
-                                                    level=loc.t("level_customer")),
-                   herfindahl_normalised(positive["revenue"]), "ratio"),
+        doc.metric("hhi_customer", loc.t("m_hhi", level=customer), hhi, "ratio"),
+        doc.metric("hhi_normalised_customer", loc.t("m_hhi_normalised", level=customer),
+                   normalised, "ratio"),
     ]
-    levels = []
-    for level in CONCENTRATION_LEVELS:
-        frame = inputs.level_revenue.get(level)
-        if frame is None or frame.empty:
-            continue
-        value, normalised = herfindahl(frame["revenue"]), herfindahl_normalised(frame["revenue"])
-        metrics.append(doc.metric(f"hhi_{level}", loc.t("m_hhi", level=loc.t(f"level_{level}")),
-                                  value, "ratio"))
-        metrics.append(doc.metric(f"hhi_normalised_{level}", loc.t(
-            "m_hhi_normalised", level=loc.t(f"level_{level}")), normalised, "ratio"))
-        top = frame.sort_values("revenue", ascending=False).iloc[0]
-        levels.append({"level": loc.t(f"level_{level}"), "members": len(frame), "hhi": value,
-                       "hhi_normalised": normalised,
-                       "equivalent": None if not value else 1 / value,
-                       "largest": top["value"],
-                       "largest_share": top["revenue"] / frame["revenue"].clip(lower=0).sum()})
+    level_metrics, level_rows = _level_rows(inputs, loc)
+    first = {"level": customer, "members": len(positive), "hhi": hhi,
+             "hhi_normalised": normalised, "equivalent": None if not hhi else 1 / hhi,
+             "largest": positive["customer_id"].iloc[0] if len(positive) else None,
+             "largest_share": positive["share"].iloc[0] if len(positive) else None}
     tables = [doc.table("top_customers", loc.t("top_customers"), [
         doc.column("rank", loc.t("rank"), "count"),
         doc.column("customer_id", loc.t("customer"), "text"),
         doc.column("revenue", loc.t("revenue_12m"), "money"),
         doc.column("share", loc.t("share"), "pct"),
         doc.column("cumulative_share", loc.t("cumulative_share"), "pct"),
-    ], positive.head(max(options.top_n, 10)))]
-    tables.append(doc.table("levels", loc.t("concentration_levels"), [
-        doc.column("level", loc.t("level"), "text"),
-        doc.column("members", loc.t("members"), "count"),
-        doc.column("hhi", loc.t("hhi"), "ratio"),
-        doc.column("hhi_normalised", loc.t("hhi_normalised"), "ratio"),
-        doc.column("equivalent", loc.t("equivalent_members"), "number"),
-        doc.column("largest", loc.t("largest_member"), "member"),
-        doc.column("largest_share", loc.t("largest_share"), "pct"),
-    ], [{"level": loc.t("level_customer"), "members": len(positive), "hhi": hhi,
-         "hhi_normalised": herfindahl_normalised(positive["revenue"]),
-         "equivalent": None if not hhi else 1 / hhi,
-         "largest": positive["customer_id"].iloc[0] if len(positive) else None,
-         "largest_share": positive["share"].iloc[0] if len(positive) else None}, *levels]))
-    return doc.section("concentration", loc.t("s_concentration"), metrics=metrics,
-                       tables=tables, note=loc.t("concentration_note",
-                                                 start=loc.day(inputs.trailing_start),
-                                                 end=loc.day(inputs.data_through)))
+    ], positive.head(max(options.top_n, 10))), _levels_table([first, *level_rows], loc)]
+    return doc.section("concentration", loc.t("s_concentration"),
+                       metrics=metrics + level_metrics, tables=tables,
+                       note=loc.t("concentration_note", start=loc.day(inputs.trailing_start),
+                                  end=loc.day(inputs.data_through)))
 
 
 def downside_section(inputs: RiskInputs, loc: Locale) -> dict:

@@ -76,14 +76,16 @@ def trend_svg(chart: dict, loc: Locale) -> str:
             xs = [x(index[f["period"]]) for f in band]
             upper = [y(f[hi_key]) for f in band]
             lower = [y(f[lo_key]) for f in band]
-            body.append(f'<polygon class="fan" points="{_points(xs + xs[::-1], upper + lower[::-1])}"'
-                        f' fill="{FAN}" fill-opacity="{opacity}" stroke="none"/>')
+            outline = _points(xs + xs[::-1], upper + lower[::-1])
+            body.append(f'<polygon class="fan" points="{outline}" fill="{FAN}" '
+                        f'fill-opacity="{opacity}" stroke="none"/>')
     if fan:
         xs = [x(index[f["period"]]) for f in fan]
-        body.append(f'<polyline class="forecast" points="{_points(xs, [y(f["yhat"]) for f in fan])}"'
-                    f' fill="none" stroke="{MAIN}" stroke-width="2" stroke-dasharray="5 4"/>')
-    for series, colour, dash in zip(chart["series"], (MAIN, TARGET), ("", ' stroke-dasharray="2 3"'),
-                                    strict=False):
+        median = _points(xs, [y(f["yhat"]) for f in fan])
+        body.append(f'<polyline class="forecast" points="{median}" fill="none" stroke="{MAIN}" '
+                    'stroke-width="2" stroke-dasharray="5 4"/>')
+    styles = ((MAIN, ""), (TARGET, ' stroke-dasharray="2 3"'))
+    for series, (colour, dash) in zip(chart["series"], styles, strict=False):
         pts = [(x(i), y(v)) for i, v in enumerate(series["values"]) if v is not None]
         if pts:
             body.append(f'<polyline class="series-{series["key"]}" points="'
@@ -152,8 +154,9 @@ def bars_svg(chart: dict, loc: Locale) -> str:
         y0, value = 10 + k * row, item["value"] or 0.0
         colour = GOOD if value >= (chart.get("reference") or 0.0) else BAD
         body.append(_text(left - 6, y0 + 14, str(item["label"])[:22], "end", 11))
-        body.append(f'<rect class="bar" x="{left}" y="{y0 + 3}" width="{max(x(value) - left, 1):.1f}"'
-                    f' height="{row - 6}" fill="{colour}"/>')
+        width = max(x(value) - left, 1)
+        body.append(f'<rect class="bar" x="{left}" y="{y0 + 3}" width="{width:.1f}" '
+                    f'height="{row - 6}" fill="{colour}"/>')
         body.append(_text(x(value) + 4, y0 + 14, loc.format(item["value"], chart["value_kind"]),
                           "start", 10))
     if chart.get("reference") is not None:
