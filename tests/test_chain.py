@@ -40,7 +40,7 @@ def test_demo_runs_every_step_and_says_where_the_reports_are(demo):
 
 @pytest.mark.slow
 def test_a_second_run_skips_everything_and_a_change_reruns_only_what_follows(demo):
-    workspace, payload = demo
+    workspace, _ = demo
     config = workspace / "demo.yaml"
     again = CliRunner().invoke(main, ["run", "--config", str(config), "--json"])
     assert again.exit_code == 0, again.output

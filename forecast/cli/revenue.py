@@ -19,13 +19,13 @@ from forecast.cli.groups import predict, train
 
 def _train_text(r: dict) -> str:
     s = r["selected"]
+    coverage = "  ".join(f"{k.replace('_', ' ')}% {v:.3f}" for k, v in s.items()
+                         if k.startswith("coverage_"))
     lines = [
-        f"trained the revenue model on {r['series']:,} series ({r['freq']}) in "
-        f"{r['seconds']:.1f} s; strategies per fold: {', '.join(r['strategies'])}",
-        f"  selected forecast at grain {s['grain']!r} ({s['model']}): WAPE {s['wape']:.4f}  "
-        f"MASE {s['mase']:.4f}  80% coverage {s['coverage_80']:.3f}  95% coverage "
-        f"{s['coverage_95']:.3f}" if "coverage_95" in s else
-        f"  selected forecast at grain {s['grain']!r}: WAPE {s['wape']:.4f}",
+        (f"trained the revenue model on {r['series']:,} series ({r['freq']}) in "
+         f"{r['seconds']:.1f} s; strategies per fold: {', '.join(r['strategies'])}"),
+        (f"  selected forecast at grain {s['grain']!r} ({s['model']}): WAPE {s['wape']:.4f}  "
+         f"MASE {s['mase']:.4f}  {coverage}"),
         "  pooled backtest WAPE per model: " + ", ".join(
             f"{p['model']} {p['wape']:.4f}" for p in r["pooled"]),
     ]
@@ -51,9 +51,9 @@ def train_revenue(config_path: Path, workspace: Path | None, as_json: bool) -> N
 
 
 def _predict_text(r: dict) -> str:
-    lines = [f"forecast {r['series']:,} series for {r['periods']} periods ({r['start']}.."
-             f"{r['end']}) with {r['model_uri']} in {r['seconds']:.1f} s; coherence error "
-             f"{r['coherence_error']:.2e}"]
+    lines = [(f"forecast {r['series']:,} series for {r['periods']} periods ({r['start']}.."
+              f"{r['end']}) with {r['model_uri']} in {r['seconds']:.1f} s; coherence error "
+              f"{r['coherence_error']:.2e}")]
     lines += [f"  {q['unique_id']} {q['period']}: {q['yhat']:,.0f} (80%: {q['yhat_lo_80']:,.0f}"
               f"..{q['yhat_hi_80']:,.0f})" for q in r["quarters"]]
     lines += [f"  tables: {', '.join(r['tables'])}", *[f"  file: {p}" for p in r["exports"]]]

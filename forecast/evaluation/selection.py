@@ -95,7 +95,7 @@ def apply_selection(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFra
     group = _groups_of(combined, selection.groups)
     known = set(selection.calibrator.quantiles_[MODEL])
     # A grain without backtest errors (all its series too short) borrows the first calibration.
-    fallback = sorted(known)[0]
+    fallback = min(known)
     pieces = [selection.calibrator.transform(part, model=name if name in known else fallback)
               for name, part in combined.groupby(group, sort=False)]
     return pd.concat(pieces).loc[combined.index]
