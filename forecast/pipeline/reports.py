@@ -135,7 +135,11 @@ def _sales_frames(wh: Warehouse, config: Config, w: MonthWindow) -> dict:
     from forecast.reports import queries as q
     from forecast.reports.monthly import CONTRIBUTION_LEVELS
 
-    out: dict = {"monthly": wh.frame(q.monthly_totals_sql(w.end)), "notes": {}}
+    monthly = wh.frame(q.monthly_totals_sql(w.end))
+    counts = wh.frame(q.month_counts_sql(w)).assign(period=lambda f: f["period"].astype(str))
+    monthly = monthly.assign(key=monthly["period"].astype(str).str[:10]).merge(
+        counts.rename(columns={"period": "key"}), on="key", how="left").drop(columns="key")
+    out: dict = {"monthly": monthly, "notes": {}}
     out["dimensions"] = {lv: wh.frame(q.dimension_sql(lv, w)) for lv in CONTRIBUTION_LEVELS
                          if wh.filled("orders", lv)}
     if wh.filled("orders", "customer_id"):

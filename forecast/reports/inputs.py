@@ -41,7 +41,8 @@ class MonthlyInputs:
 
     Attributes:
         window: the month and the dates it is compared with.
-        monthly: ``period, revenue, orders, customers, lines`` per month up to the report month.
+        monthly: ``period, revenue`` per month up to the report month, with ``orders,
+            customers`` filled for the report month only.
         dimensions: level -> ``value, current, previous, year_ago`` revenue per member.
         distribution: ``grouping ('accounts' | 'channel'), member, current, previous, customers,
             customers_previous``.

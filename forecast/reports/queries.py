@@ -32,15 +32,21 @@ def member(column: str) -> str:
 
 
 def monthly_totals_sql(end: date) -> str:
-    """Per calendar month before ``end``: ``period, revenue, orders, customers, lines``
-    (orders and customers are NULL when the data have no order or customer ids)."""
+    """Revenue per calendar month before ``end``: ``period, revenue``."""
     return f"""
-        SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, sum(amount) AS revenue,
+        SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, sum(amount) AS revenue
+        FROM orders WHERE order_date < {day(end)} GROUP BY 1 ORDER BY 1"""
+
+
+def month_counts_sql(w: MonthWindow) -> str:
+    """Distinct orders and buying customers of the month: ``period, orders, customers`` (NULL
+    when the data have no order or customer ids). Only this month: distinct counts are costly."""
+    return f"""
+        SELECT {day(w.start)} AS period,
                CASE WHEN count(order_id) > 0 THEN count(DISTINCT order_id) END AS orders,
                CASE WHEN count(customer_id) > 0 THEN count(DISTINCT customer_id) END
-                 AS customers,
-               count(*) AS lines
-        FROM orders WHERE order_date < {day(end)} GROUP BY 1 ORDER BY 1"""
+                 AS customers
+        FROM orders WHERE {between(w.start, w.end)}"""
 
 
 def dimension_sql(column: str, w: MonthWindow) -> str:

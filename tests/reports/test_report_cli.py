@@ -82,3 +82,18 @@ def test_risk_in_chinese(config_file, tmp_path):
     assert report["title"] == "Acme风险报告"
     assert [s["title"] for s in report["sections"]][:3] == ["摘要", "风险客户", "集中度风险"]
     assert summary["omitted"] == []
+
+
+def test_chinese_report_in_wan_yuan_from_the_config(synthetic_config, tmp_path):
+    path = tmp_path / "zh.yaml"
+    raw = synthetic_config.model_dump(mode="json", exclude_defaults=True)
+    raw["reports"] = {"lang": "zh", "currency_unit": "wan", "formats": ["md", "json"]}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", "monthly", "--config", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    report = json.loads(Path(files["json"]).read_text(encoding="utf-8"))
+    revenue = {m["key"]: m["value"] for m in report["sections"][1]["metrics"]}["revenue"]
+    md = Path(files["md"]).read_text(encoding="utf-8")
+    assert f"| 本月收入 | {revenue / 10_000:,.2f}万元 |" in md
+    assert md.startswith("# 2026年10月销售月报")
