@@ -26,11 +26,12 @@ test: $(STAMP) chromium
 test-slow: $(STAMP) chromium
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || test $$? -eq 5
 
-# Headless Chromium renders the HTML reports in their tests (Debian package; needs root). Without
+# Headless Chromium (and a CJK font for the Chinese report) renders the HTML reports in their
+# tests (Debian packages; needs root). Without
 # it those tests skip and say why.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei) \
 	  || echo "chromium could not be installed: the HTML report tests will be skipped"; }
 
 clean:
