@@ -244,8 +244,9 @@ def train_revenue(config: Config, progress: Callable[[int, int], None] | None = 
     started = time.perf_counter()
     frame, series = load_series(config)
     freq = infer_freq(frame[DS])
-    table = run_backtest(config, frame, freq, progress)
+    # The structure is checked before any fit, so grains that do not nest fail at once.
     hierarchy = _hierarchy(frame, series, config.revenue.reconcile)
+    table = run_backtest(config, frame, freq, progress)
     evaluation = evaluate(config, table, series, hierarchy)
     pooled, by_grain = _metrics(evaluation)
     model = fit_final(config, frame, series, table, evaluation)
