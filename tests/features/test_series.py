@@ -333,14 +333,14 @@ def test_favorita_config_builds_daily_store_city_region_series(tmp_path_factory)
     expected = con.execute(f"SELECT sum(transactions) FROM read_csv('{csv}')").fetchall()[0][0]
     grains = dict(con.execute("SELECT grain, count(DISTINCT unique_id) FROM series GROUP BY 1"
                               ).fetchall())
-    assert grains["total"] == 1 and grains["store"] == 54
+    assert grains["total"] == 1 and grains["region/city/store"] == 54
     assert grains["region/city"] >= grains["region"] > 1
     total = con.execute("SELECT sum(y), count(*), count(oil_price) FROM series "
                         "WHERE grain = 'total'").fetchall()[0]
     assert total[0] == pytest.approx(expected) and total[2] >= total[1] - 1
     # Stores that open late start at their first day, not on 2013-01-01.
     late = con.execute("SELECT count(*) FROM (SELECT unique_id, min(ds) AS first FROM series "
-                       "WHERE grain = 'store' GROUP BY 1) WHERE first > '2013-06-01'"
+                       "WHERE grain = 'region/city/store' GROUP BY 1) WHERE first > '2013-06-01'"
                        ).fetchall()[0][0]
     assert late > 0
     assert con.execute("SELECT is_holiday FROM series WHERE unique_id = 'total' "
