@@ -32,8 +32,10 @@ def test_train_then_score_every_customer_once(demo, monkeypatch):
     assert scored.exit_code == 0, scored.output
     out = json.loads(scored.stdout)
     con = duckdb.connect(f"{demo['workspace']}/warehouse.duckdb", read_only=True)
-    expected = con.execute("SELECT count(*) FROM customer_snapshots WHERE cutoff = DATE "
-                           "'2026-11-01'").fetchone()[0]
+    # By default only customers with a purchase in the 365 days before the cutoff are scored.
+    total, expected = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE recency_days <= 365) FROM customer_snapshots "
+        "WHERE cutoff = DATE '2026-11-01'").fetchone()
     rows, distinct, bad_risk = con.execute(
         "SELECT count(*), count(DISTINCT s.customer_id), count(*) FILTER (WHERE abs("
         "s.revenue_at_risk - s.churn_proba * greatest(c.revenue_365d, 0)) > 1e-6) "
@@ -42,6 +44,7 @@ def test_train_then_score_every_customer_once(demo, monkeypatch):
                           "reason_1 IS NULL").fetchone()[0]
     con.close()
     assert out["rows"] == rows == distinct == expected > 0
+    assert out["excluded_inactive"] == total - expected > 0
     assert bad_risk == 0 and reasons == 0
     again = runner.invoke(main, ["score", "churn", "--config", demo["config"], "--json"])
     assert json.loads(again.stdout)["skipped_chunks"] == out["chunks"]

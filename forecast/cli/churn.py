@@ -41,9 +41,13 @@ def train_churn(config_path: Path, workspace: Path | None, as_json: bool) -> Non
 
 def _score_churn_text(r: dict) -> str:
     tiers = ", ".join(f"{k} {v:,}" for k, v in r["tiers"].items())
+    excluded = [] if r["active_within_days"] is None else [
+        f"  not scored: {r['excluded_inactive']:,} customers without a purchase in the "
+        f"{r['active_within_days']} days before the cutoff (churn.active_within_days)"]
     return "\n".join([
         f"scored {r['rows']:,} customers at cutoff {r['cutoff']} with {r['model_uri']} "
         f"in {r['seconds']:.1f} s ({r['skipped_chunks']} of {r['chunks']} chunks already done)",
+        *excluded,
         f"  tiers: {tiers}",
         f"  revenue at risk: {r['revenue_at_risk']:,.0f}",
         "  table: churn_scores", *[f"  file: {p}" for p in r["exports"]],
@@ -57,8 +61,9 @@ def _score_churn_text(r: dict) -> str:
 @json_option
 def score_churn(config_path: Path, workspace: Path | None, model_uri: str | None,
                 as_json: bool) -> None:
-    """Score every customer at the latest snapshot cutoff: churn_proba, tier, reasons and
-    revenue at risk (resumable: an interrupted run continues where it stopped)."""
+    """Score the customers at the latest snapshot cutoff: churn_proba, tier, reasons and
+    revenue at risk (resumable: an interrupted run continues where it stopped). Customers
+    without a purchase in churn.active_within_days (default 365) are left out and counted."""
     from forecast.pipeline import score_churn as run
 
     with Progress("scoring chunks") as progress:

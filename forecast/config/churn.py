@@ -44,6 +44,10 @@ class ChurnConfig(StrictModel):
     capacity: int | None = Field(
         None, ge=1, description="if set, the N riskiest customers are high, overriding tier_high"
     )
+    active_within_days: int | None = Field(
+        365, ge=1, description="score only customers with a purchase in the last N days before "
+        "the cutoff (recency_days <= N); null scores every customer ever seen"
+    )
     n_folds: int = Field(5, ge=2)
     validation_cutoffs: int = Field(2, ge=1, description="latest cutoffs used for validation")
     seed: int = Field(0, ge=0)

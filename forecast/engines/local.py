@@ -1,12 +1,20 @@
 """Batch churn scoring on one machine: chunked, bounded memory, resumable and idempotent.
 
-:func:`score_churn` scores every customer of one cutoff of a snapshot source. The customers are
-split into ``ceil(rows / chunk_rows)`` chunks by ``hash(customer_id)``; each chunk is read, scored
-(``churn_proba``, threshold tier, ``act``, reasons, ``revenue_at_risk``) and committed together
-with its bookkeeping row (see :mod:`forecast.io.scores`). The run key is derived from the model,
-the source, its cutoff and customers, the scoring settings and the DuckDB version (which fixes the
-hash), so running the same job again skips every committed chunk and redoes any that a killed
+:func:`score_churn` scores every customer of one cutoff of a snapshot source (by default only
+the customers active within ``ChurnConfig.active_within_days``). The scored rows are split into
+``ceil(rows / chunk_rows)`` chunks of consecutive rows (see :mod:`forecast.io.scores`); each
+chunk is read as Arrow, scored (``churn_proba``, threshold tier, ``act``, reasons,
+``revenue_at_risk``) and committed together with its bookkeeping row. The run key is derived
+from the model, the source, its cutoff and customers, the scoring settings and the DuckDB
+version, so running the same job again skips every committed chunk and redoes any that a killed
 process left uncommitted, and a run with another model replaces the scores at that cutoff.
+
+Throughput comes from three things: the model is compiled to array code
+(:mod:`forecast.engines.compiled`; no pandas per chunk), reasons are ranked with the model's
+additive attribution and worded with numpy string operations, and ``workers`` threads score
+chunks while the calling thread reads the next chunk and writes the finished ones in chunk
+order (NumPy, the tree evaluator and DuckDB release the GIL for their heavy work). At most
+``workers + 1`` chunks are in memory at once.
 
 A ``capacity`` tier (the N highest probabilities over all customers are ``high``) is global, so it
 is applied after the last chunk, in SQL over the whole run.
@@ -17,29 +25,40 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import pickle
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import duckdb
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from forecast.config import ChurnConfig
+from forecast.engines.chunk_scoring import ChunkScorer
 from forecast.errors import ValidationError
 from forecast.io import scores
-from forecast.models.churn import ChurnModel, assign_tiers
-from forecast.models.reasons import explain_churn
-from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
+from forecast.models.churn import ChurnModel
 
 ReasonMode = Literal["all", "at_risk", "none"]
 Progress = Callable[[int, int], None]
 DEFAULT_REVENUE_COLUMN = "revenue_365d"
+# Changes whenever chunks are cut differently, so an older run is never resumed by this code.
+CHUNKING = "position-ranges-v2"
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -50,16 +69,15 @@ class ScoringOptions:
         cutoff: the snapshot cutoff to score; default the latest in the source.
         chunk_rows: customers per chunk, on average; bounds memory.
         reasons: ``all`` customers get reasons, only those ``at_risk`` (``churn_proba >=
-            tier_medium``; the others get none, which saves most of the cost), or ``none``.
+            tier_medium``; the others get none), or ``none``.
         revenue_column: trailing-12-month revenue; ``revenue_at_risk = churn_proba x
             max(revenue, 0)``. None leaves ``revenue_at_risk`` empty.
         model_key: identity of the model in the run key (e.g. its MLflow URI); default a hash of
             the pickled model.
         exports: Parquet or CSV files the run's scores are written to at the end.
-        model_threads: BLAS/OpenMP threads for the model. One by default: a boosted model
-            synchronises its threads once per tree, which on a busy or small machine costs more
-            than it saves (measured 10x slower with 2 threads on a loaded 2-core machine), and
-            DuckDB keeps reading and writing on the other cores. None leaves the default.
+        workers: threads scoring chunks; default every core this process may use.
+        model_threads: BLAS/OpenMP threads inside each worker. One by default: the workers
+            already use the cores, and nested threads only contend.
     """
 
     cutoff: date | None = None
@@ -68,26 +86,28 @@ class ScoringOptions:
     revenue_column: str | None = DEFAULT_REVENUE_COLUMN
     model_key: str | None = None
     exports: tuple[Path, ...] = ()
+    workers: int | None = None
     model_threads: int | None = 1
 
 
 def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str | Path,
                 config: ChurnConfig, *, options: ScoringOptions | None = None,
                 progress: Progress | None = None) -> dict:
-    """Score every customer of one cutoff of a snapshot source into ``churn_scores``.
+    """Score the customers of one cutoff of a snapshot source into ``churn_scores``.
 
     Args:
         con: a writable warehouse connection.
         model: a fitted churn model.
         source: a warehouse table (e.g. ``customer_snapshots``) or a Parquet file with
             ``customer_id``, ``cutoff`` and the model's features.
-        config: tier thresholds and capacity.
-        options: cutoff, chunk size, reasons, revenue column, model key, exports.
-        progress: called as ``progress(chunks_done, n_chunks)`` after each chunk.
+        config: tier thresholds, capacity and ``active_within_days``.
+        options: cutoff, chunk size, reasons, revenue column, model key, exports, workers.
+        progress: called as ``progress(chunks_done, n_chunks)`` after each chunk, in order.
 
     Returns:
-        ``run_key, source, cutoff, rows, chunks, skipped_chunks, scored_rows, seconds,
-        customers_per_second, tiers, revenue_at_risk, exports``.
+        ``run_key, source, cutoff, rows, active_within_days, excluded_inactive, chunks,
+        skipped_chunks, scored_rows, seconds, customers_per_second, workers, tiers,
+        revenue_at_risk, exports``.
 
     Raises:
         ValidationError: the model's features differ from the source's (nothing is written).
@@ -97,30 +117,68 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
     options = options or ScoringOptions()
     if options.chunk_rows < 1:
         raise ValidationError(f"chunk_rows must be at least 1, got {options.chunk_rows}")
-    snapshot = scores.open_snapshot_source(con, source, options.cutoff)
+    snapshot = scores.open_snapshot_source(con, source, options.cutoff,
+                                           config.active_within_days)
     check_scoring_schema(model, scores.empty_frame(con, snapshot), snapshot.name, options)
     n_chunks = max(1, math.ceil(snapshot.rows / options.chunk_rows))
     key = run_key(model, snapshot, config, options, n_chunks)
     done = scores.begin_run(con, key, snapshot)
-    scored = 0
+    if done and scores.changed_chunks(con, snapshot, n_chunks, done):
+        scores.reset_run(con, key)
+        done = {}
+    workers = max(1, options.workers or available_cores())
+    scorer = ChunkScorer(model, config, options.reasons, options.revenue_column)
     with threadpool_limits(options.model_threads):
-        for chunk in range(n_chunks):
-            if chunk not in done:
-                frame = scores.read_chunk(con, snapshot, chunk, n_chunks)
-                scores.write_chunk(con, key, chunk, n_chunks,
-                                   score_chunk(model, frame, config, options))
-                scored += len(frame)
-            if progress is not None:
-                progress(chunk + 1, n_chunks)
+        scored = _score_chunks(con, snapshot, scorer, (key, n_chunks, set(done)), workers,
+                               progress)
     summary = _finish_run(con, key, snapshot, config, options)
     seconds = time.perf_counter() - started
     return {
         "run_key": key, "source": snapshot.name, "cutoff": _iso(snapshot.cutoff),
-        "rows": snapshot.rows, "chunks": n_chunks, "skipped_chunks": len(done),
-        "scored_rows": scored, "seconds": round(seconds, 3),
+        "rows": snapshot.rows, "active_within_days": snapshot.active_within_days,
+        "excluded_inactive": snapshot.excluded, "chunks": n_chunks,
+        "skipped_chunks": len(done), "scored_rows": scored, "seconds": round(seconds, 3),
         "customers_per_second": round(scored / seconds, 1) if scored else None,
-        **summary,
+        "workers": workers, **summary,
     }
+
+
+def _score_chunks(con: duckdb.DuckDBPyConnection, snapshot: scores.SnapshotSource,
+                  scorer: ChunkScorer, run: tuple[str, int, set[int]], workers: int,
+                  progress: Progress | None) -> int:
+    """Read each chunk here, score it on a worker thread, write results in chunk order."""
+    key, n_chunks, done = run
+    select = scorer.select_sql(snapshot.columns)
+    pending: deque[tuple[int, Future | None]] = deque()
+    scored = 0
+
+    def finish_oldest() -> None:
+        nonlocal scored
+        chunk, future = pending.popleft()
+        if future is not None:
+            table = future.result()
+            scores.write_chunk(con, key, chunk, n_chunks, table)
+            scored += table.num_rows
+        if progress is not None:
+            progress(chunk + 1, n_chunks)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            for chunk in range(n_chunks):
+                future = None
+                if chunk not in done:
+                    table = scores.read_chunk(con, snapshot, chunk, n_chunks, select)
+                    future = pool.submit(scorer.score, table)
+                pending.append((chunk, future))
+                while len(pending) > workers:
+                    finish_oldest()
+            while pending:
+                finish_oldest()
+        finally:
+            for _, future in pending:
+                if future is not None:
+                    future.cancel()
+    return scored
 
 
 def _finish_run(con: duckdb.DuckDBPyConnection, key: str, snapshot: scores.SnapshotSource,
@@ -129,9 +187,9 @@ def _finish_run(con: duckdb.DuckDBPyConnection, key: str, snapshot: scores.Snaps
     if config.capacity is not None:
         scores.apply_capacity(con, key, config.capacity, config.tier_medium)
     summary = scores.summarise_run(con, key)
-    if summary["rows"] != snapshot.rows or summary["customers"] != snapshot.rows:
-        raise ValidationError(f"{snapshot.name}: scored {summary['rows']} rows for "
-                              f"{summary['customers']} customers, expected {snapshot.rows}")
+    if summary["rows"] != snapshot.rows:
+        raise ValidationError(f"{snapshot.name}: scored {summary['rows']} rows, expected "
+                              f"{snapshot.rows}")
     exports = scores.export_scores(con, key, options.exports) if options.exports else []
     return {"tiers": summary["tiers"], "revenue_at_risk": round(summary["revenue_at_risk"], 2),
             "exports": exports}
@@ -165,10 +223,11 @@ def run_key(model: ChurnModel, snapshot: scores.SnapshotSource, config: ChurnCon
     """A digest of everything that decides a run's scores and its chunks."""
     parts = {
         "model": options.model_key or model_identity(model), "source": snapshot.name,
-        "cutoff": _iso(snapshot.cutoff),
-        "rows": snapshot.rows, "customers": snapshot.fingerprint, "n_chunks": n_chunks,
-        "reasons": options.reasons, "revenue": options.revenue_column,
-        "tiers": [config.tier_high, config.tier_medium], "duckdb": duckdb.__version__,
+        "cutoff": _iso(snapshot.cutoff), "rows": snapshot.rows,
+        "customers": snapshot.fingerprint, "n_chunks": n_chunks, "chunking": CHUNKING,
+        "active_within_days": snapshot.active_within_days, "reasons": options.reasons,
+        "revenue": options.revenue_column, "tiers": [config.tier_high, config.tier_medium],
+        "duckdb": duckdb.__version__,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -185,52 +244,6 @@ def model_identity(model: ChurnModel) -> str:
     state = {k: v for k, v in vars(model).items() if k != "config"}
     digest.update(pickle.dumps(state, protocol=5))
     return digest.hexdigest()
-
-
-def score_chunk(model: ChurnModel, frame: pd.DataFrame, config: ChurnConfig,
-                options: ScoringOptions) -> pd.DataFrame:
-    """Scores of one chunk of customers.
-
-    Returns:
-        The columns of :data:`forecast.io.scores.SCORE_COLUMNS`: ``customer_id, cutoff,
-        churn_proba, tier`` (by ``tier_high``/``tier_medium``; capacity comes later),
-        ``act`` (``churn_proba >= threshold_``), ``reason_1..3``, ``revenue_at_risk``.
-    """
-    frame = frame.reset_index(drop=True)
-    proba = model.predict_proba(frame)[:, 1]
-    out = pd.DataFrame({CUSTOMER_ID: frame[CUSTOMER_ID].astype(object).to_numpy()})
-    out[CUTOFF] = frame[CUTOFF].to_numpy() if CUTOFF in frame.columns else None
-    out[CHURN_PROBA] = proba
-    out[TIER] = assign_tiers(proba, config.model_copy(update={"capacity": None}))
-    out["act"] = proba >= model.threshold_
-    reasons = explain_some(model, frame, _reason_rows(proba, config, options.reasons))
-    for column in scores.REASON_COLUMNS:
-        out[column] = reasons[column]
-    if options.revenue_column is None:
-        out[scores.REVENUE_AT_RISK] = np.nan
-    else:
-        revenue = pd.to_numeric(frame[options.revenue_column]).astype(float).to_numpy()
-        out[scores.REVENUE_AT_RISK] = proba * np.clip(revenue, 0, None)
-    return out
-
-
-def _reason_rows(proba: np.ndarray, config: ChurnConfig, mode: ReasonMode) -> np.ndarray:
-    if mode == "all":
-        return np.arange(len(proba))
-    if mode == "at_risk":
-        return np.flatnonzero(proba >= config.tier_medium)
-    return np.array([], dtype=int)
-
-
-def explain_some(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray) -> dict:
-    """``reason_1..3`` for every row of ``frame``: from :func:`explain_churn` for ``rows``,
-    None for the others."""
-    out = {c: np.full(len(frame), None, dtype=object) for c in scores.REASON_COLUMNS}
-    if len(rows):
-        explained = explain_churn(model, frame.iloc[rows], n_reasons=scores.N_REASONS)
-        for column in scores.REASON_COLUMNS:
-            out[column][rows] = explained[column].to_numpy(dtype=object)
-    return out
 
 
 def _iso(day: date | None) -> str | None:

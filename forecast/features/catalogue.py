@@ -110,7 +110,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature("product_lines_prev_{p}d", "product", "BIGINT",
             "distinct product lines bought in the {p} days before that window"),
     Feature("product_lines_change_{p}d", "product", "BIGINT",
-            "product_lines_{p}d - product_lines_prev_{p}d: negative when the mix narrows"),
+            "product_lines_{p}d - product_lines_prev_{p}d: negative when the mix narrows; NULL "
+            "when nothing with a product line was bought in the previous {p} days (no mix to "
+            "narrow from)"),
     Feature("channel_share_online", "channel", "DOUBLE",
             "share of purchase revenue with a known channel that came through 'online' (channel "
             "values as in schemas.CHANNELS); NULL when no purchase of the customer has one"),

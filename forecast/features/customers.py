@@ -151,11 +151,15 @@ def _mix_features(config: CustomerFeaturesConfig, sources: q.SnapshotSources) ->
         "product_lines_total": f"{t}.lines_total",
         f"product_lines_{p}d": f"{t}.lines_recent",
         f"product_lines_prev_{p}d": f"{t}.lines_previous",
-        f"product_lines_change_{p}d":
-            f"coalesce({t}.lines_recent, 0) - coalesce({t}.lines_previous, 0)",
     }
     out = {name: f"CAST(coalesce({e}, 0) AS BIGINT)" if lines else "CAST(NULL AS BIGINT)"
            for name, e in breadth.items()}
+    # No basket in the previous window, no mix to narrow: NULL, not 0 (0 would put customers
+    # who stopped buying beside customers whose mix held, and hide that narrowing is a risk).
+    change = (f"CASE WHEN {t}.lines_previous > 0 THEN coalesce({t}.lines_recent, 0) "
+              f"- {t}.lines_previous END")
+    out[f"product_lines_change_{p}d"] = f"CAST({change} AS BIGINT)" if lines else (
+        "CAST(NULL AS BIGINT)")
     for channel in CHANNELS:
         out[f"channel_share_{channel}"] = (
             f"a.{channel}_revenue / nullif(a.channel_revenue, 0)" if sources.has("channel")

@@ -1,21 +1,26 @@
 """The warehouse side of batch churn scoring: snapshot sources, chunks, and idempotent writes.
 
 A scoring run reads a snapshot source (a warehouse table or a Parquet file) at one cutoff, in
-chunks that partition its customers by ``hash(customer_id) % n_chunks``: membership depends only
-on the customer id, never on row order, so a resumed run reads exactly the chunks it did not
-finish. Each chunk's scores are inserted into ``churn_scores`` in one transaction together with
-its row in ``churn_score_chunks``; a process killed mid-chunk leaves neither, and the next run
-with the same run key skips the committed chunks and redoes the rest.
+chunks of consecutive rows: chunk ``k`` holds the rows whose position (``rowid`` of a table,
+``file_row_number`` of a Parquet file) lies in the k-th of ``n_chunks`` equal position ranges
+over the scored rows. A range read skips every row group outside it, so reading all chunks
+costs one pass over the source (a filter on ``hash(customer_id)`` would cost one pass per
+chunk). Each chunk's scores are inserted into ``churn_scores`` in one transaction together with
+its row in ``churn_score_chunks``, which records the xor of its customers' id hashes; a process
+killed mid-chunk leaves neither, and the next run with the same run key checks that the
+committed chunks still hold the same customers (else it starts the run over), skips them and
+redoes the rest.
 
 Tables:
 
 * ``churn_scores``: ``customer_id, cutoff, churn_proba, tier, act, reason_1, reason_2,
   reason_3, revenue_at_risk, run_key, chunk``; one row per customer and cutoff.
-* ``churn_score_chunks``: ``run_key, cutoff, chunk, n_chunks, rows, committed_at``.
+* ``churn_score_chunks``: ``run_key, cutoff, chunk, n_chunks, rows, committed_at, digest``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from forecast.errors import ValidationError, WorkspaceError
 from forecast.io.outputs import export_table
@@ -32,9 +38,11 @@ from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
 SCORES_TABLE = "churn_scores"
 CHUNKS_TABLE = "churn_score_chunks"
 EXPORT_VIEW = "churn_scores_export"
+CHUNK_VIEW = "_chunk_scores"
 N_REASONS = 3
 REASON_COLUMNS = tuple(f"reason_{k + 1}" for k in range(N_REASONS))
 REVENUE_AT_RISK = "revenue_at_risk"
+RECENCY = "recency_days"
 # Columns a scoring chunk hands to write_chunk, in table order (run_key and chunk are added).
 SCORE_COLUMNS: dict[str, str] = {
     CUSTOMER_ID: "VARCHAR", CUTOFF: "DATE", CHURN_PROBA: "DOUBLE", TIER: "VARCHAR",
@@ -50,101 +58,151 @@ class SnapshotSource:
     Attributes:
         name: the table name or the resolved Parquet path (part of the run key).
         relation: SQL FROM-expression reading the source.
+        position: its row-position column (``rowid`` or ``file_row_number``).
         cutoff: the cutoff scored; None when the source has no ``cutoff`` column.
-        rows: customers at that cutoff.
-        fingerprint: xor of the customers' id hashes, so a changed population changes the key.
+        rows: customers scored at that cutoff.
+        fingerprint: xor of the scored customers' id hashes, so a changed population changes
+            the run key.
         columns: column names of the source.
+        first, last: the smallest and largest position of a scored row.
+        active_within_days: only customers with a purchase in the last N days before the cutoff
+            (``recency_days <= N``) are scored; None scores every customer.
+        excluded: customers at the cutoff left out by ``active_within_days``.
     """
 
     name: str
     relation: str
+    position: str
     cutoff: date | None
     rows: int
     fingerprint: int
     columns: tuple[str, ...]
+    first: int = 0
+    last: int = 0
+    active_within_days: int | None = None
+    excluded: int = 0
 
     @property
-    def where(self) -> str:
-        """SQL condition selecting the scored cutoff."""
+    def at_cutoff(self) -> str:
+        """SQL condition selecting the cutoff."""
         if self.cutoff is None:
             return "TRUE"
         return f"{quote(CUTOFF)} = DATE {literal(self.cutoff.isoformat())}"
 
+    @property
+    def where(self) -> str:
+        """SQL condition selecting the scored rows (cutoff and activity)."""
+        if self.active_within_days is None:
+            return self.at_cutoff
+        return f"{self.at_cutoff} AND {quote(RECENCY)} <= {int(self.active_within_days)}"
 
-def _relation(con: duckdb.DuckDBPyConnection, source: str | Path) -> tuple[str, str]:
+    def chunk_width(self, n_chunks: int) -> int:
+        """Positions per chunk."""
+        return max(1, math.ceil((self.last - self.first + 1) / n_chunks))
+
+    def chunk_of(self, n_chunks: int) -> str:
+        """SQL expression of a row's chunk number."""
+        return (f"CAST(({self.position} - {int(self.first)}) // {self.chunk_width(n_chunks)} "
+                "AS BIGINT)")
+
+
+def _relation(con: duckdb.DuckDBPyConnection, source: str | Path) -> tuple[str, str, str]:
     text = str(source)
     if isinstance(source, Path) or text.lower().endswith(".parquet"):
         path = Path(source).resolve()
         if not path.is_file():
             raise WorkspaceError(f"snapshot file not found: {path}")
-        return str(path), f"read_parquet({literal(path.as_posix())})"
+        relation = f"read_parquet({literal(path.as_posix())}, file_row_number = true)"
+        return str(path), relation, "file_row_number"
     if not table_exists(con, text):
         raise WorkspaceError(f"the warehouse has no table {text!r} to score: build it with "
                              "`forecast features customers --config ...` first")
-    return text, quote(text)
+    return text, quote(text), "rowid"
+
+
+def _latest_cutoff(con: duckdb.DuckDBPyConnection, relation: str) -> date | None:
+    latest = con.execute(f"SELECT max({quote(CUTOFF)}) FROM {relation}").fetchone()[0]
+    return None if latest is None else pd.Timestamp(latest).date()
 
 
 def open_snapshot_source(con: duckdb.DuckDBPyConnection, source: str | Path,
-                         cutoff: date | None = None) -> SnapshotSource:
-    """Find the cutoff to score (default: the latest) and count its customers.
+                         cutoff: date | None = None,
+                         active_within_days: int | None = None) -> SnapshotSource:
+    """Find the cutoff to score (default: the latest), count and fingerprint its customers.
 
     Args:
         con: a warehouse connection.
         source: a warehouse table name, or a Parquet file (a ``Path`` or a ``.parquet`` name).
         cutoff: the cutoff to score; default the latest in the source.
+        active_within_days: score only customers with ``recency_days <= N``; None: all.
 
     Raises:
         WorkspaceError: the table or file does not exist.
-        ValidationError: no ``customer_id`` column, no rows at the cutoff, or a customer that
+        ValidationError: no ``customer_id`` column, no ``recency_days`` column for
+            ``active_within_days``, no customer to score at the cutoff, or a customer that
             appears twice at the cutoff.
     """
-    name, relation = _relation(con, source)
-    columns = tuple(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall())
+    name, relation, position = _relation(con, source)
+    columns = tuple(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+                    if r[0] != position)
     if CUSTOMER_ID not in columns:
         raise ValidationError(f"{name}: no {CUSTOMER_ID!r} column to score; columns are "
                               f"{list(columns)}")
-    if CUTOFF in columns and cutoff is None:
-        latest = con.execute(f"SELECT max({quote(CUTOFF)}) FROM {relation}").fetchone()[0]
-        cutoff = None if latest is None else pd.Timestamp(latest).date()
-    elif CUTOFF not in columns:
-        cutoff = None
-    probe = SnapshotSource(name, relation, cutoff, 0, 0, columns)
-    rows, distinct, fingerprint = con.execute(
-        f"SELECT count(*), count(DISTINCT {quote(CUSTOMER_ID)}), "
-        f"coalesce(bit_xor(hash({quote(CUSTOMER_ID)})), 0) FROM {relation} WHERE {probe.where}"
-    ).fetchone()
+    if active_within_days is not None and RECENCY not in columns:
+        raise ValidationError(
+            f"{name}: no {RECENCY!r} column, so customers active within {active_within_days} "
+            "days cannot be told apart; set churn.active_within_days to null to score every "
+            "customer")
+    cutoff = (cutoff or _latest_cutoff(con, relation)) if CUTOFF in columns else None
+    probe = SnapshotSource(name, relation, position, cutoff, 0, 0, columns,
+                           active_within_days=active_within_days)
+    total, rows, distinct, fingerprint, first, last = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {probe.where}), "
+        f"count(DISTINCT {quote(CUSTOMER_ID)}) FILTER (WHERE {probe.where}), "
+        f"coalesce(bit_xor(hash({quote(CUSTOMER_ID)})) FILTER (WHERE {probe.where}), 0), "
+        f"min({position}) FILTER (WHERE {probe.where}), "
+        f"max({position}) FILTER (WHERE {probe.where}) "
+        f"FROM {relation} WHERE {probe.at_cutoff}").fetchone()
     if not rows:
-        raise ValidationError(f"{name}: no customers at cutoff {cutoff}")
+        within = "" if active_within_days is None else (
+            f" with a purchase in the last {active_within_days} days ({total} customers in all)")
+        raise ValidationError(f"{name}: no customers at cutoff {cutoff}{within}")
     if distinct != rows:
         raise ValidationError(f"{name}: {rows - distinct} duplicate customer_id row(s) at cutoff "
                               f"{cutoff}; expected one row per customer")
-    return SnapshotSource(name, relation, cutoff, int(rows), int(fingerprint), columns)
+    return SnapshotSource(name, relation, position, cutoff, int(rows), int(fingerprint),
+                          columns, int(first), int(last), active_within_days,
+                          int(total - rows))
 
 
 def empty_frame(con: duckdb.DuckDBPyConnection, source: SnapshotSource) -> pd.DataFrame:
     """The source's columns and types with no rows, for schema checks before any write."""
-    return con.execute(f"SELECT * FROM {source.relation} LIMIT 0").df()
+    columns = ", ".join(quote(c) for c in source.columns)
+    return con.execute(f"SELECT {columns} FROM {source.relation} LIMIT 0").df()
 
 
 def read_chunk(con: duckdb.DuckDBPyConnection, source: SnapshotSource, chunk: int,
-               n_chunks: int) -> pd.DataFrame:
-    """Rows of chunk ``chunk``: the customers with ``hash(customer_id) % n_chunks = chunk``."""
-    return con.execute(
-        f"SELECT * FROM {source.relation} WHERE {source.where} "
-        f"AND hash({quote(CUSTOMER_ID)}) % {int(n_chunks)} = {int(chunk)}"
-    ).df()
+               n_chunks: int, select: str) -> pa.Table:
+    """Chunk ``chunk`` of the scored rows, as Arrow, with the SELECT list ``select``."""
+    width = source.chunk_width(n_chunks)
+    low = source.first + chunk * width
+    return con.sql(
+        f"SELECT {select} FROM {source.relation} WHERE {source.position} >= {low} "
+        f"AND {source.position} < {low + width} AND {source.where}").to_arrow_table()
 
 
 def ensure_score_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``churn_scores`` and ``churn_score_chunks`` if missing."""
+    """Create ``churn_scores`` and ``churn_score_chunks`` if missing (and add the chunk digest
+    to a bookkeeping table of an older version)."""
     columns = [f"{quote(c)} {t}" for c, t in SCORE_COLUMNS.items()]
     columns += ["run_key VARCHAR NOT NULL", "chunk BIGINT NOT NULL"]
     con.execute(f"CREATE TABLE IF NOT EXISTS {SCORES_TABLE} ({', '.join(columns)})")
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {CHUNKS_TABLE} (
             run_key VARCHAR NOT NULL, cutoff DATE, chunk BIGINT NOT NULL,
-            n_chunks BIGINT NOT NULL, rows BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL)"""
-    )
+            n_chunks BIGINT NOT NULL, rows BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL,
+            digest UBIGINT)""")
+    con.execute(f"ALTER TABLE {CHUNKS_TABLE} ADD COLUMN IF NOT EXISTS digest UBIGINT")
 
 
 def _same_cutoff(source: SnapshotSource) -> str:
@@ -155,41 +213,63 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, run_key: str, source: SnapshotSource) -> set[int]:
-    """Start or resume a run: drop other runs' scores at this cutoff, list committed chunks.
-
-    Returns:
-        The chunk numbers this run key has already committed.
-    """
-    ensure_score_tables(con)
+def _in_transaction(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (SCORES_TABLE, CHUNKS_TABLE):
-            con.execute(f"DELETE FROM {table} WHERE {_same_cutoff(source)} AND run_key <> ?",
-                        [run_key])
-        done = con.execute(f"SELECT chunk FROM {CHUNKS_TABLE} WHERE run_key = ?",
-                           [run_key]).fetchall()
+        for sql, parameters in statements:
+            con.execute(sql, parameters)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return {int(r[0]) for r in done}
+
+
+def begin_run(con: duckdb.DuckDBPyConnection, run_key: str, source: SnapshotSource
+              ) -> dict[int, int | None]:
+    """Start or resume a run: drop other runs' scores at this cutoff, list committed chunks.
+
+    Returns:
+        Chunk number -> customer digest of the chunks this run key has already committed.
+    """
+    ensure_score_tables(con)
+    _in_transaction(con, [
+        (f"DELETE FROM {table} WHERE {_same_cutoff(source)} AND run_key <> ?", [run_key])
+        for table in (SCORES_TABLE, CHUNKS_TABLE)])
+    done = con.execute(f"SELECT chunk, digest FROM {CHUNKS_TABLE} WHERE run_key = ?",
+                       [run_key]).fetchall()
+    return {int(chunk): None if digest is None else int(digest) for chunk, digest in done}
+
+
+def changed_chunks(con: duckdb.DuckDBPyConnection, source: SnapshotSource, n_chunks: int,
+                   committed: dict[int, int | None]) -> list[int]:
+    """Committed chunks whose customers in the source are not the ones scored (the source was
+    rewritten in another row order since), found in one pass over the source."""
+    now = dict(con.execute(
+        f"SELECT {source.chunk_of(n_chunks)} AS chunk, bit_xor(hash({quote(CUSTOMER_ID)})) "
+        f"FROM {source.relation} WHERE {source.where} GROUP BY ALL").fetchall())
+    return sorted(c for c, digest in committed.items() if now.get(c, 0) != digest)
+
+
+def reset_run(con: duckdb.DuckDBPyConnection, run_key: str) -> None:
+    """Delete every score and chunk record of a run."""
+    _in_transaction(con, [(f"DELETE FROM {table} WHERE run_key = ?", [run_key])
+                          for table in (SCORES_TABLE, CHUNKS_TABLE)])
 
 
 def write_chunk(con: duckdb.DuckDBPyConnection, run_key: str, chunk: int, n_chunks: int,
-                scores: pd.DataFrame) -> None:
+                scores: pa.Table) -> None:
     """Insert one chunk's scores and its bookkeeping row in a single transaction.
 
     Args:
         scores: one row per customer with the columns of ``SCORE_COLUMNS``.
     """
     select = ", ".join(f"CAST({quote(c)} AS {t})" for c, t in SCORE_COLUMNS.items())
-    con.register("_chunk_scores", scores)
+    con.register(CHUNK_VIEW, scores)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {SCORES_TABLE} WHERE run_key = ? AND chunk = ?",
                     [run_key, chunk])
-        con.execute(f"INSERT INTO {SCORES_TABLE} SELECT {select}, ?, ? FROM _chunk_scores",
+        con.execute(f"INSERT INTO {SCORES_TABLE} SELECT {select}, ?, ? FROM {CHUNK_VIEW}",
                     [run_key, chunk])
         record_chunk(con, run_key, scores, chunk, n_chunks)
         con.execute("COMMIT")
@@ -197,17 +277,18 @@ def write_chunk(con: duckdb.DuckDBPyConnection, run_key: str, chunk: int, n_chun
         con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("_chunk_scores")
+        con.unregister(CHUNK_VIEW)
 
 
-def record_chunk(con: duckdb.DuckDBPyConnection, run_key: str, scores: pd.DataFrame,
+def record_chunk(con: duckdb.DuckDBPyConnection, run_key: str, scores: pa.Table,
                  chunk: int, n_chunks: int) -> None:
-    """The bookkeeping row of a chunk; called inside :func:`write_chunk`'s transaction."""
-    cutoff = scores[CUTOFF].iloc[0] if len(scores) else None
+    """The bookkeeping row of a chunk (its rows, cutoff and customer digest); called inside
+    :func:`write_chunk`'s transaction while the chunk's scores are registered."""
     con.execute(
-        f"INSERT INTO {CHUNKS_TABLE} VALUES (?, CAST(? AS DATE), ?, ?, ?, current_timestamp)",
-        [run_key, None if cutoff is None or pd.isna(cutoff) else str(cutoff)[:10], chunk,
-         n_chunks, len(scores)])
+        f"""INSERT INTO {CHUNKS_TABLE}
+            SELECT ?, max({quote(CUTOFF)}), ?, ?, count(*), current_timestamp,
+                   coalesce(bit_xor(hash({quote(CUSTOMER_ID)})), 0)
+            FROM {CHUNK_VIEW}""", [run_key, chunk, n_chunks])
 
 
 def apply_capacity(con: duckdb.DuckDBPyConnection, run_key: str, capacity: int,
@@ -224,15 +305,13 @@ def apply_capacity(con: duckdb.DuckDBPyConnection, run_key: str, capacity: int,
 
 
 def summarise_run(con: duckdb.DuckDBPyConnection, run_key: str) -> dict:
-    """Rows, distinct customers, tier counts and total revenue at risk of a run."""
-    rows, distinct, at_risk = con.execute(
-        f"SELECT count(*), count(DISTINCT customer_id), sum({REVENUE_AT_RISK}) "
-        f"FROM {SCORES_TABLE} WHERE run_key = ?", [run_key]).fetchone()
-    tiers = dict(con.execute(f"SELECT tier, count(*) FROM {SCORES_TABLE} WHERE run_key = ? "
-                             "GROUP BY tier", [run_key]).fetchall())
-    return {"rows": int(rows), "customers": int(distinct),
-            "tiers": {t: int(tiers.get(t, 0)) for t in TIERS},
-            "revenue_at_risk": float(at_risk or 0.0)}
+    """Rows, tier counts and total revenue at risk of a run."""
+    rows = con.execute(
+        f"SELECT tier, count(*), sum({REVENUE_AT_RISK}) FROM {SCORES_TABLE} WHERE run_key = ? "
+        "GROUP BY tier", [run_key]).fetchall()
+    tiers = {tier: int(n) for tier, n, _ in rows}
+    return {"rows": sum(tiers.values()), "tiers": {t: tiers.get(t, 0) for t in TIERS},
+            "revenue_at_risk": float(sum(r[2] or 0.0 for r in rows))}
 
 
 def export_scores(con: duckdb.DuckDBPyConnection, run_key: str, paths: Sequence[Path]

@@ -39,6 +39,7 @@ from forecast.models.calibration import (
     choose_threshold,
     cross_fit_calibration,  # noqa: F401  (part of this module's API)
 )
+from forecast.models.reasons import fit_attribution
 from forecast.schemas import CHURN_PROBA, CUTOFF, LABEL, TIER
 
 SPLINE_KNOTS = 5
@@ -230,6 +231,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         threshold_: churn_proba at or above which a retention action pays off.
         validation_predictions_: the chosen model's calibrated out-of-sample predictions
             (``churned, churn_proba``), for evaluation.
+        attribution_: the model's partial dependence on each feature (log-odds against the
+            typical value), which ranks the reasons (:mod:`forecast.models.reasons`).
     """
 
     def __init__(self, config: ChurnConfig | None = None):
@@ -272,6 +275,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                                            config.cost_wasted_action)
         self.validation_predictions_ = pd.DataFrame({LABEL: y[rows], CHURN_PROBA: proba})
         self.classes_ = np.array([0, 1])
+        self.attribution_ = fit_attribution(self, features, seed=config.seed)
         return self
 
     def _learn_schema(self, X: pd.DataFrame, config: ChurnConfig) -> None:

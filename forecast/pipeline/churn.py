@@ -84,7 +84,10 @@ def train_churn(config: Config) -> dict:
 
 def score_churn(config: Config, model_uri: str | None = None,
                 progress: Callable[[int, int], None] | None = None) -> dict:
-    """Score every customer of the latest snapshot cutoff with a registered churn model.
+    """Score the customers of the latest snapshot cutoff with a registered churn model.
+
+    Only customers with a purchase in the ``churn.active_within_days`` days before the cutoff
+    are scored (all when it is null); the summary counts the others as ``excluded_inactive``.
 
     Args:
         config: the job config (workspace, churn tiers).

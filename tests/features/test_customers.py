@@ -219,7 +219,7 @@ def test_single_id_less_purchase(rows):
         "orders_30d": 1, "orders_trend_30d": 1.0, "revenue_90d": 80.0,
         "interval_mean_days": None, "interval_std_days": None, "interval_last_days": None,
         "recency_to_interval": None,
-        "product_lines_total": 0, "product_lines_change_90d": 0,
+        "product_lines_total": 0, "product_lines_change_90d": None,
         "channel_share_online": None, "return_line_share": 0.0, "return_revenue_share": 0.0,
         "gross_margin_share": None,
     })

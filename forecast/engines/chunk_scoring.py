@@ -1,0 +1,125 @@
+"""Scoring of one chunk of customers, from Arrow in to Arrow out, without pandas.
+
+:class:`ChunkScorer` holds what every chunk of a run shares (the compiled model, the usable
+reason rules, the tier settings) and turns a chunk read from the warehouse into the rows of
+``churn_scores``: ``churn_proba`` from the compiled model, the threshold tier, ``act``, up to
+three reasons and ``revenue_at_risk``. It is safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from forecast.config import ChurnConfig
+from forecast.engines.compiled import FeatureArrays, compile_churn_model
+from forecast.io import scores
+from forecast.io.warehouse import quote
+from forecast.models.churn import ChurnModel
+from forecast.models.reasons import (
+    additive_contributions,
+    choose_reasons,
+    explain_churn,
+    holds_matrix,
+    reason_texts,
+    usable_rules,
+)
+from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
+
+TIER_NAMES = pa.array(["high", "medium", "low"], pa.string())
+REVENUE = "_revenue"
+
+
+class ChunkScorer:
+    """Scores chunks of one run.
+
+    Args:
+        model: the fitted churn model.
+        config: tier thresholds (``capacity`` is applied later, over the whole run).
+        reasons: ``all``, ``at_risk`` (``churn_proba >= tier_medium``) or ``none``.
+        revenue_column: the trailing-12-month revenue column, or None.
+    """
+
+    def __init__(self, model: ChurnModel, config: ChurnConfig, reasons: str,
+                 revenue_column: str | None):
+        self.model = model
+        self.config = config
+        self.reasons = reasons
+        self.revenue_column = revenue_column
+        self.compiled = compile_churn_model(model)
+        self.rules = usable_rules(model)
+        self.additive = getattr(model, "attribution_", None) is not None
+
+    def select_sql(self, source_columns: tuple[str, ...]) -> str:
+        """The SELECT list a chunk is read with: keys, features typed as the model reads them,
+        and the revenue column."""
+        parts = [f"CAST({quote(CUSTOMER_ID)} AS VARCHAR) AS {quote(CUSTOMER_ID)}",
+                 f"CAST({quote(CUTOFF)} AS DATE) AS {quote(CUTOFF)}" if CUTOFF in source_columns
+                 else f"CAST(NULL AS DATE) AS {quote(CUTOFF)}"]
+        parts += [f"CAST({quote(c)} AS DOUBLE) AS {quote(c)}" for c in self.compiled.numeric]
+        parts += [f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}"
+                  for c in self.compiled.categorical]
+        revenue = ("NULL" if self.revenue_column is None
+                   else f"CAST({quote(self.revenue_column)} AS DOUBLE)")
+        return ", ".join(parts + [f"{revenue} AS {REVENUE}"])
+
+    def score(self, table: pa.Table) -> pa.Table:
+        """The ``churn_scores`` columns (:data:`forecast.io.scores.SCORE_COLUMNS`) of a chunk
+        read with :meth:`select_sql`."""
+        features = self.compiled.arrays_from_arrow(table)
+        proba = self.compiled.predict(features) if table.num_rows else np.empty(0)
+        tier = np.where(proba >= self.config.tier_high, 0,
+                        np.where(proba >= self.config.tier_medium, 1, 2)).astype(np.int8)
+        revenue = table.column(REVENUE).to_numpy(zero_copy_only=False).astype(float)
+        at_risk = proba * np.clip(revenue, 0, None)
+        columns = {
+            CUSTOMER_ID: table.column(CUSTOMER_ID), CUTOFF: table.column(CUTOFF),
+            CHURN_PROBA: pa.array(proba, pa.float64()),
+            TIER: pa.DictionaryArray.from_arrays(pa.array(tier), TIER_NAMES),
+            "act": pa.array(proba >= self.model.threshold_, pa.bool_()),
+        }
+        for name, texts in zip(scores.REASON_COLUMNS,
+                               self.explain(table, features, self._reason_rows(proba)),
+                               strict=True):
+            columns[name] = pa.array(texts, pa.string())
+        columns[scores.REVENUE_AT_RISK] = pa.array(at_risk, pa.float64())
+        return pa.table(columns)
+
+    def _reason_rows(self, proba: np.ndarray) -> np.ndarray:
+        if self.reasons == "all":
+            return np.arange(len(proba))
+        if self.reasons == "at_risk":
+            return np.flatnonzero(proba >= self.config.tier_medium)
+        return np.array([], dtype=int)
+
+    def explain(self, table: pa.Table, features: FeatureArrays, rows: np.ndarray
+                ) -> list[np.ndarray]:
+        """``reason_1..3`` for every row of the chunk: reasons for ``rows``, None elsewhere."""
+        out = [np.full(table.num_rows, None, dtype=object) for _ in scores.REASON_COLUMNS]
+        if not len(rows):
+            return out
+        columns = self._columns(table, features, rows)
+        if self.additive:
+            contribution = additive_contributions(self.model.attribution_, columns, self.rules)
+            reference = self.model.reference_values_
+            holds = holds_matrix(self.rules, columns, reference)
+            chosen = choose_reasons(contribution, holds, self.rules, scores.N_REASONS)
+            texts = reason_texts(self.rules, columns, reference, chosen)
+        else:  # a model fitted before attributions existed: re-predict per rule
+            frame = pd.DataFrame(columns)
+            explained = explain_churn(self.model, frame, n_reasons=scores.N_REASONS)
+            texts = [explained[c].to_numpy(dtype=object) for c in scores.REASON_COLUMNS]
+        for column, values in zip(out, texts, strict=True):
+            column[rows] = values
+        return out
+
+    def _columns(self, table: pa.Table, features: FeatureArrays, rows: np.ndarray) -> dict:
+        """The model's features of ``rows`` as arrays (numbers as floats, categories as
+        objects with None for missing)."""
+        columns = {name: features.numeric[i, rows]
+                   for i, name in enumerate(self.compiled.numeric)}
+        taken = pa.array(rows, pa.int64())
+        for name in self.compiled.categorical:
+            columns[name] = table.column(name).take(taken).to_numpy(zero_copy_only=False)
+        return columns
