@@ -191,6 +191,82 @@ def test_a_parquet_snapshot_scores_like_the_table(con, snapshots, models, tmp_pa
     np.testing.assert_allclose(got["churn_proba"], model.predict_proba(latest(snapshots))[:, 1])
 
 
+def test_customers_without_a_recent_purchase_are_left_out_and_counted(con, models):
+    model, _ = models
+    con.execute("UPDATE customer_snapshots SET recency_days = 400 WHERE customer_id < 'C00050'")
+    summary = score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST),
+                          options=ScoringOptions(chunk_rows=100, reasons="none"))
+    got = read_scores(con)
+    # 50 of the 500 latest customers last bought 400 days ago: more than the default 365.
+    assert (summary["rows"], summary["excluded_inactive"], len(got)) == (450, 50, 450)
+    assert got["customer_id"].min() == "C00050" and summary["active_within_days"] == 365
+    everyone = score_churn(con, model, "customer_snapshots",
+                           ChurnConfig(**FAST, active_within_days=None),
+                           options=ScoringOptions(chunk_rows=100, reasons="none"))
+    assert (everyone["rows"], everyone["excluded_inactive"], len(read_scores(con))) == (500, 0,
+                                                                                         500)
+
+
+def test_activity_filter_needs_a_recency_column(con, models):
+    con.execute("CREATE TABLE no_recency AS SELECT * REPLACE (0 AS recency_days) "
+                "FROM customer_snapshots")
+    con.execute("ALTER TABLE no_recency RENAME COLUMN recency_days TO days_quiet")
+    with pytest.raises(ValidationError, match="no 'recency_days' column.*active_within_days"):
+        score_churn(con, models[0], "no_recency", ChurnConfig(**FAST))
+
+
+def test_more_workers_give_the_same_scores(con, models):
+    model, _ = models
+    options = {"chunk_rows": 60, "reasons": "all"}
+    score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST),
+                options=ScoringOptions(workers=1, **options))
+    one = read_scores(con).drop(columns="run_key")
+    score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST),
+                options=ScoringOptions(workers=3, model_key="other", **options))
+    pd.testing.assert_frame_equal(read_scores(con).drop(columns="run_key"), one)
+
+
+class Stop(Exception):
+    pass
+
+
+def _stop_after(chunks: int):
+    def progress(done: int, n: int) -> None:
+        if done == chunks:
+            raise Stop
+    return progress
+
+
+def test_a_resumed_run_over_a_reordered_source_starts_again(con, snapshots, models):
+    model, _ = models
+    options = ScoringOptions(chunk_rows=100, reasons="none")
+    with pytest.raises(Stop):
+        score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST), options=options,
+                    progress=_stop_after(2))
+    assert con.execute(f"SELECT count(*) FROM {CHUNKS_TABLE}").fetchone()[0] == 2
+    # Same rows, another order: chunk 0 and 1 would now hold other customers.
+    con.execute("CREATE OR REPLACE TABLE customer_snapshots AS SELECT * FROM customer_snapshots "
+                "ORDER BY cutoff, customer_id DESC")
+    summary = score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST),
+                          options=options)
+    got = read_scores(con)
+    assert (summary["skipped_chunks"], summary["scored_rows"]) == (0, 500)
+    assert len(got) == got["customer_id"].nunique() == 500
+    np.testing.assert_allclose(got["churn_proba"], model.predict_proba(latest(snapshots))[:, 1])
+
+
+def test_a_resumed_run_over_the_same_source_skips_the_committed_chunks(con, models):
+    model, _ = models
+    options = ScoringOptions(chunk_rows=100, reasons="none")
+    with pytest.raises(Stop):
+        score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST), options=options,
+                    progress=_stop_after(3))
+    summary = score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST),
+                          options=options)
+    assert (summary["skipped_chunks"], summary["scored_rows"]) == (3, 200)
+    assert len(read_scores(con)) == 500
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import pickle, sys, time
     from forecast.config import ChurnConfig
