@@ -21,8 +21,8 @@ def _train_churn_text(r: dict) -> str:
     m = r["metrics"]
     return "\n".join([
         f"trained churn model ({r['chosen']}) on {r['rows']:,} rows in {r['seconds']:.1f} s",
-        f"  held-out ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  Brier {m['brier']:.4f}"
-        f"  log-loss {m['log_loss']:.4f}  ECE {m['ece']:.4f}",
+        (f"  held-out ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  Brier {m['brier']:.4f}"
+        f"  log-loss {m['log_loss']:.4f}  ECE {m['ece']:.4f}"),
         f"  threshold {r['threshold']}",
         f"  model: {r['model_uri']}  (tracking: {r['tracking_uri']})",
     ])
@@ -42,11 +42,11 @@ def train_churn(config_path: Path, workspace: Path | None, as_json: bool) -> Non
 def _score_churn_text(r: dict) -> str:
     tiers = ", ".join(f"{k} {v:,}" for k, v in r["tiers"].items())
     excluded = [] if r["active_within_days"] is None else [
-        f"  not scored: {r['excluded_inactive']:,} customers without a purchase in the "
-        f"{r['active_within_days']} days before the cutoff (churn.active_within_days)"]
+        (f"  not scored: {r['excluded_inactive']:,} customers without a purchase in the "
+        f"{r['active_within_days']} days before the cutoff (churn.active_within_days)")]
     return "\n".join([
-        f"scored {r['rows']:,} customers at cutoff {r['cutoff']} with {r['model_uri']} "
-        f"in {r['seconds']:.1f} s ({r['skipped_chunks']} of {r['chunks']} chunks already done)",
+        (f"scored {r['rows']:,} customers at cutoff {r['cutoff']} with {r['model_uri']} "
+        f"in {r['seconds']:.1f} s ({r['skipped_chunks']} of {r['chunks']} chunks already done)"),
         *excluded,
         f"  tiers: {tiers}",
         f"  revenue at risk: {r['revenue_at_risk']:,.0f}",

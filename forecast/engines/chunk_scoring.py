@@ -57,7 +57,9 @@ class ChunkScorer:
         parts = [f"CAST({quote(CUSTOMER_ID)} AS VARCHAR) AS {quote(CUSTOMER_ID)}",
                  f"CAST({quote(CUTOFF)} AS DATE) AS {quote(CUTOFF)}" if CUTOFF in source_columns
                  else f"CAST(NULL AS DATE) AS {quote(CUTOFF)}"]
-        parts += [f"CAST({quote(c)} AS DOUBLE) AS {quote(c)}" for c in self.compiled.numeric]
+        # NaN for missing numbers here, in parallel, so the Arrow columns convert without a copy.
+        parts += [f"coalesce(CAST({quote(c)} AS DOUBLE), 'NaN'::DOUBLE) AS {quote(c)}"
+                  for c in self.compiled.numeric]
         parts += [f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}"
                   for c in self.compiled.categorical]
         revenue = ("NULL" if self.revenue_column is None

@@ -96,11 +96,8 @@ class BoostingMember:
     boosting: CompiledBoosting
 
     def proba(self, features: FeatureArrays) -> np.ndarray:
-        columns = np.empty((len(self.codes) + features.numeric.shape[0], features.rows))
-        for j, table in enumerate(self.codes):
-            columns[j] = table[features.codes[j]]
-        columns[len(self.codes):] = features.numeric
-        return self.boosting.predict_proba(columns)
+        columns = [table[features.codes[j]] for j, table in enumerate(self.codes)]
+        return self.boosting.predict_proba(columns + list(features.numeric))
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,9 @@ class CompiledChurnModel:
         numeric = np.empty((len(self.numeric), table.num_rows))
         for i, name in enumerate(self.numeric):
             column = pc.cast(table.column(name), pa.float64())
-            numeric[i] = pc.fill_null(column, np.nan).to_numpy()
+            if column.null_count:
+                column = pc.fill_null(column, np.nan)
+            numeric[i] = column.to_numpy()
         codes = np.empty((len(self.categorical), table.num_rows), dtype=np.intp)
         for j, name in enumerate(self.categorical):
             text = pc.fill_null(pc.cast(table.column(name), pa.string()), MISSING_TEXT)

@@ -13,6 +13,7 @@ of ``_raw_predict``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,39 +86,44 @@ class CompiledBoosting:
         trees: one nested tuple per boosting iteration.
         baseline: the model's initial raw prediction.
         categorical: which input columns are categorical (codes after the model's own encoder).
+        used: the input columns some split reads.
     """
 
     trees: tuple[Tree, ...]
     baseline: float
     categorical: np.ndarray
+    used: frozenset[int]
 
-    def raw_predict(self, columns: np.ndarray, block_rows: int = 32_768) -> np.ndarray:
-        """The summed leaf values (log-odds) for ``columns``, shape (n_inputs, n_rows): each
-        input column contiguous, categorical ones holding the model's category codes."""
-        n_rows = columns.shape[1]
+    def raw_predict(self, columns: Sequence[np.ndarray], block_rows: int = 32_768
+                    ) -> np.ndarray:
+        """The summed leaf values (log-odds) per row: ``columns`` holds one contiguous array
+        per model input, categorical ones holding the model's category codes."""
+        n_rows = len(columns[0])
         out = np.empty(n_rows)
         for start in range(0, n_rows, block_rows):
-            block = columns[:, start:start + block_rows]
+            block = [column[start:start + block_rows] for column in columns]
             out[start:start + block_rows] = self._raw_block(block)
         return out
 
-    def _raw_block(self, block: np.ndarray) -> np.ndarray:
-        missing = {j: np.isnan(block[j]) for j in range(block.shape[0])
-                   if not self.categorical[j]}
-        missing = {j: m for j, m in missing.items() if m.any()}
+    def _raw_block(self, block: list[np.ndarray]) -> np.ndarray:
+        missing = {}
         codes = {}
-        for j in np.flatnonzero(self.categorical):
-            column = block[j]
-            absent = np.isnan(column) | (column < 0)
-            codes[j] = np.where(absent, MISSING_CODE, np.minimum(
-                np.nan_to_num(column), N_CODES - 1)).astype(np.intp)
-        raw = np.zeros(block.shape[1])
+        for j, column in enumerate(block):
+            if self.categorical[j]:
+                absent = np.isnan(column) | (column < 0)
+                codes[j] = np.where(absent, MISSING_CODE, np.minimum(
+                    np.nan_to_num(column), N_CODES - 1)).astype(np.intp)
+            elif j in self.used:
+                isnan = np.isnan(column)
+                if isnan.any():
+                    missing[j] = isnan
+        raw = np.zeros(len(block[0]))
         raw += self.baseline
         for tree in self.trees:
             raw += _evaluate(tree, block, missing, codes)
         return raw
 
-    def predict_proba(self, columns: np.ndarray) -> np.ndarray:
+    def predict_proba(self, columns: Sequence[np.ndarray]) -> np.ndarray:
         """Churn probability per row (the classifier's ``predict_proba[:, 1]``)."""
         return expit(self.raw_predict(columns))
 
@@ -151,5 +157,7 @@ def compile_boosting(model: HistGradientBoostingClassifier) -> CompiledBoosting:
     n_inputs = model.n_features_in_
     if categorical is None:
         categorical = np.zeros(n_inputs, dtype=bool)
+    used = frozenset(int(i) for iteration in model._predictors for node in iteration[0].nodes
+                     if not node["is_leaf"] for i in [node["feature_idx"]])
     return CompiledBoosting(trees, float(model._baseline_prediction.ravel()[0]),
-                            np.asarray(categorical, dtype=bool))
+                            np.asarray(categorical, dtype=bool), used)

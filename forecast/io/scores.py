@@ -121,7 +121,7 @@ def _relation(con: duckdb.DuckDBPyConnection, source: str | Path) -> tuple[str, 
 
 
 def _latest_cutoff(con: duckdb.DuckDBPyConnection, relation: str) -> date | None:
-    latest = con.execute(f"SELECT max({quote(CUTOFF)}) FROM {relation}").fetchone()[0]
+    latest = con.execute(f"SELECT max({quote(CUTOFF)}) FROM {relation}").fetchall()[0][0]
     return None if latest is None else pd.Timestamp(latest).date()
 
 
@@ -162,7 +162,7 @@ def open_snapshot_source(con: duckdb.DuckDBPyConnection, source: str | Path,
         f"coalesce(bit_xor(hash({quote(CUSTOMER_ID)})) FILTER (WHERE {probe.where}), 0), "
         f"min({position}) FILTER (WHERE {probe.where}), "
         f"max({position}) FILTER (WHERE {probe.where}) "
-        f"FROM {relation} WHERE {probe.at_cutoff}").fetchone()
+        f"FROM {relation} WHERE {probe.at_cutoff}").fetchall()[0]
     if not rows:
         within = "" if active_within_days is None else (
             f" with a purchase in the last {active_within_days} days ({total} customers in all)")

@@ -19,8 +19,8 @@ How much a customer's values raise the risk is measured in one of two ways:
 * ``exact``: the probability with the customer's own values minus the probability with the
   rule's features set to the typical values: one prediction of the whole model per rule.
 
-Sentences are built with numpy string operations, so explaining a million customers takes
-seconds. Features no rule speaks for get a generic sentence (``MonthlyCharges is 95.2, typical
+Each distinct sentence is formatted once (:func:`forecast.models.reason_rules.render`), so
+explaining a million customers takes seconds. Features no rule speaks for get a generic sentence (``MonthlyCharges is 95.2, typical
 70.4``).
 """
 
@@ -32,7 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.models.reason_rules import Columns, ReasonRule, default_rules, generic_rule
+from forecast.models.reason_rules import (
+    Columns,
+    ReasonRule,
+    default_rules,
+    generic_rule,
+    render,
+)
 from forecast.schemas import CUTOFF
 
 __all__ = [
@@ -227,10 +233,27 @@ def reason_texts(rules: list[ReasonRule], columns: Columns, reference: Mapping,
             if j < 0:
                 continue
             rows = np.flatnonzero(chosen[:, k] == j)
-            subset = {name: values[rows] for name, values in columns.items()}
-            column[rows] = rules[j].text(subset, reference).astype(object)
+            column[rows] = render(rules[j].text(_Rows(columns, rows), reference), len(rows))
         out.append(column)
     return out
+
+
+class _Rows(Mapping):
+    """Some rows of every column, cut when a column is first read."""
+
+    def __init__(self, columns: Columns, rows: np.ndarray):
+        self.columns, self.rows, self.cut = columns, rows, {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.cut:
+            self.cut[name] = self.columns[name][self.rows]
+        return self.cut[name]
+
+    def __iter__(self):
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
 
 
 def holds_matrix(rules: list[ReasonRule], columns: Columns, reference: Mapping) -> np.ndarray:

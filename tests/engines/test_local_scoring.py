@@ -25,7 +25,7 @@ from forecast.io.scores import CHUNKS_TABLE, SCORES_TABLE
 from forecast.models.churn import fit_churn_model
 from forecast.models.reasons import explain_churn
 
-FAST = dict(candidates=["logistic"], blend=False, splines=False)
+FAST = {"candidates": ["logistic"], "blend": False, "splines": False}
 CUTOFFS = [date(2025, 1, 1) + timedelta(days=60 * k) for k in range(4)]
 LATEST = CUTOFFS[-1]
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 
 from forecast.config import ChurnConfig
 from forecast.models.churn import ChurnModel
-from forecast.models.reason_rules import ReasonRule, default_rules, join, number, one_decimal
+from forecast.models.reason_rules import ReasonRule, Sentence, default_rules, render
 from forecast.models.reasons import (
     FeatureEffect,
     choose_reasons,
@@ -119,11 +119,17 @@ def test_feature_effect_interpolates_holds_the_ends_and_knows_missing_values():
     np.testing.assert_allclose(got, [0.4, 0.0, 0.2, 0.0])
 
 
-def test_text_helpers_round_like_the_sentences_say():
-    assert one_decimal(np.array([5.24, -0.44, 3.0, 12.96])).tolist() == ["5.2", "-0.4", "3.0",
-                                                                        "13.0"]
-    assert number(np.array([1234.4, 9.96, 0.25])).tolist() == ["1234", "10.0", "0.2"]
-    assert join("a ", np.array(["x", "y"]), "!").tolist() == ["a x!", "a y!"]
+def test_sentences_print_rounded_numbers_and_the_first_matching_template_wins():
+    days = np.array([30.4, 30.6, 7.0, 30.4])
+    ratio = np.array([2.25, 1.04, 0.5, 2.24])
+    sentences = [Sentence("{:.0f} days, {:.1f}x", (days, ratio), ratio > 1),
+                 Sentence("{:.0f} days", (days,), days > 10),
+                 Sentence("{:num} and {:num}", (days * 100, ratio))]
+    assert render(sentences, 4).tolist() == ["30 days, 2.2x", "31 days, 1.0x",
+                                             "700 and 0.5", "30 days, 2.2x"]
+    assert render([Sentence("none", (), days > 100)], 4).tolist() == [None] * 4
+    assert render([Sentence("{} is {{x}}", (np.array(["a", None], dtype=object),))],
+                  2).tolist() == ["a is {x}", "None is {x}"]
 
 
 def test_product_mix_reason_needs_fewer_lines_per_order_not_just_fewer_orders():
