@@ -152,6 +152,17 @@ def test_shrinkage_intensity_matches_the_schafer_strimmer_formula():
     np.testing.assert_allclose(np.diag(covariance), np.diag(sample))
 
 
+def test_mint_falls_back_to_ols_only_when_a_series_has_no_residuals(hierarchy):
+    from forecast.hierarchy.reconcile import usable_method
+
+    every = pd.DataFrame({"unique_id": ORDER * 3, "ds": [d for d in pd.date_range(
+        "2024-01-01", periods=3, freq="W") for _ in ORDER], "residual": 1.0})
+    assert usable_method("mint_shrink", hierarchy, every) == "mint_shrink"
+    newest = every[every["unique_id"] != ORDER[-1]]
+    assert usable_method("mint_shrink", hierarchy, newest) == "ols"
+    assert usable_method("bottom_up", hierarchy, newest) == "bottom_up"
+
+
 def test_mint_shrink_without_residuals_says_what_it_needs(hierarchy):
     with pytest.raises(ValidationError, match="mint_shrink.*needs residuals"):
         reconcile(_forecasts(INCOHERENT), hierarchy, "mint_shrink")

@@ -18,6 +18,7 @@ its bottom series' intervals, and the bounds themselves are not coherent.
 
 from __future__ import annotations
 
+import logging
 from typing import Literal, get_args
 
 import numpy as np
@@ -27,6 +28,8 @@ from scipy import linalg
 from forecast.errors import ValidationError
 from forecast.hierarchy.structure import Hierarchy, require_columns, series_matrix
 from forecast.schemas import DS, UNIQUE_ID, YHAT
+
+log = logging.getLogger(__name__)
 
 ReconcileMethod = Literal["bottom_up", "ols", "mint_shrink"]
 METHODS: tuple[str, ...] = get_args(ReconcileMethod)
@@ -172,3 +175,20 @@ def reconcile(
     for column in interval_bound_columns(forecasts):
         reconciled[column] = forecasts[column].to_numpy(dtype=float, na_value=np.nan) + shift
     return reconciled
+
+
+def usable_method(method: str, hierarchy: Hierarchy, residuals: pd.DataFrame | None) -> str:
+    """``method``, or ``ols`` when MinT lacks residuals for some series (too short to backtest).
+
+    MinT weighs each series by its error covariance; a series with no errors at all (a store
+    that opened after the backtest origins) has none to weigh, so the structure-only OLS
+    projection is used instead of refusing to forecast.
+    """
+    if method != "mint_shrink" or residuals is None:
+        return method
+    missing = set(hierarchy.unique_ids) - set(residuals[UNIQUE_ID])
+    if missing:
+        log.warning("%d series have no backtest residuals (e.g. %r): reconciling with ols "
+                    "instead of mint_shrink", len(missing), min(missing))
+        return "ols"
+    return method

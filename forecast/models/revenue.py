@@ -15,6 +15,7 @@ from forecast.config.revenue import RevenueConfig
 from forecast.errors import ValidationError
 from forecast.evaluation.selection import Selection, apply_selection
 from forecast.hierarchy import Hierarchy, reconcile
+from forecast.hierarchy.reconcile import usable_method
 from forecast.models.base import Forecaster, interval_columns
 from forecast.models.baselines import (
     MovingAverageForecaster,
@@ -137,7 +138,9 @@ class RevenueModel:
         base = apply_selection(candidates, self.selection)
         reconciled = base
         if self.hierarchy is not None and self.method != "none":
-            reconciled = reconcile(base, self.hierarchy, self.method, self.selection.residuals)
+            residuals = self.selection.residuals
+            method = usable_method(self.method, self.hierarchy, residuals)
+            reconciled = reconcile(base, self.hierarchy, method, residuals)
         keep = future[[UNIQUE_ID, DS]].assign(**{DS: pd.to_datetime(future[DS])})
         return tuple(self._finish(frame.merge(keep, on=[UNIQUE_ID, DS]))
                      for frame in (reconciled, base))

@@ -129,12 +129,15 @@ def _reconcile_folds(rows: pd.DataFrame, selections: dict, hierarchy, method: st
     """Reconcile each evaluation fold's selected forecast; WAPE per grain before and after."""
     from forecast.evaluation.backtest import FOLD
     from forecast.hierarchy import accuracy_by_level, reconcile
+    from forecast.hierarchy.reconcile import usable_method
 
     selected = rows[rows["model"] == "selected"]
     pieces, actuals = [], []
     try:
         for fold, group in selected.groupby(FOLD):
-            pieces.append(reconcile(group, hierarchy, method, selections[fold].residuals))
+            residuals = selections[fold].residuals
+            used = usable_method(method, hierarchy, residuals)
+            pieces.append(reconcile(group, hierarchy, used, residuals))
             actuals.append(group)
     except ValidationError as exc:
         log.warning("backtest forecasts not reconciled (%s); levels reported unreconciled", exc)
