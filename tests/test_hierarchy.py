@@ -193,6 +193,18 @@ def test_grains_that_do_not_nest_are_rejected():
         build_hierarchy(pd.concat([two_ways, extra]))
 
 
+def test_unobserved_history_counts_as_zero_in_the_coherence_check():
+    stacked = _stacked(HISTORY)
+    bottom = stacked["unique_id"] == BOTTOM[0]
+    closed = stacked[bottom]["ds"].iloc[0]
+    # Closing one bottom series for a day: y missing there, its parents lose its value.
+    value = stacked.loc[bottom & (stacked["ds"] == closed), "y"].iloc[0]
+    parents = stacked["unique_id"].isin(["total", "north"]) & (stacked["ds"] == closed)
+    stacked.loc[parents, "y"] -= value
+    stacked.loc[bottom & (stacked["ds"] == closed), "y"] = np.nan
+    assert build_hierarchy(stacked).n_bottom == len(BOTTOM)
+
+
 def test_incoherent_history_names_the_series_and_period():
     frame = _stacked(HISTORY)
     frame.loc[(frame.unique_id == "south") & (frame.ds == DAYS[1]), "y"] += 1.0

@@ -49,6 +49,11 @@ class SeriesConfig(StrictModel):
     holiday_table: str | None = Field(
         None, description="warehouse table with the data set's own holidays (date, description)"
     )
+    empty_periods: Literal["zero", "missing"] = Field(
+        "zero", description="a period of a series with no source row: zero (no orders) or "
+        "missing (y NULL: not observed, e.g. a closed store day of data that are already series; "
+        "models skip it and backtests do not score it)"
+    )
     stopped_after: int = Field(
         4, ge=1, description="a series with no activity in its last N periods is flagged stopped"
     )

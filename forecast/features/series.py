@@ -91,7 +91,10 @@ def build_series_sql(
         f"CAST(coalesce(a.{m}, 0) AS {MEASURE_TYPES[m]}) AS {m}" if m in plan.available
         else f"CAST(NULL AS {MEASURE_TYPES[m]}) AS {m}" for m in plan.measures
     ]
-    target = f"CAST(coalesce(a.{config.target}, 0) AS DOUBLE) AS {Y}"
+    # With empty_periods "missing" a period without source rows is unobserved, not zero.
+    observed = (f"a.{config.target}" if config.empty_periods == "missing"
+                else f"coalesce(a.{config.target}, 0)")
+    target = f"CAST({observed} AS DOUBLE) AS {Y}"
     joins, exo_items = exogenous_table_joins(config.exogenous_tables, "g")
     items = [f"g.{UNIQUE_ID}", f"g.{DS}", target, f"g.{GRAIN}", *levels, *measures,
              f"g.{STOPPED}", *_calendar_items(plan),

@@ -225,8 +225,12 @@ def relative_gaps(values: np.ndarray, hierarchy: Hierarchy) -> tuple[np.ndarray,
 
 
 def _check_history(frame: pd.DataFrame, hierarchy: Hierarchy) -> None:
-    """Every aggregate equals the sum of its bottom series in every period of the history."""
-    history = series_matrix(frame, hierarchy, Y, "series frame", complete=False)
+    """Every aggregate equals the sum of its bottom series in every period of the history.
+
+    An unobserved value (y missing: a closed store day) counts as 0, like a missing row.
+    """
+    history = series_matrix(frame.dropna(subset=[Y]), hierarchy, Y, "series frame",
+                            complete=False)
     gaps, sums = relative_gaps(history.values, hierarchy)
     if (gaps > RELATIVE_TOLERANCE).any():
         i, t = np.argwhere(gaps > RELATIVE_TOLERANCE)[0]

@@ -369,3 +369,30 @@ def test_online_retail_config_builds_country_series(tmp_path_factory):
     assert regions == 10 and total_rev == pytest.approx(orders_rev)
     assert con.execute("SELECT count(DISTINCT isodow(ds)) FROM series").fetchall()[0][0] == 1
     con.close()
+
+
+@pytest.mark.parametrize("empty, expected", [("zero", 0.0), ("missing", None)])
+def test_a_period_without_rows_is_zero_or_unobserved(tmp_path, write_config, empty, expected):
+    from click.testing import CliRunner
+
+    from forecast.cli import main
+
+    orders = tmp_path / "orders.csv"
+    # Store A has no row on 2024-01-02 (closed); store B has every day.
+    orders.write_text("date,store,amount\n2024-01-01,A,5\n2024-01-03,A,7\n"
+                      "2024-01-01,B,1\n2024-01-02,B,2\n2024-01-03,B,3\n")
+    path = write_config({
+        "sources": [{"table": "orders", "path": str(orders),
+                     "columns": {"order_date": "date", "store": "store", "amount": "amount"}}],
+        "features": {"series": {"grains": [[], ["store"]], "freq": "D",
+                                "empty_periods": empty}}})
+    runner = CliRunner()
+    assert runner.invoke(main, ["data", "ingest", "--config", str(path)]).exit_code == 0
+    assert runner.invoke(main, ["features", "series", "--config", str(path)]).exit_code == 0
+    con = duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True)
+    closed = con.execute("SELECT y FROM series WHERE unique_id = 'A' AND ds = '2024-01-02'"
+                         ).fetchall()[0][0]
+    total = con.execute("SELECT y FROM series WHERE unique_id = 'total' AND ds = '2024-01-02'"
+                        ).fetchall()[0][0]
+    con.close()
+    assert closed == expected and total == 2.0
