@@ -170,6 +170,8 @@ def _probe_frame(model: ChurnModel, vocabularies, feature: int) -> pd.DataFrame:
     frame[model.categorical_features_[feature]] = values
     for name in model.numeric_features_:
         frame[name] = 0.0
+    for name in getattr(model, "empty_features_", ()):
+        frame[name] = np.nan  # in the schema, ignored by every member
     return pd.DataFrame(frame)
 
 

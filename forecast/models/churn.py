@@ -220,7 +220,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     Attributes (after ``fit``):
         feature_names_in_: the feature columns, in order; scoring data must have exactly these.
-        numeric_features_, categorical_features_: how each feature is treated.
+        numeric_features_, categorical_features_: how each used feature is treated.
+        empty_features_: feature columns without a single value in training; not used.
         reference_values_: training median (numeric) or most common value (categorical) per
             feature, the "typical customer" reasons compare against.
         members_: ``[(candidate, fitted pipeline, calibrator)]``; the prediction is the mean of
@@ -283,12 +284,19 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         columns = [c for c in X.columns if c not in skip]
         if not columns:
             raise ValidationError("churn training table has no feature columns")
-        numeric = [c for c in columns if pd.api.types.is_numeric_dtype(X[c])
+        # A column with no value at all (e.g. satisfaction without a surveys table) carries no
+        # information and breaks the boosted model's binning: kept in the schema, not used.
+        self.empty_features_ = [c for c in columns if not X[c].notna().any()]
+        if len(self.empty_features_) == len(columns):
+            raise ValidationError(f"every feature column of the churn training table is empty: "
+                                  f"{columns}")
+        used = [c for c in columns if c not in self.empty_features_]
+        numeric = [c for c in used if pd.api.types.is_numeric_dtype(X[c])
                    or pd.api.types.is_bool_dtype(X[c])]
         self.feature_names_in_ = np.array(columns, dtype=object)
         self.n_features_in_ = len(columns)
         self.numeric_features_ = numeric
-        self.categorical_features_ = [c for c in columns if c not in numeric]
+        self.categorical_features_ = [c for c in used if c not in numeric]
         reference = {c: float(X[c].astype(float).median()) for c in numeric}
         for c in self.categorical_features_:
             mode = X[c].mode(dropna=True)

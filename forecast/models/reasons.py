@@ -117,10 +117,10 @@ def fit_attribution(model, X: pd.DataFrame, seed: int = 0) -> Attribution:
     Returns:
         Feature name -> :class:`FeatureEffect`.
     """
-    features = list(model.feature_names_in_)
+    features = used_features(model)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(X), size=min(BACKGROUND_ROWS, len(X)), replace=False)
-    background = X.iloc[np.sort(rows)][features].reset_index(drop=True)
+    background = X.iloc[np.sort(rows)][list(model.feature_names_in_)].reset_index(drop=True)
     numeric = set(model.numeric_features_)
     plans, probes = [], []
     for feature in features:
@@ -156,17 +156,23 @@ def _effect(feature: str, grid: np.ndarray, values: np.ndarray, missing: bool, n
     return FeatureEffect(grid, on_grid - typical, missing_effect, numeric)
 
 
+def used_features(model) -> list[str]:
+    """The model's feature columns that hold values (``empty_features_`` left out)."""
+    empty = set(getattr(model, "empty_features_", ()))
+    return [f for f in model.feature_names_in_ if f not in empty]
+
+
 def usable_rules(model, rules: list[ReasonRule] | None = None) -> list[ReasonRule]:
     """The rules whose required features the model has (each using the features it has), plus
     a generic rule per feature no rule covers."""
-    features = set(model.feature_names_in_)
+    features = set(used_features(model))
     usable = []
     for rule in default_rules() if rules is None else rules:
         if set(rule.requires) <= features:
             usable.append(rule.restricted_to(features))
     covered = {f for r in usable for f in r.features}
     numeric = set(model.numeric_features_)
-    usable += [generic_rule(f, f in numeric) for f in model.feature_names_in_
+    usable += [generic_rule(f, f in numeric) for f in used_features(model)
                if f not in covered]
     return usable
 
@@ -267,7 +273,7 @@ def frame_columns(frame: pd.DataFrame, model) -> dict[str, np.ndarray]:
     objects (None missing)."""
     numeric = set(model.numeric_features_)
     out = {}
-    for name in model.feature_names_in_:
+    for name in used_features(model):
         if name in numeric:
             out[name] = pd.to_numeric(frame[name]).astype(float).to_numpy()
         else:
@@ -279,7 +285,7 @@ def frame_columns(frame: pd.DataFrame, model) -> dict[str, np.ndarray]:
 
 def explain_churn(model, frame: pd.DataFrame, rules: list[ReasonRule] | None = None,
                   n_reasons: int = 3, id_column: str = "customer_id",
-                  method: str = "auto") -> pd.DataFrame:
+                  method: str = "auto", families: bool = False) -> pd.DataFrame:
     """The top reasons behind each customer's churn risk, in plain words.
 
     Args:
@@ -293,6 +299,8 @@ def explain_churn(model, frame: pd.DataFrame, rules: list[ReasonRule] | None = N
         id_column: the customer key column carried to the output.
         method: ``additive``, ``exact`` or ``auto`` (additive when the model has an
             ``attribution_``).
+        families: also return ``family_1 ..`` (each reason's rule family, e.g. ``recency``,
+            ``satisfaction``), for counting reasons by kind.
 
     Returns:
         One row per customer: the id (and ``cutoff``) columns present in ``frame``, then
@@ -314,5 +322,9 @@ def explain_churn(model, frame: pd.DataFrame, rules: list[ReasonRule] | None = N
     out = frame.loc[:, keys].copy()
     for k, texts in enumerate(reason_texts(usable, columns, reference, chosen)):
         out[f"reason_{k + 1}"] = pd.Series(texts, index=out.index, dtype=object)
+    if families:
+        names = np.array([r.family for r in usable] + [None], dtype=object)
+        for k in range(n_reasons):
+            out[f"family_{k + 1}"] = names[chosen[:, k]]
     return out
 

@@ -88,3 +88,15 @@ def test_compiled_trees_give_scikit_learns_raw_predictions_bit_for_bit():
     expected = boosting._raw_predict(inputs)[:, 0]
     got = compile_boosting(boosting).raw_predict(np.ascontiguousarray(inputs.T), block_rows=97)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_model_with_empty_feature_columns_compiles():
+    frame, y = make_customers(600, seed=3)
+    frame["days_since_survey"] = np.nan
+    model = ChurnModel(ChurnConfig(candidates=["logistic", "gradient_boosting"], n_folds=3,
+                                   blend=True)).fit(frame, y)
+    scoring = scoring_frame().assign(days_since_survey=np.nan)
+    compiled = compile_churn_model(model)
+    assert "days_since_survey" not in compiled.numeric
+    np.testing.assert_allclose(compiled.predict(compiled.arrays_from_frame(scoring)),
+                               model.predict_proba(scoring)[:, 1], rtol=1e-12, atol=1e-15)

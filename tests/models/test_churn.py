@@ -24,7 +24,7 @@ from forecast.models.churn import (
     fit_churn_model,
 )
 
-FAST = dict(candidates=["logistic"], blend=False, splines=False)
+FAST = {"candidates": ["logistic"], "blend": False, "splines": False}
 
 
 def make_snapshots(n_customers: int = 150, n_cutoffs: int = 5, seed: int = 0) -> pd.DataFrame:
@@ -177,6 +177,27 @@ def test_fit_can_be_called_again_with_other_features():
     model = ChurnModel(ChurnConfig(n_folds=3, **FAST)).fit(X, y)
     model.fit(X.drop(columns="region"), y)
     assert "region" not in model.feature_names_in_
+
+
+def test_columns_without_any_value_are_kept_in_the_schema_but_not_used():
+    """E.g. satisfaction and industry of a data set without surveys or a customers table."""
+    frame = make_snapshots(n_customers=120, n_cutoffs=4)
+    frame["satisfaction_latest"] = np.nan
+    frame["industry"] = None
+    X, y = build_training_set(frame, ChurnConfig())
+    model = ChurnModel(ChurnConfig(candidates=["gradient_boosting"], blend=False)).fit(X, y)
+    assert model.empty_features_ == ["satisfaction_latest", "industry"]
+    assert "satisfaction_latest" in model.feature_names_in_
+    assert "satisfaction_latest" not in model.numeric_features_
+    assert "industry" not in model.categorical_features_
+    assert set(model.attribution_) == {"recency_days", "orders_trend_90d", "segment", "region"}
+    proba = model.predict_proba(X)[:, 1]
+    assert roc_auc_score(y, proba) > 0.7
+    with pytest.raises(ValidationError, match=r"missing \['industry'\]"):
+        model.predict_proba(X.drop(columns="industry"))
+    everything_empty = frame[["customer_id", "cutoff", "churned"]].assign(x=np.nan)
+    with pytest.raises(ValidationError, match="every feature column"):
+        ChurnModel(ChurnConfig(**FAST)).fit(*build_training_set(everything_empty, ChurnConfig()))
 
 
 @pytest.mark.slow

@@ -268,3 +268,13 @@ def test_additive_and_exact_reasons_agree_for_a_logistic_model(fitted):
     additive = explain_churn(model, scored, method="additive")
     exact = explain_churn(model, scored, method="exact")
     pd.testing.assert_frame_equal(additive, exact)
+
+
+def test_reason_families_can_be_returned_for_counting(fitted):
+    frame, model = fitted
+    out = explain_churn(model, frame.head(50), families=True)
+    for k in (1, 2, 3):
+        given = out[f"reason_{k}"].notna()
+        assert (out[f"family_{k}"].notna() == given).all()
+    satisfaction = out["reason_1"].fillna("").str.startswith("satisfaction fell")
+    assert (out.loc[satisfaction, "family_1"] == "satisfaction").all() and satisfaction.any()
