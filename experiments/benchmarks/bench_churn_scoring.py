@@ -13,7 +13,8 @@ Steps (the first three are cached in ``work/churn_scoring``):
 5. the previous scoring path, in the same run: (a) per chunk and thread, the pandas pipeline's
    ``predict_proba`` and the per-rule re-predicting reasons against the compiled model and the
    additive reasons; (b) end to end, the engine of the commit before the compiled scorer
-   (``--previous-ref``, run from ``git archive``) on a 1M-row table.
+   (``--previous-ref``, run from ``git archive``) and the current one on the same 1M-row table
+   without reasons and the same 100k-row table with at-risk reasons.
 
 Usage::
 
@@ -190,6 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--previous-rows", type=int, default=1_000_000)
+    parser.add_argument("--previous-reason-rows", type=int, default=100_000)
     parser.add_argument("--chunk-rows", type=int, default=200_000)
     parser.add_argument("--previous-ref", default=PREVIOUS_REF)
     args = parser.parse_args()
@@ -197,14 +199,16 @@ def main() -> None:
     workspace = prepare(WORK)
     replicate(workspace, "snapshots_big", args.rows)
     replicate(workspace, "snapshots_1m", args.previous_rows)
+    replicate(workspace, "snapshots_small", args.previous_reason_rows)
     model = pickle.loads((workspace / "model.pkl").read_bytes())
     runs = [measure(workspace, "snapshots_big", "none", args.chunk_rows),
             measure(workspace, "snapshots_big", "at_risk", args.chunk_rows),
-            measure(workspace, "snapshots_1m", "at_risk", args.chunk_rows)]
+            measure(workspace, "snapshots_1m", "none", args.chunk_rows),
+            measure(workspace, "snapshots_small", "at_risk", args.chunk_rows)]
     with tempfile.TemporaryDirectory() as tmp:
         previous = previous_code(args.previous_ref, Path(tmp))
         runs += [measure(workspace, "snapshots_1m", "none", args.chunk_rows, previous),
-                 measure(workspace, "snapshots_1m", "at_risk", args.chunk_rows, previous)]
+                 measure(workspace, "snapshots_small", "at_risk", args.chunk_rows, previous)]
     plain, reasons = runs[0], runs[1]
     path = record("churn_scoring", {
         "versions": versions("duckdb", "pyarrow", "pandas", "scikit-learn", "numpy"),
