@@ -1,8 +1,8 @@
 """The churn oracle: each customer's true probability of the churn label, from the generator.
 
 The churn label of a snapshot is "no purchase in ``[cutoff, cutoff + horizon_days)``". The
-oracle gives its probability conditional on everything the generator knows about the customer
-up to the cutoff: segment, base order rate, primary channel, basket preference, baseline
+oracle gives its probability conditional on what the generator knows about the customer up to
+the cutoff: segment, base order rate (see ``knows_rate``), primary channel, basket preference, baseline
 satisfaction (the churn hazard), drivers, a dip under way, and where the lifecycle stands
 (churned already, declining since a known day, or not yet declining). What happens after the
 cutoff is integrated over the generator's own distributions:
@@ -19,8 +19,14 @@ window is the integral of the generator's daily order rate (``orders.keep_probab
 the dominating calendar rate), and the probability of none is ``exp(-expected)`` (orders are a
 Poisson process). Dips that start after the cutoff are future events the oracle does not know.
 
-No model fed with the snapshot features can beat this probability except by chance, so its
-ROC-AUC on the realised labels is the ceiling a churn model is measured against.
+Two oracles come from this: with ``knows_rate`` (the full oracle) the customer's own purchase
+rate is known, so the oracle also predicts the Poisson silence of a customer who is still
+there; a snapshot only estimates that rate from a few past orders, so no model reaches this
+ceiling. Without it (the churn-hazard oracle) the oracle knows the churn hazard and the
+lifecycle exactly but the purchase rate only as the generator draws it for the segment
+(lognormal, integrated by quadrature): the truth about churn, with the individual order rate a
+model has to learn. A churn model is measured against the churn-hazard oracle and should stay
+below the full one.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ def churn_oracle(options: SynthOptions, cutoffs: list[date], horizon_days: int =
         cutoffs: snapshot cutoffs; each label window must end within the data.
         horizon_days: the label window.
         samples: stratified draws of each customer's future lifecycle.
+        knows_rate: use each customer's own purchase rate (the full oracle); otherwise its
+            segment's distribution of rates (the churn-hazard oracle).
 
     Returns:
         One row per customer signed up before each cutoff: ``customer_id, cutoff`` (datetime64),
