@@ -598,6 +598,7 @@ def test_the_chinese_report_holds_the_same_numbers(synthetic_config):
             return [x for v in node for x in numbers(v)]
         return []
 
-    assert numbers(a["sections"]) == numbers(b["sections"])
+    # Same numbers; DuckDB's parallel sums may differ in the last bit between two builds.
+    assert numbers(a["sections"]) == pytest.approx(numbers(b["sections"]), rel=1e-12, abs=1e-9)
     assert len(numbers(a["sections"])) > 500
     assert b["title"] == "2026年10月销售月报"
