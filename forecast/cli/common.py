@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
     for noisy in ("cmdstanpy", "prophet"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # MLflow's hint about integer columns in a signature: the models' integer inputs (``h``,
+    # counts) never hold missing values, so the hint is noise on every training run.
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer",
+                            category=UserWarning)
 
 
 def emit(result: dict, as_json: bool, human: Callable[[dict], str]) -> None:
