@@ -205,16 +205,44 @@ _WINDOWED_ZH = {"orders": "订单数", "revenue": "收入", "orders trend": "订
 _CHANNEL_SHARE = re.compile(r"^channel share (\w+)$")
 _WINDOWED = re.compile(r"^(.+?) (\d+)d$")
 
+def _value_zh(value: str) -> str:
+    return VALUES.get(f"v:{value}", (value, value))[1]
+
+
 _REASONS_ZH = (
     (re.compile(r"^no order for (\S+) days, (\S+)x the usual interval$"),
      "已{0}天未下单，为通常间隔的{1}倍"),
+    (re.compile(r"^no order for (\S+) days, typical (\S+)$"), "已{0}天未下单，通常为{1}天"),
     (re.compile(r"^satisfaction fell from (\S+) to (\S+)$"), "满意度由{0}降至{1}"),
+    (re.compile(r"^satisfaction score (\S+), below the typical (\S+)$"),
+     "满意度{0}，低于通常的{1}"),
+    (re.compile(r"^no satisfaction survey answered for (\S+) days, typical (\S+)$"),
+     "已{0}天未回复满意度调查，通常为{1}天"),
     (re.compile(r"^bought (\S+) product line\(s\) in the last (\S+) days vs (\S+) before$"),
      "近{1}天购买{0}条产品线，此前为{2}条"),
     (re.compile(r"^orders in the last (\S+) days fell (\S+)% vs the \S+ days before$"),
      "近{0}天订单数较前{0}天下降{1}%"),
     (re.compile(r"^revenue in the last (\S+) days fell (\S+)% vs the \S+ days before$"),
      "近{0}天收入较前{0}天下降{1}%"),
+    (re.compile(r"^orders every (\S+) days on average, typical (\S+)$"),
+     "平均每{0}天下单一次，通常为{1}天"),
+    (re.compile(r"^has bought on only one day so far$"), "至今仅在一天下过单"),
+    (re.compile(r"^a customer for only (\S+) days, typical (\S+)$"),
+     "成为客户仅{0}天，通常为{1}天"),
+    (re.compile(r"^average order (\S+), typical (\S+)$"), "平均订单金额{0}，通常为{1}"),
+    (re.compile(r"^returned (\S+)% of purchase value, typical (\S+)%$"),
+     "退货金额占购买额{0}%，通常为{1}%"),
+    (re.compile(r"^gross margin (\S+)%, typical (\S+)%$"), "毛利率{0}%，通常为{1}%"),
+    (re.compile(r"^buys mostly (.+) \((\S+)% of revenue\)$"),
+     lambda channel, share: f"主要通过{_value_zh(channel)}渠道购买（占收入{share}%）"),
+    (re.compile(r"^no open sales opportunities, typical (\S+)$"), "无在途商机，通常为{0}个"),
+    (re.compile(r"^(\S+) open sales opportunities, typical (\S+)$"), "在途商机{0}个，通常为{1}个"),
+    (re.compile(r"^in the (.+) segment, riskier than (.+)$"),
+     lambda value, than: f"客户类型为{_value_zh(value)}，风险高于{_value_zh(than)}"),
+    (re.compile(r"^in region (.+), riskier than (.+)$"),
+     lambda value, than: f"区域为{_value_zh(value)}，风险高于{_value_zh(than)}"),
+    (re.compile(r"^in the (.+) industry, riskier than (.+)$"),
+     lambda value, than: f"行业为{_value_zh(value)}，风险高于{_value_zh(than)}"),
 )
 _GENERIC = re.compile(r"^(.+?) is (.+?)(?:, typical (.+))?$")
 
@@ -237,6 +265,8 @@ def reason_zh(reason: str) -> str:
     for pattern, template in _REASONS_ZH:
         match = pattern.match(reason)
         if match:
+            if callable(template):
+                return template(*match.groups())
             return template.format(*match.groups())
     match = _GENERIC.match(reason)
     if match:

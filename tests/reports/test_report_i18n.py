@@ -110,3 +110,26 @@ def test_every_phrase_the_code_asks_for_exists():
 def test_missing_phrase_is_a_clear_error():
     with pytest.raises(KeyError, match="no phrase 'nope'"):
         Locale().t("nope")
+
+
+@pytest.mark.parametrize("reason, chinese", [
+    ("no order for 90 days, typical 30", "已90天未下单，通常为30天"),
+    ("satisfaction score 3.2, below the typical 7.5", "满意度3.2，低于通常的7.5"),
+    ("no satisfaction survey answered for 400 days, typical 60",
+     "已400天未回复满意度调查，通常为60天"),
+    ("orders every 45 days on average, typical 20", "平均每45天下单一次，通常为20天"),
+    ("has bought on only one day so far", "至今仅在一天下过单"),
+    ("a customer for only 40 days, typical 600", "成为客户仅40天，通常为600天"),
+    ("average order 120, typical 800", "平均订单金额120，通常为800"),
+    ("returned 12% of purchase value, typical 1%", "退货金额占购买额12%，通常为1%"),
+    ("gross margin 5%, typical 30%", "毛利率5%，通常为30%"),
+    ("buys mostly online (80% of revenue)", "主要通过线上渠道购买（占收入80%）"),
+    ("no open sales opportunities, typical 1", "无在途商机，通常为1个"),
+    ("3 open sales opportunities, typical 1", "在途商机3个，通常为1个"),
+    ("in the key account segment, riskier than small", "客户类型为大客户，风险高于小客户"),
+    ("in region West, riskier than East", "区域为West，风险高于East"),
+])
+def test_every_churn_reason_wording_has_a_chinese_sentence(reason, chinese):
+    from forecast.reports.glossary import reason_zh
+
+    assert reason_zh(reason) == chinese
