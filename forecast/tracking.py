@@ -9,6 +9,7 @@ are logged as pyfunc with a signature and registered, so ``mlflow models serve``
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import tempfile
@@ -59,7 +60,7 @@ def _param(value: Any) -> str:
 def log_metrics(metrics: dict[str, float], prefix: str = "") -> None:
     """Log finite numeric metrics, names prefixed."""
     clean = {f"{prefix}{k}": float(v) for k, v in metrics.items()
-             if isinstance(v, int | float) and v == v}
+             if isinstance(v, int | float) and math.isfinite(v)}
     mlflow.log_metrics(clean)
 
 
@@ -89,8 +90,12 @@ class PickledModel(mlflow.pyfunc.PythonModel):
         return self.model.predict_frame(model_input)
 
 
-def log_model(model: Any, example_input: pd.DataFrame, registered_name: str) -> str:
+def log_model(model: Any, example_input: pd.DataFrame, registered_name: str,
+              example_output: pd.DataFrame | None = None) -> str:
     """Log ``model`` as a pyfunc with a signature inferred from an example, and register it.
+
+    ``example_output`` is ``model.predict_frame(example_input)`` when the caller already has
+    it (a forecast can take minutes); else it is computed here.
 
     Returns:
         The model URI (``models:/<name>/<version>``).
@@ -99,7 +104,8 @@ def log_model(model: Any, example_input: pd.DataFrame, registered_name: str) -> 
     nullable = [c for c, t in example_input.dtypes.items()
                 if isinstance(t, pd.api.extensions.ExtensionDtype) and t.kind in "iub"]
     example_input = example_input.astype({c: "float64" for c in nullable})
-    example_output = model.predict_frame(example_input)
+    if example_output is None:
+        example_output = model.predict_frame(example_input)
     signature = infer_signature(example_input, example_output)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.pkl"

@@ -8,6 +8,8 @@ add up to their parents. It is what ``forecast train revenue`` logs to MLflow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -81,6 +83,27 @@ def add_caps(frame: pd.DataFrame, caps: pd.Series) -> pd.DataFrame:
     return frame.assign(**{CAP: frame[UNIQUE_ID].map(caps).to_numpy(float)})
 
 
+@dataclass(frozen=True)
+class RevenueModelSettings:
+    """What a :class:`RevenueModel` needs besides its fitted parts.
+
+    Attributes:
+        series: ``unique_id, grain`` and level columns of every series.
+        inflation: spread factor for multi-period totals (see ``hierarchy.periods``).
+        horizon: the most periods the model forecasts.
+        levels: interval levels.
+        regressors: columns known ahead that the candidates use.
+        caps: per-series capacity for logistic growth, or None.
+    """
+
+    series: pd.DataFrame
+    inflation: float
+    horizon: int
+    levels: tuple[float, ...]
+    regressors: tuple[str, ...] = ()
+    caps: pd.Series | None = None
+
+
 class RevenueModel:
     """Fitted candidates + a selection + reconciliation: the forecast of every series.
 
@@ -89,25 +112,21 @@ class RevenueModel:
         selection: weights and calibrated intervals from the last backtest folds.
         hierarchy: the series structure, or None for a flat set of series.
         method: reconciliation method ("none", "bottom_up", "ols", "mint_shrink").
-        series: ``unique_id, grain`` and level columns of every series.
-        inflation: spread factor for multi-period totals (see ``hierarchy.periods``).
-        horizon: the most periods the model forecasts.
-        levels: interval levels.
-        caps: per-series capacity for logistic growth, or None.
+        settings: see :class:`RevenueModelSettings`; its fields are also attributes.
     """
 
     def __init__(self, models: dict[str, Forecaster], selection: Selection,
-                 hierarchy: Hierarchy | None, method: str, settings: dict):
+                 hierarchy: Hierarchy | None, method: str, settings: RevenueModelSettings):
         self.models = models
         self.selection = selection
         self.hierarchy = hierarchy
         self.method = method
-        self.series = settings["series"]
-        self.inflation = float(settings["inflation"])
-        self.horizon = int(settings["horizon"])
-        self.levels = tuple(settings["levels"])
-        self.caps = settings.get("caps")
-        self.regressors = tuple(settings.get("regressors", ()))
+        self.series = settings.series
+        self.inflation = float(settings.inflation)
+        self.horizon = int(settings.horizon)
+        self.levels = tuple(settings.levels)
+        self.caps = settings.caps
+        self.regressors = tuple(settings.regressors)
 
     def forecast(self, future: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Forecast the periods of ``future`` for every series.
@@ -172,5 +191,10 @@ class RevenueModel:
     def predict_frame(self, future: pd.DataFrame) -> pd.DataFrame:
         """The pyfunc entry point: the reconciled forecast of :meth:`forecast`."""
         reconciled, _ = self.forecast(future)
-        return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
-            {H: np.int64})
+        return pyfunc_output(reconciled)
+
+
+def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:
+    """A reconciled forecast in the pyfunc's output types (nanosecond dates, 64-bit steps)."""
+    return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
+        {H: np.int64})

@@ -45,18 +45,6 @@ class Step:
     applicable: Callable[[Config], str | None] | None = None
 
 
-def _tables(config: Config) -> dict[str, int]:
-    """Warehouse tables and their row counts (0 when there is no warehouse yet)."""
-    from forecast.io import warehouse
-
-    if not warehouse.warehouse_path(config.workspace).exists():
-        return {}
-    with warehouse.connect(config.workspace, read_only=True) as con:
-        names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
-        return {n: con.execute(f"SELECT count(*) FROM {warehouse.quote(n)}").fetchall()[0][0]
-                for n in names}
-
-
 def _customers_known(config: Config) -> str | None:
     from forecast.io import warehouse
 
@@ -69,21 +57,23 @@ def _customers_known(config: Config) -> str | None:
 
 def _has_rows(table: str) -> Callable[[Config], str | None]:
     def check(config: Config) -> str | None:
-        return None if _tables(config).get(table) else f"no {table} in the warehouse"
+        from forecast.io import warehouse
+
+        with warehouse.connect(config.workspace, read_only=True) as con:
+            rows = (con.execute(f"SELECT count(*) FROM {warehouse.quote(table)}").fetchall()[0][0]
+                    if warehouse.table_exists(con, table) else 0)
+        return None if rows else f"no {table} in the warehouse"
     return check
 
 
 def _report_month(config: Config) -> str:
-    """The last month the orders cover completely."""
-    import datetime as dt
-
+    """The last month the orders cover completely (the monthly report's own default)."""
     from forecast.io import warehouse
+    from forecast.reports.periods import default_month
 
     with warehouse.connect(config.workspace, read_only=True) as con:
         last = con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
-    following = last + dt.timedelta(days=1)
-    month = last if following.month != last.month else (last.replace(day=1)
-                                                         - dt.timedelta(days=1))
+    month = default_month(last)
     return f"{month.year:04d}-{month.month:02d}"
 
 

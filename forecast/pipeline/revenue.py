@@ -162,7 +162,12 @@ def fit_final(config: Config, frame: pd.DataFrame, series: pd.DataFrame, table: 
     from forecast.evaluation.backtest import FOLD
     from forecast.evaluation.selection import select_on
     from forecast.models.base import infer_freq
-    from forecast.models.revenue import RevenueModel, add_caps, build_candidates
+    from forecast.models.revenue import (
+        RevenueModel,
+        RevenueModelSettings,
+        add_caps,
+        build_candidates,
+    )
 
     cfg = config.revenue
     freq = infer_freq(frame[DS])
@@ -175,8 +180,8 @@ def fit_final(config: Config, frame: pd.DataFrame, series: pd.DataFrame, table: 
     data = frame if caps is None else add_caps(frame, caps)
     models = {name: model.fit(data)
               for name, model in build_candidates(cfg, freq, h, config.country).items()}
-    settings = {"series": series, "inflation": evaluation["inflation"], "horizon": h,
-                "levels": cfg.levels, "caps": caps, "regressors": cfg.regressors}
+    settings = RevenueModelSettings(series, evaluation["inflation"], h, tuple(cfg.levels),
+                                    tuple(cfg.regressors), caps)
     return RevenueModel(models, selection, _hierarchy(frame, series, cfg.reconcile),
                         cfg.reconcile, settings)
 
@@ -218,9 +223,12 @@ def _track(config: Config, evaluation: dict, scores: tuple, model, frames: tuple
            params: dict) -> tuple[str, str]:
     """Log parameters, metrics per model and grain, tables, charts and the model."""
     from forecast import tracking
+    from forecast.models.revenue import pyfunc_output
 
     pooled, by_grain = scores
     frame, example = frames
+    # One forecast serves the fan chart and the signature's example output.
+    forecast, _ = model.forecast(example)
     with tracking.start_run(config.workspace, REGISTERED_NAME, "train revenue", params) as run:
         for _, row in by_grain.iterrows():
             tracking.log_metrics({k: v for k, v in row.items() if k not in ("model", GRAIN)},
@@ -233,9 +241,8 @@ def _track(config: Config, evaluation: dict, scores: tuple, model, frames: tuple
         if evaluation["by_level"] is not None:
             tracking.log_frame(evaluation["by_level"], "accuracy_by_level.csv")
         with tempfile.TemporaryDirectory() as tmp:
-            forecast, _ = model.forecast(example)
             tracking.log_files(_charts(Path(tmp), evaluation, frame, forecast), "charts")
-        uri = tracking.log_model(model, example, REGISTERED_NAME)
+        uri = tracking.log_model(model, example, REGISTERED_NAME, pyfunc_output(forecast))
         return uri, run.info.run_id
 
 

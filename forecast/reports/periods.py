@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from forecast.errors import ConfigError
+from forecast.targets.attainment import add_months
 
-
-def add_months(day: date, months: int) -> date:
-    """The first day of the month ``months`` after the month of ``day``."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+__all__ = ["MonthWindow", "add_months", "default_month", "parse_month"]
 
 
 def parse_month(text: str) -> date:
