@@ -10,7 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from forecast.config.base import StrictModel
 from forecast.errors import ConfigError
 
-RevenueCandidate = Literal["naive", "seasonal_naive", "moving_average", "prophet", "global_hgb"]
+RevenueCandidate = Literal["naive", "seasonal_naive", "seasonal_growth", "moving_average",
+                           "prophet", "global_hgb"]
 SelectionStrategy = Literal["auto", "best", "inverse_error", "pooled_inverse_error"]
 ReconcileChoice = Literal["none", "bottom_up", "ols", "mint_shrink"]
 
@@ -79,7 +80,7 @@ class RevenueConfig(StrictModel):
     eval_folds: int = Field(3, ge=1, description="origins whose errors are reported")
     selection_folds: int = Field(3, ge=1, description="origins each choice is made on")
     candidates: list[RevenueCandidate] = Field(
-        default_factory=lambda: ["seasonal_naive", "prophet", "global_hgb"])
+        default_factory=lambda: ["seasonal_naive", "seasonal_growth", "prophet", "global_hgb"])
     strategy: SelectionStrategy = "auto"
     levels: list[int] = Field(default_factory=lambda: [80, 95])
     reconcile: ReconcileChoice = Field(

@@ -1,4 +1,4 @@
-"""Baseline forecasters: naive, seasonal naive and moving average.
+"""Baseline forecasters: naive, seasonal naive, seasonal naive with growth, moving average.
 
 They are the yardsticks every other model must beat, and a fast default for very many series.
 Intervals are normal, from the spread of each method's own one-step errors on the history,
@@ -23,6 +23,17 @@ def season_length_for(freq: str) -> int:
     if code not in lengths:
         raise ValidationError(
             f"no default season length for frequency {freq!r}; pass season_length")
+    return lengths[code]
+
+
+def year_length_for(freq: str) -> int:
+    """Periods in a year, kept on the same weekday for daily data: 364 daily, 260 business-daily,
+    52 weekly, 12 monthly, 4 quarterly."""
+    code = freq.split("-")[0].upper()
+    lengths = {"D": 364, "B": 260, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4,
+               "QE": 4}
+    if code not in lengths:
+        raise ValidationError(f"no default year length for frequency {freq!r}; pass season_length")
     return lengths[code]
 
 
@@ -122,20 +133,85 @@ class SeasonalNaiveForecaster(_MatrixBaseline):
         m = int(self.season_length or season_length_for(self.freq_))
         if m < 1:
             raise ValidationError(f"season_length must be at least 1, got {m}")
-        seasons = -(-matrix.shape[1] // m)
-        padded = np.full((matrix.shape[0], seasons * m), np.nan)
-        padded[:, -matrix.shape[1]:] = matrix
-        by_season = padded.reshape(matrix.shape[0], seasons, m).transpose(0, 2, 1)
-        last_season = _last_observed(by_season)
-        fallback = _last_observed(matrix)
         self.season_length_ = m
-        self.last_season_ = np.where(np.isnan(last_season), fallback[:, None], last_season)
+        self.last_season_ = _season_positions(matrix, m)
         self.sigma_ = _residual_sigma(matrix[:, m:] - matrix[:, :-m]) if matrix.shape[1] > m \
             else _residual_sigma(np.diff(matrix, axis=1))
 
     def _forecast_matrix(self, h: int) -> tuple[np.ndarray, np.ndarray]:
         steps = np.arange(1, h + 1)
         point = self.last_season_[:, (steps - 1) % self.season_length_]
+        widen = np.sqrt(np.ceil(steps / self.season_length_))
+        return point, self.sigma_[:, None] * widen[None, :]
+
+
+def _season_positions(matrix: np.ndarray, m: int) -> np.ndarray:
+    """Latest observed value at each of the last ``m`` positions, one season apart or more.
+
+    Returns:
+        ``(series, m)`` matrix whose column ``j`` forecasts the ``j + 1``-th period after the
+        end; a position never observed takes the series' last observed value.
+    """
+    seasons = -(-matrix.shape[1] // m)
+    padded = np.full((matrix.shape[0], seasons * m), np.nan)
+    padded[:, -matrix.shape[1]:] = matrix
+    by_season = padded.reshape(matrix.shape[0], seasons, m).transpose(0, 2, 1)
+    last_season = _last_observed(by_season)
+    return np.where(np.isnan(last_season), _last_observed(matrix)[:, None], last_season)
+
+
+class SeasonalGrowthForecaster(_MatrixBaseline):
+    """Last year's value, scaled by how the latest periods compare with the same periods a year
+    earlier: ``y[t + s - m] * mean(y[t-w+1 .. t]) / mean(y[t-w+1-m .. t-m])``.
+
+    The year-over-year growth forecast planners make by hand: it keeps the year's shape,
+    holidays included, and follows a change in level that a plain seasonal naive misses.
+
+    Args:
+        season_length: periods per year (52 weekly, 364 daily so weekdays line up); from freq
+            when None.
+        window: latest periods the growth is measured over; ``season_length // 4`` (a quarter)
+            when None. Shorter histories use the periods they have; a series with less than a
+            season and one period, or whose earlier window sums to zero or less, gets growth 1.
+        freq: pandas frequency alias; inferred from the frame when None.
+
+    Intervals are normal, from the spread of ``y[t] - growth * y[t-m]`` over the history,
+    widened by the square root of the number of seasons ahead.
+    """
+
+    def __init__(self, season_length: int | None = None, window: int | None = None,
+                 freq: str | None = None):
+        self.season_length = season_length
+        self.window = window
+        self.freq = freq
+
+    def _learn(self, matrix: np.ndarray) -> None:
+        m = int(self.season_length or year_length_for(self.freq_))
+        w = int(self.window or max(1, m // 4))
+        if m < 1 or w < 1:
+            raise ValidationError(f"season_length and window must be at least 1, got {m}, {w}")
+        self.season_length_ = m
+        self.last_season_ = _season_positions(matrix, m)
+        width = min(w, matrix.shape[1] - m)
+        self.growth_ = np.ones(matrix.shape[0])
+        if width >= 1:
+            recent = matrix[:, -width:]
+            earlier = matrix[:, -width - m:matrix.shape[1] - m]
+            both = ~np.isnan(recent) & ~np.isnan(earlier)
+            num = np.where(both, recent, 0.0).sum(axis=1)
+            den = np.where(both, earlier, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                growth = num / den
+            self.growth_ = np.where((den > 0) & np.isfinite(growth) & (num >= 0), growth, 1.0)
+        if matrix.shape[1] > m:
+            residuals = matrix[:, m:] - self.growth_[:, None] * matrix[:, :-m]
+        else:
+            residuals = np.diff(matrix, axis=1)
+        self.sigma_ = _residual_sigma(residuals)
+
+    def _forecast_matrix(self, h: int) -> tuple[np.ndarray, np.ndarray]:
+        steps = np.arange(1, h + 1)
+        point = self.last_season_[:, (steps - 1) % self.season_length_] * self.growth_[:, None]
         widen = np.sqrt(np.ceil(steps / self.season_length_))
         return point, self.sigma_[:, None] * widen[None, :]
 

@@ -22,6 +22,7 @@ from forecast.models.base import Forecaster, interval_columns
 from forecast.models.baselines import (
     MovingAverageForecaster,
     NaiveForecaster,
+    SeasonalGrowthForecaster,
     SeasonalNaiveForecaster,
 )
 from forecast.schemas import DS, UNIQUE_ID, YHAT, H
@@ -46,6 +47,8 @@ def build_candidates(
             made[name] = NaiveForecaster(freq=freq)
         elif name == "seasonal_naive":
             made[name] = SeasonalNaiveForecaster(freq=freq)
+        elif name == "seasonal_growth":
+            made[name] = SeasonalGrowthForecaster(freq=freq)
         elif name == "moving_average":
             made[name] = MovingAverageForecaster(freq=freq)
         elif name == "prophet":

@@ -1,4 +1,4 @@
-"""Frame checks, frequencies, the regular grid and the three baselines, on hand-worked series."""
+"""Frame checks, frequencies, the regular grid and the baselines, on hand-worked series."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from forecast.models.base import (
 from forecast.models.baselines import (
     MovingAverageForecaster,
     NaiveForecaster,
+    SeasonalGrowthForecaster,
     SeasonalNaiveForecaster,
+    year_length_for,
 )
 
 
@@ -80,6 +82,36 @@ def test_seasonal_naive_uses_last_observed_value_per_season_position():
     # position 2 of the last season is missing: fall back one season to 21
     assert out["yhat"].tolist() == [12.0, 21.0, 32.0, 12.0]
     assert list(out.columns) == ["unique_id", "ds", "yhat"]
+
+
+def test_seasonal_growth_scales_last_season_by_growth_over_the_window():
+    frame = weekly([10, 20, 30, 12, 22, 33])
+    model = SeasonalGrowthForecaster(season_length=3, window=2).fit(frame)
+    out = model.predict(4, levels=(80,))
+    # growth = (22 + 33) / (20 + 30) = 1.1 on last season's 12, 22, 33
+    assert out["yhat"].to_numpy() == pytest.approx([13.2, 24.2, 36.3, 13.2])
+    assert (out["yhat_lo_80"] < out["yhat"]).all() and (out["yhat"] < out["yhat_hi_80"]).all()
+    width = (out["yhat_hi_80"] - out["yhat_lo_80"]).to_numpy()
+    assert width[3] / width[0] == pytest.approx(np.sqrt(2))
+
+
+def test_seasonal_growth_skips_missing_pairs_and_falls_back_to_growth_one():
+    gap = weekly([10, 20, 30, 11, np.nan, 33]).dropna()
+    out = SeasonalGrowthForecaster(season_length=3, window=2).fit(gap).predict(3, levels=())
+    # only (33, 30) pairs up: growth 1.1; the missing position takes 20 from a season earlier
+    assert out["yhat"].to_numpy() == pytest.approx([12.1, 22.0, 36.3])
+    short = weekly([10, 20, 30])
+    out = SeasonalGrowthForecaster(season_length=3, window=2).fit(short).predict(3, levels=())
+    assert out["yhat"].tolist() == [10.0, 20.0, 30.0]
+    zero = weekly([0, 0, 0, 5, 5, 5])
+    out = SeasonalGrowthForecaster(season_length=3, window=3).fit(zero).predict(1, levels=())
+    assert out["yhat"].tolist() == [5.0]
+
+
+def test_year_lengths_keep_weekdays_aligned():
+    assert [year_length_for(f) for f in ("D", "W-FRI", "MS", "QS")] == [364, 52, 12, 4]
+    with pytest.raises(ValidationError, match="year length"):
+        year_length_for("h")
 
 
 def test_moving_average_and_several_series():
