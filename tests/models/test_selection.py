@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast.errors import ValidationError
 from forecast.evaluation.backtest import BacktestSpec
 from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
 from forecast.models.selection import (
+    CombinationForecaster,
     EnsembleForecaster,
     choose_models,
     combine_forecasts,
@@ -85,3 +87,22 @@ def test_auto_strategy_picks_lowest_crossfit_error_and_extends_choice():
     extended = extend_choice(choose_models(table, "best"), ["a", "b", "new"])
     new = extended[extended["unique_id"] == "new"].set_index("model")["weight"]
     assert new.to_dict() == {"x": 0.5, "y": 0.5}
+
+
+def test_combination_averages_members_points_and_quantiles_with_fixed_weights(make_panel):
+    frame = make_panel(n_series=2, n_weeks=80, seed=3)[["unique_id", "ds", "y"]]
+    members = {"naive": NaiveForecaster(), "snaive": SeasonalNaiveForecaster()}
+    out = CombinationForecaster(members, {"naive": 1.0, "snaive": 3.0}).fit(frame).predict(
+        5, levels=(80,))
+    naive = NaiveForecaster().fit(frame).predict(5, levels=(80,))
+    snaive = SeasonalNaiveForecaster().fit(frame).predict(5, levels=(80,))
+    for column in ("yhat", "yhat_lo_80", "yhat_hi_80"):
+        expected = (naive[column].to_numpy() + 3 * snaive[column].to_numpy()) / 4
+        np.testing.assert_allclose(out[column].to_numpy(), expected, rtol=1e-12)
+    assert out[["unique_id", "ds"]].equals(naive[["unique_id", "ds"]])
+    equal = CombinationForecaster(members).fit(frame).predict(5, levels=())
+    np.testing.assert_allclose(equal["yhat"], (naive["yhat"] + snaive["yhat"]) / 2, rtol=1e-12)
+    with pytest.raises(ValidationError, match="name exactly the members"):
+        CombinationForecaster(members, {"naive": 1.0}).fit(frame)
+    with pytest.raises(ValidationError, match="positive"):
+        CombinationForecaster(members, {"naive": 1.0, "snaive": 0.0}).fit(frame)
