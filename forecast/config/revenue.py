@@ -49,6 +49,9 @@ class ProphetOptions(StrictModel):
     cap_multiple: float = Field(
         1.5, gt=1, description="logistic growth: each series' cap is this multiple of its maximum")
     uncertainty_samples: int = Field(200, ge=0)
+    flat_below: int | None = Field(
+        None, ge=0, description="series with fewer observed periods get a flat trend (linear "
+        "growth only); default twice the horizon; 0 keeps every trend")
 
 
 class GlobalModelOptions(StrictModel):
@@ -60,6 +63,17 @@ class GlobalModelOptions(StrictModel):
         None, ge=1, description="periods at the end of history each series is scaled by")
     relative_window: int | None = Field(
         None, ge=1, description="also divide target and lags by the mean of this many periods")
+    blocks: list[int] = Field(
+        default_factory=list, description="ends of the step blocks that get their own model, "
+        "so near steps use recent lags (e.g. [7, 28] for 91 days); ends at or past the horizon "
+        "are ignored")
+
+    @field_validator("blocks")
+    @classmethod
+    def _blocks_positive(cls, blocks: list[int]) -> list[int]:
+        if any(b < 1 for b in blocks):
+            raise ValueError("blocks must be positive step counts")
+        return sorted(set(blocks))
 
 
 class RevenueConfig(StrictModel):

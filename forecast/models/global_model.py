@@ -341,3 +341,52 @@ class GlobalForecaster(Forecaster):
 def _top_categories(column: pd.Series) -> list[str]:
     counts = column.astype(str).value_counts()
     return sorted(counts.index[:MAX_CATEGORIES])
+
+
+class HorizonBlocksForecaster(Forecaster):
+    """Direct global models for blocks of steps, so near steps use recent history.
+
+    A single direct model forecasting ``horizon`` steps only sees lags of at least ``horizon``,
+    so its forecast of next week ignores the last quarter. Here block ``k`` (steps
+    ``blocks[k-1] + 1 .. blocks[k]``) comes from a copy of ``base`` whose horizon, and so whose
+    shortest lag, is ``blocks[k]``. Costs one fit per block.
+
+    Args:
+        base: the global model of the whole horizon (``base.horizon`` is the last block's end).
+        blocks: ends of the earlier blocks, each shorter than ``base.horizon``; e.g. ``(7, 28)``
+            for a 91-day horizon gives models for steps 1-7, 8-28 and 29-91.
+        freq: pandas frequency alias; inferred from the frame when None.
+    """
+
+    def __init__(self, base: GlobalForecaster, blocks=(), freq: str | None = None):
+        self.base = base
+        self.blocks = blocks
+        self.freq = freq
+
+    def _ends(self) -> list[int]:
+        ends = sorted({int(b) for b in self.blocks} | {int(self.base.horizon)})
+        if ends[0] < 1 or ends[-1] != int(self.base.horizon):
+            raise ValidationError(f"blocks {tuple(self.blocks)} must be between 1 and the "
+                                  f"horizon {self.base.horizon}")
+        return ends
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        from sklearn.base import clone
+
+        self.ends_ = self._ends()
+        self.models_ = [clone(self.base).set_params(horizon=end, freq=self.freq_).fit(frame)
+                        for end in self.ends_]
+
+    def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
+        if h > self.ends_[-1]:
+            raise ValidationError(f"h={h} exceeds the horizon {self.ends_[-1]} the model was fit "
+                                  "for")
+        pieces, start = [], 0
+        for end, model in zip(self.ends_, self.models_):
+            if start >= h:
+                break
+            piece = model.predict(min(end, h), future_exog, levels)
+            step = piece.groupby(UNIQUE_ID, sort=False).cumcount().to_numpy() + 1
+            pieces.append(piece[step > start])
+            start = end
+        return pd.concat(pieces, ignore_index=True).sort_values([UNIQUE_ID, DS], kind="stable")

@@ -36,6 +36,9 @@ class ProphetSettings:
         yearly_seasonality, weekly_seasonality, daily_seasonality: "auto", True, False or a
             Fourier order.
         uncertainty_samples: simulated paths the intervals are read from.
+        flat_below: a series with fewer observed periods than this gets a flat trend instead of
+            a linear one (a new store's first weeks extrapolated over a quarter can go far
+            below zero); 0 keeps every trend linear.
     """
 
     growth: Literal["linear", "logistic", "flat"] = "linear"
@@ -45,6 +48,7 @@ class ProphetSettings:
     weekly_seasonality: bool | int | str = "auto"
     daily_seasonality: bool | int | str = False
     uncertainty_samples: int = 300
+    flat_below: int = 0
 
 
 @contextmanager
@@ -64,15 +68,19 @@ def quiet_stan():
             lg.setLevel(level)
 
 
-def _new_prophet(options: dict):
+def _new_prophet(options: dict, observed: int | None = None):
+    """A Prophet with the options; a short linear-trend series (``observed`` periods) is flat."""
     from prophet import Prophet
 
     settings = ProphetSettings(**options["settings"])
+    growth = settings.growth
+    if growth == "linear" and observed is not None and observed < settings.flat_below:
+        growth = "flat"
     holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
     if holidays is not None:
         holidays[DS] = pd.to_datetime(holidays[DS])
     model = Prophet(
-        growth=settings.growth, seasonality_mode=settings.seasonality_mode,
+        growth=growth, seasonality_mode=settings.seasonality_mode,
         changepoint_prior_scale=settings.changepoint_prior_scale,
         yearly_seasonality=settings.yearly_seasonality,
         weekly_seasonality=settings.weekly_seasonality,
@@ -92,7 +100,7 @@ def fit_series_chunk(chunk: list[tuple[str, pd.DataFrame]], options: dict) -> li
     out = []
     with quiet_stan():
         for uid, frame in chunk:
-            model = _new_prophet(options).fit(frame)
+            model = _new_prophet(options, len(frame)).fit(frame)
             out.append((uid, model_to_json(model)))
     return out
 

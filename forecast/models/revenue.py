@@ -52,24 +52,32 @@ def build_candidates(
         elif name == "moving_average":
             made[name] = MovingAverageForecaster(freq=freq)
         elif name == "prophet":
-            made[name] = _prophet(config, freq, country)
+            made[name] = _prophet(config, freq, horizon, country)
         elif name == "global_hgb":
             made[name] = _global(config, freq, horizon, country)
     return made
 
 
-def _prophet(config: RevenueConfig, freq: str, country: str | None) -> Forecaster:
+def _prophet(config: RevenueConfig, freq: str, horizon: int, country: str | None
+             ) -> Forecaster:
     from forecast.models.prophet_model import ProphetForecaster, ProphetSettings
 
     options = config.prophet
+    flat_below = 2 * horizon if options.flat_below is None else options.flat_below
     settings = ProphetSettings(growth=options.growth, seasonality_mode=options.seasonality_mode,
-                               uncertainty_samples=options.uncertainty_samples)
+                               uncertainty_samples=options.uncertainty_samples,
+                               flat_below=flat_below)
     return ProphetForecaster(settings, country=country, regressors=tuple(config.regressors),
                              n_jobs=config.n_jobs, freq=freq)
 
 
 def _global(config: RevenueConfig, freq: str, horizon: int, country: str | None) -> Forecaster:
-    from forecast.models.global_model import BoostingParams, FeatureSpec, GlobalForecaster
+    from forecast.models.global_model import (
+        BoostingParams,
+        FeatureSpec,
+        GlobalForecaster,
+        HorizonBlocksForecaster,
+    )
 
     options = config.global_model
     features = FeatureSpec(exog=tuple(config.regressors), level_columns=(),
@@ -77,8 +85,10 @@ def _global(config: RevenueConfig, freq: str, horizon: int, country: str | None)
                            relative_window=options.relative_window)
     boosting = BoostingParams(max_iter=options.max_iter, learning_rate=options.learning_rate)
     # The ensemble calibrates its own intervals on the backtest, so no holdout refit here.
-    return GlobalForecaster(horizon=horizon, features=features, boosting=boosting,
-                            country=country, freq=freq, n_threads=1, holdout_intervals=False)
+    model = GlobalForecaster(horizon=horizon, features=features, boosting=boosting,
+                             country=country, freq=freq, n_threads=1, holdout_intervals=False)
+    blocks = tuple(b for b in options.blocks if b < horizon)
+    return HorizonBlocksForecaster(model, blocks, freq=freq) if blocks else model
 
 
 def add_caps(frame: pd.DataFrame, caps: pd.Series) -> pd.DataFrame:

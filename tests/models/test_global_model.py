@@ -12,6 +12,7 @@ from forecast.models.global_model import (
     BoostingParams,
     FeatureSpec,
     GlobalForecaster,
+    HorizonBlocksForecaster,
     default_lags,
 )
 
@@ -96,3 +97,27 @@ def test_holdout_intervals_are_wider_than_in_sample_ones(weekly_panel):
     assert width["calibrated"] > width["raw"]
     # levels the holdout did not calibrate fall back to normal intervals
     assert calibrated.predict(8, levels=(85,))["yhat_lo_85"].notna().all()
+
+
+def test_horizon_blocks_take_each_step_from_the_model_of_its_block(weekly_panel):
+    train, test = split(weekly_panel, 13)
+    exog = test[["unique_id", "ds", "promo"]]
+    base = GlobalForecaster(horizon=13, boosting=FAST, n_threads=1, holdout_intervals=False)
+    blocked = HorizonBlocksForecaster(base, blocks=(4,)).fit(train)
+    assert blocked.ends_ == [4, 13]
+    assert [m.horizon for m in blocked.models_] == [4, 13]
+    assert min(blocked.models_[0].lags_) == 4 and min(blocked.models_[1].lags_) == 13
+    out = blocked.predict(13, exog, levels=(80,))
+    near = blocked.models_[0].predict(4, exog, levels=(80,))
+    far = blocked.models_[1].predict(13, exog, levels=(80,))
+    step = out.groupby("unique_id").cumcount() + 1
+    pd.testing.assert_frame_equal(out[step <= 4].reset_index(drop=True),
+                                  near.reset_index(drop=True))
+    far_step = far.groupby("unique_id").cumcount() + 1
+    pd.testing.assert_frame_equal(out[step > 4].reset_index(drop=True),
+                                  far[far_step > 4].reset_index(drop=True))
+    assert len(blocked.predict(3, exog, levels=())) == 6 * 3
+    with pytest.raises(ValidationError, match="exceeds the horizon"):
+        blocked.predict(14, exog)
+    with pytest.raises(ValidationError, match="between 1 and the horizon"):
+        HorizonBlocksForecaster(base, blocks=(20,)).fit(train)

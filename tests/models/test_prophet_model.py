@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -85,3 +86,24 @@ def test_series_too_short_for_prophet_are_named():
         ["2024-01-05", "2024-01-12", "2024-01-05"]), "y": [1.0, 2.0, 3.0]})
     with pytest.raises(ValidationError, match="fewer than 2"):
         ProphetForecaster(n_jobs=1, freq="W-FRI").fit(frame)
+
+
+def test_series_shorter_than_flat_below_get_a_flat_trend():
+    # A new store: 20 steep weeks. A linear trend carried 26 weeks on keeps climbing; flat stays.
+    ds = pd.date_range("2023-01-06", periods=20, freq="W-FRI")
+    noise = np.random.default_rng(1).normal(0, 1, 20)
+    young = pd.DataFrame({"unique_id": "new", "ds": ds, "y": 50 + 5 * np.arange(20) + noise})
+    old_ds = pd.date_range("2022-01-07", periods=72, freq="W-FRI")
+    old = pd.DataFrame({"unique_id": "old", "ds": old_ds,
+                        "y": 200 + 2 * np.arange(72) + np.random.default_rng(2).normal(0, 1, 72)})
+    settings = ProphetSettings(uncertainty_samples=0, yearly_seasonality=False, flat_below=26)
+    model = ProphetForecaster(settings, n_jobs=1).fit(pd.concat([young, old]))
+    growth = {uid: json.loads(text)["growth"] for uid, text in model.models_.items()}
+    assert growth == {"new": "flat", "old": "linear"}
+    out = model.predict(26, levels=()).set_index("unique_id")
+    assert np.ptp(out.loc["new", "yhat"]) < 1.0  # flat: the level of the latest weeks
+    assert out.loc["new", "yhat"].iloc[0] == pytest.approx(young["y"].mean(), rel=0.1)
+    assert np.ptp(out.loc["old", "yhat"]) > 40  # still trending by ~2 a week
+    linear = ProphetForecaster(ProphetSettings(uncertainty_samples=0, yearly_seasonality=False),
+                               n_jobs=1).fit(young).predict(26, levels=())
+    assert linear["yhat"].iloc[-1] > 200
