@@ -276,3 +276,19 @@ def test_walmart_store_hierarchy_reconciles_perturbed_forecasts(tmp_path):
         assert ((out.yhat_lo_80 <= out.yhat) & (out.yhat <= out.yhat_hi_80)).all()
     table = accuracy_by_level(series, base, out)
     assert list(table.grain) == ["total", "store"]
+
+
+def test_restricted_hierarchy_sums_only_the_series_that_exist(hierarchy):
+    # South's online channel had not opened at this origin: south is its offline channel alone.
+    present = [uid for uid in ORDER if uid != "south|online"]
+    sub = hierarchy.restrict(present)
+    assert list(sub.unique_ids) == present and sub.n_aggregates == 3
+    np.testing.assert_array_equal(sub.summing.toarray(), np.array(
+        [[1, 1, 1], [1, 1, 0], [0, 0, 1], *np.eye(3)]))
+    base = _forecasts({k: v for k, v in INCOHERENT.items() if k != "south|online"})
+    out = _by_id(reconcile(base, sub, "bottom_up"))
+    assert out["total"] == 60.0 and out["south"] == 30.0
+    with pytest.raises(ValidationError, match="none of its bottom series"):
+        hierarchy.restrict(["total", "south", "north|offline"])
+    with pytest.raises(ValidationError, match="not in the hierarchy"):
+        hierarchy.restrict(["total", "east"])

@@ -59,6 +59,10 @@ class GlobalModelOptions(StrictModel):
 
     max_iter: int = Field(400, ge=10)
     learning_rate: float = Field(0.05, gt=0, le=1)
+    min_samples_leaf: int = Field(20, ge=1)
+    loss: Literal["absolute_error", "squared_error", "poisson"] = Field(
+        "absolute_error", description="absolute_error forecasts the median, which is what WAPE "
+        "rewards; squared_error the mean")
     scale_window: int | None = Field(
         None, ge=1, description="periods at the end of history each series is scaled by")
     relative_window: int | None = Field(

@@ -70,6 +70,31 @@ class Hierarchy:
         """The aggregate rows of ``S`` (n_aggregates x n_bottom)."""
         return self.summing[: self.n_aggregates]
 
+    def restrict(self, ids) -> Hierarchy:
+        """The hierarchy of a subset of its series, e.g. those a backtest fold could forecast.
+
+        A bottom series left out (a store not yet open at the fold's origin) adds nothing to
+        its aggregates there, so they are the sums of the bottom series kept.
+
+        Raises:
+            ValidationError: an id is not a series of the hierarchy, or a kept aggregate has no
+                kept bottom series.
+        """
+        wanted = set(ids)
+        unknown = wanted - set(self.unique_ids)
+        if unknown:
+            raise ValidationError(f"series {sorted(unknown)[:3]} are not in the hierarchy")
+        keep = self.unique_ids.isin(wanted)
+        bottom = keep[self.n_aggregates:]
+        summing = self.summing[keep][:, bottom]
+        empty = np.flatnonzero(np.asarray(summing.sum(axis=1)).ravel() == 0)
+        if len(empty):
+            name = self.unique_ids[keep][empty[0]]
+            raise ValidationError(f"series {name!r} has none of its bottom series in the subset")
+        return Hierarchy(grains=self.grains, levels=self.levels,
+                         series=self.series[keep].reset_index(drop=True),
+                         summing=sparse.csr_matrix(summing))
+
 
 class SeriesMatrix(NamedTuple):
     """A long frame's column as a (series x period) matrix, and where each frame row went."""

@@ -83,7 +83,8 @@ def _global(config: RevenueConfig, freq: str, horizon: int, country: str | None)
     features = FeatureSpec(exog=tuple(config.regressors), level_columns=(),
                            scale_window=options.scale_window,
                            relative_window=options.relative_window)
-    boosting = BoostingParams(max_iter=options.max_iter, learning_rate=options.learning_rate)
+    boosting = BoostingParams(max_iter=options.max_iter, learning_rate=options.learning_rate,
+                              min_samples_leaf=options.min_samples_leaf, loss=options.loss)
     # The ensemble calibrates its own intervals on the backtest, so no holdout refit here.
     model = GlobalForecaster(horizon=horizon, features=features, boosting=boosting,
                              country=country, freq=freq, n_threads=1, holdout_intervals=False)

@@ -38,7 +38,7 @@ DEMO_CUTOFFS = [date(2025, 7, 1), date(2025, 10, 1), date(2026, 1, 1), date(2026
 # fast candidates so the whole chain runs in minutes; Prophet is one line away (candidates).
 DEMO_REVENUE = RevenueConfig(
     horizon="6M", backtest_h=13, eval_folds=2, selection_folds=2,
-    candidates=["seasonal_naive", "moving_average", "global_hgb"],
+    candidates=["seasonal_naive", "seasonal_growth", "moving_average", "global_hgb"],
     regressors=["holiday_count"], global_model=GlobalModelOptions(max_iter=200),
 )
 

@@ -136,8 +136,10 @@ def _reconcile_folds(rows: pd.DataFrame, selections: dict, hierarchy, method: st
     try:
         for fold, group in selected.groupby(FOLD):
             residuals = selections[fold].residuals
-            used = usable_method(method, hierarchy, residuals)
-            pieces.append(reconcile(group, hierarchy, used, residuals))
+            # A series that did not exist yet at the fold's origin has no forecast there.
+            present = hierarchy.restrict(group[UNIQUE_ID].unique())
+            used = usable_method(method, present, residuals)
+            pieces.append(reconcile(group, present, used, residuals))
             actuals.append(group)
     except ValidationError as exc:
         log.warning("backtest forecasts not reconciled (%s); levels reported unreconciled", exc)

@@ -26,6 +26,7 @@ def test_global_blocks_shorter_than_the_horizon_get_their_own_models():
     model = build_candidates(config, "D", 91, "EC")["global_hgb"]
     assert isinstance(model, HorizonBlocksForecaster)
     assert model.blocks == (7, 28) and model.base.horizon == 91
+    assert model.base.boosting.loss == "absolute_error"
     # A horizon no longer than every block: one plain global model.
     assert isinstance(build_candidates(config, "D", 7, "EC")["global_hgb"], GlobalForecaster)
     with pytest.raises(ValueError, match="positive"):
