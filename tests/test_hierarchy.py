@@ -152,15 +152,44 @@ def test_shrinkage_intensity_matches_the_schafer_strimmer_formula():
     np.testing.assert_allclose(np.diag(covariance), np.diag(sample))
 
 
-def test_mint_falls_back_to_ols_only_when_a_series_has_no_residuals(hierarchy):
+def test_mint_falls_back_to_wls_var_only_when_a_series_has_no_residuals(hierarchy):
     from forecast.hierarchy.reconcile import usable_method
 
     every = pd.DataFrame({"unique_id": ORDER * 3, "ds": [d for d in pd.date_range(
         "2024-01-01", periods=3, freq="W") for _ in ORDER], "residual": 1.0})
     assert usable_method("mint_shrink", hierarchy, every) == "mint_shrink"
     newest = every[every["unique_id"] != ORDER[-1]]
-    assert usable_method("mint_shrink", hierarchy, newest) == "ols"
+    assert usable_method("mint_shrink", hierarchy, newest) == "wls_var"
     assert usable_method("bottom_up", hierarchy, newest) == "bottom_up"
+
+
+def test_wls_var_weighs_by_residual_variance_and_imputes_missing_series(hierarchy):
+    from forecast.hierarchy.reconcile import series_variances
+
+    days = pd.date_range("2024-01-01", periods=2, freq="W")
+    # Total and regions well forecast (residual 1); bottom series off by 3; south|online has
+    # no residuals and takes its grain's relative variance.
+    size = {"total": 1.0, "north": 1.0, "south": 1.0}
+    rows = [(uid, d, size.get(uid, 3.0)) for uid in ORDER[:-1] for d in days]
+    residuals = pd.DataFrame(rows, columns=["unique_id", "ds", "residual"])
+    base = _forecasts(INCOHERENT)
+    values = base.set_index("unique_id").loc[ORDER, "yhat"].to_numpy()[:, None]
+    variances = series_variances(residuals, hierarchy, values)
+    np.testing.assert_allclose(variances[:6], [1, 1, 1, 9, 9, 9])
+    # north|offline 9 / 10^2, north|online 9 / 20^2, south|offline 9 / 30^2: median 9/400.
+    assert variances[6] == pytest.approx(9 / 400 * 40.0**2)
+    out = _by_id(reconcile(base, hierarchy, "wls_var", residuals))
+    weights = 1 / variances
+    summing = hierarchy.summing.toarray()
+    gls = np.linalg.solve(summing.T @ (summing * weights[:, None]),
+                          (summing * weights[:, None]).T @ values)
+    np.testing.assert_allclose(out[ORDER].to_numpy(), (summing @ gls).ravel(), rtol=1e-10)
+    assert coherence_error(reconcile(base, hierarchy, "wls_var", residuals), hierarchy) < 1e-9
+    # The precise total keeps most of its value: it moves less than under OLS.
+    ols = _by_id(reconcile(base, hierarchy, "ols"))
+    assert abs(out["total"] - 107.0) < abs(ols["total"] - 107.0)
+    with pytest.raises(ValidationError, match="wls_var.*needs residuals"):
+        reconcile(base, hierarchy, "wls_var")
 
 
 def test_mint_shrink_without_residuals_says_what_it_needs(hierarchy):

@@ -13,7 +13,7 @@ from forecast.errors import ConfigError
 RevenueCandidate = Literal["naive", "seasonal_naive", "seasonal_growth", "moving_average",
                            "prophet", "global_hgb"]
 SelectionStrategy = Literal["auto", "best", "inverse_error", "pooled_inverse_error"]
-ReconcileChoice = Literal["none", "bottom_up", "ols", "mint_shrink"]
+ReconcileChoice = Literal["none", "bottom_up", "ols", "wls_var", "mint_shrink"]
 
 # Days in one unit of a horizon and in one period of a series frequency.
 _UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}

@@ -125,7 +125,7 @@ class RevenueModel:
         models: name -> forecaster fitted on all the history.
         selection: weights and calibrated intervals from the last backtest folds.
         hierarchy: the series structure, or None for a flat set of series.
-        method: reconciliation method ("none", "bottom_up", "ols", "mint_shrink").
+        method: reconciliation method ("none", "bottom_up", "ols", "wls_var", "mint_shrink").
         settings: see :class:`RevenueModelSettings`; its fields are also attributes.
     """
 

@@ -126,7 +126,12 @@ def evaluate(config: Config, table: pd.DataFrame, series: pd.DataFrame, hierarch
 
 
 def _reconcile_folds(rows: pd.DataFrame, selections: dict, hierarchy, method: str):
-    """Reconcile each evaluation fold's selected forecast; WAPE per grain before and after."""
+    """Reconcile each evaluation fold's selected forecast; WAPE per grain before and after.
+
+    A fold reconciles the series that existed at its origin, on the dates where each of them
+    has a row; rows of dates with a closed store (no actual, so no backtest row) stay as they
+    were and are scored unreconciled.
+    """
     from forecast.evaluation.backtest import FOLD
     from forecast.hierarchy import accuracy_by_level, reconcile
     from forecast.hierarchy.reconcile import usable_method
@@ -135,11 +140,13 @@ def _reconcile_folds(rows: pd.DataFrame, selections: dict, hierarchy, method: st
     pieces, actuals = [], []
     try:
         for fold, group in selected.groupby(FOLD):
-            residuals = selections[fold].residuals
             # A series that did not exist yet at the fold's origin has no forecast there.
             present = hierarchy.restrict(group[UNIQUE_ID].unique())
+            residuals = selections[fold].residuals
+            residuals = residuals[residuals[UNIQUE_ID].isin(present.unique_ids)]
             used = usable_method(method, present, residuals)
-            pieces.append(reconcile(group, present, used, residuals))
+            full = group.groupby(DS)[UNIQUE_ID].transform("size") == len(present.unique_ids)
+            pieces += [reconcile(group[full], present, used, residuals), group[~full]]
             actuals.append(group)
     except ValidationError as exc:
         log.warning("backtest forecasts not reconciled (%s); levels reported unreconciled", exc)
