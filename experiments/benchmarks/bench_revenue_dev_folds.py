@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import record, versions  # noqa: E402
+from benchlib import record, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_FOLDS = {"walmart": 3, "favorita": 6}
