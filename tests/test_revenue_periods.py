@@ -109,3 +109,22 @@ def test_inflation_measures_the_spread_of_multi_period_totals():
                          "yhat_lo_80": 10 - Z80, "yhat_hi_80": 10 + Z80})
     frame = pd.concat([pd.DataFrame(rows).assign(unique_id=u) for u in "abc"])
     assert total_error_inflation(frame) == pytest.approx(2.0)
+
+
+def test_inflation_ignores_degenerate_intervals_and_caps_each_total():
+    rows = []
+    for fold in range(6):
+        e = 1.0 if fold % 2 else -1.0
+        for h in range(4):
+            rows.append({"fold": fold, "y": 10 + e, "yhat": 10.0,
+                         "yhat_lo_80": 10 - Z80, "yhat_hi_80": 10 + Z80})
+    normal = pd.concat([pd.DataFrame(rows).assign(unique_id=u) for u in "abc"])
+    # A sparse series forecast at ~0 with a zero-width interval, off by 5 each period.
+    sparse = pd.DataFrame(rows).assign(unique_id="d", yhat=1e-9, yhat_lo_80=1e-9,
+                                       yhat_hi_80=1e-9, y=5.0)
+    assert total_error_inflation(pd.concat([normal, sparse])) == pytest.approx(2.0)
+    # A series whose intervals are 10x too narrow counts, but at most |z| = 10 (not 20).
+    narrow = pd.DataFrame(rows).assign(unique_id="e", yhat_lo_80=10 - Z80 / 10,
+                                       yhat_hi_80=10 + Z80 / 10)
+    both = total_error_inflation(pd.concat([normal, narrow]))
+    assert both == pytest.approx(np.sqrt((3 * 4 + 100) / 4))

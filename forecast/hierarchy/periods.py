@@ -54,6 +54,11 @@ def _days(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
     return days
 
 
+# Totals with an sd below this share of their size have degenerate intervals; |z| is capped.
+_DEGENERATE_SD = 1e-3
+_MAX_Z = 10.0
+
+
 def total_error_inflation(rows: pd.DataFrame) -> float:
     """How much wider actual errors of multi-period totals are than independent rows imply.
 
@@ -61,15 +66,19 @@ def total_error_inflation(rows: pd.DataFrame) -> float:
         rows: scored backtest rows of one forecast ``fold, unique_id, y, yhat`` + 80 % interval.
 
     Returns:
-        The standard deviation of ``(sum y - sum yhat) / sqrt(sum sd^2)`` over each fold and
-        series (1.0 when there are fewer than 10 such totals).
+        The root mean square of ``z = (sum y - sum yhat) / sqrt(sum sd^2)`` over each fold and
+        series (1.0 when there are fewer than 10 such totals). Totals whose interval is
+        degenerate (sd under 0.1 % of the total's size: a sparse series forecast at about zero
+        with a zero-width interval) are left out, and ``|z|`` counts at most 10, so a few such
+        series cannot widen every period's interval a million times.
     """
     frame = rows.dropna(subset=[Y, YHAT]).assign(_var=row_sd(rows.dropna(subset=[Y, YHAT])) ** 2)
     sums = frame.groupby(["fold", UNIQUE_ID], observed=True)[[Y, YHAT, "_var"]].sum()
-    sums = sums[sums["_var"] > 0]
+    size = (sums[Y].abs() + sums[YHAT].abs()) / 2
+    sums = sums[(sums["_var"] > 0) & (np.sqrt(sums["_var"]) >= _DEGENERATE_SD * size)]
     if len(sums) < 10:
         return 1.0
-    z = (sums[Y] - sums[YHAT]) / np.sqrt(sums["_var"])
+    z = ((sums[Y] - sums[YHAT]) / np.sqrt(sums["_var"])).abs().clip(upper=_MAX_Z)
     return float(np.sqrt(np.mean(z**2)))
 
 

@@ -22,7 +22,10 @@ import pandas as pd
 from forecast.errors import ValidationError
 
 _IPF_ITERATIONS = 500
-_IPF_TOLERANCE = 1e-3  # cents; below a cent the floors cannot overshoot a margin
+# Cents. Below a cent the floors cannot overshoot a margin; the relative part is the rounding
+# noise of float sums of large tables (about 2e-3 cents for a 36-billion-yuan total).
+_IPF_TOLERANCE = 1e-3
+_IPF_RELATIVE_TOLERANCE = 1e-14
 
 
 def to_cents(amount: float) -> int:
@@ -100,7 +103,9 @@ def _fit_margins(values: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> n
     total = float(rows.sum())
     if total == 0:
         return np.zeros(values.shape)
-    independent = np.outer(rows, columns) / total
+    # Floats: an outer product of int64 cents overflows past about 3e9 cents per margin.
+    independent = np.outer(rows.astype(float), columns.astype(float)) / total
+    tolerance = min(0.5, max(_IPF_TOLERANCE, total * _IPF_RELATIVE_TOLERANCE))
     fitted = np.where(np.isfinite(values), values.clip(min=0.0), 0.0)
     fitted = np.where(fitted.sum(axis=1, keepdims=True) > 0, fitted, independent)
     fitted = np.where(fitted.sum(axis=0, keepdims=True) > 0, fitted, independent)
@@ -110,7 +115,7 @@ def _fit_margins(values: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> n
         column_sums = fitted.sum(axis=0)
         fitted *= np.divide(columns, column_sums, out=np.zeros(len(columns)),
                             where=column_sums > 0)[None, :]
-        if np.abs(fitted.sum(axis=1) - rows).max() <= _IPF_TOLERANCE:
+        if np.abs(fitted.sum(axis=1) - rows).max() <= tolerance:
             return fitted
     return independent
 

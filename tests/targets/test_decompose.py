@@ -94,6 +94,30 @@ def test_round_to_margins_on_random_tables():
         assert table.sum(axis=0).tolist() == columns.tolist()
 
 
+def test_round_to_margins_on_a_table_of_hundreds_of_billions():
+    # A regional table of 362 billion yuan, in cents (~1e13): float sums carry ~2e-3 cents of
+    # noise, more than the absolute fitting tolerance, and an int64 outer product of the
+    # margins overflows. The fit must converge and keep each cell at a floor or ceiling of it.
+    values = np.array([
+        [4733784325691.03, 3400591870249.5806, 5453157252086.388],
+        [1237097954533.6836, 486296334551.25885, 592761848194.0571],
+        [1030515221283.9366, 830852681244.9431, 1218176590692.1199],
+        [541392899678.03253, 454717116938.88837, 392783988326.079],
+        [3317890131450.1924, 4280577330929.5674, 3763424661545.2393],
+        [2110032628320.6528, 839295442640.0769, 1512113841310.27]])
+    rows = np.array([13587533448027, 2316156137279, 3079544493221, 1388894004943,
+                     11361892123925, 4461441912271])
+    columns = np.array([12970713160958, 10292330776554, 12932418182154])
+    table = round_to_margins(values, rows, columns)
+    assert table.sum(axis=1).tolist() == rows.tolist()
+    assert table.sum(axis=0).tolist() == columns.tolist()
+    # Close to the values scaled to the margins, not to the margins' outer product.
+    fitted = values * (rows / values.sum(axis=1))[:, None]
+    assert np.abs(table / fitted - 1).max() < 0.05
+    independent = np.outer(rows, columns.astype(float)) / rows.sum()
+    assert np.abs(table / independent - 1).max() > 0.1
+
+
 def _tree() -> pd.DataFrame:
     return pd.DataFrame({
         "unit_id": ["total", "A", "B", "A|1", "A|2"],
