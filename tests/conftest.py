@@ -30,3 +30,27 @@ def write_config(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def train_revenue_cli(shared_data, tmp_path: Path, monkeypatch):
+    """Run ``data ingest``, ``features series`` and ``train revenue --json`` on a shipped
+    config in a fresh workspace; returns the printed summary."""
+    import json
+
+    from click.testing import CliRunner
+
+    from forecast.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+    def train(config: Path) -> dict:
+        runner = CliRunner()
+        workspace = ["--workspace", str(tmp_path / "ws")]
+        for command in (["data", "ingest"], ["features", "series"],
+                        ["train", "revenue", "--json"]):
+            result = runner.invoke(main, [*command, "--config", str(config), *workspace])
+            assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return train

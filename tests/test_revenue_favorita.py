@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from forecast.cli import main
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "favorita.yaml"
 
 
 @pytest.mark.slow
-def test_favorita_protocol_meets_the_accuracy_and_coverage_goal(
-        shared_data, tmp_path, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    runner = CliRunner()
-    workspace = ["--workspace", str(tmp_path / "ws")]
-    for command in (["data", "ingest"], ["features", "series"]):
-        result = runner.invoke(main, [*command, "--config", str(CONFIG), *workspace])
-        assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["train", "revenue", "--config", str(CONFIG), *workspace,
-                                  "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
+def test_favorita_protocol_meets_the_accuracy_and_coverage_goal(train_revenue_cli):
+    summary = train_revenue_cli(CONFIG)
     selected = summary["selected"]
     # 54 stores x 91 days x 2 folds, less store 52's 91 days in the first (it opened later).
     assert selected["grain"] == "region/city/store" and selected["n"] == (54 * 2 - 1) * 91

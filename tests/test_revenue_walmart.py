@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from forecast.cli import main
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "walmart.yaml"
 
 
 @pytest.mark.slow
-def test_walmart_protocol_prints_the_selected_forecasts_wape_and_coverage(
-        shared_data, tmp_path, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    runner = CliRunner()
-    workspace = ["--workspace", str(tmp_path / "ws")]
-    for command in (["data", "ingest"], ["features", "series"]):
-        result = runner.invoke(main, [*command, "--config", str(CONFIG), *workspace])
-        assert result.exit_code == 0, result.output
-    result = runner.invoke(main, ["train", "revenue", "--config", str(CONFIG), *workspace,
-                                  "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
+def test_walmart_protocol_prints_the_selected_forecasts_wape_and_coverage(train_revenue_cli):
+    summary = train_revenue_cli(CONFIG)
     selected = summary["selected"]
     # 45 stores x 13 weeks x 3 evaluation folds, each chosen on the 3 folds before it.
     assert selected["grain"] == "store" and selected["n"] == 45 * 13 * 3

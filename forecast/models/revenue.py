@@ -25,6 +25,7 @@ from forecast.models.baselines import (
     SeasonalGrowthForecaster,
     SeasonalNaiveForecaster,
 )
+from forecast.models.selection import member_forecasts
 from forecast.schemas import DS, UNIQUE_ID, YHAT, H
 
 CAP = "cap"
@@ -164,9 +165,7 @@ class RevenueModel:
         exog = self._exogenous(future)
         if self.caps is not None:
             exog = add_caps(exog, self.caps)
-        pieces = [model.predict(h, exog, self.levels).assign(model=name)
-                  for name, model in self.models.items()]
-        candidates = pd.concat(pieces, ignore_index=True)
+        candidates = member_forecasts(self.models, h, exog, self.levels)
         candidates[H] = candidates.groupby(["model", UNIQUE_ID], sort=False).cumcount() + 1
         base = apply_selection(candidates, self.selection)
         reconciled = base

@@ -141,6 +141,14 @@ def crossfit_combination(table: pd.DataFrame, strategy: Strategy, groups=None) -
     return pd.concat(pieces, ignore_index=True)
 
 
+def member_forecasts(models: Mapping[str, Forecaster], h: int, future_exog, levels
+                      ) -> pd.DataFrame:
+    """Every fitted member's forecast, stacked with its name in ``model``."""
+    pieces = [model.predict(h, future_exog, levels).assign(**{MODEL: name})
+              for name, model in models.items()]
+    return pd.concat(pieces, ignore_index=True)
+
+
 class EnsembleForecaster(Forecaster):
     """Choose or weight candidate forecasters per series on an inner backtest; calibrate intervals.
 
@@ -191,9 +199,7 @@ class EnsembleForecaster(Forecaster):
         self.models_ = {name: clone(model).fit(frame) for name, model in self.candidates.items()}
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
-        pieces = [model.predict(h, future_exog, levels).assign(**{MODEL: name})
-                  for name, model in self.models_.items()]
-        forecasts = pd.concat(pieces, ignore_index=True)
+        forecasts = member_forecasts(self.models_, h, future_exog, levels)
         choice = extend_choice(self.choice_, forecasts[UNIQUE_ID].unique())
         out = combine_forecasts(forecasts, choice)
         if self.calibrate and levels:
@@ -237,9 +243,7 @@ class CombinationForecaster(Forecaster):
         self.models_ = {name: clone(model).fit(frame) for name, model in self.members.items()}
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
-        pieces = [model.predict(h, future_exog, levels).assign(**{MODEL: name})
-                  for name, model in self.models_.items()]
-        forecasts = pd.concat(pieces, ignore_index=True)
+        forecasts = member_forecasts(self.models_, h, future_exog, levels)
         ids = pd.Index(forecasts[UNIQUE_ID].unique())
         choice = pd.DataFrame({UNIQUE_ID: ids.repeat(len(self.weights_)),
                                MODEL: list(self.weights_) * len(ids),

@@ -10,10 +10,6 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from forecast.config import SynthOptions
-from forecast.io import warehouse
-from forecast.io.ingest import ingest
-from forecast.pipeline import build_customer_snapshots, demo_config
-from forecast.synth import generate_company
 from forecast.synth.oracle import churn_oracle
 
 OPTIONS = SynthOptions(customers=1500, years=2, seed=3)
@@ -21,16 +17,10 @@ CUTOFFS = [date(2026, 4, 1), date(2026, 7, 1)]
 
 
 @pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
+def labelled(tmp_path_factory, synthetic_snapshots):
     """Snapshot labels of a small company with both oracles' probabilities."""
-    root = tmp_path_factory.mktemp("oracle")
-    generate_company(OPTIONS, root / "data")
-    config = demo_config(root / "data", root / "ws")
-    ingest(config)
-    build_customer_snapshots(config, CUTOFFS)
-    with warehouse.connect(root / "ws", read_only=True) as con:
-        frame = con.execute("SELECT customer_id, cutoff, churned FROM customer_snapshots").df()
-    frame["cutoff"] = pd.to_datetime(frame["cutoff"])
+    frame = synthetic_snapshots(tmp_path_factory.mktemp("oracle"), OPTIONS, CUTOFFS)
+    frame = frame[["customer_id", "cutoff", "churned"]]
     full = churn_oracle(OPTIONS, CUTOFFS)
     hazard = churn_oracle(OPTIONS, CUTOFFS, knows_rate=False)
     out = frame.merge(full, on=["customer_id", "cutoff"], how="left")

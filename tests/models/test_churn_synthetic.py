@@ -17,12 +17,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from forecast.config import ChurnConfig, SynthOptions
-from forecast.io import warehouse
-from forecast.io.ingest import ingest
 from forecast.models.churn import fit_churn_model
 from forecast.models.reasons import explain_churn
-from forecast.pipeline import build_customer_snapshots, demo_config
-from forecast.synth import generate_company
 from forecast.synth.oracle import churn_oracle
 
 OPTIONS = SynthOptions(customers=3000, years=3, seed=0)
@@ -37,17 +33,11 @@ DEPARTURE = {"surveys"}
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory):
+def company(tmp_path_factory, synthetic_snapshots):
     """Snapshots, the model fitted on the cutoffs known 90 days before the held-out one, the
     held-out rows with the model's and the oracles' probabilities, and the ground truth."""
     root = tmp_path_factory.mktemp("synthetic")
-    generate_company(OPTIONS, root / "data")
-    config = demo_config(root / "data", root / "ws")
-    ingest(config)
-    build_customer_snapshots(config, CUTOFFS)
-    with warehouse.connect(root / "ws", read_only=True) as con:
-        frame = con.execute("SELECT * FROM customer_snapshots WHERE churned IS NOT NULL").df()
-    frame["cutoff"] = pd.to_datetime(frame["cutoff"])
+    frame = synthetic_snapshots(root, OPTIONS, CUTOFFS, "churned IS NOT NULL")
     model = fit_churn_model(frame[frame["cutoff"] <= HELD_OUT - pd.Timedelta(days=90)],
                             ChurnConfig())
     held = frame[frame["cutoff"] == HELD_OUT].reset_index(drop=True)
