@@ -104,7 +104,8 @@ FEATURES: tuple[Feature, ...] = (
             "recency_days / interval_mean_days: above 1 means the customer is overdue; NULL "
             "when interval_mean_days is NULL"),
     Feature("product_lines_total", "product", "BIGINT",
-            "distinct product lines bought (purchase lines only) before the cutoff"),
+            "distinct product lines bought (purchase lines only) before the cutoff; NULL "
+            "when no order line before the cutoff names a product line"),
     Feature("product_lines_{p}d", "product", "BIGINT",
             "distinct product lines bought in the {p} days before the cutoff"),
     Feature("product_lines_prev_{p}d", "product", "BIGINT",

@@ -254,6 +254,16 @@ breadth AS (
     GROUP BY customer_id)"""
 
 
+def product_line_presence_cte(day: date) -> str:
+    """``product_line_presence``: one row whose ``known`` says whether any customer's order line
+    before the cutoff ``day`` names a product line. The product-line features are counts where
+    it does and NULL where it does not, decided on the past alone, so a product line first
+    recorded after the cutoff changes no feature of the snapshot."""
+    return f"""product_line_presence AS (
+    SELECT EXISTS (SELECT 1 FROM orders WHERE customer_id IS NOT NULL
+        AND product_line IS NOT NULL AND order_date < {date_literal(day)}) AS known)"""
+
+
 def survey_cte(day: date, lineage: bool) -> str:
     """``survey_scores``: the two latest scores before the cutoff ``day`` (latest first; surveys
     of one day in source order) and the latest survey day."""

@@ -152,8 +152,8 @@ def _mix_features(config: CustomerFeaturesConfig, sources: q.SnapshotSources) ->
         f"product_lines_{p}d": f"{t}.lines_recent",
         f"product_lines_prev_{p}d": f"{t}.lines_previous",
     }
-    out = {name: f"CAST(coalesce({e}, 0) AS BIGINT)" if lines else "CAST(NULL AS BIGINT)"
-           for name, e in breadth.items()}
+    out = {name: f"CAST(CASE WHEN pl.known THEN coalesce({e}, 0) END AS BIGINT)" if lines
+           else "CAST(NULL AS BIGINT)" for name, e in breadth.items()}
     # No basket in the previous window, no mix to narrow: NULL, not 0 (0 would put customers
     # who stopped buying beside customers whose mix held, and hide that narrowing is a risk).
     change = (f"CASE WHEN {t}.lines_previous > 0 THEN coalesce({t}.lines_recent, 0) "
@@ -224,6 +224,9 @@ def _ctes(config: CustomerFeaturesConfig, sources: q.SnapshotSources,
     joins = ["LEFT JOIN first_day_revenue AS fd USING (customer_id)",
              "CROSS JOIN data_end AS e",
              "LEFT JOIN future_buyers AS f USING (customer_id)"]
+    if sources.has("product_line"):
+        ctes.append(q.product_line_presence_cte(cutoff))
+        joins.append("CROSS JOIN product_line_presence AS pl")
     if sources.has("product_line") and not sources.product_lines:
         ctes.append(q.breadth_ctes(config, cutoff))
         joins.append("LEFT JOIN breadth AS b USING (customer_id)")

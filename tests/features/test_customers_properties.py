@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from forecast.config import CustomerFeaturesConfig
@@ -105,8 +105,19 @@ def _features(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in (*KEY_COLUMNS, *LABEL_COLUMNS) if c in frame])
 
 
+_NO_LOG = {"orders": [], "surveys": [], "stages": []}
+# A product line first recorded on the cutoff day: the past names none, so the product-line
+# features must be NULL in both snapshots (they were NULL in one and 0 in the other).
+_LINE_ONLY_IN_FUTURE = {
+    **_NO_LOG,
+    "orders": [("a", CUTOFF, -30.0, None, "x", None, None, None, None)],
+}
+
+
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(past=_log(BEFORE, 12), future=_log(FROM_CUTOFF, 8), other_future=_log(FROM_CUTOFF, 8))
+@example(past={**_NO_LOG, "orders": [("a", CUTOFF - timedelta(days=1), 0.25, *[None] * 6)]},
+         future=_NO_LOG, other_future=_LINE_ONLY_IN_FUTURE)
 def test_features_ignore_everything_from_the_cutoff_on(past, future, other_future):
     first = _snapshot(_merge(past, future))
     second = _snapshot(_merge(past, other_future))
