@@ -35,7 +35,8 @@ def features_series(config_path: Path, workspace: Path | None, as_json: bool) ->
 @config_option
 @workspace_option
 @click.option("--cutoff", "cutoffs", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="Snapshot date (repeatable); features use only data strictly before it.")
+              help="Snapshot date (repeatable); features use only data strictly before it. At most "
+                   "the day after the last order day.")
 @json_option
 def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple,
                        as_json: bool) -> None:
@@ -44,10 +45,11 @@ def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple
     from forecast.pipeline import build_customer_snapshots
 
     config = load_config_for(config_path, workspace)
-    dates = [c.date() for c in cutoffs] or list(config.features.customers.cutoffs)
-    if not dates:
+    dates = [c.date() for c in cutoffs]
+    if not dates and not config.features.customers.cutoffs:
         raise ConfigError("give at least one --cutoff DATE (or features.customers.cutoffs)")
-    result = build_customer_snapshots(config, dates)
+    # No --cutoff: the config's cutoffs, named as such if one is refused.
+    result = build_customer_snapshots(config, dates or None)
     emit(result, as_json, lambda r: "\n".join(
         [f"built {r['rows']:,} snapshot rows in {r['seconds']:.1f} s"]
         + [f"  {c['cutoff']}: {c['customers']:,} customers, {c['labelled']:,} labelled, "

@@ -169,24 +169,57 @@ def build_series(config: Config) -> dict:
     }
 
 
+def check_cutoffs(cutoffs: list[date], last_order_day: date, origin: str) -> None:
+    """Refuse snapshot cutoffs after the day after the last order day.
+
+    The scoring snapshot sits on the day after the data (its features see every order, its
+    labels are unknown); a later cutoff would describe days the data do not cover.
+
+    Raises:
+        ConfigError: a cutoff is later than ``last_order_day + 1``, naming it, the data's last
+            day, the latest cutoff allowed and where the cutoff came from (``origin``).
+    """
+    from datetime import timedelta
+
+    from forecast.errors import ConfigError
+
+    latest = last_order_day + timedelta(days=1)
+    late = sorted({c for c in cutoffs if c > latest})
+    if late:
+        shown = ", ".join(c.isoformat() for c in late)
+        raise ConfigError(
+            f"customer snapshot cutoff {shown} ({origin}) is after the data: the last order "
+            f"day is {last_order_day.isoformat()}, so the latest cutoff allowed is "
+            f"{latest.isoformat()} (the day after, for scoring); use cutoffs on or before "
+            f"{latest.isoformat()}. Nothing was written; existing snapshots are unchanged")
+
+
 def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> dict:
-    """Build point-in-time customer snapshots at each cutoff into the warehouse and Parquet."""
+    """Build point-in-time customer snapshots at each cutoff into the warehouse and Parquet.
+
+    ``cutoffs`` default to ``features.customers.cutoffs``. Every cutoff must be on or before the
+    day after the last order day (see :func:`check_cutoffs`); otherwise nothing is written and
+    the existing snapshots stay.
+    """
     from forecast.features.customers import build_snapshot_sql
     from forecast.io import warehouse
     from forecast.io.outputs import export_table, write_table
 
     started = time.perf_counter()
     cfg = config.features.customers
+    origin = "--cutoff" if cutoffs else "features.customers.cutoffs in the config"
     cutoffs = list(cutoffs or cfg.cutoffs)
     with warehouse.connect(config.workspace) as con:
-        with_ids = con.execute(
-            "SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchall()[0][0]
+        with_ids, last_day = con.execute(
+            "SELECT count(*) FILTER (WHERE customer_id IS NOT NULL), max(order_date) "
+            "FROM orders").fetchall()[0]
         if with_ids == 0:
             from forecast.errors import WorkspaceError
 
             raise WorkspaceError(
                 f"{warehouse.warehouse_path(config.workspace)}: no order has a customer_id, so "
                 "there are no customers to snapshot (map `customer_id` in the orders source)")
+        check_cutoffs([_as_date(c) for c in cutoffs], _as_date(last_day), origin)
         sql = build_snapshot_sql(con, cfg, cutoffs)
         rows = write_table(con, "customer_snapshots", sql)
         per_cutoff = con.execute(
@@ -207,3 +240,10 @@ def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> dic
         "parquet": str(path),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _as_date(value) -> date:
+    """A date from a date, datetime or pandas Timestamp."""
+    from datetime import datetime
+
+    return value.date() if isinstance(value, datetime) else value
