@@ -73,6 +73,18 @@ class Config(StrictModel):
             raise ValueError(f"two sources share table and name: {sorted(dupes)}; set `name:`")
         return sources
 
+    @field_validator("sources")
+    @classmethod
+    def _one_mode_per_table(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        for table in dict.fromkeys(s.table for s in sources):
+            fed = [s for s in sources if s.table == table]
+            modes = {s.mode: s.source_name for s in fed}
+            if len(modes) > 1:
+                raise ValueError(
+                    f"table {table!r} is fed in mode append by {modes['append']!r} and in mode "
+                    f"replace by {modes['replace']!r}; give every source of a table the same mode")
+        return sources
+
     @model_validator(mode="after")
     def _one_churn_horizon(self) -> Config:
         if self.churn.horizon_days != self.features.customers.horizon_days:

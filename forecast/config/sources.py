@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -75,6 +75,10 @@ class SourceConfig(StrictModel):
     min_date: date = date(1900, 1, 1)
     max_date: date | None = Field(None, description="latest date allowed; default: today for "
                                   "past-only columns, 2100-12-31 otherwise")
+    mode: Literal["replace", "append"] = Field(
+        "replace", description="replace: every ingest loads the table afresh from the config's "
+        "files; append: adds this file's rows to the earlier loads and refuses keys they hold "
+        "(needs unique_key)")
 
     @property
     def source_name(self) -> str:
@@ -120,5 +124,12 @@ class SourceConfig(StrictModel):
                     f"table {self.table!r} is not canonical: give the type of {sorted(untyped)} "
                     "under `types:`"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _append_has_a_key(self) -> SourceConfig:
+        if self.mode == "append" and not self.unique_key:
+            raise ValueError("mode 'append' needs `unique_key:` (the columns that identify a "
+                             "row), so rows an earlier load already holds can be refused")
         return self
 
