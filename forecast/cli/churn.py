@@ -58,14 +58,17 @@ def _score_churn_text(r: dict) -> str:
 @config_option
 @workspace_option
 @click.option("--model", "model_uri", help="MLflow model URI [default: models:/churn-risk/latest].")
+@click.option("--force", is_flag=True,
+              help="Score every customer again instead of resuming the chunks already done.")
 @json_option
-def score_churn(config_path: Path, workspace: Path | None, model_uri: str | None,
+def score_churn(config_path: Path, workspace: Path | None, model_uri: str | None, force: bool,
                 as_json: bool) -> None:
     """Score the customers at the latest snapshot cutoff: churn_proba, tier, reasons and
-    revenue at risk (resumable: an interrupted run continues where it stopped). Customers
-    without a purchase in churn.active_within_days (default 365) are left out and counted."""
+    revenue at risk (resumable: an interrupted run continues where it stopped; changed
+    snapshot values, another model or other settings are scored again). Customers without a
+    purchase in churn.active_within_days (default 365) are left out and counted."""
     from forecast.pipeline import score_churn as run
 
     with Progress("scoring chunks") as progress:
-        result = run(load_config_for(config_path, workspace), model_uri, progress)
+        result = run(load_config_for(config_path, workspace), model_uri, progress, force)
     emit(result, as_json, _score_churn_text)

@@ -5,9 +5,12 @@ the customers active within ``ChurnConfig.active_within_days``). The scored rows
 ``ceil(rows / chunk_rows)`` chunks of consecutive rows (see :mod:`forecast.io.scores`); each
 chunk is read as Arrow, scored (``churn_proba``, threshold tier, ``act``, reasons,
 ``revenue_at_risk``) and committed together with its bookkeeping row. The run key is derived
-from the model, the source, its cutoff and customers, the scoring settings and the DuckDB
+from the model (its fitted state, not only its URI), the source, its cutoff, a digest of every
+value scored (:func:`forecast.io.scores.content_digest`), the scoring settings and the DuckDB
 version, so running the same job again skips every committed chunk and redoes any that a killed
-process left uncommitted, and a run with another model replaces the scores at that cutoff.
+process left uncommitted, while a rebuilt snapshot, a retrained model or other settings replace
+the scores at that cutoff. ``force`` scores every chunk again; committed chunks whose scores
+were lost are scored again on their own.
 
 Throughput comes from three things: the model is compiled to array code
 (:mod:`forecast.engines.compiled`; no pandas per chunk), reasons are ranked with the model's
@@ -72,12 +75,14 @@ class ScoringOptions:
             tier_medium``; the others get none), or ``none``.
         revenue_column: trailing-12-month revenue; ``revenue_at_risk = churn_proba x
             max(revenue, 0)``. None leaves ``revenue_at_risk`` empty.
-        model_key: identity of the model in the run key (e.g. its MLflow URI); default a hash of
-            the pickled model.
+        model_key: a name of the model (e.g. its MLflow URI) added to the run key; the digest
+            of the fitted model is always part of it, so a URI such as ``.../latest`` that
+            names another model after a retraining is another run.
         exports: Parquet or CSV files the run's scores are written to at the end.
         workers: threads scoring chunks; default every core this process may use.
         model_threads: BLAS/OpenMP threads inside each worker. One by default: the workers
             already use the cores, and nested threads only contend.
+        force: score every chunk again, even those this run key has committed.
     """
 
     cutoff: date | None = None
@@ -88,6 +93,7 @@ class ScoringOptions:
     exports: tuple[Path, ...] = ()
     workers: int | None = None
     model_threads: int | None = 1
+    force: bool = False
 
 
 def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str | Path,
@@ -121,13 +127,14 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
                                            config.active_within_days)
     check_scoring_schema(model, scores.empty_frame(con, snapshot), snapshot.name, options)
     n_chunks = max(1, math.ceil(snapshot.rows / options.chunk_rows))
-    key = run_key(model, snapshot, config, options, n_chunks)
+    scorer = ChunkScorer(model, config, options.reasons, options.revenue_column)
+    content = scores.content_digest(con, snapshot, scorer.select_sql(snapshot.columns))
+    key = run_key(model, snapshot, config, options, (n_chunks, content))
     done = scores.begin_run(con, key, snapshot)
-    if done and scores.changed_chunks(con, snapshot, n_chunks, done):
+    if done and (options.force or scores.changed_chunks(con, snapshot, n_chunks, done)):
         scores.reset_run(con, key)
         done = {}
     workers = max(1, options.workers or available_cores())
-    scorer = ChunkScorer(model, config, options.reasons, options.revenue_column)
     with threadpool_limits(options.model_threads):
         scored = _score_chunks(con, snapshot, scorer, (key, n_chunks, set(done)), workers,
                                progress)
@@ -219,14 +226,20 @@ def check_scoring_schema(model: ChurnModel, empty: pd.DataFrame, name: str,
 
 
 def run_key(model: ChurnModel, snapshot: scores.SnapshotSource, config: ChurnConfig,
-            options: ScoringOptions, n_chunks: int) -> str:
-    """A digest of everything that decides a run's scores and its chunks."""
+            options: ScoringOptions, chunks: tuple[int, int]) -> str:
+    """A digest of everything that decides a run's scores and its chunks.
+
+    Args:
+        chunks: ``(n_chunks, content digest of the scored rows)``.
+    """
+    n_chunks, content = chunks
     parts = {
-        "model": options.model_key or model_identity(model), "source": snapshot.name,
+        "model": model_identity(model), "model_key": options.model_key, "source": snapshot.name,
         "cutoff": _iso(snapshot.cutoff), "rows": snapshot.rows,
-        "customers": snapshot.fingerprint, "n_chunks": n_chunks, "chunking": CHUNKING,
-        "active_within_days": snapshot.active_within_days, "reasons": options.reasons,
-        "revenue": options.revenue_column, "tiers": [config.tier_high, config.tier_medium],
+        "customers": snapshot.fingerprint, "content": content, "n_chunks": n_chunks,
+        "chunking": CHUNKING, "active_within_days": snapshot.active_within_days,
+        "reasons": options.reasons, "revenue": options.revenue_column,
+        "tiers": [config.tier_high, config.tier_medium], "capacity": config.capacity,
         "duckdb": duckdb.__version__,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]

@@ -9,7 +9,9 @@ chunk). Each chunk's scores are inserted into ``churn_scores`` in one transactio
 its row in ``churn_score_chunks``, which records the xor of its customers' id hashes; a process
 killed mid-chunk leaves neither, and the next run with the same run key checks that the
 committed chunks still hold the same customers (else it starts the run over), skips them and
-redoes the rest.
+redoes the rest. The run key covers the content scored (:func:`content_digest`, a hash of every
+value a chunk is read with), so a snapshot rebuilt with other values is a new run; a committed
+chunk whose scores are gone or incomplete is forgotten and scored again (:func:`heal_run`).
 
 Tables:
 
@@ -20,6 +22,7 @@ Tables:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +52,8 @@ SCORE_COLUMNS: dict[str, str] = {
     "act": "BOOLEAN", **{c: "VARCHAR" for c in REASON_COLUMNS}, REVENUE_AT_RISK: "DOUBLE",
 }
 TIERS = ("high", "medium", "low")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,16 @@ def read_chunk(con: duckdb.DuckDBPyConnection, source: SnapshotSource, chunk: in
         f"AND {source.position} < {low + width} AND {source.where}").to_arrow_table()
 
 
+def content_digest(con: duckdb.DuckDBPyConnection, source: SnapshotSource, select: str) -> int:
+    """The xor of the hashes of the scored rows as read with the SELECT list ``select``, in one
+    pass: any changed value (a feature, the revenue, a customer id) changes it, the row order
+    does not."""
+    digest = con.execute(
+        f"SELECT coalesce(bit_xor(hash(t)), 0) FROM (SELECT {select} FROM {source.relation} "
+        f"WHERE {source.where}) AS t").fetchall()[0][0]
+    return int(digest)
+
+
 def ensure_score_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``churn_scores`` and ``churn_score_chunks`` if missing (and add the chunk digest
     to a bookkeeping table of an older version)."""
@@ -235,6 +250,7 @@ def begin_run(con: duckdb.DuckDBPyConnection, run_key: str, source: SnapshotSour
     _in_transaction(con, [
         (f"DELETE FROM {table} WHERE {_same_cutoff(source)} AND run_key <> ?", [run_key])
         for table in (SCORES_TABLE, CHUNKS_TABLE)])
+    heal_run(con, run_key)
     done = con.execute(f"SELECT chunk, digest FROM {CHUNKS_TABLE} WHERE run_key = ?",
                        [run_key]).fetchall()
     return {int(chunk): None if digest is None else int(digest) for chunk, digest in done}
@@ -248,6 +264,28 @@ def changed_chunks(con: duckdb.DuckDBPyConnection, source: SnapshotSource, n_chu
         f"SELECT {source.chunk_of(n_chunks)} AS chunk, bit_xor(hash({quote(CUSTOMER_ID)})) "
         f"FROM {source.relation} WHERE {source.where} GROUP BY ALL").fetchall())
     return sorted(c for c, digest in committed.items() if now.get(c, 0) != digest)
+
+
+def heal_run(con: duckdb.DuckDBPyConnection, run_key: str) -> list[int]:
+    """Forget the committed chunks of a run whose scores are gone or incomplete (the scores
+    table was dropped or rows were deleted), so they are scored again.
+
+    Returns:
+        The chunks forgotten.
+    """
+    recorded = con.execute(
+        f"""SELECT c.chunk, c.rows, coalesce(s.n, 0) FROM {CHUNKS_TABLE} AS c
+            LEFT JOIN (SELECT chunk, count(*) AS n FROM {SCORES_TABLE} WHERE run_key = ?
+                       GROUP BY chunk) AS s USING (chunk)
+            WHERE c.run_key = ? ORDER BY c.chunk""", [run_key, run_key]).fetchall()
+    lost = [int(chunk) for chunk, rows, found in recorded if rows != found]
+    if lost:
+        log.warning("%d of %d committed chunks have lost their scores (%s); scoring them again",
+                    len(lost), len(recorded), ", ".join(map(str, lost[:10])))
+        _in_transaction(con, [
+            (f"DELETE FROM {table} WHERE run_key = ? AND list_contains(?, chunk)",
+             [run_key, lost]) for table in (SCORES_TABLE, CHUNKS_TABLE)])
+    return lost
 
 
 def reset_run(con: duckdb.DuckDBPyConnection, run_key: str) -> None:

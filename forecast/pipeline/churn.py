@@ -83,7 +83,8 @@ def train_churn(config: Config) -> dict:
 
 
 def score_churn(config: Config, model_uri: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> dict:
+                progress: Callable[[int, int], None] | None = None, force: bool = False
+                ) -> dict:
     """Score the customers of the latest snapshot cutoff with a registered churn model.
 
     Only customers with a purchase in the ``churn.active_within_days`` days before the cutoff
@@ -93,6 +94,7 @@ def score_churn(config: Config, model_uri: str | None = None,
         config: the job config (workspace, churn tiers).
         model_uri: an MLflow model URI; default the latest ``churn-risk`` version.
         progress: called as (chunks done, chunks).
+        force: score every chunk again instead of resuming the run's committed chunks.
     """
     from forecast import tracking
     from forecast.engines.local import ScoringOptions
@@ -103,7 +105,7 @@ def score_churn(config: Config, model_uri: str | None = None,
     model = tracking.load_model(uri, config.workspace)
     exports = (config.workspace / "outputs" / "churn_scores.parquet",
                config.workspace / "outputs" / "churn_scores.csv")
-    options = ScoringOptions(model_key=uri, exports=exports)
+    options = ScoringOptions(model_key=uri, exports=exports, force=force)
     with warehouse.connect(config.workspace) as con:
         result = run(con, model, "customer_snapshots", config.churn, options=options,
                      progress=progress)
