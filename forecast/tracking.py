@@ -4,6 +4,11 @@ By default runs go to ``sqlite:///<workspace>/mlflow.db`` with artifacts in
 ``<workspace>/mlartifacts``; a tracking URI the user sets (``MLFLOW_TRACKING_URI``) wins. Models
 are logged as pyfunc with a signature and registered, so ``mlflow models serve`` and
 ``mlflow.pyfunc.spark_udf`` work on them.
+
+``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into the process environment;
+:func:`use_workspace` puts the environment back as it was, so the variable only ever holds the
+user's choice, and a process that works on two workspaces in turn never carries the first
+one's store (nor its artifacts, which MLflow would put in ``./mlruns``) over to the second.
 """
 
 from __future__ import annotations
@@ -20,15 +25,41 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+
+from forecast.errors import WorkspaceError
 
 DEFAULT_DB = "mlflow.db"
 ARTIFACTS = "mlartifacts"
+ENV = "MLFLOW_TRACKING_URI"
+# The command that registers each model name, for messages about a missing model.
+TRAINED_BY = {"churn-risk": "forecast train churn", "revenue-forecaster": "forecast train revenue"}
+
+
+def user_tracking_uri() -> str | None:
+    """The tracking URI the user set in ``MLFLOW_TRACKING_URI``, or None."""
+    return os.environ.get(ENV) or None
 
 
 def tracking_uri(workspace: Path) -> str:
     """The tracking URI in force: ``MLFLOW_TRACKING_URI`` if set, else the workspace's SQLite."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(workspace).resolve() / DEFAULT_DB}"
+    return user_tracking_uri() or f"sqlite:///{Path(workspace).resolve() / DEFAULT_DB}"
+
+
+def use_workspace(workspace: Path) -> str:
+    """Point MLflow at the workspace's tracking store (or the user's) and return its URI,
+    leaving ``MLFLOW_TRACKING_URI`` in the environment as it was."""
+    uri = tracking_uri(workspace)
+    before = os.environ.get(ENV)
+    try:
+        mlflow.set_tracking_uri(uri)
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
+    return uri
 
 
 def _experiment(name: str, workspace: Path) -> str:
@@ -36,7 +67,7 @@ def _experiment(name: str, workspace: Path) -> str:
     if found is not None:
         return found.experiment_id
     location = None
-    if "MLFLOW_TRACKING_URI" not in os.environ:
+    if user_tracking_uri() is None:
         location = (Path(workspace).resolve() / ARTIFACTS).as_uri()
     return mlflow.create_experiment(name, artifact_location=location)
 
@@ -45,7 +76,7 @@ def _experiment(name: str, workspace: Path) -> str:
 def start_run(workspace: Path, experiment: str, run_name: str, params: dict[str, Any]
               ) -> Iterator[mlflow.ActiveRun]:
     """Open a run in ``experiment`` with its parameters logged."""
-    mlflow.set_tracking_uri(tracking_uri(workspace))
+    use_workspace(workspace)
     experiment_id = _experiment(experiment, workspace)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         mlflow.log_params({k: _param(v) for k, v in params.items()})
@@ -136,8 +167,54 @@ def _requirements() -> list[str]:
 
 
 def load_model(uri: str, workspace: Path) -> Any:
-    """Load the forecast model object behind a model URI (not the pyfunc wrapper)."""
-    mlflow.set_tracking_uri(tracking_uri(workspace))
-    local = mlflow.artifacts.download_artifacts(artifact_uri=uri)
-    with open(Path(local) / "artifacts" / "model.pkl", "rb") as fh:
-        return pickle.load(fh)
+    """Load the forecast model object behind a model URI (not the pyfunc wrapper).
+
+    Raises:
+        WorkspaceError: the workspace has no tracking store yet, or the URI names no model in
+            it (the message lists the registered models).
+    """
+    store = Path(workspace).resolve() / DEFAULT_DB
+    if user_tracking_uri() is None and not store.is_file():
+        raise WorkspaceError(f"cannot load model {uri!r}: no MLflow tracking store at {store}; "
+                             f"train a model in this workspace first ({_train_hint(uri)})")
+    where = use_workspace(workspace)
+    try:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri)
+        with open(Path(local) / "artifacts" / "model.pkl", "rb") as fh:
+            return pickle.load(fh)
+    except (MlflowException, OSError) as exc:
+        registered = _registered_models()
+        choose = "" if registered.startswith("no model") else (
+            " or pass --model with one of the registered models")
+        raise WorkspaceError(
+            f"model {uri!r} was not found in the tracking store {where} "
+            f"({_first_line(exc)}); {registered}; train one with {_train_hint(uri)}"
+            f"{choose}") from None
+
+
+def _train_hint(uri: str) -> str:
+    """The command that registers the model a ``models:/<name>/...`` URI names."""
+    name = uri.split("/")[1] if uri.startswith("models:/") and uri.count("/") >= 2 else ""
+    command = TRAINED_BY.get(name)
+    return f"`{command}`" if command else " or ".join(f"`{c}`" for c in TRAINED_BY.values())
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _registered_models() -> str:
+    """The registered models of the current tracking store and their versions, as text."""
+    try:
+        found = mlflow.MlflowClient().search_model_versions()
+    except MlflowException as exc:
+        return f"the registered models could not be listed ({_first_line(exc)})"
+    versions: dict[str, list[int]] = {}
+    for version in found:
+        versions.setdefault(version.name, []).append(int(version.version))
+    if not versions:
+        return "no model is registered there"
+    listed = ", ".join(f"{n} (versions {', '.join(map(str, sorted(v)))})"
+                       for n, v in sorted(versions.items()))
+    return f"registered models: {listed}"
