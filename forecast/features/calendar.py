@@ -16,7 +16,7 @@ import holidays
 
 from forecast.config import Frequency
 from forecast.errors import ConfigError
-from forecast.io.warehouse import literal, quote, table_columns, table_exists
+from forecast.io.warehouse import date_literal, literal, quote, table_columns, table_exists
 
 WEEKDAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 BASE_CALENDAR_COLUMNS: tuple[str, ...] = (
@@ -37,7 +37,7 @@ def period_start_sql(day: str, freq: Frequency, week_anchor: int = 1) -> str:
         days_back = f"CAST((isodow({day}) - {int(week_anchor)} + 7) % 7 AS INTEGER)"
         return f"(CAST({day} AS DATE) - {days_back})"
     unit = "month" if freq == "M" else "quarter"
-    return f"CAST(date_trunc('{unit}', {day}) AS DATE)"
+    return f"CAST(date_trunc({literal(unit)}, {day}) AS DATE)"
 
 
 def period_shift_sql(ds: str, freq: Frequency, periods: str | int) -> str:
@@ -184,7 +184,7 @@ def special_days_sql(
     if country and country.upper() in SPRING_FESTIVAL_COUNTRIES:
         rows += spring_festival_days(years, spring_window)
     if rows:
-        values = ", ".join(f"(DATE '{d.isoformat()}', {literal(k)})" for d, k in sorted(rows))
+        values = ", ".join(f"({date_literal(d)}, {literal(k)})" for d, k in sorted(rows))
         parts.append(f"SELECT day, kind FROM (VALUES {values}) AS v(day, kind)")
     return " UNION ALL ".join(parts) if parts else _EMPTY_DAYS
 
@@ -208,7 +208,7 @@ def calendar_features_sql(periods: str, days: str, freq: Frequency, country: str
     spring = ""
     if "cny_window" in calendar_columns(country):
         spring = "".join(
-            f", CAST(count(DISTINCT d.day) FILTER (WHERE d.kind = '{k}') AS INTEGER) AS {k}"
+            f", CAST(count(DISTINCT d.day) FILTER (WHERE d.kind = {literal(k)}) AS INTEGER) AS {k}"
             for k in SPRING_FESTIVAL_COLUMNS
         )
     return f"""SELECT p.ds,

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 
 from forecast.config import CustomerFeaturesConfig
 from forecast.features.catalogue import LABEL_COMPLETE
-from forecast.io.warehouse import literal
+from forecast.io.warehouse import date_literal, literal
 from forecast.schemas import CHANNELS, FUNNEL_STAGES, LABEL
 
 CUSTOMER_ATTRIBUTES = ("segment", "region", "industry")
@@ -66,11 +66,6 @@ class SnapshotSources:
     def has(self, *columns: str) -> bool:
         """Whether the orders hold values in every one of ``columns``."""
         return all(c in self.order_columns for c in columns)
-
-
-def date_literal(day: date) -> str:
-    """A DATE literal."""
-    return f"DATE '{day.isoformat()}'"
 
 
 # Order keys: day number since 0001-01-01 (< 2**20 until the year 2870) in the top 20 bits, a

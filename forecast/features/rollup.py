@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from forecast.features.calendar import period_shift_sql, period_start_sql
 from forecast.features.plan import GRAIN, NULL_LEVEL, STOPPED, TOTAL, SeriesPlan
-from forecast.io.warehouse import quote
+from forecast.io.warehouse import literal, quote
 from forecast.schemas import UNIQUE_ID
 
 _ZERO_KEY = "CAST(0 AS UBIGINT)"
@@ -61,10 +61,11 @@ def _labels(plan: SeriesPlan, mask_of: list[int], column: str) -> tuple[str, str
     """CASE expressions mapping a grouping mask to grain rank, label, unique_id and key."""
     rank, label, uid, key = [], [], [], []
     for i, (grain, mask) in enumerate(zip(plan.grains, mask_of, strict=True)):
-        parts = ", ".join(f"coalesce(CAST({quote(c)} AS VARCHAR), '{NULL_LEVEL}')" for c in grain)
+        parts = ", ".join(f"coalesce(CAST({quote(c)} AS VARCHAR), {literal(NULL_LEVEL)})"
+                          for c in grain)
         rank.append(f"WHEN {mask} THEN {i}")
-        label.append(f"WHEN {i} THEN '{'/'.join(grain) or TOTAL}'")
-        uid.append(f"WHEN {i} THEN " + (f"concat_ws('|', {parts})" if grain else f"'{TOTAL}'"))
+        label.append(f"WHEN {i} THEN {literal('/'.join(grain) or TOTAL)}")
+        uid.append(f"WHEN {i} THEN " + (f"concat_ws('|', {parts})" if grain else literal(TOTAL)))
         key.append(f"WHEN {i} THEN {_key_sql(grain)}")
     return (f"CASE {column} {' '.join(rank)} END", f"CASE grain_rank {' '.join(label)} END",
             f"CASE grain_rank {' '.join(uid)} END", f"CASE grain_rank {' '.join(key)} END")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from forecast.io.warehouse import quote
+from forecast.io.warehouse import literal, quote
 
 
 def write_table(con: duckdb.DuckDBPyConnection, name: str, select_sql: str) -> int:
@@ -37,7 +37,7 @@ def export_table(
     fmt = "PARQUET" if path.suffix.lower() == ".parquet" else "CSV, HEADER"
     order = f" ORDER BY {order_by}" if order_by else ""
     con.execute(
-        f"COPY (SELECT * FROM {quote(name)}{order}) TO '{tmp.as_posix()}' (FORMAT {fmt})"
+        f"COPY (SELECT * FROM {quote(name)}{order}) TO {literal(tmp.as_posix())} (FORMAT {fmt})"
     )
     os.replace(tmp, path)
     return path

@@ -7,13 +7,15 @@ so large builds run out of core instead of exhausting the machine.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from forecast.errors import WorkspaceError
+from forecast.errors import ConfigError, WorkspaceError
 from forecast.schemas import (
     CANONICAL_TABLES,
     INGEST_LOG_TABLE,
@@ -24,7 +26,11 @@ from forecast.schemas import (
 )
 
 WAREHOUSE_FILE = "warehouse.duckdb"
-DEFAULT_MEMORY_LIMIT = os.environ.get("FORECAST_DUCKDB_MEMORY", "2GB")
+MEMORY_ENV = "FORECAST_DUCKDB_MEMORY"
+DEFAULT_MEMORY_LIMIT = "2GB"
+# DuckDB's memory sizes: a number with a unit (K, KB, KiB, ... T, TB, TiB) or a share in %.
+_MEMORY_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:B|iB)?|(%))\s*", re.IGNORECASE)
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 def warehouse_path(workspace: Path) -> Path:
@@ -32,16 +38,55 @@ def warehouse_path(workspace: Path) -> Path:
     return Path(workspace) / WAREHOUSE_FILE
 
 
+def memory_limit() -> str:
+    """The DuckDB memory limit: ``FORECAST_DUCKDB_MEMORY`` when set, else 2GB.
+
+    Raises:
+        ConfigError: the variable holds something that is not a positive memory size.
+    """
+    value = os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)
+    match = _MEMORY_SIZE.fullmatch(value)
+    amount = float(match.group(1)) if match else 0.0
+    if amount <= 0 or (match and match.group(3) and amount > 100):
+        raise ConfigError(
+            f"{MEMORY_ENV}={value!r} is not a memory size: expected a positive number with a "
+            "unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 2GB or 512MiB, or a share of the "
+            "machine's memory such as 50%"
+        )
+    return value.strip()
+
+
 def configure(con: duckdb.DuckDBPyConnection, spill_dir: Path | None = None) -> None:
-    """Set the limits every forecast connection runs with."""
-    con.execute(f"SET memory_limit = '{DEFAULT_MEMORY_LIMIT}'")
-    con.execute(f"SET threads = {os.cpu_count() or 1}")
+    """Set the limits every forecast connection runs with.
+
+    Raises:
+        ConfigError: ``FORECAST_DUCKDB_MEMORY`` is not a memory size.
+    """
+    con.execute("SET memory_limit = ?", [memory_limit()])
+    con.execute(f"SET threads = {int(os.cpu_count() or 1)}")
     # DuckDB draws its progress bar on stdout, which must hold only results (--json).
     con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
     if spill_dir is not None:
         spill_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{spill_dir.as_posix()}'")
+        con.execute("SET temp_directory = ?", [spill_dir.as_posix()])
+
+
+def _in_use(exc: duckdb.Error, path: Path) -> WorkspaceError | None:
+    """The user's message when DuckDB could not lock the warehouse file, else None.
+
+    DuckDB names the process holding the lock: ``... Conflicting lock is held in
+    /usr/bin/python3 (PID 1234) ...``.
+    """
+    text = str(exc)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    pid = _LOCK_HOLDER.search(text)
+    holder = f" (PID {pid.group(1)})" if pid else ""
+    return WorkspaceError(
+        f"{path} is in use by another forecast process{holder}; wait for it to finish "
+        "(or stop it) and run the command again"
+    )
 
 
 @contextmanager
@@ -56,22 +101,51 @@ def connect(workspace: Path, read_only: bool = False, create: bool = False) -> I
         create: create the workspace and an empty warehouse when missing.
 
     Raises:
-        WorkspaceError: the warehouse does not exist and ``create`` is false.
+        WorkspaceError: the warehouse does not exist and ``create`` is false, or another
+            process holds it (the message names its PID).
+        ConfigError: ``FORECAST_DUCKDB_MEMORY`` is not a memory size.
     """
     workspace = Path(workspace)
     path = warehouse_path(workspace)
+    memory_limit()
     if not path.exists():
         if not create:
             raise WorkspaceError(
                 f"no warehouse at {path}: run `forecast data ingest --config ...` first"
             )
         workspace.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        error = _in_use(exc, path)
+        if error is None:
+            raise
+        raise error from None
     try:
         configure(con, None if read_only else workspace / ".spill")
         yield con
     finally:
         con.close()
+
+
+def attach(con: duckdb.DuckDBPyConnection, workspace: Path, alias: str) -> Path:
+    """Attach the workspace warehouse (created when missing) to ``con`` as ``alias``.
+
+    Returns:
+        The warehouse file's path.
+
+    Raises:
+        WorkspaceError: another process holds the warehouse (the message names its PID).
+    """
+    path = warehouse_path(workspace)
+    try:
+        con.execute(f"ATTACH {literal(path.as_posix())} AS {quote(alias)}")
+    except duckdb.IOException as exc:
+        error = _in_use(exc, path)
+        if error is None:
+            raise
+        raise error from None
+    return path
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -110,6 +184,11 @@ def literal(value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def date_literal(day: date) -> str:
+    """Render a date as a SQL DATE literal."""
+    return f"DATE {literal(day.isoformat())}"
 
 
 def ensure_canonical_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:

@@ -6,6 +6,7 @@ import time
 from datetime import date, timedelta
 
 from forecast.config import Config, TiersConfig
+from forecast.io.warehouse import date_literal
 
 CUSTOMER_TIERS_TABLE = "customer_tiers"
 TIER_SUMMARY_TABLE = "tier_summary"
@@ -27,11 +28,11 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
     ``revenue`` (net, ``[as_of - revenue_days, as_of)``) and ``revenue_prior`` (the window of
     the same length before that).
     """
-    day = f"DATE '{as_of.isoformat()}'"
-    revenue_start = f"DATE '{(as_of - timedelta(days=config.revenue_days)).isoformat()}'"
-    prior_start = f"DATE '{(as_of - timedelta(days=2 * config.revenue_days)).isoformat()}'"
+    day = date_literal(as_of)
+    revenue_start = date_literal(as_of - timedelta(days=config.revenue_days))
+    prior_start = date_literal(as_of - timedelta(days=2 * config.revenue_days))
     in_rfm = ("TRUE" if config.rfm_days is None else
-              f"order_date >= DATE '{(as_of - timedelta(days=config.rfm_days)).isoformat()}'")
+              f"order_date >= {date_literal(as_of - timedelta(days=config.rfm_days))}")
     last = "coalesce(max(order_date) FILTER (WHERE amount > 0), max(order_date))"
     return f"""
         WITH lines AS (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from forecast.io.warehouse import literal, quote
+from forecast.io.warehouse import date_literal, literal, quote
 from forecast.reports.periods import MonthWindow
 from forecast.schemas import FUNNEL_STAGES
 
@@ -18,7 +18,7 @@ NONE_LABEL = "(none)"
 
 def day(value: date) -> str:
     """A DATE literal."""
-    return f"DATE '{value.isoformat()}'"
+    return date_literal(value)
 
 
 def between(start: date, end: date, column: str = "order_date") -> str:
