@@ -79,7 +79,10 @@ def data_ingest(config_path: Path, workspace: Path | None, as_json: bool) -> Non
     from forecast.pipeline import ingest
 
     result = ingest(load_config_for(config_path, workspace))
-    emit(result, as_json, lambda r: f"ingested into {r['warehouse']}:\n" + _source_lines(r))
+    emit(result, as_json, lambda r: "\n".join(
+        [f"ingested into {r['warehouse']}:", _source_lines(r)]
+        + [f"  {u['table']:<14} {u['message']}" for u in r["unchanged"]]
+        + [f"  warning: {w['message']}" for w in r["removed"]]))
 
 
 def chain_text(r: dict) -> str:

@@ -3,9 +3,9 @@
 Every source row ends in exactly one place: its canonical table or the ``quarantine`` table with
 its reasons. The summary reconciles per source: rows read = rows loaded + rows quarantined.
 All sources of a config are staged first; only when every one of them staged cleanly are they
-written, in one transaction that first removes the rows an earlier ingest of the same source
-wrote. A failure anywhere leaves the warehouse as it was; a repeated ingest replaces, never
-duplicates.
+written (:mod:`forecast.io.load`), in one transaction: by default each table then holds exactly
+what the config's sources hold now. A failure anywhere leaves the warehouse as it was; a
+repeated ingest replaces, never duplicates.
 """
 
 from __future__ import annotations
@@ -19,18 +19,13 @@ from pathlib import Path
 import duckdb
 
 from forecast.config import Config, SourceConfig, format_from_path
-from forecast.errors import SourceError, ValidationError
-from forecast.io import warehouse
+from forecast.errors import SourceError
+from forecast.io import load, warehouse
+from forecast.io.load import RemovedRows, UnchangedSource
 from forecast.io.readers import CsvOptions, ReadResult, file_sha256, read_source
 from forecast.io.validate import quarantine_records, stage_source
-from forecast.io.warehouse import literal, quote
-from forecast.schemas import (
-    CANONICAL_TABLES,
-    INGEST_LOG_TABLE,
-    QUARANTINE_TABLE,
-    SOURCE,
-    SOURCE_ROW,
-)
+from forecast.io.warehouse import quote
+from forecast.schemas import SOURCE_ROW
 
 log = logging.getLogger(__name__)
 
@@ -170,83 +165,40 @@ def check_sources(config: Config, today: date | None = None) -> list[SourceSumma
             con.close()
 
 
-def _target_types(item: _Staged) -> dict[str, str]:
-    table = CANONICAL_TABLES.get(item.source.table)
-    types: dict[str, str] = {}
-    for name in item.columns:
-        if name in item.source.types:
-            types[name] = item.source.types[name]
-        elif table is not None:
-            types[name] = table.column(name).dtype
-    return types
+@dataclass
+class IngestReport:
+    """What an ingest did: one summary per source, plus the rows it removed because no source
+    of the config holds them any more and the append-mode files it skipped as already loaded."""
 
-
-def _write_one(con: duckdb.DuckDBPyConnection, item: _Staged, sha: str) -> None:
-    source, table = item.source, item.source.table
-    types = _target_types(item)
-    if source.is_canonical:
-        warehouse.ensure_canonical_table(con, CANONICAL_TABLES[table])
-    else:
-        cols = ", ".join(f"{quote(n)} {t}" for n, t in types.items())
-        con.execute(
-            f"CREATE TABLE IF NOT EXISTS {quote(table)} ({cols}, {SOURCE} VARCHAR NOT NULL, "
-            f"{SOURCE_ROW} BIGINT NOT NULL)"
-        )
-    warehouse.ensure_columns(con, table, types)
-    name = literal(item.summary.source)
-    con.execute(f"DELETE FROM {quote(table)} WHERE {SOURCE} = {name}")
-    con.execute(
-        f"DELETE FROM {QUARANTINE_TABLE} WHERE table_name = {literal(table)} AND source = {name}"
-    )
-    cols = ", ".join(quote(c) for c in item.columns)
-    con.execute(
-        f"INSERT INTO {quote(table)} ({cols}, {SOURCE}, {SOURCE_ROW}) "
-        f"SELECT {cols}, {name}, {SOURCE_ROW} FROM {quote(item.staged)} WHERE reason = ''"
-    )
-    con.execute(
-        f"INSERT INTO {QUARANTINE_TABLE} SELECT {literal(table)}, {name}, * FROM "
-        f"({quarantine_records(item.read, item.staged)})"
-    )
-    if item.read.rejected:
-        con.executemany(
-            f"INSERT INTO {QUARANTINE_TABLE} VALUES ({literal(table)}, {name}, ?, ?, ?)",
-            [(line, f"malformed CSV line {line}: {err}", raw) for line, err, raw in item.read.rejected],
-        )
-    s = item.summary
-    con.execute(
-        f"INSERT INTO {INGEST_LOG_TABLE} VALUES (now(), ?, ?, ?, ?, ?, ?, ?)",
-        [table, s.source, s.path, sha, s.rows_read, s.rows_loaded, s.rows_quarantined],
-    )
-    _reconcile(con, table, s)
-
-
-def _reconcile(con: duckdb.DuckDBPyConnection, table: str, s: SourceSummary) -> None:
-    """Count what really landed; any difference aborts the transaction."""
-    name = literal(s.source)
-    loaded = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {SOURCE} = {name}").fetchone()[0]
-    quarantined = con.execute(
-        f"SELECT count(*) FROM {QUARANTINE_TABLE} WHERE table_name = {literal(table)} "
-        f"AND source = {name}"
-    ).fetchone()[0]
-    if (loaded, quarantined) != (s.rows_loaded, s.rows_quarantined) or not s.reconciled:
-        raise ValidationError(
-            f"{s.path}: counts do not reconcile (read {s.rows_read}, loaded {loaded}, "
-            f"quarantined {quarantined}); nothing was written"
-        )
+    sources: list[SourceSummary]
+    removed: list[RemovedRows] = field(default_factory=list)
+    unchanged: list[UnchangedSource] = field(default_factory=list)
 
 
 def ingest(config: Config, today: date | None = None) -> list[SourceSummary]:
     """Load every source of a config into the workspace warehouse, atomically.
 
+    See :func:`ingest_report`; this returns its per-source summaries.
+    """
+    return ingest_report(config, today).sources
+
+
+def ingest_report(config: Config, today: date | None = None) -> IngestReport:
+    """Load every source of a config into the workspace warehouse, atomically.
+
     Sources are staged in a separate in-memory database; the warehouse file is opened (and, the
-    first time, created) only once every source has staged cleanly.
+    first time, created) only once every source has staged cleanly. Each table then holds what
+    its sources' modes say (see :mod:`forecast.io.load`): by default exactly the config's
+    current sources.
 
     Returns:
-        One summary per source.
+        Per source a summary, plus the rows removed and the append-mode files skipped.
 
     Raises:
-        SourceError: a source cannot be read; the warehouse is unchanged.
+        SourceError: a source cannot be read, or an append repeats loaded keys; the warehouse
+            is unchanged.
         ValidationError: counts failed to reconcile; the warehouse is unchanged.
+        WorkspaceError: another process holds the warehouse.
     """
     with tempfile.TemporaryDirectory(prefix="forecast-ingest-") as tmp:
         con = duckdb.connect()
@@ -254,28 +206,11 @@ def ingest(config: Config, today: date | None = None) -> list[SourceSummary]:
             warehouse.configure(con, Path(tmp) / "spill")
             items = stage_all(con, config, Path(tmp), today)
             hashes = {id(i): file_sha256(i.source.path) for i in items}
-            config.workspace.mkdir(parents=True, exist_ok=True)
-            path = warehouse.warehouse_path(config.workspace)
-            con.execute(f"ATTACH {literal(str(path))} AS wh")
-            con.execute("USE wh")
-            warehouse.ensure_bookkeeping(con)
-            _write_all(con, items, hashes)
-            con.execute("CHECKPOINT wh")
+            written = load.write(con, config.workspace, items, hashes)
         finally:
             con.close()
-    return [i.summary for i in items]
+    return IngestReport([i.summary for i in items], written.removed, written.unchanged)
 
 
-def _write_all(con: duckdb.DuckDBPyConnection, items: list[_Staged], hashes: dict) -> None:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for item in items:
-            log.info("writing %s rows to %s", f"{item.summary.rows_loaded:,}", item.source.table)
-            _write_one(con, item, hashes[id(item)])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-__all__ = ["SourceSummary", "check_sources", "ingest", "stage_all"]
+__all__ = ["IngestReport", "SourceSummary", "check_sources", "ingest", "ingest_report",
+           "stage_all"]

@@ -207,7 +207,12 @@ def ensure_columns(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str
 
 
 def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the quarantine and ingest-log tables if missing."""
+    """Create the quarantine and ingest-log tables if missing.
+
+    The ingest log has a row per load: its source, file hash and counts, its ``mode`` (replace
+    or append) and ``in_table``, whether its rows are still in the table (a later replace, or
+    the table dropped, turns it false).
+    """
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
             table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, source_row BIGINT NOT NULL,
@@ -217,8 +222,11 @@ def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
         f"""CREATE TABLE IF NOT EXISTS {INGEST_LOG_TABLE} (
             ingested_at TIMESTAMP NOT NULL, table_name VARCHAR NOT NULL, source VARCHAR NOT NULL,
             path VARCHAR NOT NULL, file_sha256 VARCHAR, rows_read BIGINT NOT NULL,
-            rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL)"""
+            rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL, mode VARCHAR,
+            in_table BOOLEAN)"""
     )
+    # Logs written before loads had modes gain the columns, NULL for the old loads.
+    ensure_columns(con, INGEST_LOG_TABLE, {"mode": "VARCHAR", "in_table": "BOOLEAN"})
 
 
 def canonical_tables_present(con: duckdb.DuckDBPyConnection) -> list[str]:

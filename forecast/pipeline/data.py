@@ -93,15 +93,17 @@ def check(config: Config) -> dict:
 
 def ingest(config: Config) -> dict:
     """Load every source of a config into the workspace warehouse."""
-    from forecast.io.ingest import ingest as ingest_sources
+    from forecast.io.ingest import ingest_report
     from forecast.io.warehouse import warehouse_path
 
     started = time.perf_counter()
-    summaries = ingest_sources(config)
+    report = ingest_report(config)
     return {
         "workspace": str(config.workspace),
         "warehouse": str(warehouse_path(config.workspace)),
-        "sources": [s.to_dict() for s in summaries],
+        "sources": [s.to_dict() for s in report.sources],
+        "removed": [r.to_dict() for r in report.removed],
+        "unchanged": [u.to_dict() for u in report.unchanged],
         "seconds": round(time.perf_counter() - started, 3),
     }
 
