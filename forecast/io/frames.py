@@ -24,13 +24,29 @@ def write_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) 
 def export_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     """Write frames as the sheets of one .xlsx file, through a temp file and a rename.
 
-    Sheet names are cut to Excel's 31 characters; dates stay dates, numbers stay numbers.
+    Sheet names are cut to Excel's 31 characters; dates stay dates, numbers stay numbers, and
+    text stays text: a value such as ``=HYPERLINK(...)`` is a quote-prefixed string cell, never
+    a formula (see :mod:`forecast.io.spreadsheet`).
     """
+    from forecast.io.spreadsheet import text_cells_as_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.xlsx")
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+            _writable(frame).to_excel(writer, sheet_name=name[:31], index=False)
+            text_cells_as_text(writer.sheets[name[:31]])
     os.replace(tmp, path)
     return path
+
+
+def _writable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the characters a worksheet cannot hold replaced in its text columns."""
+    from forecast.io.spreadsheet import safe_text
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: safe_text(v) if isinstance(v, str) else v)
+    return out

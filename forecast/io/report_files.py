@@ -45,28 +45,39 @@ def _excel_value(value: object, kind: str) -> object:
 
 
 def _summary_sheet(workbook, report: dict) -> None:
+    from forecast.io.spreadsheet import write_row
+
     sheet = workbook.active
     sheet.title = "summary"
-    sheet.append([report["title"]])
-    sheet.append([report["subtitle"]])
-    sheet.append([])
-    sheet.append(["section", "status", "metric", "label", "value", "note"])
+    write_row(sheet, 1, [report["title"]])
+    write_row(sheet, 2, [report["subtitle"]])
+    write_row(sheet, 4, ["section", "status", "metric", "label", "value", "note"])
+    row = 4
     for s in report["sections"]:
         if not s["metrics"]:
-            sheet.append([s["key"], s["status"], None, s["title"], None, s.get("note") or None])
+            row += 1
+            write_row(sheet, row, [s["key"], s["status"], None, s["title"], None,
+                                   s.get("note") or None])
         for m in s["metrics"]:
-            sheet.append([s["key"], s["status"], m["key"], m["label"],
-                          _excel_value(m["value"], m["kind"]), None])
-            cell = sheet.cell(row=sheet.max_row, column=5)
+            row += 1
+            write_row(sheet, row, [s["key"], s["status"], m["key"], m["label"],
+                                   _excel_value(m["value"], m["kind"]), None])
+            cell = sheet.cell(row=row, column=5)
             cell.number_format = KINDS_EXCEL.get(m["kind"], "General")
 
 
 def excel_bytes(report: dict) -> bytes:
-    """The report's metrics (sheet ``summary``) and every table (one sheet each) as XLSX."""
+    """The report's metrics (sheet ``summary``) and every table (one sheet each) as XLSX.
+
+    Every text is written as text (see :mod:`forecast.io.spreadsheet`): a customer named
+    ``=HYPERLINK(...)`` is a string cell, not a formula.
+    """
     from io import BytesIO
 
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from forecast.io.spreadsheet import write_row
 
     workbook = Workbook()
     _summary_sheet(workbook, report)
@@ -74,12 +85,12 @@ def excel_bytes(report: dict) -> bytes:
     for s in report["sections"]:
         for table in s["tables"]:
             sheet = workbook.create_sheet(_sheet_name(s["key"], table["key"], taken))
-            sheet.append([c["label"] for c in table["columns"]])
+            write_row(sheet, 1, [c["label"] for c in table["columns"]])
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
-            for row in table["rows"]:
-                sheet.append([_excel_value(row.get(c["key"]), c["kind"])
-                              for c in table["columns"]])
+            for row, values in enumerate(table["rows"], start=2):
+                write_row(sheet, row, [_excel_value(values.get(c["key"]), c["kind"])
+                                       for c in table["columns"]])
             for j, c in enumerate(table["columns"], start=1):
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
                     cell.number_format = KINDS_EXCEL.get(c["kind"], "General")

@@ -8,6 +8,9 @@ target its probability is a live formula, ``1 - NORMDIST(target, base, sd, TRUE)
 that a Normal(base, sd) actual reaches it; bottom-up totals and mismatch flags are formulas
 too. A ``weeks`` sheet lists the weekly targets and an ``about`` sheet says how the numbers were
 made.
+
+Text (unit names, the statements, the notes) is written as text, never as a formula, however it
+starts (see :mod:`forecast.io.spreadsheet`); only the formulas built here are live.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from forecast.io.spreadsheet import write_cell
 
 LEVEL_ORDER = ("company", "region", "team", "rep")
 KEY_COLUMNS = ("region", "team", "rep_id")
@@ -99,7 +104,7 @@ def _write_level(sheet, rows: pd.DataFrame, months: list,
     columns = layout.columns
     label = str(rows["period"].iloc[0])
     for key, column in columns.items():
-        sheet.cell(1, column, _header(key, months, label)).font = Font(bold=True)
+        write_cell(sheet, 1, column, _header(key, months, label)).font = Font(bold=True)
     units = rows[rows["span"] == "period"].sort_values(["parent_id", "unit_id"], kind="stable")
     spans = {(r.unit_id, pd.Timestamp(r.start)): r
              for r in rows[rows["span"] == "month"].itertuples()}
@@ -132,17 +137,19 @@ def _write_unit(sheet, row: int, unit, month_rows: list, layout: _Layout) -> Non
         cell(("sd", name), _number(part.yhat_sd, exact=True), MONEY)
         if name == "period":
             parts = ",".join(_ref(columns[("target", k)], row) for k in range(len(month_rows)))
-            cell(("target", name), f"=SUM({parts})", MONEY)
+            cell(("target", name), f"=SUM({parts})", MONEY, formula=True)
         elif below:
             cell(("target", name), _sum_below(child_sheet, columns[("target", name)], below),
-                 MONEY)
+                 MONEY, formula=True)
         else:
             cell(("target", name), round(float(part.target), 2), MONEY)
-        cell(("probability", name), _probability_formula(columns, row, name, part), PERCENT)
+        cell(("probability", name), _probability_formula(columns, row, name, part), PERCENT,
+             formula=True)
     target, bottom_up = _ref(columns[("target", "period")], row), _ref(columns["bottom_up"], row)
     cell("bottom_up", _sum_below(child_sheet, columns[("base", "period")], below) if below
-         else f"={_ref(columns[('base', 'period')], row)}", MONEY)
-    cell("mismatch", f'=IF(ABS({target}-{bottom_up})>{tolerance!r}*ABS({target}),"yes","no")')
+         else f"={_ref(columns[('base', 'period')], row)}", MONEY, formula=True)
+    cell("mismatch", f'=IF(ABS({target}-{bottom_up})>{tolerance!r}*ABS({target}),"yes","no")',
+         formula=True)
     cell("stretch", _number(unit.stretch), MONEY)
     cell("last_year", _number(unit.last_year), MONEY)
     cell("due", pd.Timestamp(unit.due).date(), "yyyy-mm-dd")
@@ -150,8 +157,11 @@ def _write_unit(sheet, row: int, unit, month_rows: list, layout: _Layout) -> Non
 
 
 def _cell_writer(sheet, row: int, columns: dict[object, int]):
-    def write(key: object, value: object, number_format: str | None = None) -> None:
-        target = sheet.cell(row, columns[key], value)
+    """``write(key, value, number_format, formula=False)`` for one row: text as text, and
+    ``formula=True`` for the workbook's own formulas."""
+    def write(key: object, value: object, number_format: str | None = None,
+              formula: bool = False) -> None:
+        target = write_cell(sheet, row, columns[key], value, formula=formula)
         if number_format:
             target.number_format = number_format
     return write
@@ -189,7 +199,7 @@ def _write_weeks(sheet, weeks: pd.DataFrame) -> None:
     headers = ["level", "unit", "month", "week start", "week end", "target", "P(reach)", "base",
                "sd"]
     for column, header in enumerate(headers, 1):
-        sheet.cell(1, column, header).font = Font(bold=True)
+        write_cell(sheet, 1, column, header).font = Font(bold=True)
     depth = weeks["level"].map({level: k for k, level in enumerate(LEVEL_ORDER)})
     order = weeks.assign(_depth=depth).sort_values(["_depth", "unit_id", "start"])
     for row, week in enumerate(order.itertuples(), 2):
@@ -198,14 +208,15 @@ def _write_weeks(sheet, weeks: pd.DataFrame) -> None:
                   round(float(week.target), 2), None, _number(week.base, exact=True),
                   _number(week.yhat_sd, exact=True)]
         for column, value in enumerate(values, 1):
-            sheet.cell(row, column, value)
+            write_cell(sheet, row, column, value)
         for column in (6, 8, 9):
             sheet.cell(row, column).number_format = MONEY
         for column in (3, 4, 5):
             sheet.cell(row, column).number_format = "yyyy-mm-dd"
         if not pd.isna(week.yhat_sd):
-            sheet.cell(row, 7, f"=IF(I{row}>0,1-NORMDIST(F{row},H{row},I{row},TRUE),"
-                               f"IF(F{row}<=H{row},1,0))").number_format = PERCENT
+            write_cell(sheet, row, 7, f"=IF(I{row}>0,1-NORMDIST(F{row},H{row},I{row},TRUE),"
+                                      f"IF(F{row}<=H{row},1,0))", formula=True
+                       ).number_format = PERCENT
     sheet.freeze_panes = "C2"
 
 
@@ -225,7 +236,7 @@ def _write_about(sheet, notes: dict) -> None:
                        "its own); mismatch = |target - bottom-up| > tolerance x target.")),
     ]
     for row, (key, value) in enumerate(lines, 1):
-        sheet.cell(row, 1, key).font = Font(bold=True)
-        sheet.cell(row, 2, value)
+        write_cell(sheet, row, 1, key).font = Font(bold=True)
+        write_cell(sheet, row, 2, value)
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 110
