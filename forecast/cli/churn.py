@@ -44,10 +44,13 @@ def _score_churn_text(r: dict) -> str:
     excluded = [] if r["active_within_days"] is None else [
         (f"  not scored: {r['excluded_inactive']:,} customers without a purchase in the "
         f"{r['active_within_days']} days before the cutoff (churn.active_within_days)")]
+    unseen = ", ".join(f"{c} {n:,} rows" for c, n in r["unseen_categories"].items())
+    unseen_line = [(f"  categories never seen in training (scored as unknown): {unseen} of "
+                    f"{r['rows']:,}")] if unseen else []
     return "\n".join([
         (f"scored {r['rows']:,} customers at cutoff {r['cutoff']} with {r['model_uri']} "
         f"in {r['seconds']:.1f} s ({r['skipped_chunks']} of {r['chunks']} chunks already done)"),
-        *excluded,
+        *excluded, *unseen_line,
         f"  tiers: {tiers}",
         f"  revenue at risk: {r['revenue_at_risk']:,.0f}",
         "  table: churn_scores", *[f"  file: {p}" for p in r["exports"]],

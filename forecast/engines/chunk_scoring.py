@@ -3,14 +3,18 @@
 :class:`ChunkScorer` holds what every chunk of a run shares (the compiled model, the usable
 reason rules, the tier settings) and turns a chunk read from the warehouse into the rows of
 ``churn_scores``: ``churn_proba`` from the compiled model, the threshold tier, ``act``, up to
-three reasons and ``revenue_at_risk``. It is safe to call from several threads at once.
+three reasons and ``revenue_at_risk``, and counts the rows per categorical feature whose value the
+model never saw in training. It is safe to call from several threads at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from forecast.config import ChurnConfig
 from forecast.engines.compiled import FeatureArrays, compile_churn_model
@@ -29,6 +33,15 @@ from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
 
 TIER_NAMES = pa.array(["high", "medium", "low"], pa.string())
 REVENUE = "_revenue"
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk's ``churn_scores`` rows and, per categorical feature, its rows whose value was
+    not seen in training."""
+
+    scores: pa.Table
+    unseen: dict[str, int]
 
 
 class ChunkScorer:
@@ -50,6 +63,10 @@ class ChunkScorer:
         self.compiled = compile_churn_model(model)
         self.rules = usable_rules(model)
         self.additive = getattr(model, "attribution_", None) is not None
+        # A model fitted before categories_seen_ existed: the categories its encoders know.
+        seen = getattr(model, "categories_seen_", None) or dict(
+            zip(self.compiled.categorical, self.compiled.vocabularies, strict=True))
+        self.seen = {name: pa.array(seen[name], pa.string()) for name in self.compiled.categorical}
 
     def select_sql(self, source_columns: tuple[str, ...]) -> str:
         """The SELECT list a chunk is read with: keys, features typed as the model reads them,
@@ -65,6 +82,20 @@ class ChunkScorer:
         revenue = ("NULL" if self.revenue_column is None
                    else f"CAST({quote(self.revenue_column)} AS DOUBLE)")
         return ", ".join(parts + [f"{revenue} AS {REVENUE}"])
+
+    def score_chunk(self, table: pa.Table) -> ScoredChunk:
+        """:meth:`score` and :meth:`unseen_categories` of a chunk read with :meth:`select_sql`."""
+        return ScoredChunk(self.score(table), self.unseen_categories(table))
+
+    def unseen_categories(self, table: pa.Table) -> dict[str, int]:
+        """Rows per categorical feature holding a value not seen in training (missing values
+        are not counted), every categorical feature listed."""
+        counts = {}
+        for name, seen in self.seen.items():
+            column = table.column(name)
+            known = pc.sum(pc.is_in(column, value_set=seen)).as_py() or 0
+            counts[name] = table.num_rows - column.null_count - known
+        return counts
 
     def score(self, table: pa.Table) -> pa.Table:
         """The ``churn_scores`` columns (:data:`forecast.io.scores.SCORE_COLUMNS`) of a chunk

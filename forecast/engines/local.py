@@ -113,7 +113,8 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
     Returns:
         ``run_key, source, cutoff, rows, active_within_days, excluded_inactive, chunks,
         skipped_chunks, scored_rows, seconds, customers_per_second, workers, tiers,
-        revenue_at_risk, exports``.
+        revenue_at_risk, unseen_categories, exports``; ``unseen_categories`` maps each
+        categorical feature with values the model never saw in training to its rows.
 
     Raises:
         ValidationError: the model's features differ from the source's (nothing is written).
@@ -163,9 +164,9 @@ def _score_chunks(con: duckdb.DuckDBPyConnection, snapshot: scores.SnapshotSourc
         nonlocal scored
         chunk, future = pending.popleft()
         if future is not None:
-            table = future.result()
-            scores.write_chunk(con, key, chunk, n_chunks, table)
-            scored += table.num_rows
+            result = future.result()
+            scores.write_chunk(con, key, chunk, n_chunks, result.scores, result.unseen)
+            scored += result.scores.num_rows
         if progress is not None:
             progress(chunk + 1, n_chunks)
 
@@ -175,7 +176,7 @@ def _score_chunks(con: duckdb.DuckDBPyConnection, snapshot: scores.SnapshotSourc
                 future = None
                 if chunk not in done:
                     table = scores.read_chunk(con, snapshot, chunk, n_chunks, select)
-                    future = pool.submit(scorer.score, table)
+                    future = pool.submit(scorer.score_chunk, table)
                 pending.append((chunk, future))
                 while len(pending) > workers:
                     finish_oldest()
@@ -199,7 +200,7 @@ def _finish_run(con: duckdb.DuckDBPyConnection, key: str, snapshot: scores.Snaps
                               f"{snapshot.rows}")
     exports = scores.export_scores(con, key, options.exports) if options.exports else []
     return {"tiers": summary["tiers"], "revenue_at_risk": round(summary["revenue_at_risk"], 2),
-            "exports": exports}
+            "unseen_categories": scores.unseen_counts(con, key), "exports": exports}
 
 
 def check_scoring_schema(model: ChurnModel, empty: pd.DataFrame, name: str,

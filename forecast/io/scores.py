@@ -18,6 +18,8 @@ Tables:
 * ``churn_scores``: ``customer_id, cutoff, churn_proba, tier, act, reason_1, reason_2,
   reason_3, revenue_at_risk, run_key, chunk``; one row per customer and cutoff.
 * ``churn_score_chunks``: ``run_key, cutoff, chunk, n_chunks, rows, committed_at, digest``.
+* ``churn_score_unseen``: ``run_key, cutoff, chunk, feature, rows``: per chunk and categorical
+  feature, the rows whose value the model never saw in training; committed with the chunk.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
 
 SCORES_TABLE = "churn_scores"
 CHUNKS_TABLE = "churn_score_chunks"
+UNSEEN_TABLE = "churn_score_unseen"
+RUN_TABLES = (SCORES_TABLE, CHUNKS_TABLE, UNSEEN_TABLE)
 EXPORT_VIEW = "churn_scores_export"
 CHUNK_VIEW = "_chunk_scores"
 N_REASONS = 3
@@ -207,8 +211,8 @@ def content_digest(con: duckdb.DuckDBPyConnection, source: SnapshotSource, selec
 
 
 def ensure_score_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``churn_scores`` and ``churn_score_chunks`` if missing (and add the chunk digest
-    to a bookkeeping table of an older version)."""
+    """Create ``churn_scores``, ``churn_score_chunks`` and ``churn_score_unseen`` if missing
+    (and add the chunk digest to a bookkeeping table of an older version)."""
     columns = [f"{quote(c)} {t}" for c, t in SCORE_COLUMNS.items()]
     columns += ["run_key VARCHAR NOT NULL", "chunk BIGINT NOT NULL"]
     con.execute(f"CREATE TABLE IF NOT EXISTS {SCORES_TABLE} ({', '.join(columns)})")
@@ -218,6 +222,9 @@ def ensure_score_tables(con: duckdb.DuckDBPyConnection) -> None:
             n_chunks BIGINT NOT NULL, rows BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL,
             digest UBIGINT)""")
     con.execute(f"ALTER TABLE {CHUNKS_TABLE} ADD COLUMN IF NOT EXISTS digest UBIGINT")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {UNSEEN_TABLE} (
+            run_key VARCHAR NOT NULL, cutoff DATE, chunk BIGINT NOT NULL,
+            feature VARCHAR NOT NULL, rows BIGINT NOT NULL)""")
 
 
 def _same_cutoff(source: SnapshotSource) -> str:
@@ -249,7 +256,7 @@ def begin_run(con: duckdb.DuckDBPyConnection, run_key: str, source: SnapshotSour
     ensure_score_tables(con)
     _in_transaction(con, [
         (f"DELETE FROM {table} WHERE {_same_cutoff(source)} AND run_key <> ?", [run_key])
-        for table in (SCORES_TABLE, CHUNKS_TABLE)])
+        for table in RUN_TABLES])
     heal_run(con, run_key)
     done = con.execute(f"SELECT chunk, digest FROM {CHUNKS_TABLE} WHERE run_key = ?",
                        [run_key]).fetchall()
@@ -284,31 +291,38 @@ def heal_run(con: duckdb.DuckDBPyConnection, run_key: str) -> list[int]:
                     len(lost), len(recorded), ", ".join(map(str, lost[:10])))
         _in_transaction(con, [
             (f"DELETE FROM {table} WHERE run_key = ? AND list_contains(?, chunk)",
-             [run_key, lost]) for table in (SCORES_TABLE, CHUNKS_TABLE)])
+             [run_key, lost]) for table in RUN_TABLES])
     return lost
 
 
 def reset_run(con: duckdb.DuckDBPyConnection, run_key: str) -> None:
     """Delete every score and chunk record of a run."""
     _in_transaction(con, [(f"DELETE FROM {table} WHERE run_key = ?", [run_key])
-                          for table in (SCORES_TABLE, CHUNKS_TABLE)])
+                          for table in RUN_TABLES])
 
 
 def write_chunk(con: duckdb.DuckDBPyConnection, run_key: str, chunk: int, n_chunks: int,
-                scores: pa.Table) -> None:
-    """Insert one chunk's scores and its bookkeeping row in a single transaction.
+                scores: pa.Table, unseen: dict[str, int] | None = None) -> None:
+    """Insert one chunk's scores, its unseen-category counts and its bookkeeping row in a
+    single transaction.
 
     Args:
         scores: one row per customer with the columns of ``SCORE_COLUMNS``.
+        unseen: categorical feature -> rows whose value was not seen in training.
     """
     select = ", ".join(f"CAST({quote(c)} AS {t})" for c, t in SCORE_COLUMNS.items())
     con.register(CHUNK_VIEW, scores)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {SCORES_TABLE} WHERE run_key = ? AND chunk = ?",
-                    [run_key, chunk])
+        for table in (SCORES_TABLE, UNSEEN_TABLE):
+            con.execute(f"DELETE FROM {table} WHERE run_key = ? AND chunk = ?", [run_key, chunk])
         con.execute(f"INSERT INTO {SCORES_TABLE} SELECT {select}, ?, ? FROM {CHUNK_VIEW}",
                     [run_key, chunk])
+        if unseen:
+            con.execute(
+                f"""INSERT INTO {UNSEEN_TABLE} SELECT ?, (SELECT max({quote(CUTOFF)})
+                    FROM {CHUNK_VIEW}), ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[])""",
+                [run_key, chunk, list(unseen), list(unseen.values())])
         record_chunk(con, run_key, scores, chunk, n_chunks)
         con.execute("COMMIT")
     except BaseException:
@@ -350,6 +364,16 @@ def summarise_run(con: duckdb.DuckDBPyConnection, run_key: str) -> dict:
     tiers = {tier: int(n) for tier, n, _ in rows}
     return {"rows": sum(tiers.values()), "tiers": {t: tiers.get(t, 0) for t in TIERS},
             "revenue_at_risk": float(sum(r[2] or 0.0 for r in rows))}
+
+
+def unseen_counts(con: duckdb.DuckDBPyConnection, run_key: str) -> dict[str, int]:
+    """Rows of a run per categorical feature whose value was not seen in training, over all
+    its chunks (also those committed by an earlier, interrupted attempt); features with none
+    are left out."""
+    rows = con.execute(
+        f"SELECT feature, sum(rows) AS n FROM {UNSEEN_TABLE} WHERE run_key = ? GROUP BY feature "
+        "HAVING n > 0 ORDER BY n DESC, feature", [run_key]).fetchall()
+    return {feature: int(n) for feature, n in rows}
 
 
 def export_scores(con: duckdb.DuckDBPyConnection, run_key: str, paths: Sequence[Path]

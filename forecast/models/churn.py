@@ -222,6 +222,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         feature_names_in_: the feature columns, in order; scoring data must have exactly these.
         numeric_features_, categorical_features_: how each used feature is treated.
         empty_features_: feature columns without a single value in training; not used.
+        categories_seen_: per categorical feature, the values it took in training (as text,
+            sorted); a value outside them at scoring time is scored as an unknown category
+            and counted by :meth:`unseen_categories`.
         reference_values_: training median (numeric) or most common value (categorical) per
             feature, the "typical customer" reasons compare against.
         members_: ``[(candidate, fitted pipeline, calibrator)]``; the prediction is the mean of
@@ -297,6 +300,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = len(columns)
         self.numeric_features_ = numeric
         self.categorical_features_ = [c for c in used if c not in numeric]
+        # As the model's text step reads them (missing values are not categories).
+        self.categories_seen_ = {c: sorted(str(v) for v in X[c].dropna().astype("string").unique())
+                                 for c in self.categorical_features_}
         reference = {c: float(X[c].astype(float).median()) for c in numeric}
         for c in self.categorical_features_:
             mode = X[c].mode(dropna=True)
@@ -325,6 +331,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             raise ValidationError(
                 f"scoring data does not match the churn model's features: missing {missing}, "
                 f"unexpected {extra}; the model was trained on {expected}")
+
+    def unseen_categories(self, X: pd.DataFrame) -> dict[str, int]:
+        """Rows of X per categorical feature whose value was not seen in training (missing
+        values are not counted); only features with such rows."""
+        counts = {}
+        for c, seen in getattr(self, "categories_seen_", {}).items():
+            values = X[c].dropna().astype("string")
+            unseen = int((~values.isin(seen)).sum())
+            if unseen:
+                counts[c] = unseen
+        return counts
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2): column 1 is the churn probability."""

@@ -61,8 +61,26 @@ def _health_part(wh: Warehouse, config: Config, data_through: date) -> dict:
                                                    data_through + timedelta(days=1)))
         if len(outcomes):
             out["churn_outcomes"] = outcomes
+    out.update(_unseen_part(wh))
     out.update(_drift_part(wh, config))
     return out
+
+
+def _unseen_part(wh: Warehouse) -> dict:
+    """Per categorical feature, the customers of the latest scored cutoff whose value the churn
+    model never saw in training (``cutoff, feature, rows, scored``), from the bookkeeping of
+    the run that wrote those scores; nothing when no run recorded it."""
+    if not (wh.exists("churn_scores") and wh.exists("churn_score_unseen")):
+        return {}
+    unseen = wh.frame("""
+        WITH latest AS (SELECT CAST(max(cutoff) AS DATE) AS cutoff FROM churn_scores),
+        scored AS (SELECT run_key, count(*) AS scored FROM churn_scores
+                   WHERE CAST(cutoff AS DATE) = (SELECT cutoff FROM latest) GROUP BY run_key)
+        SELECT (SELECT cutoff FROM latest) AS cutoff, u.feature, sum(u.rows) AS rows,
+               (SELECT sum(scored) FROM scored) AS scored
+        FROM churn_score_unseen AS u JOIN scored USING (run_key)
+        GROUP BY u.feature ORDER BY rows DESC, u.feature""")
+    return {"unseen_categories": unseen} if len(unseen) else {}
 
 
 def _drift_part(wh: Warehouse, config: Config) -> dict:

@@ -114,6 +114,8 @@ class RiskInputs:
         churn_outcomes: ``cutoff, churn_proba, churned`` of scores whose window has closed.
         drift_reference / drift_current: snapshot features at the training cutoffs and at the
             scoring cutoff.
+        unseen_categories: ``cutoff, feature, rows, scored``: customers of the latest scored
+            cutoff whose category the churn model never saw in training, per feature.
     """
 
     data_through: date
@@ -132,4 +134,5 @@ class RiskInputs:
     drift_reference: pd.DataFrame | None = None
     drift_current: pd.DataFrame | None = None
     drift_cutoffs: tuple[list[str], str] | None = None
+    unseen_categories: pd.DataFrame | None = None
     notes: dict[str, str] = field(default_factory=dict)

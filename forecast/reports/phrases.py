@@ -79,6 +79,7 @@ _METRICS = {
     "m_max_psi": ("Largest PSI", "最大PSI"),
     "m_features_drifting": ("Features drifting", "漂移特征数"),
     "m_features_checked": ("Features checked", "检查特征数"),
+    "m_unseen_features": ("Features with unseen categories", "含未见类别的特征数"),
 }
 
 _WORDS = {
@@ -166,6 +167,8 @@ _WORDS = {
     "psi": ("PSI", "PSI"),
     "reference_mean": ("Training mean", "训练期均值"),
     "current_mean": ("Current mean", "当前均值"),
+    "unseen_categories": ("Categories the churn model never saw in training",
+                          "流失模型训练中未见过的类别"),
     "yes": ("yes", "是"),
     "no": ("no", "否"),
     "full_stop": (".", "。"),
@@ -310,6 +313,15 @@ _NOTES = {
     ),
     "drift_note": ("Snapshot features at {scoring} against the training cutoffs {training}.",
                    "{scoring}的客户快照特征与训练基准日{training}对比。"),
+    "unseen_note": (
+        ("Customers scored on {day} with a category the churn model never saw in training: "
+         "{counts}. The model treats such a value as unknown; retrain it when these values "
+         "matter."),
+        ("{day}评分的客户中，含流失模型训练中未见过类别的客户数：{counts}。模型将这些取值"
+         "视为未知类别；如这些取值重要，请重新训练模型。"),
+    ),
+    "no_unseen": ("Every category scored on {day} was seen when the churn model was trained.",
+                  "{day}评分的所有类别在流失模型训练时均已出现。"),
 }
 
 _SENTENCES = {

@@ -131,9 +131,31 @@ def _drift_part(inputs: RiskInputs, options: ReportOptions) -> tuple[list, list,
     return metrics, [table], note
 
 
+def _unseen_part(inputs: RiskInputs, loc: Locale) -> tuple[list, list, str]:
+    """How many features, and customers per feature, of the latest scoring held a category the
+    churn model never saw in training; nothing when the scoring run did not record it."""
+    frame = inputs.unseen_categories
+    if frame is None or not len(frame):
+        return [], [], ""
+    day = loc.day(frame["cutoff"].iloc[0])
+    found = frame[frame["rows"] > 0].assign(share=lambda f: f["rows"] / f["scored"])
+    metrics = [doc.metric("unseen_features", loc.t("m_unseen_features"), len(found), "count")]
+    if not len(found):
+        return metrics, [], loc.t("no_unseen", day=day)
+    table = doc.table("unseen_categories", loc.t("unseen_categories"), [
+        doc.column("feature", loc.t("feature"), "text"),
+        doc.column("rows", loc.t("customers"), "count"),
+        doc.column("share", loc.t("share"), "pct"),
+    ], found)
+    counts = loc.t("list_sep").join(f"{f} {int(n)}" for f, n in zip(found["feature"],
+                                                                     found["rows"], strict=True))
+    return metrics, [table], loc.t("unseen_note", day=day, counts=counts)
+
+
 def model_health_section(inputs: RiskInputs, options: ReportOptions) -> dict:
     """Backtest accuracy of the revenue models, calibration of churn scores whose outcome is
-    known, and drift of the current customer inputs against the training snapshots."""
+    known, categories the churn model never saw, and drift of the current customer inputs
+    against the training snapshots."""
     loc = options.locale
     metrics, tables, notes = [], [], []
     if inputs.backtest is not None and len(inputs.backtest):
@@ -151,9 +173,13 @@ def model_health_section(inputs: RiskInputs, options: ReportOptions) -> dict:
         metrics.append(doc.metric("churn_ece", loc.t("m_churn_ece"), latest["ece"], "ratio"))
     else:
         notes.append(inputs.notes.get("calibration", loc.t("no_outcomes")))
+    unseen_metrics, unseen_tables, unseen_note = _unseen_part(inputs, loc)
     drift_metrics, drift_tables, drift_note = _drift_part(inputs, options)
-    metrics, tables, notes = metrics + drift_metrics, tables + drift_tables, notes + [drift_note]
+    metrics = metrics + unseen_metrics + drift_metrics
+    tables = tables + unseen_tables + drift_tables
+    notes = notes + [unseen_note, drift_note]
     if not tables:
-        return doc.omitted("model_health", loc.t("s_model_health"), " ".join(notes))
+        return doc.omitted("model_health", loc.t("s_model_health"),
+                           " ".join(n for n in notes if n))
     return doc.section("model_health", loc.t("s_model_health"), metrics=metrics, tables=tables,
                        note=" ".join(n for n in notes if n))
