@@ -5,8 +5,13 @@ and score churn -> tiers -> targets (next quarter) -> funnel and attainment -> m
 reports. Each step has a fingerprint: the SHA-256 of its own config section and the
 fingerprints of the steps it reads from (ingest: of the source files' contents). A step whose
 fingerprint matches the one recorded in ``<workspace>/run_state.json`` after its last success
-is skipped; a change anywhere upstream reruns everything downstream of it. A step the data
-cannot support (no customer ids for churn, no opportunities for the funnel) is marked "not
+is skipped, unless one of its outputs is missing or changed on disk: after a step runs, the
+state records the files its summary names in the workspace (size, modification time and
+SHA-256) and the warehouse tables it writes (columns, rows and a hash of every row); a file or
+table that is gone or differs reruns the step, with the reason. Downstream steps see the
+content of the tables they read, so a change anywhere upstream reruns everything downstream of
+it, and a step rerun to the same tables leaves its followers alone. A step the data cannot
+support (no customer ids for churn, no opportunities for the funnel) is marked "not
 applicable" with the reason, and so are the steps that need it.
 """
 
@@ -36,6 +41,8 @@ class Step:
         settings: config sections its fingerprint covers.
         run: does the step; returns its summary.
         applicable: returns None when the data support the step, else the reason it cannot run.
+        tables: warehouse tables it writes (or a function of the config giving them); with the
+            files its summary names, what is checked before the step is skipped.
     """
 
     name: str
@@ -43,6 +50,11 @@ class Step:
     settings: tuple[str, ...]
     run: Callable[[Config], dict]
     applicable: Callable[[Config], str | None] | None = None
+    tables: tuple[str, ...] | Callable[[Config], tuple[str, ...]] = ()
+
+    def output_tables(self, config: Config) -> tuple[str, ...]:
+        """The warehouse tables the step writes."""
+        return self.tables(config) if callable(self.tables) else self.tables
 
 
 def _customers_known(config: Config) -> str | None:
@@ -77,26 +89,40 @@ def _report_month(config: Config) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
+def _ingested_tables(config: Config) -> tuple[str, ...]:
+    """The canonical tables the config's sources load, and the quarantine."""
+    from forecast.schemas import QUARANTINE_TABLE
+
+    return (*sorted({source.table for source in config.sources}), QUARANTINE_TABLE)
+
+
 def build_steps() -> list[Step]:
     """The chain's steps in the order they run."""
     from forecast import pipeline as p
 
     return [
-        Step("ingest", (), ("sources",), p.ingest),
-        Step("series", ("ingest",), ("features", "country"), p.build_series),
+        Step("ingest", (), ("sources",), p.ingest, tables=_ingested_tables),
+        Step("series", ("ingest",), ("features", "country"), p.build_series,
+             tables=("series",)),
         Step("customer snapshots", ("ingest",), ("features",), p.build_customer_snapshots,
-             _customers_known),
-        Step("train revenue", ("series",), ("revenue", "country"), p.train_revenue),
-        Step("predict revenue", ("train revenue",), ("revenue",), p.predict_revenue),
+             _customers_known, tables=("customer_snapshots",)),
+        Step("train revenue", ("series",), ("revenue", "country"), p.train_revenue,
+             tables=("revenue_backtest",)),
+        Step("predict revenue", ("train revenue",), ("revenue",), p.predict_revenue,
+             tables=("revenue_forecast", "revenue_forecast_periods")),
         Step("train churn", ("customer snapshots",), ("churn",), p.train_churn, _customers_known),
-        Step("score churn", ("train churn",), ("churn",), p.score_churn, _customers_known),
-        Step("tiers", ("ingest", "score churn"), ("tiers",), p.build_tiers, _customers_known),
+        Step("score churn", ("train churn",), ("churn",), p.score_churn, _customers_known,
+             tables=("churn_scores",)),
+        Step("tiers", ("ingest", "score churn"), ("tiers",), p.build_tiers, _customers_known,
+             tables=("customer_tiers", "tier_summary")),
         Step("targets", ("predict revenue",), ("targets",),
-             lambda c: p.build_targets(c, "next")),
+             lambda c: p.build_targets(c, "next"), tables=("targets_plan",)),
         Step("funnel", ("ingest", "predict revenue"), ("funnel",), p.build_funnel,
-             _has_rows("opportunities")),
+             _has_rows("opportunities"),
+             tables=("funnel_conversion", "funnel_win_rates", "funnel_pipeline")),
         Step("attainment", ("ingest",), ("attainment",),
-             lambda c: p.build_attainment(c, _report_month(c)), _has_rows("targets")),
+             lambda c: p.build_attainment(c, _report_month(c)), _has_rows("targets"),
+             tables=("attainment",)),
         Step("monthly report", ("ingest", "predict revenue", "score churn", "tiers", "targets",
                                 "funnel", "attainment"), ("reports",),
              lambda c: p.build_monthly_report(c, _report_month(c))),
@@ -155,6 +181,7 @@ def run_chain(config: Config, force: bool = False,
         reason or the step's own summary, and seconds; plus where the reports are.
     """
     from forecast.io.warehouse import warehouse_path
+    from forecast.pipeline import chain_outputs as outputs
 
     state_path = Path(config.workspace) / STATE_FILE
     fresh = force or not state_path.exists() or not warehouse_path(config.workspace).exists()
@@ -169,9 +196,12 @@ def run_chain(config: Config, force: bool = False,
             blocked[step.name] = reason
             results.append({"step": step.name, "status": "not applicable", "reason": reason})
         else:
-            prints[step.name] = _fingerprint(step, config, prints)
-            results.append(_run_step(step, config, prints[step.name], state))
+            fingerprint = _fingerprint(step, config, prints)
+            results.append(_run_step(step, config, fingerprint, state))
             _save_state(state_path, state)
+            # What the steps after it see: its settings and inputs, and its tables' content.
+            prints[step.name] = outputs.seen_downstream(fingerprint,
+                                                        state[step.name]["outputs"])
         if progress is not None:
             progress(index + 1, len(steps))
     reports = [f for r in results if r["step"].endswith("report")
@@ -181,18 +211,32 @@ def run_chain(config: Config, force: bool = False,
 
 
 def _run_step(step: Step, config: Config, fingerprint: str, state: dict) -> dict:
+    """Run ``step`` unless its fingerprint matches the recorded one and its recorded outputs
+    are all there unchanged; record its fingerprint, files and outputs in ``state``."""
+    from forecast.pipeline import chain_outputs as outputs
+
     recorded = state.get(step.name, {})
+    reason = None
     if recorded.get("fingerprint") == fingerprint:
-        log.info("%s: unchanged, skipped", step.name)
-        return {"step": step.name, "status": "unchanged", "seconds": 0.0}
-    log.info("%s: running", step.name)
+        reason = outputs.changed(config, recorded.get("outputs"))
+        if reason is None:
+            log.info("%s: unchanged, skipped", step.name)
+            return {"step": step.name, "status": "unchanged", "seconds": 0.0}
+        log.info("%s: %s, running again", step.name, reason)
+    else:
+        log.info("%s: running", step.name)
     started = time.perf_counter()
     summary = step.run(config)
     seconds = round(time.perf_counter() - started, 3)
     files = summary.get("files") or {}
     state[step.name] = {"fingerprint": fingerprint,
-                        "files": list(files.values()) if isinstance(files, dict) else files}
-    return {"step": step.name, "status": "ran", "seconds": seconds, "summary": summary}
+                        "files": list(files.values()) if isinstance(files, dict) else files,
+                        "outputs": outputs.record(config, summary,
+                                                  step.output_tables(config))}
+    result = {"step": step.name, "status": "ran", "seconds": seconds, "summary": summary}
+    if reason is not None:
+        result["reason"] = f"ran again: {reason}"
+    return result
 
 
 def _save_state(path: Path, state: dict) -> None:
