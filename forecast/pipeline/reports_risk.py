@@ -70,15 +70,17 @@ def _unseen_part(wh: Warehouse) -> dict:
     """Per categorical feature, the customers of the latest scored cutoff whose value the churn
     model never saw in training (``cutoff, feature, rows, scored``), from the bookkeeping of
     the run that wrote those scores; nothing when no run recorded it."""
-    if not (wh.exists("churn_scores") and wh.exists("churn_score_unseen")):
+    from forecast.io.scores import SCORES_TABLE, UNSEEN_TABLE
+
+    if not (wh.exists(SCORES_TABLE) and wh.exists(UNSEEN_TABLE)):
         return {}
-    unseen = wh.frame("""
-        WITH latest AS (SELECT CAST(max(cutoff) AS DATE) AS cutoff FROM churn_scores),
-        scored AS (SELECT run_key, count(*) AS scored FROM churn_scores
+    unseen = wh.frame(f"""
+        WITH latest AS (SELECT CAST(max(cutoff) AS DATE) AS cutoff FROM {SCORES_TABLE}),
+        scored AS (SELECT run_key, count(*) AS scored FROM {SCORES_TABLE}
                    WHERE CAST(cutoff AS DATE) = (SELECT cutoff FROM latest) GROUP BY run_key)
         SELECT (SELECT cutoff FROM latest) AS cutoff, u.feature, sum(u.rows) AS rows,
                (SELECT sum(scored) FROM scored) AS scored
-        FROM churn_score_unseen AS u JOIN scored USING (run_key)
+        FROM {UNSEEN_TABLE} AS u JOIN scored USING (run_key)
         GROUP BY u.feature ORDER BY rows DESC, u.feature""")
     return {"unseen_categories": unseen} if len(unseen) else {}
 
