@@ -248,7 +248,8 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, 
 
 def begin_run(con: duckdb.DuckDBPyConnection, run_key: str, source: SnapshotSource
               ) -> dict[int, int | None]:
-    """Start or resume a run: drop other runs' scores at this cutoff, list committed chunks.
+    """Start or resume a run: drop other runs' scores at this cutoff, forget committed chunks
+    whose scores were lost (:func:`heal_run`), list the committed chunks.
 
     Returns:
         Chunk number -> customer digest of the chunks this run key has already committed.
