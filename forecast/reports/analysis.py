@@ -22,24 +22,33 @@ def contribution(frame: pd.DataFrame, current: str = "current", previous: str = 
 
     ``share = current / total current``; ``change = current - previous``;
     ``change_pct = change / previous``; ``share_of_change = change / total change`` (the members'
-    shares of change sum to 1; undefined when the total did not change).
+    shares of change sum to 1; undefined when the total did not change). A missing, NaN or
+    infinite value is missing, never 0: the member's change is missing, and so is every share
+    whose total includes it.
 
     Args:
         frame: one row per member with the columns ``current`` and ``previous``.
 
     Returns:
-        The frame sorted by ``current`` descending with the columns ``share``,
+        The frame sorted by ``current`` descending (missing last) with the columns ``share``,
         ``share_previous``, ``change``, ``change_pct`` and ``share_of_change`` added.
     """
     out = frame.copy()
-    out[[current, previous]] = out[[current, previous]].fillna(0.0)
-    total, total_previous = out[current].sum(), out[previous].sum()
-    out["share"] = out[current] / total if total else np.nan
+    out[[current, previous]] = out[[current, previous]].astype(float).replace(
+        [np.inf, -np.inf], np.nan)
+
+    def total(column: str | pd.Series) -> float:
+        values = out[column] if isinstance(column, str) else column
+        return float(values.sum(skipna=False)) if len(values) else 0.0
+
+    total_current, total_previous = total(current), total(previous)
+    out["share"] = out[current] / total_current if total_current else np.nan
     out["share_previous"] = out[previous] / total_previous if total_previous else np.nan
     out["change"] = out[current] - out[previous]
     out["change_pct"] = out["change"] / out[previous].where(out[previous] != 0)
-    total_change = out["change"].sum()
-    out["share_of_change"] = out["change"] / total_change if abs(total_change) > 1e-9 else np.nan
+    total_change = total(out["change"])
+    out["share_of_change"] = (out["change"] / total_change if abs(total_change) > 1e-9
+                              else np.nan)
     return out.sort_values(current, ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -12,6 +12,13 @@ import pandas as pd
 
 from forecast.reports import document as doc
 from forecast.reports.analysis import contribution
+from forecast.reports.coverage import (
+    coverage_notes,
+    finite,
+    mask_empty_months,
+    month_has_orders,
+    no_orders_note,
+)
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs, ReportOptions
 from forecast.reports.monthly_customers import customers_section
@@ -37,6 +44,7 @@ def build_monthly(inputs: MonthlyInputs, options: ReportOptions) -> dict:
         "sections": [...]}`` with every number of the report in its sections.
     """
     loc, w = options.locale, inputs.window
+    inputs = mask_empty_months(inputs)
     sections = [
         revenue_section(inputs, loc),
         contribution_section(inputs, loc),
@@ -66,16 +74,22 @@ def build_monthly(inputs: MonthlyInputs, options: ReportOptions) -> dict:
 
 
 def _value(frame: pd.DataFrame, period, column: str) -> float | None:
+    """``column`` of ``period``; None when the period has no row or its value is missing, NaN
+    or infinite (never 0)."""
     hit = frame.loc[frame["period"] == period, column]
-    return float(hit.iloc[0]) if len(hit) and pd.notna(hit.iloc[0]) else None
+    return finite(hit.iloc[0]) if len(hit) else None
 
 
 def _sum_between(frame: pd.DataFrame | None, start, end, column: str) -> float | None:
-    """Sum of ``column`` over periods in [start, end]; None when no period is there."""
+    """Sum of ``column`` over periods in [start, end]; None when no period is there or any of
+    them is NaN or infinite."""
     if frame is None or frame.empty:
         return None
     hit = frame.loc[(frame["period"] >= start) & (frame["period"] <= end), column]
-    return float(hit.sum()) if len(hit) else None
+    if not len(hit):
+        return None
+    values = [finite(v) for v in hit]
+    return None if None in values else float(sum(values))
 
 
 def _dated(frame: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -88,7 +102,7 @@ def revenue_section(inputs: MonthlyInputs, loc: Locale) -> dict:
     """Revenue of the month against last month, a year ago and the year's target so far."""
     w = inputs.window
     m, targets = _dated(inputs.monthly), _dated(inputs.target_totals)
-    revenue = _value(m, w.start, "revenue") or 0.0
+    revenue = _value(m, w.start, "revenue")
     previous, year_ago = _value(m, w.previous, "revenue"), _value(m, w.year_ago, "revenue")
     orders, customers = _value(m, w.start, "orders"), _value(m, w.start, "customers")
     ytd = _sum_between(m, w.year_start, w.start, "revenue")
@@ -108,9 +122,11 @@ def revenue_section(inputs: MonthlyInputs, loc: Locale) -> dict:
              "orders": "count", "customers": "count", "month_attainment": "pct",
              "ytd_attainment": "pct", "ytd_gap": "signed_money"}
     metrics = [doc.metric(k, loc.t(f"m_{k}"), v, kinds.get(k, "money")) for k, v in values.items()]
-    note = "" if w.complete else loc.t("month_incomplete", day=loc.day(w.data_through))
+    notes = [] if w.complete else [loc.t("month_incomplete", day=loc.day(w.data_through))]
+    notes += coverage_notes(inputs, loc)
     if targets is None:
-        note = " ".join(filter(None, [note, loc.t("no_targets_table")]))
+        notes.append(loc.t("no_targets_table"))
+    note = " ".join(notes)
     return doc.section("revenue", loc.t("s_revenue"), metrics=metrics, note=note,
                        charts=[trend_chart(inputs, loc, m, targets)])
 
@@ -160,6 +176,8 @@ def contribution_section(inputs: MonthlyInputs, loc: Locale) -> dict:
     levels = [lv for lv in CONTRIBUTION_LEVELS if lv in inputs.dimensions]
     if not levels:
         return doc.omitted("contribution", loc.t("s_contribution"), loc.t("no_levels"))
+    if not month_has_orders(inputs):
+        return doc.omitted("contribution", loc.t("s_contribution"), no_orders_note(inputs, loc))
     tables, charts, paragraphs = [], [], []
     for level in levels:
         frame = contribution(inputs.dimensions[level])
@@ -167,7 +185,7 @@ def contribution_section(inputs: MonthlyInputs, loc: Locale) -> dict:
         tables.append(doc.table(level, loc.t(f"level_{level}"), _contribution_columns(loc, level),
                                 frame))
         paragraphs.append(_contribution_sentence(frame, loc, level))
-        if not charts:
+        if not charts and _complete(frame):
             charts.append(waterfall_chart(frame, loc, level))
     return doc.section("contribution", loc.t("s_contribution"), tables=tables, charts=charts,
                        paragraphs=[p for p in paragraphs if p])
@@ -187,11 +205,17 @@ def _contribution_columns(loc: Locale, level: str) -> list[dict]:
     ]
 
 
+def _complete(frame: pd.DataFrame) -> bool:
+    """Whether both months of a contribution frame are known for every member."""
+    return bool(frame[["current", "previous"]].notna().all().all())
+
+
 def _contribution_sentence(frame: pd.DataFrame, loc: Locale, level: str) -> str:
-    if frame.empty or frame["change"].abs().sum() == 0:
+    changes = frame["change"].dropna()
+    if changes.empty or changes.abs().sum() == 0:
         return ""
-    up = frame.loc[frame["change"].idxmax()]
-    down = frame.loc[frame["change"].idxmin()]
+    up = frame.loc[changes.idxmax()]
+    down = frame.loc[changes.idxmin()]
     parts = [loc.t("contribution_up", level=loc.t(f"level_{level}"),
                    member=loc.member(up["value"]), change=loc.money(up["change"], signed=True),
                    share=loc.pct(up["share_of_change"]))]
@@ -225,6 +249,9 @@ def distribution_section(inputs: MonthlyInputs, loc: Locale, key_share: float = 
     if frame is None or frame.empty:
         note = inputs.notes.get("customers_mix", loc.t("no_customer_ids"))
         return doc.omitted("customers_mix", loc.t("s_customers_mix"), note)
+    if not month_has_orders(inputs):
+        return doc.omitted("customers_mix", loc.t("s_customers_mix"),
+                           no_orders_note(inputs, loc))
     tables = []
     for grouping in ("accounts", "channel"):
         part = frame[frame["grouping"] == grouping].rename(columns={"member": "value"})

@@ -6,6 +6,7 @@ import pandas as pd
 
 from forecast.reports import document as doc
 from forecast.reports.analysis import reason_counts
+from forecast.reports.coverage import month_has_orders
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs, ReportOptions
 
@@ -27,9 +28,11 @@ def customers_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
         return doc.omitted("customers", loc.t("s_customers"),
                            inputs.notes.get("customers", loc.t("no_customer_ids")))
     new, lost = inputs.new_customers, inputs.lost_customers
+    # A month without orders has no first orders to count: its new customers are missing.
+    new_known = month_has_orders(inputs)
     values = [
-        ("new_customers", _total(new, "customers_total"), "count"),
-        ("new_revenue", _total(new, "revenue_total"), "money"),
+        ("new_customers", _total(new, "customers_total") if new_known else None, "count"),
+        ("new_revenue", _total(new, "revenue_total") if new_known else None, "money"),
         ("lost_customers", _total(lost, "customers_total"), "count"),
         ("lost_revenue", _total(lost, "revenue_total"), "money"),
     ]

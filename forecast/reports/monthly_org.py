@@ -6,6 +6,7 @@ import pandas as pd
 
 from forecast.reports import document as doc
 from forecast.reports.analysis import decompose_change, main_driver
+from forecast.reports.coverage import month_has_orders, no_orders_note
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs, ReportOptions
 from forecast.schemas import FUNNEL_STAGES
@@ -57,10 +58,12 @@ def attainment_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
             tables.append(_revenue_ranking(frame, loc, level, options.top_n))
             notes.append(loc.t("no_level_targets", level=loc.t(f"level_{level}")))
             continue
+        known = ranked["attainment"].notna()
+        below = int((ranked["attainment"] < options.rules.unit_attainment).sum())
         metrics.append(doc.metric(
             f"below_{level}", loc.t("m_units_below", level=loc.t(f"level_{level}"),
                                     pct=loc.pct(options.rules.unit_attainment, digits=0)),
-            int((ranked["attainment"] < options.rules.unit_attainment).sum()), "count"))
+            below if known.any() else None, "count"))
         shown, capped = _cap(ranked, options.top_n)
         note = loc.t("capped", n=options.top_n, total=len(ranked)) if capped else ""
         tables.append(doc.table(level, loc.t(f"level_{level}"), _attainment_columns(loc, level),
@@ -69,6 +72,8 @@ def attainment_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
             charts = [_bars(ranked, loc, level)]
     if not tables:
         return doc.omitted("attainment", loc.t("s_attainment"), loc.t("no_month_targets"))
+    if not month_has_orders(inputs):
+        notes.append(loc.t("attainment_no_orders", month=loc.month(inputs.window.start)))
     return doc.section("attainment", loc.t("s_attainment"), metrics=metrics, tables=tables,
                        charts=charts[-1:], note=" ".join(notes))
 
@@ -107,7 +112,7 @@ def _bars(ranked: pd.DataFrame, loc: Locale, level: str) -> dict:
     return {"kind": "bars", "key": f"attainment_{level}",
             "title": loc.t("chart_attainment", level=loc.t(f"level_{level}")),
             "items": [{"label": str(r["unit"]), "value": doc.clean(r["attainment"])}
-                      for _, r in ranked.iterrows()],
+                      for _, r in ranked.iterrows() if pd.notna(r["attainment"])],
             "reference": 1.0, "value_kind": "pct"}
 
 
@@ -138,7 +143,7 @@ def funnel_section(inputs: MonthlyInputs, loc: Locale) -> dict:
         ("win_rate_change", None if win_rate is None or win_rate_prev is None
          else win_rate - win_rate_prev, "points"),
         ("open_opportunities", float(pipe["opportunities"].sum()), "count"),
-        ("open_amount", float(pipe["amount"].sum()), "money"),
+        ("open_amount", float(pipe["amount"].astype(float).sum(skipna=False)), "money"),
     ]
     tables = []
     if inputs.funnel_conversion is not None and len(inputs.funnel_conversion):
@@ -206,6 +211,8 @@ def below_target_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
     """Regions and product lines below their month target, what drove the change vs the same
     month last year (volume, price, mix, other) and which customers fell most."""
     loc = options.locale
+    if not month_has_orders(inputs):
+        return doc.omitted("below_target", loc.t("s_below_target"), no_orders_note(inputs, loc))
     tables, paragraphs, notes = [], [], []
     for level in BELOW_TARGET_LEVELS:
         targets, source = unit_targets(inputs, level)

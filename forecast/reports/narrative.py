@@ -31,7 +31,10 @@ def monthly_summary(report: dict, loc: Locale) -> dict:
     r, paragraphs = _m(report, "revenue"), []
     words = {"month": loc.month(report["month"] + "-01"), "revenue": loc.money(r["revenue"]),
              "mom": loc.pct(r["mom"], signed=True), "yoy": loc.pct(r["yoy"], signed=True)}
-    paragraphs.append(loc.t("summary_revenue", **words))
+    if r.get("revenue") is None:
+        paragraphs.append(loc.t("summary_revenue_missing", month=words["month"]))
+    else:
+        paragraphs.append(loc.t("summary_revenue", **words))
     if r.get("ytd_attainment") is not None:
         paragraphs.append(loc.t("summary_ytd", ytd=loc.money(r["ytd_revenue"]),
                                 attainment=loc.pct(r["ytd_attainment"]),

@@ -233,6 +233,27 @@ _NOTES = {
     "no_levels": ("The orders have no product line, segment, channel or region.",
                   "订单中没有产品线、客户类型、渠道或区域字段。"),
     "no_customer_ids": ("The orders have no customer ids.", "订单中没有客户编号。"),
+    "month_no_orders": (
+        ("No orders are dated in {month}: its revenue is missing (shown as {missing}), not 0, "
+         "and nothing is compared with it."),
+        "{month}没有任何订单：该月收入缺失（显示为{missing}），不按0计，也不与其比较。",
+    ),
+    "month_not_finite": (
+        ("The order amounts of {month} do not add up to a number (an amount in the warehouse is "
+         "NaN or infinite): its revenue and every total that includes it are missing (shown as "
+         "{missing}), not 0. Correct the amounts and ingest again."),
+        ("{month}的订单金额无法求和（数据仓库中有金额为NaN或无穷大）：该月收入及包含它的合计"
+         "均缺失（显示为{missing}），不按0计。请更正金额后重新导入。"),
+    ),
+    "ytd_months_without_orders": (
+        "No orders are dated in {months}; the year-to-date totals count nothing for them.",
+        "{months}没有任何订单，年累计数未计入这些月份。",
+    ),
+    "attainment_no_orders": (
+        ("No orders are dated in {month}, so this month's actuals and attainment are missing, "
+         "not 0; the year-to-date columns count the months that have orders."),
+        "{month}没有任何订单，本月实际与达成率缺失（不按0计）；年累计列只计有订单的月份。",
+    ),
     "no_opportunities": ("No opportunities in the warehouse (load an `opportunities` source).",
                          "数据仓库中没有商机数据（请加载 opportunities 数据源）。"),
     "no_churn_scores": ("No churn scores: run `forecast score churn`.",
@@ -333,6 +354,10 @@ _SENTENCES = {
         ("Revenue in {month} was {revenue}: {mom} vs last month and {yoy} vs the same month last "
          "year."),
         "{month}收入{revenue}，环比{mom}，同比{yoy}。",
+    ),
+    "summary_revenue_missing": (
+        "Revenue in {month} is missing; the note under Revenue says why.",
+        "{month}收入缺失，原因见收入部分的说明。",
     ),
     "summary_ytd": ("Year to date, revenue is {ytd}, {attainment} of the target of {target}.",
                     "年初至今收入{ytd}，完成目标{target}的{attainment}。"),

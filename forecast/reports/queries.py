@@ -161,28 +161,36 @@ def _stage_order(column: str = "stage") -> str:
     return f"CASE {column} {cases} ELSE {len(FUNNEL_STAGES)} END"
 
 
+def _entered_amount(condition: str) -> str:
+    """Sum of the amounts of the stage entries matching ``condition``: 0 when there is no such
+    entry, NULL (missing, not 0) when every one of them lacks an amount."""
+    return (f"CASE WHEN count(*) FILTER (WHERE {condition}) = 0 THEN 0 "
+            f"ELSE sum(amount) FILTER (WHERE {condition}) END")
+
+
 def funnel_sql(w: MonthWindow) -> str:
     """Stages entered this month and last: ``stage, entered, amount, entered_previous,
-    amount_previous``."""
+    amount_previous`` (an amount is NULL when the entries have no amounts)."""
+    current, previous = f"stage_date >= {day(w.start)}", f"stage_date < {day(w.start)}"
     return f"""
         SELECT stage,
-          count(*) FILTER (WHERE stage_date >= {day(w.start)}) AS entered,
-          coalesce(sum(amount) FILTER (WHERE stage_date >= {day(w.start)}), 0) AS amount,
-          count(*) FILTER (WHERE stage_date < {day(w.start)}) AS entered_previous,
-          coalesce(sum(amount) FILTER (WHERE stage_date < {day(w.start)}), 0) AS amount_previous
+          count(*) FILTER (WHERE {current}) AS entered,
+          {_entered_amount(current)} AS amount,
+          count(*) FILTER (WHERE {previous}) AS entered_previous,
+          {_entered_amount(previous)} AS amount_previous
         FROM opportunities WHERE {between(w.previous, w.end, 'stage_date')}
         GROUP BY stage ORDER BY {_stage_order()}"""
 
 
 def open_pipeline_sql(end: date) -> str:
     """Opportunities open at ``end`` (latest stage before it is neither won nor lost), per
-    stage: ``stage, opportunities, amount``."""
+    stage: ``stage, opportunities, amount`` (NULL when none of them has an amount)."""
     return f"""
         WITH latest AS (
           SELECT stage, amount FROM opportunities WHERE stage_date < {day(end)}
           QUALIFY row_number() OVER (PARTITION BY opportunity_id
                                      ORDER BY stage_date DESC, {_stage_order()} DESC) = 1)
-        SELECT stage, count(*) AS opportunities, coalesce(sum(amount), 0) AS amount
+        SELECT stage, count(*) AS opportunities, sum(amount) AS amount
         FROM latest WHERE stage NOT IN ('won', 'lost') GROUP BY stage ORDER BY {_stage_order()}"""
 
 
