@@ -209,22 +209,31 @@ def _in_period(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 
 def _sum_by(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """Sum of ``value`` per ``keys``; NaN (missing) for a group with a NaN or infinite value,
+    never a sum that leaves it out."""
+    values = frame[value].astype(float).replace([np.inf, -np.inf], np.nan)
+    frame = frame.assign(**{value: values})
     if not keys:
-        return pd.DataFrame({value: [float(frame[value].sum())]})
-    return frame.groupby(keys, as_index=False, dropna=True)[value].sum()
+        return pd.DataFrame({value: [float(values.sum(skipna=False))]})
+    return frame.groupby(keys, as_index=False, dropna=True)[value].agg(
+        lambda group: group.sum(skipna=False))
 
 
 def _attach(left: pd.DataFrame, right: pd.DataFrame, keys: list[str], value: str,
             known: bool) -> pd.DataFrame:
-    """``left`` with ``right[value]`` joined on keys; 0 for units without rows, NaN if not
-    ``known`` (the data do not cover that period)."""
+    """``left`` with ``right[value]`` joined on keys; 0 for units without rows in a period that
+    has rows, NaN for a sum that is missing and for every unit if not ``known`` (the data do not
+    cover that period, or no order is dated in it)."""
     if not known:
         return left.assign(**{value: np.nan})
     if keys:
-        joined = left.merge(right, how="left", on=keys)
+        joined = left.merge(right, how="left", on=keys, indicator="_found")
+        without_rows = joined.pop("_found") == "left_only"
     else:
         joined = pd.concat([left, right], axis=1)
-    return joined.assign(**{value: joined[value].fillna(0.0).astype(float)})
+        without_rows = pd.Series(False, index=joined.index)
+    sums = joined[value].astype(float)
+    return joined.assign(**{value: sums.mask(without_rows, 0.0)})
 
 
 def _level_frame(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period, level: str,
@@ -238,9 +247,9 @@ def _level_frame(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period, l
                ("year_ago_actual", period.year_before(),
                 complete and covers(span, period.year_before())))
     for column, window, known in windows:
-        sums = _sum_by(_in_period(actuals, window), keys, "actual").rename(
-            columns={"actual": column})
-        frame = _attach(frame, sums, keys, column, known)
+        rows = _in_period(actuals, window)
+        sums = _sum_by(rows, keys, "actual").rename(columns={"actual": column})
+        frame = _attach(frame, sums, keys, column, known and not rows.empty)
     target = frame["target"].where(frame["target"] > 0)
     frame["attainment"] = frame["actual"] / target
     frame["gap"] = frame["target"] - frame["actual"]
@@ -288,10 +297,10 @@ def summarise_attainment(frame: pd.DataFrame, top: int) -> dict:
         levels[level] = {
             "units": len(rows),
             "on_target": int((rows["attainment"] >= 1.0).sum()),
-            "actual": _round(rows["actual"].sum()),
-            "target": _round(rows["target"].sum()),
+            "actual": _round(rows["actual"].sum(skipna=False)),
+            "target": _round(rows["target"].sum(skipna=False)),
             "unattributed_actual": None if company_actual is None
-            else _round(company_actual - rows["actual"].sum()),
+            else _round(company_actual - rows["actual"].sum(skipna=False)),
             "best": _records(ranked.head(top)),
             "worst": _records(ranked.tail(top).iloc[::-1]),
         }
