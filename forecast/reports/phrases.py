@@ -249,6 +249,13 @@ _NOTES = {
         "No orders are dated in {months}; the year-to-date totals count nothing for them.",
         "{months}没有任何订单，年累计数未计入这些月份。",
     ),
+    "concentration_not_finite": (
+        ("The 12-month revenue of {n} customer(s) ({customers}) is not a number (an order "
+         "amount in the warehouse is NaN or infinite), so shares and concentration are not "
+         "computed. Correct the amounts and ingest again."),
+        ("{n}个客户（{customers}）的近12个月收入不是有效数值（数据仓库中有订单金额为NaN或无穷大），"
+         "因此不计算占比与集中度。请更正金额后重新导入。"),
+    ),
     "attainment_no_orders": (
         ("No orders are dated in {month}, so this month's actuals and attainment are missing, "
          "not 0; the year-to-date columns count the months that have orders."),

@@ -5,10 +5,12 @@ Frames in (see :class:`forecast.reports.inputs.RiskInputs`), a report document o
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from forecast.reports import document as doc
 from forecast.reports.analysis import abc_classes, herfindahl, herfindahl_normalised, top_share
+from forecast.reports.coverage import finite
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import ReportOptions, RiskInputs
 from forecast.reports.monthly_customers import (
@@ -62,8 +64,8 @@ def at_risk_section(inputs: RiskInputs, options: ReportOptions) -> dict:
         return doc.omitted("at_risk", loc.t("s_at_risk"),
                            inputs.notes.get("at_risk", loc.t("no_churn_scores")))
     by_tier = tiers.set_index("tier")
-    annual = None if inputs.customer_revenue is None else float(
-        inputs.customer_revenue["revenue"].sum())
+    annual = None if inputs.customer_revenue is None else finite(
+        inputs.customer_revenue["revenue"].astype(float).sum(skipna=False))
     high_at_risk = float(by_tier["revenue_at_risk"].get("high", 0.0))
     metrics = [
         doc.metric("high_risk_customers", loc.t("m_high_risk_customers"),
@@ -190,6 +192,11 @@ def concentration_section(inputs: RiskInputs, options: ReportOptions) -> dict:
     if revenue is None or revenue.empty:
         return doc.omitted("concentration", loc.t("s_concentration"),
                            inputs.notes.get("concentration", loc.t("no_customer_ids")))
+    broken = revenue[~np.isfinite(revenue["revenue"].astype(float))]
+    if len(broken):
+        return doc.omitted("concentration", loc.t("s_concentration"), loc.t(
+            "concentration_not_finite", n=len(broken),
+            customers=", ".join(map(str, sorted(broken["customer_id"])[:5]))))
     positive = revenue[revenue["revenue"] > 0].sort_values(
         ["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
     positive["share"] = positive["revenue"] / positive["revenue"].sum()

@@ -163,3 +163,15 @@ def test_funnel_amounts_that_are_missing_are_not_zero(tmp_path, write_config):
     assert stages["won"]["amount"] is None
     # No opportunity entered "initial contact" in October: a count of 0 and an amount of 0.
     assert stages["initial contact"]["entered"] == 0 and stages["initial contact"]["amount"] == 0
+
+
+def test_risk_concentration_is_not_computed_over_a_non_finite_revenue(config):
+    from forecast.pipeline import build_risk_report
+
+    _add_order(config, "2026-10-15", "NaN", region="North")
+    result = build_risk_report(config)
+    report = json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    concentration = find_section(report, "concentration")
+    assert concentration["status"] == "omitted"
+    assert "c1" in concentration["note"] and "NaN or infinite" in concentration["note"]
+    assert "hhi" not in {p["rule"] for p in find_section(report, "problems")["items"]}
