@@ -214,10 +214,17 @@ def _check_measures(measures: pd.DataFrame) -> None:
             f"customer measures hold {len(dupes)} repeated customer_id values, e.g. "
             f"{dupes.iloc[0]!r}; expected one row per customer")
     for column in MEASURE_COLUMNS:
-        nulls = int(measures[column].isna().sum())
-        if nulls:
-            raise ValidationError(f"customer measures: column {column!r} has {nulls} empty "
-                                  "values; expected a value for every customer")
+        values = measures[column]
+        bad = values.isna()
+        if column != CUSTOMER_ID and pd.api.types.is_numeric_dtype(values):
+            bad |= ~np.isfinite(values.astype(float).fillna(0.0))
+        if bad.any():
+            example = measures.loc[bad, CUSTOMER_ID].iloc[0]
+            raise ValidationError(
+                f"customer measures: column {column!r} has {int(bad.sum())} empty or "
+                f"non-finite values (NaN or infinite), e.g. customer {example!r}; expected a "
+                "number for every customer (an order amount in the warehouse may be NaN or "
+                "infinite: correct it and ingest again)")
 
 
 def _risk_tiers(measures: pd.DataFrame, risk: pd.DataFrame | None) -> pd.DataFrame:
