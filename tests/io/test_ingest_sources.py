@@ -118,7 +118,8 @@ def test_append_mode_adds_a_new_files_rows(tmp_path, write_config):
     ws = tmp_path / "ws"
     assert _rows(ws, "SELECT order_id, source FROM orders ORDER BY 1") == [
         ("A1", "orders_2026-10"), ("A2", "orders_2026-10"), ("A3", "orders_2026-11")]
-    assert _rows(ws, "SELECT source, source_row FROM quarantine") == [("orders_2026-11", 2)]
+    assert _rows(ws, "SELECT source, reason FROM quarantine") == [
+        ("orders_2026-11", "amount: cannot parse 'x', expected a number")]
     assert out["removed"] == [] and out["unchanged"] == []
     assert _rows(ws, "SELECT source, mode, rows_loaded, rows_quarantined, in_table FROM "
                  "ingest_log ORDER BY ingested_at") == [
