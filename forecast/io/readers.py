@@ -2,12 +2,22 @@
 
 CSV and Excel columns arrive as text (parsing is validation's job, so a bad cell quarantines one
 row instead of failing the file); Parquet keeps its types. Every relation gets ``__row``, the
-1-based data row number in the file, so every loaded or quarantined row can be traced back.
+number a user opens the file at to find the row, and every loaded or quarantined row of a source
+carries that one numbering as ``source_row``:
+
+- CSV: the file line the row starts on, the header being line 1. Blank lines count as lines, a
+  row whose quoted field holds newlines has the line it starts on, and a malformed line
+  (``ReadResult.rejected``) has its own line, so loaded and malformed rows never share a number.
+  Files are read as RFC 4180 CSV: fields quoted with ``"``, a quote inside a quoted field
+  doubled, the header on the first line, no comment lines. Should a file's quoting defeat the
+  line scan (:mod:`forecast.io.csv_lines`), rows are numbered by DuckDB's record count instead
+  (exact unless a record spans lines or a blank line comes before it) and a warning says so.
+- Excel: the sheet row (the header is row 1, so the first data row is row 2).
+- Parquet: the 1-based row of the file.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import logging
 import shutil
@@ -18,12 +28,15 @@ import duckdb
 
 from forecast.config import Encoding, FileFormat
 from forecast.errors import SourceError
-from forecast.io.warehouse import quote
+from forecast.io import csv_lines
+from forecast.io.encodings import HINT, detect_encoding, first_bad_byte, not_valid
+from forecast.io.warehouse import literal, quote
 
 log = logging.getLogger(__name__)
 
 ROW = "__row"
-_SNIFF_BYTES = 4 << 20
+_ORDINAL = "__ordinal"
+_CASE_SEGMENTS = 64
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ class ReadResult:
         relation: name of the temp table or view holding the rows plus ``__row``.
         columns: source column name -> DuckDB type, in file order.
         rejected: lines the CSV parser could not split into the header's columns, as
-            (line number, error, raw line).
+            (line number, error, raw line), numbered like ``__row``.
         encoding: the encoding the file was read with.
     """
 
@@ -53,24 +66,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the start of the file decodes as such, else GB18030.
-
-    GB18030 is a superset of GBK and GB2312, the encodings Chinese Excel exports use.
-    """
-    with open(path, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
-
-
-def _transcode_to_utf8(path: Path, encoding: str, scratch: Path) -> Path:
+def _transcode_to_utf8(path: Path, encoding: str, scratch: Path, detected: bool) -> Path:
     scratch.mkdir(parents=True, exist_ok=True)
     out = scratch / (path.stem + ".utf8.csv")
     try:
@@ -78,11 +74,8 @@ def _transcode_to_utf8(path: Path, encoding: str, scratch: Path) -> Path:
             out, "w", encoding="utf-8", newline=""
         ) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"{path}: not valid {encoding} at byte {exc.start}; set `encoding:` in the source "
-            "config to the file's real encoding (utf-8, gbk or gb18030)"
-        ) from None
+    except UnicodeDecodeError:
+        raise not_valid(path, encoding, first_bad_byte(path, encoding) or 0, detected) from None
     return out
 
 
@@ -95,58 +88,145 @@ def _check_file(path: Path) -> None:
         raise SourceError(f"{path}: file is empty (expected a header row and data)")
 
 
-def _read_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, name: str, options: CsvOptions, scratch: Path
-) -> tuple[list[tuple[int, str, str]], str]:
-    encoding = detect_encoding(path) if options.encoding == "auto" else options.encoding
-    readable = path
-    if encoding in ("gbk", "gb18030"):
-        readable = _transcode_to_utf8(path, encoding, scratch)
-    args = [
-        "header = true",
-        "all_varchar = true",
-        "store_rejects = true",
-        f"rejects_table = {quote(name + '_rejects')}",
-        f"rejects_scan = {quote(name + '_rejects_scan')}",
-    ]
+def _scan_csv(con: duckdb.DuckDBPyConnection, readable: Path, raw: str, options: CsvOptions,
+              name: str) -> None:
+    """Read a CSV file into the temp table ``raw``: its rows in file order with their ordinal;
+    the records DuckDB cannot split go to the table ``<name>_rejects``."""
+    args = ["header = true", "all_varchar = true", "quote = '\"'", "escape = '\"'",
+            "comment = ''", "skip = 0", "store_rejects = true",
+            f"rejects_table = {quote(name + '_rejects')}",
+            f"rejects_scan = {quote(name + '_rejects_scan')}"]
+    params: list[object] = [readable.as_posix()]
     if options.delimiter:
-        args.append("delim = '" + options.delimiter.replace("'", "''") + "'")
+        args.append("delim = ?")
+        params.append(options.delimiter)
     con.execute("SET preserve_insertion_order = true")
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS SELECT row_number() OVER () "
-            f"AS {ROW}, * FROM read_csv('{readable.as_posix()}', {', '.join(args)})"
-        )
-    except duckdb.Error as exc:
-        message = str(exc).splitlines()[0]
-        if "unicode" in str(exc).lower():
-            message = "not valid UTF-8; set `encoding:` (gbk or gb18030) in the source config"
-        raise SourceError(f"{path}: cannot read as CSV: {message}") from None
+            f"CREATE OR REPLACE TEMP TABLE {quote(raw)} AS SELECT row_number() OVER () AS "
+            f"{_ORDINAL}, * FROM read_csv(?, {', '.join(args)})", params)
     finally:
         con.execute("SET preserve_insertion_order = false")
-    rejects = con.execute(
-        f"SELECT line, error_type || ': ' || error_message, csv_line FROM {quote(name + '_rejects')}"
-        " ORDER BY line"
-    ).fetchall()
-    # Several errors can name the same line; one rejected line is one lost row.
-    seen: dict[int, tuple[int, str, str]] = {}
-    for line, err, raw in rejects:
-        seen.setdefault(int(line), (int(line), str(err), str(raw)))
-    return list(seen.values()), encoding
+
+
+def _rejects(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[int, str, str, str]]:
+    """(record number, error type, message, raw line) of the rejected records, one per record."""
+    rows = con.execute(
+        f"SELECT line, error_type, error_type || ': ' || error_message, csv_line "
+        f"FROM {quote(name + '_rejects')} ORDER BY line, byte_position").fetchall()
+    seen: dict[int, tuple[int, str, str, str]] = {}
+    for line, kind, err, raw in rows:
+        seen.setdefault(int(line), (int(line), str(kind), str(err), str(raw)))
+    return list(seen.values())
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, raw: str,
+                 name: str, rejects: list[tuple[int, str, str, str]]) -> dict[int, int]:
+    """Create the view ``name``: the rows of ``raw`` with ``__row``, their file line.
+
+    Returns:
+        DuckDB record number -> file line of each rejected record.
+    """
+    numbers = [r[0] for r in rejects]
+    good = con.execute(f"SELECT count(*) FROM {quote(raw)}").fetchone()[0]
+    line_map = csv_lines.scan_lines(readable, numbers)
+    if line_map.good_rows != good or set(line_map.rejected) != set(numbers):
+        log.warning("%s: the file's quoting could not be followed line by line; rows are "
+                    "numbered by record (blank lines and quoted newlines not counted)", path)
+        line_map = csv_lines.record_numbers(numbers, good)
+    _add_line_numbers(con, raw, name, line_map.segments or [(1, 1)])
+    return line_map.rejected
+
+
+def _add_line_numbers(con: duckdb.DuckDBPyConnection, raw: str, name: str,
+                      segments: list[tuple[int, int]]) -> None:
+    """``name``: the rows of ``raw`` with ``__row`` = ordinal + the offset of its segment.
+
+    A few segments (the usual case) make a view with a CASE; many make a table, joined once.
+    """
+    ordinal = f"r.{_ORDINAL}"
+    if len(segments) <= _CASE_SEGMENTS:
+        offset = "CASE " + " ".join(
+            f"WHEN {ordinal} >= {int(first)} THEN {int(off)}" for first, off in reversed(segments)
+        ) + " END"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS SELECT {ordinal} + {offset} AS {ROW}, "
+            f"r.* EXCLUDE ({_ORDINAL}) FROM {quote(raw)} AS r")
+        return
+    table = f"{name}_segments"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(table)} (first BIGINT, off BIGINT)")
+    con.executemany(f"INSERT INTO {quote(table)} VALUES (?, ?)", segments)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS SELECT {ordinal} + s.off AS {ROW}, "
+        f"r.* EXCLUDE ({_ORDINAL}) FROM {quote(raw)} AS r "
+        f"ASOF JOIN {quote(table)} AS s ON {ordinal} >= s.first")
+    con.execute(f"DROP TABLE {quote(raw)}")
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, options: CsvOptions, scratch: Path
+) -> tuple[list[tuple[int, str, str]], str]:
+    detected = options.encoding == "auto"
+    encoding = detect_encoding(path) if detected else options.encoding
+    readable = path
+    if encoding in ("gbk", "gb18030"):
+        readable = _transcode_to_utf8(path, encoding, scratch, detected)
+    raw = name + "_raw"
+    try:
+        _scan_csv(con, readable, raw, options, name)
+    except duckdb.Error as exc:
+        lines = str(exc).splitlines()
+        message = " ".join(lines[:2]) if "sniffing" in lines[0] and len(lines) > 1 else lines[0]
+        if "unicode" in str(exc).lower():
+            raise not_valid(path, encoding, first_bad_byte(path, "utf-8") or 0, detected) from None
+        raise SourceError(f"{path}: cannot read as CSV: {message}") from None
+    rejects = _rejects(con, name)
+    if any(kind == "INVALID ENCODING" for _, kind, _, _ in rejects):
+        bad = first_bad_byte(path, "utf-8")
+        if bad is not None:
+            raise not_valid(path, encoding, bad, detected)
+        raise SourceError(f"{path}: not valid UTF-8; {HINT}")
+    lines = _number_rows(con, path, readable, raw, name, rejects)
+    return [(lines[number], err, text) for number, _, err, text in rejects], encoding
+
+
+def _sheet_name(path: Path, sheet: str | int | None) -> str | int:
+    """The sheet to read, checked against the workbook's sheets."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True)
+    except Exception as exc:  # openpyxl raises many types for corrupt files
+        raise SourceError(f"{path}: cannot read as Excel (.xlsx): {exc}") from None
+    try:
+        names = list(workbook.sheetnames)
+    finally:
+        workbook.close()
+    found = f"sheets found: {', '.join(names)}"
+    if sheet is None:
+        if not names:
+            raise SourceError(f"{path}: the workbook has no sheets")
+        return 0
+    if isinstance(sheet, int) and not 0 <= sheet < len(names):
+        raise SourceError(f"{path}: sheet {sheet} not found (sheets count from 0); {found}")
+    if isinstance(sheet, str) and sheet not in names:
+        raise SourceError(f"{path}: sheet {sheet!r} not found; {found}")
+    return sheet
 
 
 def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, name: str, sheet: str | int | None):
     import pandas as pd
 
+    sheet_name = _sheet_name(path, sheet)
     try:
-        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str)
-    except ValueError as exc:
-        raise SourceError(f"{path}: cannot read sheet {sheet!r}: {exc}") from None
+        # Text as written: "NA", "null" or "nan" in a cell stay text for validation to judge.
+        frame = pd.read_excel(path, sheet_name=sheet_name, dtype=str, keep_default_na=False,
+                              na_values=[""])
     except Exception as exc:  # openpyxl raises many types for corrupt files
-        raise SourceError(f"{path}: cannot read as Excel (.xlsx): {exc}") from None
+        raise SourceError(f"{path}: cannot read sheet {sheet_name!r} as Excel: {exc}") from None
     if frame.columns.empty:
-        raise SourceError(f"{path}: sheet {sheet if sheet is not None else 0!r} is empty")
-    frame.insert(0, ROW, range(1, len(frame) + 1))
+        raise SourceError(f"{path}: sheet {sheet_name!r} is empty")
+    frame.insert(0, ROW, range(2, len(frame) + 2))
     con.register(name + "_frame", frame)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS SELECT * FROM {quote(name + '_frame')}")
     con.unregister(name + "_frame")
@@ -154,9 +234,10 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, name: str, sheet: st
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
     try:
+        # A view cannot take a bound parameter: the path goes in as a quoted literal.
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS SELECT file_row_number + 1 AS {ROW}, "
-            f"* EXCLUDE (file_row_number) FROM read_parquet('{path.as_posix()}', "
+            f"* EXCLUDE (file_row_number) FROM read_parquet({literal(path.as_posix())}, "
             "file_row_number = true)"
         )
         con.execute(f"SELECT * FROM {quote(name)} LIMIT 0")
