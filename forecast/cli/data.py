@@ -56,6 +56,9 @@ def _source_lines(r: dict) -> str:
         )
         for reason, n in s["reasons"].items():
             lines.append(f"      {n:>8,}  {reason}")
+        if s.get("identical_rows"):
+            lines.append(f"      identical rows {s['identical_rows']:,} (loaded; set unique_key "
+                         "to quarantine repeats)")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
-"""Shared pieces of the config models: the strict base class and file formats."""
+"""Shared pieces of the config models: the strict base class, file formats and date formats."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +36,40 @@ def format_from_path(path: Path) -> FileFormat:
             "set `format:` to csv, xlsx or parquet"
         )
     return _FORMATS[suffix]
+
+
+_DIRECTIVE = re.compile(r"%-?.?")
+
+
+def date_format_problem(fmt: str) -> str | None:
+    """What is wrong with a strptime format, as DuckDB reads it; None when it is usable.
+
+    A format without any ``%`` directive (``YYYY-MM-DD``) matches no date, and a directive DuckDB
+    does not know (``%Q``) fails the whole ingest, so both are named here.
+    """
+    import duckdb
+
+    directives = _DIRECTIVE.findall(fmt)
+    if not directives:
+        return (f"date_format {fmt!r} has no % directive, so no date can match it; "
+                'write it with directives, e.g. "%Y-%m-%d" or "%d/%m/%Y"')
+    con = duckdb.connect()
+    try:
+        for directive in [fmt, *directives]:
+            try:
+                con.execute("SELECT try_strptime('', ?)", [directive])
+            except duckdb.Error as exc:
+                if directive == fmt:
+                    reason = str(exc).split(": ")[-1]
+                    continue
+                return (f"date_format {fmt!r}: {directive!r} is not a strptime directive "
+                        "(use e.g. %Y %m %d %H %M %S; see DuckDB's format specifiers)")
+            else:
+                if directive == fmt:
+                    return None
+        return f"date_format {fmt!r}: {reason}"
+    finally:
+        con.close()
 
 
 class StrictModel(BaseModel):

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from forecast.config.base import Encoding, FileFormat, FilterOp, StrictModel, format_from_path
+from forecast.config.base import (
+    Encoding,
+    FileFormat,
+    FilterOp,
+    StrictModel,
+    date_format_problem,
+    format_from_path,
+)
 from forecast.schemas import CANONICAL_TABLES, ColumnType
+
+
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 class FilterSpec(StrictModel):
@@ -29,6 +41,12 @@ class FilterSpec(StrictModel):
                 raise ValueError(f"filter op {self.op!r} needs a non-empty list as value")
         elif self.value is None:
             raise ValueError(f"filter op {self.op!r} needs a value")
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if any(_non_finite(v) for v in values):
+            raise ValueError(
+                f"filter value {self.value!r} is not a finite number: compare with a finite "
+                "number, or use op is_null / not_null for missing values"
+            )
         return self
 
 
@@ -75,6 +93,11 @@ class SourceConfig(StrictModel):
     min_date: date = date(1900, 1, 1)
     max_date: date | None = Field(None, description="latest date allowed; default: today for "
                                   "past-only columns, 2100-12-31 otherwise")
+    allow_empty: bool = Field(
+        False,
+        description="the source may load no rows (a header-only file, or every row quarantined "
+        "or filtered out); otherwise that is an error naming the likely cause",
+    )
     mode: Literal["replace", "append"] = Field(
         "replace", description="replace: every ingest loads the table afresh from the config's "
         "files; append: adds this file's rows to the earlier loads and refuses keys they hold "
@@ -91,6 +114,59 @@ class SourceConfig(StrictModel):
     @property
     def is_canonical(self) -> bool:
         return self.table in CANONICAL_TABLES
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns this source gives its table: mapped, from lookups, constants, derived."""
+        names = list(self.columns)
+        names += [c for lk in self.lookups for c in lk.columns if c not in names]
+        names += [c for c in self.constants if c not in names]
+        if self.derive_amount and "amount" not in names:
+            names.append("amount")
+        return names
+
+    @field_validator("constants")
+    @classmethod
+    def _constants_finite(cls, constants: dict[str, Any]) -> dict[str, Any]:
+        bad = {k: v for k, v in constants.items() if _non_finite(v)}
+        if bad:
+            raise ValueError(f"constant(s) {bad} are not a finite number")
+        return constants
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format_usable(cls, fmt: str | None) -> str | None:
+        problem = date_format_problem(fmt) if fmt is not None else None
+        if problem:
+            raise ValueError(problem)
+        return fmt
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats_usable(cls, formats: dict[str, str]) -> dict[str, str]:
+        for column, fmt in formats.items():
+            problem = date_format_problem(fmt)
+            if problem:
+                raise ValueError(f"date_formats.{column}: {problem}")
+        return formats
+
+    @model_validator(mode="after")
+    def _named_columns_exist(self) -> SourceConfig:
+        """Every column named by required, unique_key, types and date_formats is one the source
+        gives (a typo would otherwise be ignored, or fail deep inside the SQL)."""
+        found = self.output_columns
+        for option, names in (("required", self.required), ("unique_key", self.unique_key or []),
+                              ("types", list(self.types)),
+                              ("date_formats", list(self.date_formats))):
+            unknown = [n for n in names if n not in found]
+            if unknown:
+                raise ValueError(
+                    f"{option}: {', '.join(repr(n) for n in unknown)} "
+                    f"{'is not a column' if len(unknown) == 1 else 'are not columns'} of this "
+                    f"source; columns found: {', '.join(found)} (the names under `columns:`, "
+                    "lookups, constants and derive_amount)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _columns_are_known(self) -> SourceConfig:

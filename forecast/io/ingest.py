@@ -23,7 +23,8 @@ from forecast.errors import SourceError
 from forecast.io import load, warehouse
 from forecast.io.load import RemovedRows, UnchangedSource
 from forecast.io.readers import CsvOptions, ReadResult, file_sha256, read_source
-from forecast.io.validate import quarantine_records, stage_source
+from forecast.io.source_checks import check_loads_something, filter_modes
+from forecast.io.validate import identical_rows, quarantine_records, stage_source
 from forecast.io.warehouse import quote
 from forecast.schemas import SOURCE_ROW
 
@@ -32,7 +33,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SourceSummary:
-    """What happened to one source's rows."""
+    """What happened to one source's rows.
+
+    ``identical_rows`` counts loaded rows that repeat an earlier loaded row in every column:
+    without a ``unique_key`` they load (repeat purchases are real), and the count shows them.
+    """
 
     table: str
     source: str
@@ -41,6 +46,7 @@ class SourceSummary:
     rows_read: int
     rows_loaded: int
     rows_quarantined: int
+    identical_rows: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     sample: list[dict[str, object]] = field(default_factory=list)
 
@@ -123,6 +129,8 @@ def _summarise(con: duckdb.DuckDBPyConnection, item: _Staged, sample_size: int =
         f"LIMIT {sample_size}"
     ).fetchall()
     summary.sample = [{"source_row": r[0], "reason": r[1], "record": r[2]} for r in rows]
+    if not item.source.unique_key and summary.rows_loaded:
+        summary.identical_rows = identical_rows(con, item.staged, item.columns)
 
 
 def stage_all(
@@ -131,7 +139,9 @@ def stage_all(
     """Read, parse and check every source of a config into temp tables (no warehouse writes).
 
     Raises:
-        SourceError: a source cannot be read as configured.
+        SourceError: a source cannot be read as configured, or would load no row (unless the
+            source sets ``allow_empty``).
+        ConfigError: a filter cannot compare with its column.
     """
     if not config.sources:
         raise SourceError("the config has no `sources:` to ingest")
@@ -145,11 +155,14 @@ def stage_all(
         )
         lookups = _register_lookups(con, source, index, scratch)
         staged = f"staged_{index}"
-        columns = stage_source(con, source, read, staged, lookups, today)
+        numeric = filter_modes(con, source, read)
+        columns = stage_source(con, source, read, staged, lookups, today, numeric)
         summary = SourceSummary(source.table, source.source_name, str(source.path),
                                 read.encoding, 0, 0, 0)
         item = _Staged(source, read, staged, columns, summary)
         _summarise(con, item)
+        if not summary.rows_loaded:
+            check_loads_something(con, source, read, summary.rows_read, summary.reasons)
         items.append(item)
     return items
 

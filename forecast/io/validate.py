@@ -18,7 +18,7 @@ import duckdb
 from forecast.config import FilterSpec, SourceConfig
 from forecast.errors import SourceError
 from forecast.io.readers import ROW, ReadResult
-from forecast.io.warehouse import literal, quote
+from forecast.io.warehouse import date_literal, literal, quote
 from forecast.schemas import CANONICAL_TABLES, SOURCE_ROW, ColumnType
 
 _SQL_QUOTE = "''''"  # a SQL string literal holding one single quote
@@ -113,8 +113,10 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig) -> str:
         if fmt:
             return f"CAST(try_strptime({text}, {literal(fmt)}) AS DATE)"
         return f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE))"
-    if raw_type.split("(")[0] in _NUMERIC and col.dtype in ("DOUBLE", "BIGINT"):
-        return f"CAST({ref} AS {col.dtype})"
+    if raw_type.split("(")[0] in _NUMERIC and col.dtype == "DOUBLE":
+        return f"CAST({ref} AS DOUBLE)"
+    if raw_type.split("(")[0] in _NUMERIC and col.dtype == "BIGINT":
+        return f"TRY_CAST({ref} AS BIGINT)"  # NaN, infinity or out of range: cannot parse
     text = _as_text(ref)
     if col.dtype in ("DOUBLE", "BIGINT") and source.thousands:
         text = f"replace({text}, {literal(source.thousands)}, '')"
@@ -130,8 +132,15 @@ def _expected(col: TargetColumn, source: SourceConfig) -> str:
     )
 
 
-def _filter_condition(spec: FilterSpec) -> str:
-    """SQL over the source row that is true when the row passes the filter."""
+def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None) -> str:
+    """SQL over the source row that is true when the row passes the filter.
+
+    Args:
+        spec: the filter.
+        numeric: compare the column and the value as numbers (decided by
+            :func:`forecast.io.source_checks.filter_modes`).
+        thousands: the thousands separator numbers carry, if any.
+    """
     col = f"src.{quote(spec.column)}"
     text = f"CAST({col} AS VARCHAR)"
     value = spec.value
@@ -148,12 +157,20 @@ def _filter_condition(spec: FilterSpec) -> str:
     if spec.op == "not_starts_with":
         return f"coalesce(NOT starts_with({text}, {literal(str(value))}), TRUE)"
     ops = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"coalesce(TRY_CAST({col} AS DOUBLE) {ops[spec.op]} {value!r}, FALSE)"
+    if numeric:
+        number = number_text(text, thousands)
+        return (f"coalesce(TRY_CAST({number} AS DOUBLE) {ops[spec.op]} "
+                f"{literal(float(value))}, FALSE)")
     return f"coalesce({text} {ops[spec.op]} {literal(str(value))}, FALSE)"
 
 
-def _describe_filter(spec: FilterSpec) -> str:
+def number_text(text: str, thousands: str | None) -> str:
+    """SQL of a text value ready to cast to a number: trimmed, thousands separators removed."""
+    text = f"trim({text})"
+    return f"replace({text}, {literal(thousands)}, '')" if thousands else text
+
+
+def describe_filter(spec: FilterSpec) -> str:
     if spec.value is None:
         return f"{spec.column} {spec.op}"
     return f"{spec.column} {spec.op} {spec.value}"
@@ -168,7 +185,7 @@ def _checks(
     past_only = set(table.past_only) if table else set()
     checks: list[tuple[str, str]] = []
     for j, spec in enumerate(source.filters):
-        message = literal(f"excluded by filter {_describe_filter(spec)}")
+        message = literal(f"excluded by filter {describe_filter(spec)}")
         checks.append((f"NOT {quote(f'__keep_{j}')}", message))
     for i, col in enumerate(targets):
         parsed = quote(col.name)
@@ -183,12 +200,20 @@ def _checks(
         )
         if col.name in required:
             checks.append((f"{text} IS NULL", literal(f"{label}: empty, a value is required")))
+        if col.dtype == "DOUBLE":
+            checks.append(
+                (
+                    f"NOT isfinite({parsed})",
+                    (f"{literal(label + ': ')} || {_SQL_QUOTE} || {text} || {_SQL_QUOTE} || "
+                     f"{literal(' is not a finite number')}"),
+                )
+            )
         if col.dtype == "DATE":
             high = source.max_date or (today if col.name in past_only else date(2100, 12, 31))
             low = source.min_date
             checks.append(
                 (
-                    f"{parsed} NOT BETWEEN DATE '{low}' AND DATE '{high}'",
+                    f"{parsed} NOT BETWEEN {date_literal(low)} AND {date_literal(high)}",
                     f"{literal(label + ': date ')} || CAST({parsed} AS VARCHAR) || "
                     f"{literal(f' outside {low}..{high}')}",
                 )
@@ -203,10 +228,13 @@ def stage_source(
     staged: str,
     lookups: tuple[str, dict[str, tuple[str, str]]] = ("", {}),
     today: date | None = None,
+    numeric_filters: list[bool] | None = None,
 ) -> list[str]:
     """Parse and check every row of a registered source into the temp table ``staged``.
 
-    The staged table has ``source_row``, the output columns and ``reason``.
+    The staged table has ``source_row``, the output columns and ``reason``. Rows repeating an
+    earlier row's ``unique_key`` are rejected as duplicates; without a key, identical rows stay
+    (see :func:`identical_rows`).
 
     Args:
         con: connection holding the registered source ``read.relation``.
@@ -215,6 +243,7 @@ def stage_source(
         staged: name of the temp table to create.
         lookups: (SQL join clause, target name -> (expression, type)) from the lookup files.
         today: the day past-only dates may not exceed (default: today).
+        numeric_filters: per filter, compare as numbers (default: none).
 
     Returns:
         The output column names, in order.
@@ -223,7 +252,9 @@ def stage_source(
     join_sql, lookup_columns = lookups
     targets = resolve_columns(source, read, lookup_columns)
     raws = [f"{c.raw} AS {_raw(i)}" for i, c in enumerate(targets)]
-    keeps = [f"{_filter_condition(f)} AS {quote(f'__keep_{j}')}" for j, f in enumerate(source.filters)]
+    numeric = numeric_filters or [False] * len(source.filters)
+    keeps = [f"{_filter_condition(f, numeric[j], source.thousands)} AS {quote(f'__keep_{j}')}"
+             for j, f in enumerate(source.filters)]
     base = (
         f"SELECT src.{ROW} AS {SOURCE_ROW}, {', '.join(raws + keeps)} "
         f"FROM {quote(read.relation)} AS src {join_sql}"
@@ -239,6 +270,8 @@ def stage_source(
     checks = _checks(targets, source, today)
     if source.derive_amount:
         checks.append(("amount IS NULL", literal("amount: needs quantity and unit_price")))
+        checks.append(("NOT isfinite(amount)",
+                       literal("amount: quantity x unit_price is not a finite number")))
     reasons = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in checks) or "NULL"
     columns = ", ".join(quote(n) for n in names)
     con.execute(
@@ -246,7 +279,8 @@ def stage_source(
         SELECT {SOURCE_ROW}, {columns}, concat_ws('; ', {reasons}) AS reason
         FROM ({derived} (SELECT *, {', '.join(parsed)} FROM ({base})))"""
     )
-    _mark_duplicates(con, staged, names, source.unique_key)
+    if source.unique_key:
+        _mark_duplicates(con, staged, names, source.unique_key)
     return names
 
 
@@ -263,28 +297,48 @@ def quarantine_records(read: ReadResult, staged: str) -> str:
     )
 
 
-def _mark_duplicates(
-    con: duckdb.DuckDBPyConnection, staged: str, names: list[str], unique_key: list[str] | None
-) -> None:
-    """Reject good rows that repeat an earlier good row (all columns, or the unique key).
+def _repeat_candidates(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> int:
+    """Good rows whose hash over ``columns`` repeats, into the temp table ``dup_candidates``.
 
-    Rows are first grouped by a hash of their values, which is cheap on large files; only rows
-    whose hash repeats are compared column by column (so hash collisions cannot merge rows).
+    Grouping by a hash is cheap on large files; only these rows are then compared column by
+    column (so hash collisions cannot merge rows). Returns their count.
     """
-    groups = [("duplicate of source row ", names)]
-    if unique_key:
-        groups.append((f"duplicate key ({', '.join(unique_key)}) of source row ", unique_key))
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE dup_candidates AS
+        SELECT {SOURCE_ROW}, {columns} FROM {table}
+        WHERE reason = '' AND hash({columns}) IN (
+            SELECT hash({columns}) AS h FROM {table} WHERE reason = ''
+            GROUP BY h HAVING count(*) > 1)"""
+    )
+    return con.execute("SELECT count(*) FROM dup_candidates").fetchone()[0]
+
+
+def identical_rows(con: duckdb.DuckDBPyConnection, staged: str, names: list[str]) -> int:
+    """How many good rows repeat an earlier good row in every column (they load: the same
+    customer buying the same thing twice in a day is real)."""
+    columns = ", ".join(quote(c) for c in names)
+    if not _repeat_candidates(con, quote(staged), columns):
+        con.execute("DROP TABLE dup_candidates")
+        return 0
+    repeats = con.execute(
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM dup_candidates "
+        f"GROUP BY {columns})"
+    ).fetchone()[0]
+    con.execute("DROP TABLE dup_candidates")
+    return int(repeats)
+
+
+def _mark_duplicates(
+    con: duckdb.DuckDBPyConnection, staged: str, names: list[str], unique_key: list[str]
+) -> None:
+    """Reject good rows that repeat an earlier good row's unique key: as a duplicate of that row
+    when every column repeats, as a duplicate key otherwise."""
+    groups = [("duplicate of source row ", names),
+              (f"duplicate key ({', '.join(unique_key)}) of source row ", unique_key)]
     table = quote(staged)
     for message, cols in groups:
         columns = ", ".join(quote(c) for c in cols)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE dup_candidates AS
-            SELECT {SOURCE_ROW}, {columns} FROM {table}
-            WHERE reason = '' AND hash({columns}) IN (
-                SELECT hash({columns}) AS h FROM {table} WHERE reason = ''
-                GROUP BY h HAVING count(*) > 1)"""
-        )
-        found = con.execute("SELECT count(*) FROM dup_candidates").fetchone()[0]
+        found = _repeat_candidates(con, table, columns)
         if found == 0:
             con.execute("DROP TABLE dup_candidates")
             continue

@@ -68,9 +68,9 @@ def test_unparseable_date_is_quarantined_with_reason(tmp_path, write_config):
     out = _ingest_json(write_config(_orders_source(src)))
     _assert_reconciled(out["sources"][0], 3, 1, 2)
     reasons = _rows(tmp_path / "ws", "SELECT source_row, reason FROM quarantine ORDER BY 1")
-    assert reasons == [
-        (2, "order_date (column date): cannot parse '2024-13-45', expected an ISO date (YYYY-MM-DD)"),
-        (3, "order_date (column date): cannot parse 'yesterday', expected an ISO date (YYYY-MM-DD)"),
+    assert reasons == [  # source_row: the file line, the header being line 1
+        (3, "order_date (column date): cannot parse '2024-13-45', expected an ISO date (YYYY-MM-DD)"),
+        (4, "order_date (column date): cannot parse 'yesterday', expected an ISO date (YYYY-MM-DD)"),
     ]
 
 
@@ -80,8 +80,8 @@ def test_non_numeric_amount_is_quarantined_with_reason(tmp_path, write_config):
     out = _ingest_json(write_config(_orders_source(src)))
     _assert_reconciled(out["sources"][0], 3, 1, 2)
     reasons = dict(_rows(tmp_path / "ws", "SELECT source_row, reason FROM quarantine"))
-    assert reasons[2] == "amount: cannot parse 'ten', expected a number"
-    assert reasons[3] == "amount: empty, a value is required"
+    assert reasons[3] == "amount: cannot parse 'ten', expected a number"
+    assert reasons[4] == "amount: empty, a value is required"
     assert _rows(tmp_path / "ws", "SELECT amount FROM orders") == [(10.5,)]
 
 
@@ -95,7 +95,7 @@ def test_empty_file_fails_with_message(tmp_path, write_config):
 
 def test_header_only_file_loads_nothing_and_reconciles(tmp_path, write_config):
     src = _csv(tmp_path / "header.csv", "date,customer,amount\n")
-    out = _ingest_json(write_config(_orders_source(src)))
+    out = _ingest_json(write_config(_orders_source(src, allow_empty=True)))
     _assert_reconciled(out["sources"][0], 0, 0, 0)
 
 
@@ -124,10 +124,11 @@ def test_bom_and_day_first_dates(tmp_path, write_config):
 def test_duplicate_rows_are_quarantined_as_duplicates_of_the_first(tmp_path, write_config):
     src = _csv(tmp_path / "d.csv", "date,customer,amount\n2024-01-02,a,10\n2024-01-03,b,5\n"
                "2024-01-02,a,10\n2024-01-02,a,10\n")
-    out = _ingest_json(write_config(_orders_source(src)))
+    key = ["order_date", "customer_id"]  # without a key, identical rows load
+    out = _ingest_json(write_config(_orders_source(src, unique_key=key)))
     _assert_reconciled(out["sources"][0], 4, 2, 2)
     reasons = _rows(tmp_path / "ws", "SELECT source_row, reason FROM quarantine ORDER BY 1")
-    assert reasons == [(3, "duplicate of source row 1"), (4, "duplicate of source row 1")]
+    assert reasons == [(4, "duplicate of source row 2"), (5, "duplicate of source row 2")]
 
 
 def test_unknown_config_key_is_rejected_with_its_path(tmp_path, write_config):
