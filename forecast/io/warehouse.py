@@ -191,6 +191,20 @@ def date_literal(day: date) -> str:
     return f"DATE {literal(day.isoformat())}"
 
 
+def exact_sum(expr: str, where: str | None = None) -> str:
+    """SQL of ``sum(expr)`` that gives the same double whatever order the rows are added in.
+
+    DuckDB adds doubles in the order its threads meet the rows, so a parallel sum can differ in
+    the last bits from one run to the next. Each value is rounded to 1e-9 and added as a
+    DECIMAL, which is exact, so the total is the same on every run. A group holding a value no
+    DECIMAL(38, 9) can hold (NaN, an infinity, beyond 1e29) sums as doubles instead, so a
+    non-finite amount still shows as non-finite, never as a number."""
+    only = f" FILTER (WHERE {where})" if where else ""
+    exact = f"TRY_CAST({expr} AS DECIMAL(38, 9))"
+    return (f"CASE WHEN count({expr}){only} = count({exact}){only} "
+            f"THEN CAST(sum({exact}){only} AS DOUBLE) ELSE sum({expr}){only} END")
+
+
 def ensure_canonical_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Create a canonical table with lineage columns if it does not exist."""
     cols = [f"{quote(c.name)} {c.dtype}" for c in table.columns]

@@ -6,7 +6,7 @@ import time
 from datetime import date, timedelta
 
 from forecast.config import Config, TiersConfig
-from forecast.io.warehouse import date_literal
+from forecast.io.warehouse import date_literal, exact_sum
 
 CUSTOMER_TIERS_TABLE = "customer_tiers"
 TIER_SUMMARY_TABLE = "tier_summary"
@@ -19,7 +19,9 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
     """SQL of one row per customer with an order line before ``as_of``.
 
     Lines are netted per order (``order_id``; per customer and day where it is empty), so a
-    cancellation invoice is a negative order and counts in revenue, not in frequency.
+    cancellation invoice is a negative order and counts in revenue, not in frequency. Sums are
+    exact and rows come in customer order, so the same orders give the same tiers, to the bit,
+    on every run (the chain compares its outputs' content).
 
     Columns: ``customer_id``, ``first_order``, ``last_order`` (last order with positive net
     amount; the last line of any sign for customers who only returned goods), ``recency_days``
@@ -41,7 +43,8 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
             FROM orders
             WHERE customer_id IS NOT NULL AND amount IS NOT NULL AND order_date < {day}
         ), baskets AS (
-            SELECT customer_id, order_key, min(order_date) AS order_date, sum(amount) AS amount
+            SELECT customer_id, order_key, min(order_date) AS order_date,
+                   {exact_sum("amount")} AS amount
             FROM lines GROUP BY customer_id, order_key
         )
         SELECT customer_id,
@@ -49,12 +52,12 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
                {last} AS last_order,
                date_diff('day', {last}, {day}) AS recency_days,
                count(*) FILTER (WHERE amount > 0 AND {in_rfm}) AS frequency,
-               coalesce(sum(amount) FILTER (WHERE {in_rfm}), 0) AS monetary,
-               coalesce(sum(amount) FILTER (WHERE order_date >= {revenue_start}), 0) AS revenue,
-               coalesce(sum(amount) FILTER (WHERE order_date >= {prior_start}
-                                              AND order_date < {revenue_start}), 0)
-                   AS revenue_prior
+               coalesce({exact_sum("amount", in_rfm)}, 0) AS monetary,
+               coalesce({exact_sum("amount", f"order_date >= {revenue_start}")}, 0) AS revenue,
+               coalesce({exact_sum("amount", f"order_date >= {prior_start} AND order_date < "
+                                             f"{revenue_start}")}, 0) AS revenue_prior
         FROM baskets GROUP BY customer_id
+        ORDER BY customer_id
     """
 
 
