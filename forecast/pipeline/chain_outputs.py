@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from forecast.config import Config
+from forecast.io.readers import file_sha256
 
 MLFLOW_NAMES = ("mlflow.db", "mlartifacts", "mlruns")
 
@@ -129,7 +130,7 @@ def _strings(value: object) -> Iterator[str]:
 
 def _file_state(path: Path) -> dict:
     stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": _sha256(path)}
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_sha256(path)}
 
 
 def _file_changed(path: Path, was: dict) -> bool:
@@ -138,12 +139,4 @@ def _file_changed(path: Path, was: dict) -> bool:
         return True
     if stat.st_mtime_ns == was.get("mtime_ns"):
         return False
-    return _sha256(path) != was.get("sha256")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path) != was.get("sha256")
