@@ -35,7 +35,7 @@ def run(*args: str, cwd: Path | None = None) -> dict:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     env.pop("MLFLOW_TRACKING_URI", None)
     proc = subprocess.run([*FORECAST, *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=600)
+                          timeout=600, check=False)
     lines = proc.stderr.splitlines()
     at = [i for i, line in enumerate(lines) if line.startswith("error: ")]
     message = ""
@@ -227,13 +227,16 @@ def malformed_lines(folder: Path) -> dict:
     return out
 
 
+HOLD_WAREHOUSE = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                  "print('ready', flush=True); time.sleep(60)")
+
+
 def locked_workspace(folder: Path) -> dict:
     src = write(folder, "o.csv", GOOD)
     cfg = config(folder, [source(src)])
     run("data", "ingest", "--config", str(cfg))
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('ready', flush=True); time.sleep(60)", str(folder / "ws" / "warehouse.duckdb")],
+        [sys.executable, "-c", HOLD_WAREHOUSE, str(folder / "ws" / "warehouse.duckdb")],
         stdout=subprocess.PIPE, text=True)
     try:
         holder.stdout.readline()

@@ -13,9 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from fuzz_sources import (
     CONFIG_MISTAKES,
     assert_contract,
@@ -25,6 +22,8 @@ from fuzz_sources import (
     ingest,
     parquet_cases,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 ANY_SOURCE = st.one_of(csv_cases(), parquet_cases(), excel_cases(), degenerate_cases())
 

@@ -207,9 +207,9 @@ def test_a_warehouse_from_before_modes_is_replaced_and_its_log_kept(tmp_path, wr
     con.close()
     src = _csv(tmp_path / "new.csv", "A1,2024-01-02,a,10\n")
     out = _ingest_json(write_config({"sources": [_orders(src)]}))
-    assert [r["message"] for r in out["removed"]] == [
+    assert [r["message"] for r in out["removed"]] == [(
         "table orders: removed 1 row and 0 quarantined rows of source 'old', which is no longer "
-        "in the config"]
+        "in the config")]
     assert _rows(ws, "SELECT source, amount FROM orders") == [("new", 10.0)]
     assert _rows(ws, "SELECT source, mode, in_table FROM ingest_log ORDER BY ingested_at") == [
         ("old", None, False), ("new", "replace", True)]
