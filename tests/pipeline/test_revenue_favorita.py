@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "favorita.yaml"
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "favorita.yaml"
 
 
 @pytest.mark.slow

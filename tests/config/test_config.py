@@ -10,7 +10,7 @@ from forecast.config import load_config, parse_config
 from forecast.errors import ConfigError
 from forecast.pipeline import demo_config
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)

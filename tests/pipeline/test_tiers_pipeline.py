@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from forecast.cli import main
 from forecast.config.tiers import DEFAULT_ACTIONS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Four customers; tiers as of 2024-07-01 with a 30-day revenue window and a 60-day RFM window
 # (revenue [06-01, 07-01), prior [05-02, 06-01), RFM [05-02, 07-01)).

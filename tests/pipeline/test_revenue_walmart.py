@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "walmart.yaml"
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "walmart.yaml"
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from forecast.hierarchy import (
     shrunk_covariance,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 BOTTOM = ["north|offline", "north|online", "south|offline", "south|online"]
 ORDER = ["total", "north", "south", *BOTTOM]
