@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import numpy as np
 import pandas as pd
 import pytest
+from scoring_helpers import synthetic_snapshots
 
 from forecast.config import ChurnConfig
 from forecast.io import warehouse
@@ -16,30 +16,11 @@ from forecast.models.churn import fit_churn_model
 
 SMALL = {"candidates": ["logistic"], "blend": False, "splines": False}
 SMALL_CUTOFFS = [date(2025, 1, 1) + timedelta(days=120 * k) for k in range(3)]
-SEGMENTS = ("key account", "mid-market", "small")
 
 
 def small_snapshots(n: int = 300, seed: int = 3) -> pd.DataFrame:
-    """The same ``n`` customers at three cutoffs (the last unlabelled): recency, order trend,
-    12-month revenue, a segment, and a churn label that rises with recency and a falling
-    trend."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for k, cutoff in enumerate(SMALL_CUTOFFS):
-        frame = pd.DataFrame({
-            "customer_id": [f"C{i:04d}" for i in range(n)],
-            "cutoff": pd.Timestamp(cutoff),
-            "recency_days": rng.integers(1, 300, n).astype(float),
-            "orders_trend_90d": rng.uniform(-1, 1, n),
-            "revenue_365d": rng.normal(5000, 3000, n).round(2),
-            "segment": rng.choice(SEGMENTS, n),
-        })
-        logit = (0.015 * (frame["recency_days"] - 150) - 1.5 * frame["orders_trend_90d"]
-                 + 0.8 * (frame["segment"] == "small"))
-        frame["churned"] = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
-        frame["label_complete"] = k < len(SMALL_CUTOFFS) - 1
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    """The same ``n`` customers at three cutoffs (see :func:`synthetic_snapshots`)."""
+    return synthetic_snapshots(SMALL_CUTOFFS, [n] * len(SMALL_CUTOFFS), seed)
 
 
 @pytest.fixture(scope="session")

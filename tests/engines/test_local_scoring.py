@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scoring_helpers import Stop, stop_after, synthetic_snapshots
 
 from forecast.config import ChurnConfig
 from forecast.engines.local import ScoringOptions, score_churn
@@ -32,30 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def make_snapshots(n_customers: int = 500, seed: int = 0) -> pd.DataFrame:
-    """Snapshots at four cutoffs; churn rises with recency and a falling order trend.
-
-    Columns: customer_id, cutoff, recency_days, recency_to_interval, orders_trend_90d,
-    revenue_365d (some negative: net returns), segment, churned, label_complete.
-    """
-    rng = np.random.default_rng(seed)
-    frames = []
-    for k, cutoff in enumerate(CUTOFFS):
-        n = n_customers - 40 * (len(CUTOFFS) - 1 - k)  # the population grows
-        frame = pd.DataFrame({
-            "customer_id": [f"C{i:05d}" for i in range(n)],
-            "cutoff": pd.Timestamp(cutoff),
-            "recency_days": rng.integers(1, 300, n).astype(float),
-            "recency_to_interval": rng.gamma(2.0, 0.6, n),
-            "orders_trend_90d": rng.uniform(-1, 1, n),
-            "revenue_365d": rng.normal(5000, 3000, n).round(2),
-            "segment": rng.choice(["key account", "mid-market", "small"], n),
-        })
-        logit = (0.015 * (frame["recency_days"] - 150) - 1.5 * frame["orders_trend_90d"]
-                 + 0.8 * (frame["segment"] == "small"))
-        frame["churned"] = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
-        frame["label_complete"] = k < len(CUTOFFS) - 1
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    """Snapshots at four cutoffs, the population growing by 40 customers a cutoff, with
+    ``recency_to_interval`` (see :func:`synthetic_snapshots`)."""
+    sizes = [n_customers - 40 * (len(CUTOFFS) - 1 - k) for k in range(len(CUTOFFS))]
+    return synthetic_snapshots(CUTOFFS, sizes, seed, id_width=5, with_interval=True)
 
 
 @pytest.fixture(scope="module")
@@ -226,23 +207,12 @@ def test_more_workers_give_the_same_scores(con, models):
     pd.testing.assert_frame_equal(read_scores(con).drop(columns="run_key"), one)
 
 
-class Stop(Exception):
-    pass
-
-
-def _stop_after(chunks: int):
-    def progress(done: int, n: int) -> None:
-        if done == chunks:
-            raise Stop
-    return progress
-
-
 def test_a_resumed_run_over_a_reordered_source_starts_again(con, snapshots, models):
     model, _ = models
     options = ScoringOptions(chunk_rows=100, reasons="none")
     with pytest.raises(Stop):
         score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST), options=options,
-                    progress=_stop_after(2))
+                    progress=stop_after(2))
     assert con.execute(f"SELECT count(*) FROM {CHUNKS_TABLE}").fetchone()[0] == 2
     # Same rows, another order: chunk 0 and 1 would now hold other customers.
     con.execute("CREATE OR REPLACE TABLE customer_snapshots AS SELECT * FROM customer_snapshots "
@@ -260,7 +230,7 @@ def test_a_resumed_run_over_the_same_source_skips_the_committed_chunks(con, mode
     options = ScoringOptions(chunk_rows=100, reasons="none")
     with pytest.raises(Stop):
         score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST), options=options,
-                    progress=_stop_after(3))
+                    progress=stop_after(3))
     summary = score_churn(con, model, "customer_snapshots", ChurnConfig(**FAST),
                           options=options)
     assert (summary["skipped_chunks"], summary["scored_rows"]) == (3, 200)

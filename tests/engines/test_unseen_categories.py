@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from scoring_helpers import Stop, stop_after
 
 from forecast.engines.local import ScoringOptions, score_churn
 from forecast.io.scores import UNSEEN_TABLE
@@ -43,24 +44,13 @@ def test_unseen_categories_are_counted_in_the_summary(snapshot_con, churn_models
     assert rows == [(0, "segment", 40), (1, "segment", 0), (2, "segment", 0)]
 
 
-class Stop(Exception):
-    pass
-
-
-def _stop_after(chunks: int):
-    def progress(done: int, n: int) -> None:
-        if done == chunks:
-            raise Stop
-    return progress
-
-
 def test_a_resumed_run_counts_the_chunks_of_the_first_attempt(snapshot_con, churn_models,
                                                               small_config):
     model, _ = churn_models
     _mark_unseen(snapshot_con)
     with pytest.raises(Stop):
         score_churn(snapshot_con, model, "customer_snapshots", small_config, options=OPTIONS,
-                    progress=_stop_after(1))
+                    progress=stop_after(1))
     resumed = score_churn(snapshot_con, model, "customer_snapshots", small_config,
                           options=OPTIONS)
     assert (resumed["skipped_chunks"], resumed["unseen_categories"]) == (1, {"segment": 40})
