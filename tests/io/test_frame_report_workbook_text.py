@@ -7,30 +7,14 @@ from __future__ import annotations
 import openpyxl
 import pandas as pd
 import pytest
+from workbook_checks import assert_text
 
 from forecast.io.frames import export_workbook
 from forecast.io.report_files import write_report
 from forecast.reports import document as doc
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP
 EVIL = '=HYPERLINK("http://example.invalid/x","Red Dragon")'
 RISKY = [EVIL, "+1+2", "-3+4", "@SUM(A1:A9)", "\tTabbed"]
-
-
-def _cells(book) -> list:
-    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
-
-
-def _assert_text(book, text: str) -> None:
-    """``text`` is in the workbook only as string cells, quote-prefixed when it starts like a
-    formula, never a formula."""
-    hits = [c for c in _cells(book) if isinstance(c.value, str) and text in c.value]
-    assert hits, f"{text!r} not written"
-    for cell in hits:
-        where = f"{cell.parent.title}!{cell.coordinate}"
-        assert cell.data_type == "s", f"{where} is {cell.data_type!r}: {cell.value!r}"
-        if cell.value == text and text.startswith(FORMULA_STARTS):
-            assert cell.quotePrefix, f"{where} has no quote prefix: {cell.value!r}"
 
 
 def _report() -> dict:
@@ -50,9 +34,9 @@ def test_report_workbook_writes_risky_text_as_text(tmp_path):
     paths = write_report(_report(), ["xlsx"], tmp_path, "monthly-2026-10")
     book = openpyxl.load_workbook(paths["xlsx"])
     for text in RISKY:
-        _assert_text(book, text)
-    _assert_text(book, "+ a note starting with a plus")
-    _assert_text(book, "@Funnel")
+        assert_text(book, text)
+    assert_text(book, "+ a note starting with a plus")
+    assert_text(book, "@Funnel")
     assert book["summary"]["A1"].value == EVIL and book["summary"]["A1"].data_type == "s"
     sheet = book["customers.customers"]
     assert [sheet.cell(r, 1).value for r in range(2, 2 + len(RISKY))] == RISKY
@@ -68,7 +52,7 @@ def test_frame_workbook_writes_risky_text_as_text_and_numbers_as_numbers(tmp_pat
     path = export_workbook({"customer_tiers": frame}, tmp_path / "tiers.xlsx")
     book = openpyxl.load_workbook(path)
     for text in [*RISKY, "#N/A"]:
-        _assert_text(book, text)
+        assert_text(book, text)
     sheet = book["customer_tiers"]
     assert [sheet.cell(r, 1).value for r in range(2, 7)] == RISKY
     assert sheet["C2"].value == -1.5 and sheet["C2"].data_type == "n"
