@@ -231,18 +231,21 @@ def weighted_pipeline(paths: pd.DataFrame, probabilities: pd.DataFrame,
         window: first day and the day after the last day.
 
     Returns:
-        One row per open stage: stage, opportunities, amount, p_win, weighted_amount (0
-        opportunities where none is open); amounts missing in the data count as 0.
+        One row per open stage: stage, opportunities, without_amount (those of them whose
+        amount the data do not give), amount (the sum of the known amounts), p_win,
+        weighted_amount (0 opportunities where none is open).
     """
     close = pd.to_datetime(paths["expected_close_date"])
     due = paths[(paths["outcome"] == "open") & (close >= pd.Timestamp(window[0]))
                 & (close < pd.Timestamp(window[1]))]
-    grouped = due.assign(amount=due["amount"].fillna(0.0)).groupby("stage")
+    grouped = due.assign(unknown=due["amount"].isna()).groupby("stage")
     frame = probabilities[["stage", "p_win"]].copy()
     frame["opportunities"] = frame["stage"].map(grouped.size()).fillna(0).astype(int)
+    frame["without_amount"] = frame["stage"].map(grouped["unknown"].sum()).fillna(0).astype(int)
     frame["amount"] = frame["stage"].map(grouped["amount"].sum()).fillna(0.0)
     frame["weighted_amount"] = frame["amount"] * frame["p_win"].fillna(0.0)
-    return frame[["stage", "opportunities", "amount", "p_win", "weighted_amount"]]
+    return frame[["stage", "opportunities", "without_amount", "amount", "p_win",
+                  "weighted_amount"]]
 
 
 def compare_with_forecast(weighted: float, forecast: dict | None) -> dict | None:

@@ -170,6 +170,18 @@ def test_weighted_pipeline_of_the_quarter(paths):
     assert table["weighted_amount"].sum() == pytest.approx(1000 * 2 / 3 + 500 * 1.0)
 
 
+def test_opportunities_without_amount_are_counted_not_priced_at_zero(paths):
+    """An open opportunity whose amount the data do not give was summed as 0 without a word;
+    it is counted per stage so the pipeline amount reads as a lower bound."""
+    probabilities = funnel.win_probabilities(paths.reset_index(), FunnelConfig())
+    unpriced = paths.reset_index()
+    unpriced.loc[unpriced["opportunity_id"] == "E", "amount"] = float("nan")
+    table = funnel.weighted_pipeline(unpriced, probabilities, Q3).set_index("stage")
+    assert table["opportunities"].tolist() == [0, 1, 0, 1]
+    assert table["without_amount"].tolist() == [0, 1, 0, 0]
+    assert table["amount"].tolist() == [0, 0, 0, 500]
+
+
 def test_lookback_keeps_recent_opportunities(opportunities):
     config = FunnelConfig(lookback_days=130)  # first seen on or after 2025-02-21
     all_paths = funnel.build_paths(opportunities, config, AS_OF)

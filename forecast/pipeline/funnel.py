@@ -125,6 +125,7 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
         frames["funnel_pipeline"].insert(0, "period", window.label)
         forecast_row, note = _read_forecast(con, window)
         notes = _window_notes(opportunities, as_of, window) + ([note] if note else [])
+        notes += _unpriced_note(frames["funnel_pipeline"])
         files = {name: _write_frame(con, config.workspace, name, frames[name])
                  for name in ("funnel_conversion", "funnel_win_rates", "funnel_pipeline")}
     paths, pipeline = frames["paths"], frames["funnel_pipeline"]
@@ -144,6 +145,7 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
         "pipeline": {
             "period": window.label, "start": str(window.start), "end": str(window.last_day),
             "opportunities": int(pipeline["opportunities"].sum()),
+            "without_amount": int(pipeline["without_amount"].sum()),
             "amount": round(float(pipeline["amount"].sum()), 2), "weighted": round(weighted, 2),
             "by_stage": _records(pipeline.drop(columns="period")),
         },
@@ -152,6 +154,17 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
         "tables": list(files), "files": files,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _unpriced_note(pipeline: pd.DataFrame) -> list[str]:
+    """A note when open opportunities of the period have no amount: they count in the
+    pipeline's opportunities but add nothing to its amount, which is then a lower bound."""
+    unpriced = int(pipeline["without_amount"].sum())
+    if not unpriced:
+        return []
+    return [f"{unpriced} of {int(pipeline['opportunities'].sum())} open opportunities expected "
+            "to close in the period have no amount: the pipeline amount and its weighted value "
+            "leave them out and are a lower bound"]
 
 
 def _window_notes(opportunities: pd.DataFrame, as_of: date, window) -> list[str]:
