@@ -162,9 +162,9 @@ def _unpriced_note(pipeline: pd.DataFrame) -> list[str]:
     unpriced = int(pipeline["without_amount"].sum())
     if not unpriced:
         return []
-    return [f"{unpriced} of {int(pipeline['opportunities'].sum())} open opportunities expected "
-            "to close in the period have no amount: the pipeline amount and its weighted value "
-            "leave them out and are a lower bound"]
+    return [(f"{unpriced} of {int(pipeline['opportunities'].sum())} open opportunities expected "
+             "to close in the period have no amount: the pipeline amount and its weighted value "
+             "leave them out and are a lower bound")]
 
 
 def _window_notes(opportunities: pd.DataFrame, as_of: date, window) -> list[str]:
