@@ -27,6 +27,16 @@ YHAT = "yhat"
 CHURN_PROBA = "churn_proba"
 TIER = "tier"
 
+# Interval vocabulary: ``level`` is a central interval's coverage in percent (statsforecast's
+# meaning); its bounds are the columns ``yhat_lo_<level>`` and ``yhat_hi_<level>``.
+DEFAULT_LEVELS: tuple[int, ...] = (80, 95)
+
+
+def interval_columns(level: float) -> tuple[str, str]:
+    """Names of the lower and upper bound columns of a central interval, e.g. ``yhat_lo_80``."""
+    label = f"{level:g}"
+    return f"{YHAT}_lo_{label}", f"{YHAT}_hi_{label}"
+
 # Columns the warehouse adds to every ingested row, for lineage.
 SOURCE = "source"
 SOURCE_ROW = "source_row"

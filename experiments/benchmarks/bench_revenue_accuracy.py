@@ -27,14 +27,18 @@ from forecast.evaluation.backtest import BacktestSpec, make_cutoffs, seasonal_sc
 from forecast.evaluation.metrics import score_backtest
 from forecast.models.base import regularize
 from forecast.models.baselines import SeasonalNaiveForecaster
+from forecast.models.conformal import ConformalCalibrator
 from forecast.models.global_model import BoostingParams, FeatureSpec, GlobalForecaster
 from forecast.models.prophet_model import ProphetForecaster, ProphetSettings
-from forecast.evaluation.conformal import ConformalCalibrator
 from forecast.models.selection import (
-    EnsembleForecaster, choose_models, combine_forecasts, crossfit_combination, extend_choice,
+    EnsembleForecaster,
+    choose_models,
+    combine_forecasts,
+    crossfit_combination,
+    extend_choice,
     pick_strategy,
 )
-from forecast.schemas import DS, H, UNIQUE_ID, Y
+from forecast.schemas import DS, UNIQUE_ID, H, Y
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -16,15 +16,13 @@ from sklearn.base import clone
 
 from forecast.errors import ValidationError
 from forecast.models.base import (
-    DEFAULT_LEVELS,
     Forecaster,
     check_series_frame,
     infer_freq,
-    interval_columns,
     regularize,
 )
 from forecast.models.baselines import season_length_for, tail_matrix
-from forecast.schemas import DS, UNIQUE_ID, YHAT, H, Y
+from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, H, Y, interval_columns
 
 FOLD, CUTOFF, MODEL = "fold", "cutoff", "model"
 SCALE_MAE, SCALE_MSE = "scale_mae", "scale_mse"

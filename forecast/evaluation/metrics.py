@@ -13,8 +13,7 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import CUTOFF, MODEL, SCALE_MAE, SCALE_MSE, interval_levels
-from forecast.models.base import interval_columns
-from forecast.schemas import UNIQUE_ID, YHAT, Y
+from forecast.schemas import UNIQUE_ID, YHAT, Y, interval_columns
 
 
 def wape(y: np.ndarray, yhat: np.ndarray) -> float:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import CUTOFF, FOLD, MODEL
-from forecast.evaluation.conformal import ConformalCalibrator
+from forecast.models.conformal import ConformalCalibrator
 from forecast.models.selection import (
     choose_models,
     combine_forecasts,

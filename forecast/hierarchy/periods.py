@@ -23,8 +23,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from forecast.errors import ValidationError
-from forecast.models.base import interval_columns
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 PERIOD_TYPE, PERIOD, YHAT_SD, ACTUAL_PART = "period_type", "period", "yhat_sd", "actual_part"
 Z80 = float(norm.ppf(0.9))

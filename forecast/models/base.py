@@ -16,16 +16,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from forecast.errors import ValidationError
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
+from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, Y, interval_columns
 
-DEFAULT_LEVELS: tuple[int, ...] = (80, 95)
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-
-
-def interval_columns(level: int | float) -> tuple[str, str]:
-    """Names of the lower and upper bound columns of a central interval, e.g. ``yhat_lo_80``."""
-    label = f"{level:g}"
-    return f"{YHAT}_lo_{label}", f"{YHAT}_hi_{label}"
 
 
 def output_columns(levels: Sequence[int | float]) -> list[str]:

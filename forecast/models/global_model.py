@@ -20,9 +20,9 @@ from forecast.features.holiday_features import (
     build_calendar_features,
     build_holiday_calendar,
 )
-from forecast.models.base import DEFAULT_LEVELS, Forecaster, add_normal_intervals, future_dates
+from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
-from forecast.schemas import DS, UNIQUE_ID, YHAT, H, Y
+from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, H, Y
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ class GlobalForecaster(Forecaster):
         """Conformal calibrator from forecasts of the last ``horizon`` periods by a refit model."""
         from sklearn.base import clone
 
-        from forecast.evaluation.conformal import ConformalCalibrator
+        from forecast.models.conformal import ConformalCalibrator
 
         offset = pd.tseries.frequencies.to_offset(self.freq_)
         cutoff = self.last_ds_.max() - self.horizon * offset

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ValidationError
-from forecast.models.base import Forecaster, future_dates, interval_columns
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
+from forecast.models.base import Forecaster, future_dates
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 _QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
 

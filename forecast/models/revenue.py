@@ -18,7 +18,7 @@ from forecast.errors import ValidationError
 from forecast.evaluation.selection import Selection, apply_selection
 from forecast.hierarchy import Hierarchy, reconcile
 from forecast.hierarchy.reconcile import usable_method
-from forecast.models.base import Forecaster, interval_columns
+from forecast.models.base import Forecaster
 from forecast.models.baselines import (
     MovingAverageForecaster,
     NaiveForecaster,
@@ -26,7 +26,7 @@ from forecast.models.baselines import (
     SeasonalNaiveForecaster,
 )
 from forecast.models.selection import member_forecasts
-from forecast.schemas import DS, UNIQUE_ID, YHAT, H
+from forecast.schemas import DS, UNIQUE_ID, YHAT, H, interval_columns
 
 CAP = "cap"
 

@@ -16,8 +16,8 @@ from sklearn.base import clone
 
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import FOLD, MODEL, BacktestSpec, backtest
-from forecast.evaluation.conformal import ConformalCalibrator
 from forecast.models.base import Forecaster
+from forecast.models.conformal import ConformalCalibrator
 from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 Strategy = Literal["best", "inverse_error", "pooled_inverse_error"]

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.models.base import interval_columns
-from forecast.schemas import DS, YHAT, Y
+from forecast.schemas import DS, YHAT, Y, interval_columns
 
 
 def _figure(size=(7, 4)):

@@ -11,7 +11,6 @@ from forecast.models.base import (
     check_series_frame,
     future_dates,
     infer_freq,
-    interval_columns,
     output_columns,
     regularize,
 )
@@ -22,6 +21,7 @@ from forecast.models.baselines import (
     SeasonalNaiveForecaster,
     year_length_for,
 )
+from forecast.schemas import interval_columns
 
 
 def weekly(values, start="2024-01-05", uid="a", freq="W-FRI"):

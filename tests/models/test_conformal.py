@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ValidationError
-from forecast.evaluation.conformal import ConformalCalibrator
+from forecast.models.conformal import ConformalCalibrator
 
 
 def errors_table(n: int, seed: int, bias: float = 0.0) -> pd.DataFrame:

@@ -20,8 +20,8 @@ from sklearn.base import BaseEstimator
 
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import MODEL
-from forecast.models.base import DEFAULT_LEVELS, check_levels, interval_columns
-from forecast.schemas import DS, UNIQUE_ID, YHAT, H, Y
+from forecast.models.base import check_levels
+from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, H, Y, interval_columns
 
 _ALL = "__all__"
 
