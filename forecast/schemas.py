@@ -27,6 +27,34 @@ YHAT = "yhat"
 CHURN_PROBA = "churn_proba"
 TIER = "tier"
 
+# Series keys: a stacked series frame names each series' grain (``total``, ``region``,
+# ``region/channel``...); the company total's grain and id are ``total``, and a missing value of
+# an organisation column is the label ``(none)``.
+GRAIN = "grain"
+TOTAL = "total"
+NULL_LEVEL = "(none)"
+
+# A series whose sales were zero through every backtest fold a choice was made on: it is
+# forecast as zero and flagged so in the forecast's ``discontinued`` column.
+DISCONTINUED = "discontinued"
+
+# Backtest vocabulary: the rows of a rolling-origin backtest carry their fold (origin number)
+# and the candidate that made them (``CUTOFF`` above is the origin date).
+FOLD = "fold"
+MODEL = "model"
+
+# Choices named by the config and acted on by model selection and reconciliation.
+ReconcileMethod = Literal["none", "bottom_up", "ols", "wls_var", "mint_shrink"]
+SelectionStrategy = Literal["auto", "best", "inverse_error", "pooled_inverse_error"]
+# Choices of estimator hyperparameters that the config names too.
+ProphetGrowth = Literal["linear", "logistic", "flat"]
+SeasonalityMode = Literal["additive", "multiplicative"]
+BoostingLoss = Literal["absolute_error", "squared_error", "poisson"]
+ChurnCandidate = Literal["logistic", "gradient_boosting"]
+CalibrationMethod = Literal["auto", "sigmoid", "isotonic", "none"]
+# The group of every series, where a choice or a calibration is made for all series at once.
+ALL_SERIES = "__all__"
+
 # Interval vocabulary: ``level`` is a central interval's coverage in percent (statsforecast's
 # meaning); its bounds are the columns ``yhat_lo_<level>`` and ``yhat_hi_<level>``.
 DEFAULT_LEVELS: tuple[int, ...] = (80, 95)

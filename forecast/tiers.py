@@ -6,14 +6,17 @@ place. The input is one row per customer with measures built as of a day (see
 
 Rules, in the order they are applied:
 
-* **RFM scores** 1..5 are quintiles of position. Customers are sorted worst first, by the measure
-  and then by ``customer_id``; the customer at position ``p`` (0-based) of ``n`` scores
-  ``1 + floor(5 p / n)``, so every score holds ``n / 5`` customers (give or take one) and a run
-  rerun on the same data scores the same. Worst first means: oldest last order first for
-  recency (so recent = 5), fewest orders first for frequency, least revenue first for monetary.
-  Equal values that straddle a quintile boundary are split by ``customer_id`` (smaller id,
-  lower or equal score), never at random. A customer whose monetary value is zero or negative
-  (returns cancelled the purchases) scores M = 1 whatever the position.
+* **RFM scores** 1..5 are quintiles of the value that never split a tie. A customer with ``w``
+  of the ``n`` customers strictly worse scores ``1 + floor(5 w / n)``: the worst fifth 1, the
+  best fifth 5 when values are distinct, so every score then holds ``n / 5`` customers (give or
+  take one). Worse means: more days since the last order for recency (so recent = 5), fewer
+  orders for frequency, less revenue for monetary. Customers with equal values get equal
+  scores (a quintile boundary inside a tie moves down to where the tie starts, so the tie takes
+  the score of its worst place) and a better value never scores lower; the customer id plays no
+  part. When most customers bought once, they all score F = 1 and the repeat buyers, who beat
+  all of them, score by how many customers they beat (with 70 % one-time buyers, F = 4 or 5).
+  A customer whose monetary value is zero or negative (returns cancelled the purchases) scores
+  M = 1 whatever the value.
 * **FM** is the average of F and M rounded half up: ``floor((F + M + 1) / 2)``.
 * **RFM segment** from the (R, FM) grid, the usual published map::
 
@@ -77,26 +80,24 @@ SUMMARY_DIMENSIONS: tuple[str, ...] = (
 RISK_COLUMN = "risk_tier"
 
 
-def score_quintiles(values: pd.Series, ids: pd.Series, higher_is_better: bool = True) -> np.ndarray:
-    """Quintile scores 1..5 by position, worst first, ties split by id.
+def score_quintiles(values: pd.Series, higher_is_better: bool = True) -> np.ndarray:
+    """Quintile scores 1..5 of a measure that give equal values equal scores.
 
     Args:
-        values: the measure, one per customer.
-        ids: the customer ids, same index as ``values``; break ties (smaller id sorts first).
+        values: the measure, one finite value per customer.
         higher_is_better: False for recency, where fewer days since the last order is better.
 
     Returns:
-        Integer scores aligned with ``values``: ``1 + floor(5 p / n)`` at position ``p``.
+        Integer scores aligned with ``values``: ``1 + floor(5 w / n)`` where ``w`` customers of
+        ``n`` have a strictly worse value (rank by the minimum of a tie).
     """
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     key = values.to_numpy(dtype=float)
-    keys = pd.DataFrame({"k": key if higher_is_better else -key, "id": ids.to_numpy()})
-    order = keys.sort_values(["k", "id"], kind="stable").index.to_numpy()
-    position = np.empty(n, dtype=np.int64)
-    position[order] = np.arange(n)
-    return 1 + (5 * position) // n
+    key = key if higher_is_better else -key
+    worse = np.searchsorted(np.sort(key), key, side="left")
+    return 1 + (5 * worse) // n
 
 
 def segment_rfm(r_score: np.ndarray, fm_score: np.ndarray) -> np.ndarray:
@@ -108,16 +109,15 @@ def score_rfm(measures: pd.DataFrame) -> pd.DataFrame:
     """RFM scores and segments.
 
     Args:
-        measures: ``customer_id, recency_days, frequency, monetary`` (one row per customer).
+        measures: ``recency_days, frequency, monetary`` (one row per customer).
 
     Returns:
         Same index, columns ``r_score, f_score, m_score, fm_score`` (1..5), ``rfm_score`` (the
         three digits, e.g. ``"545"``) and ``rfm_segment``.
     """
-    ids = measures[CUSTOMER_ID].astype(str)
-    r = score_quintiles(measures["recency_days"], ids, higher_is_better=False)
-    f = score_quintiles(measures["frequency"], ids)
-    m = score_quintiles(measures["monetary"], ids)
+    r = score_quintiles(measures["recency_days"], higher_is_better=False)
+    f = score_quintiles(measures["frequency"])
+    m = score_quintiles(measures["monetary"])
     m = np.where(measures["monetary"].to_numpy(dtype=float) <= 0, 1, m)
     fm = (f + m + 1) // 2
     out = pd.DataFrame({"r_score": r, "f_score": f, "m_score": m, "fm_score": fm},

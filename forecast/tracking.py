@@ -182,6 +182,11 @@ def load_model(uri: str, workspace: Path) -> Any:
         local = mlflow.artifacts.download_artifacts(artifact_uri=uri)
         with open(Path(local) / "artifacts" / "model.pkl", "rb") as fh:
             return pickle.load(fh)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        # A model pickled by an earlier version names classes that have moved or gone.
+        raise WorkspaceError(
+            f"model {uri!r} was saved by an earlier version of forecast and cannot be loaded by "
+            f"this one ({_first_line(exc)}); retrain it with {_train_hint(uri)}") from None
     except (MlflowException, OSError) as exc:
         registered = _registered_models()
         choose = "" if registered.startswith("no model") else (

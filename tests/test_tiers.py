@@ -23,42 +23,34 @@ from forecast.tiers import (
     summarise_tiers,
 )
 
-
-def _series(values, ids):
-    return pd.Series(values), pd.Series(ids)
-
-
 # --- RFM quintiles -------------------------------------------------------------------------
 
 
-def test_quintiles_of_seven_by_position():
-    # n = 7, score = 1 + floor(5 p / 7): p = 0..6 -> 0, .71, 1.43, 2.14, 2.86, 3.57, 4.29
-    values, ids = _series([60, 10, 30, 20, 50, 40, 20], list("abcdefg"))
-    # Sorted: b10 (p0), d20 (p1), g20 (p2, tie after d), c30, f40, e50, a60.
-    assert score_quintiles(values, ids).tolist() == [5, 1, 3, 1, 4, 3, 2]
+def test_quintiles_of_seven_by_customers_worse():
+    # n = 7, score = 1 + floor(5 w / 7), w = customers strictly worse: w = 0..6 -> 0, .71, 1.43,
+    # 2.14, 2.86, 3.57, 4.29. Sorted: b10 (w0), d20 and g20 (both w1), c30 (w3), f40, e50, a60.
+    assert score_quintiles(pd.Series([60, 10, 30, 20, 50, 40, 20])).tolist() == [
+        5, 1, 3, 1, 4, 3, 1]
 
 
-def test_equal_values_are_split_by_customer_id_not_at_random():
-    # Five equal values, n = 5 -> score = p + 1, positions by id a < b < c < d < e.
-    values, ids = _series([5, 5, 5, 5, 5], ["e", "d", "c", "b", "a"])
-    assert score_quintiles(values, ids).tolist() == [5, 4, 3, 2, 1]
-    # Shuffling the rows does not change anyone's score.
-    values2, ids2 = _series([5, 5, 5, 5, 5], ["c", "a", "e", "b", "d"])
-    assert score_quintiles(values2, ids2).tolist() == [3, 1, 5, 2, 4]
+def test_equal_values_get_equal_scores_whatever_the_order():
+    # Five equal values: nobody is worse than anyone, so all score 1 (before: 1..5 by id).
+    assert score_quintiles(pd.Series([5, 5, 5, 5, 5])).tolist() == [1, 1, 1, 1, 1]
+    # A tie across the boundary at 2/5 takes the score of its worst place: w = 0, 1, 1, 1, 4.
+    assert score_quintiles(pd.Series([1, 2, 2, 2, 3])).tolist() == [1, 2, 2, 2, 5]
 
 
-def test_recency_scores_recent_high_and_ties_by_id():
-    # Worst first = most days: d400 (1), e90 (2), b30 (3, tie before c), c30 (4), a1 (5).
-    values, ids = _series([1, 30, 30, 400, 90], list("abcde"))
-    assert score_quintiles(values, ids, higher_is_better=False).tolist() == [5, 3, 4, 1, 2]
+def test_recency_scores_recent_high_and_ties_equal():
+    # Worst first = most days: d400 (w0 -> 1), e90 (w1 -> 2), b30 and c30 (w2 -> 3), a1 (w4 -> 5).
+    values = pd.Series([1, 30, 30, 400, 90])
+    assert score_quintiles(values, higher_is_better=False).tolist() == [5, 3, 3, 1, 2]
 
 
-def test_quintile_sizes_differ_by_at_most_one():
-    # n = 12: floor(5p/12) is 0 for p 0..2, 1 for 3..4, 2 for 5..7, 3 for 8..9, 4 for 10..11.
-    values, ids = _series(np.zeros(12), [f"c{i:02d}" for i in range(12)])
-    scores = score_quintiles(values, ids)
+def test_quintile_sizes_of_distinct_values_differ_by_at_most_one():
+    # n = 12: floor(5w/12) is 0 for w 0..2, 1 for 3..4, 2 for 5..7, 3 for 8..9, 4 for 10..11.
+    scores = score_quintiles(pd.Series(np.arange(12.0)[::-1] * 3))
     assert np.bincount(scores, minlength=6)[1:].tolist() == [3, 2, 3, 2, 2]
-    assert score_quintiles(pd.Series([], dtype=float), pd.Series([], dtype=str)).size == 0
+    assert score_quintiles(pd.Series([], dtype=float)).size == 0
 
 
 def _rfm_frame() -> pd.DataFrame:

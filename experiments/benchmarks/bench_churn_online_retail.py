@@ -29,8 +29,8 @@ from benchlib import record, versions
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from forecast.config import ChurnConfig, load_config
+from forecast.factory import fit_churn_model
 from forecast.io import warehouse
-from forecast.models.churn import fit_churn_model
 from forecast.pipeline import build_customer_snapshots, ingest
 
 HERE = Path(__file__).resolve().parent

@@ -41,9 +41,9 @@ from threadpoolctl import threadpool_limits
 
 from forecast.config import ChurnConfig, SynthOptions
 from forecast.engines.compiled import compile_churn_model
+from forecast.factory import fit_churn_model
 from forecast.io import warehouse
 from forecast.io.ingest import ingest
-from forecast.models.churn import fit_churn_model
 from forecast.models.reasons import explain_churn
 from forecast.pipeline import build_customer_snapshots, demo_config
 from forecast.synth import generate_company

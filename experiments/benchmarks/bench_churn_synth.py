@@ -38,9 +38,9 @@ from benchlib import record, versions
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from forecast.config import ChurnConfig, SynthOptions
+from forecast.factory import fit_churn_model
 from forecast.io import warehouse
 from forecast.io.ingest import ingest
-from forecast.models.churn import fit_churn_model
 from forecast.models.reasons import explain_churn
 from forecast.pipeline import build_customer_snapshots, demo_config
 from forecast.synth import generate_company
@@ -81,7 +81,7 @@ def reason_families(model, held: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFr
     explained = explain_churn(model, held, families=True)
     out = held[["customer_id", "proba", "state"]].join(explained.filter(like="family_"))
     out = out.merge(truth[["customer_id", "drivers"]], on="customer_id", how="left")
-    return out[out["proba"] >= model.config.tier_high].reset_index(drop=True)
+    return out[out["proba"] >= model.tier_high].reset_index(drop=True)
 
 
 def driver_mapping(high: pd.DataFrame) -> dict:

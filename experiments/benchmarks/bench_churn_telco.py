@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from forecast.config import ChurnConfig
 from forecast.evaluation.classification import classification_metrics
-from forecast.models.churn import build_training_set, fit_churn_model
+from forecast.factory import churn_training_set, fit_churn_model
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[2] / "shared" / "data" / "telco_churn" / "Telco-Customer-Churn.csv"
@@ -52,13 +52,13 @@ def prepare_telco(raw: pd.DataFrame) -> pd.DataFrame:
 
 def _fold(frame: pd.DataFrame, train: np.ndarray, test: np.ndarray, config: ChurnConfig):
     model = fit_churn_model(frame.iloc[train], config)
-    X_test, _ = build_training_set(frame.iloc[test], config)
+    X_test, _ = churn_training_set(frame.iloc[test], config)
     return test, model.predict_proba(X_test)[:, 1], model.chosen_, model.threshold_
 
 
 def run_cv(frame: pd.DataFrame, config: ChurnConfig, jobs: int) -> dict:
     """Outer 5-fold stratified CV; returns pooled out-of-fold metrics and per-fold choices."""
-    _, y = build_training_set(frame, config)
+    _, y = churn_training_set(frame, config)
     folds = StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
     results = Parallel(n_jobs=jobs)(delayed(_fold)(frame, tr, te, config) for tr, te in folds)
     proba = np.empty(len(y))

@@ -1,9 +1,10 @@
 """Accuracy of the revenue forecasters on Walmart (weekly) and Favorita (daily) real data.
 
-Protocol (nested, no peeking): for every outer forecast origin, the ensemble is fit on the data
-up to that origin only. Inside, an inner rolling-origin backtest on that training data chooses
-the candidate weights per series and calibrates conformal intervals; the candidates are then
-refit on all the training data and forecast the outer horizon, which is scored.
+Protocol (nested, no peeking): for every outer forecast origin, the ensemble (the production
+``RevenueForecaster``) is fit on the data up to that origin only. Inside, an inner rolling-origin
+backtest on that training data chooses the candidate weights per series and calibrates conformal
+intervals; the candidates are then refit on all the training data and forecast the outer
+horizon, which is scored.
 
     python experiments/benchmarks/bench_revenue_accuracy.py walmart
     python experiments/benchmarks/bench_revenue_accuracy.py favorita
@@ -25,19 +26,19 @@ import pandas as pd
 
 from forecast.evaluation.backtest import BacktestSpec, make_cutoffs, seasonal_scales
 from forecast.evaluation.metrics import score_backtest
-from forecast.models.base import regularize
-from forecast.models.baselines import SeasonalNaiveForecaster
-from forecast.models.conformal import ConformalCalibrator
-from forecast.models.global_model import BoostingParams, FeatureSpec, GlobalForecaster
-from forecast.models.prophet_model import ProphetForecaster, ProphetSettings
-from forecast.models.selection import (
-    EnsembleForecaster,
+from forecast.model_selection import RevenueForecaster
+from forecast.model_selection.weights import (
     choose_models,
     combine_forecasts,
     crossfit_combination,
     extend_choice,
     pick_strategy,
 )
+from forecast.models.base import regularize
+from forecast.models.baselines import SeasonalNaiveForecaster
+from forecast.models.conformal import ConformalCalibrator
+from forecast.models.global_model import GlobalForecaster
+from forecast.models.prophet_model import ProphetForecaster
 from forecast.schemas import DS, UNIQUE_ID, H, Y
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -91,15 +92,13 @@ def load_favorita() -> tuple[pd.DataFrame, dict]:
 def make_candidates(setup: dict, n_jobs: int) -> dict:
     """The candidates of the ensemble; settings fixed before looking at any outer fold."""
     h, freq = setup["h"], setup["freq"]
-    features = FeatureSpec(exog=setup["exog"], level_columns=(),
-                           scale_window=setup["scale_window"],
-                           relative_window=setup["relative_window"])
     global_model = GlobalForecaster(
-        horizon=h, features=features, boosting=BoostingParams(max_iter=400, learning_rate=0.05),
-        holidays=setup["holidays"], country=setup["country"], freq=freq, n_threads=1,
-        holdout_intervals=False)  # the ensemble calibrates its own intervals
+        horizon=h, exog=setup["exog"], level_columns=(), scale_window=setup["scale_window"],
+        relative_window=setup["relative_window"], max_iter=400, learning_rate=0.05,
+        loss="squared_error", holidays=setup["holidays"], country=setup["country"], freq=freq,
+        n_threads=1, holdout_intervals=False)  # the ensemble calibrates its own intervals
     prophet = ProphetForecaster(
-        ProphetSettings(seasonality_mode="multiplicative", uncertainty_samples=200),
+        seasonality_mode="multiplicative", uncertainty_samples=200,
         holidays=setup["holidays"], country=setup["country"], regressors=setup["exog"],
         n_jobs=n_jobs, freq=freq)
     return {"global_hgb": global_model, "prophet": prophet,
@@ -115,17 +114,17 @@ def run_outer_fold(frame, setup, cutoff, n_jobs) -> tuple[pd.DataFrame, pd.DataF
     train = train[train[UNIQUE_ID].isin(counts.index[counts >= 14])]
     test = frame[(frame[DS] > cutoff) & (frame[DS] <= cutoff + h * offset)
                  & frame[UNIQUE_ID].isin(train[UNIQUE_ID].unique())]
-    inner = BacktestSpec(h=h, n_folds=setup["inner_folds"], levels=LEVELS, exog=setup["exog"],
-                         min_history=14)
     started = time.perf_counter()
-    ensemble = EnsembleForecaster(make_candidates(setup, n_jobs), inner, freq=freq).fit(train)
+    ensemble = RevenueForecaster(make_candidates(setup, n_jobs), h=h, levels=LEVELS,
+                                 strategy="inverse_error", selection_folds=setup["inner_folds"],
+                                 min_history=14, exog=setup["exog"]).fit(train)
     exog = test[[UNIQUE_ID, DS, *setup["exog"]]] if setup["exog"] else None
-    forecast = ensemble.predict(h, exog, LEVELS).assign(model="ensemble")
+    forecast = ensemble.predict(h, exog).drop(columns=H).assign(model="ensemble")
     pieces = [forecast]
     for name, model in ensemble.models_.items():
         pieces.append(model.predict(h, exog, LEVELS).assign(model=name))
     candidates = pd.concat(pieces[1:], ignore_index=True)
-    auto, crossfit = pick_strategy(ensemble.backtest_)
+    auto, _ = pick_strategy(ensemble.backtest_)
     for strategy in ("best", "pooled_inverse_error", "auto"):
         choice = choose_models(ensemble.backtest_, auto if strategy == "auto" else strategy)
         combo = combine_forecasts(candidates, extend_choice(choice, candidates[UNIQUE_ID].unique()))
@@ -140,7 +139,7 @@ def run_outer_fold(frame, setup, cutoff, n_jobs) -> tuple[pd.DataFrame, pd.DataF
     info = {"cutoff": str(cutoff.date()), "train_rows": int(train[Y].notna().sum()),
             "series": int(train[UNIQUE_ID].nunique()), "seconds": time.perf_counter() - started,
             "auto_strategy": auto}
-    return rows, ensemble.choice_.assign(cutoff=cutoff), info
+    return rows, ensemble.selection_.choice.assign(cutoff=cutoff), info
 
 
 def main(name: str) -> dict:

@@ -45,7 +45,7 @@ ALTERNATIVES = {
 
 def candidates(config, freq: str, h: int, data: str) -> dict:
     """The config's candidates (plus the seasonal naive) and the alternatives, by name."""
-    from forecast.models.revenue import build_candidates
+    from forecast.factory import revenue_candidates as build_candidates
 
     revenue = config.revenue.model_copy(update={"candidates": sorted(
         {"seasonal_naive", *config.revenue.candidates})})
@@ -64,15 +64,18 @@ def run(data: str) -> Path:
     from forecast.evaluation.backtest import BacktestSpec, backtest
     from forecast.evaluation.metrics import score_backtest
     from forecast.models.base import infer_freq
-    from forecast.pipeline.revenue import GRAIN, _hierarchy, load_series
-    from forecast.schemas import DS, UNIQUE_ID
+    from forecast.pipeline.revenue import _hierarchy, load_series
+    from forecast.schemas import DS, GRAIN, UNIQUE_ID
 
     path = ROOT / "configs" / f"{data}.yaml"
     forecast = Path(sys.executable).with_name("forecast")
     subprocess.run([forecast, "features", "series", "--config", path], check=True,
                    capture_output=True)
     config = load_config(path)
-    frame, series = load_series(config)
+    from forecast.io import warehouse
+
+    with warehouse.connect(config.workspace, read_only=True) as con:
+        frame, series = load_series(con, config)
     freq = infer_freq(frame[DS])
     cfg = config.revenue
     h = cfg.backtest_h or horizon_periods(cfg.horizon, freq)
@@ -102,9 +105,10 @@ def run(data: str) -> Path:
 def reconciliation(config, table, frame, series, make_hierarchy) -> dict | None:
     """Selected forecast of the dev origins reconciled three ways: WAPE per grain (None without
     a hierarchy)."""
-    from forecast.evaluation.selection import evaluate_selection
-    from forecast.pipeline.revenue import GRAIN, _reconcile_folds
-    from forecast.schemas import UNIQUE_ID
+    from forecast.hierarchy import reconciler
+    from forecast.model_selection.revenue import reconcile_folds
+    from forecast.model_selection.selection import evaluate_selection
+    from forecast.schemas import GRAIN, UNIQUE_ID
 
     hierarchy = make_hierarchy(frame, series, "mint_shrink")
     if hierarchy is None:
@@ -117,8 +121,8 @@ def reconciliation(config, table, frame, series, make_hierarchy) -> dict | None:
                                              cfg.levels, series.set_index(UNIQUE_ID)[GRAIN])
     out = {}
     for method in ("ols", "wls_var", "mint_shrink"):
-        _, by_level = _reconcile_folds(rows, selections, hierarchy, method)
-        out[method] = None if by_level is None else by_level.round(4).to_dict("records")
+        _, by_level = reconcile_folds(rows, selections, hierarchy, reconciler(method))
+        out[method] = by_level.round(4).to_dict("records")
     return out
 
 

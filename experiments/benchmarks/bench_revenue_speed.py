@@ -30,9 +30,9 @@ import pandas as pd
 from forecast.evaluation.backtest import seasonal_scales
 from forecast.evaluation.metrics import coverage, mase
 from forecast.models.baselines import SeasonalGrowthForecaster, SeasonalNaiveForecaster
-from forecast.models.global_model import BoostingParams, FeatureSpec, GlobalForecaster
-from forecast.models.prophet_model import ProphetForecaster, ProphetSettings
-from forecast.models.selection import CombinationForecaster
+from forecast.models.global_model import GlobalForecaster
+from forecast.models.prophet_model import ProphetForecaster
+from forecast.model_selection import CombinationForecaster
 from forecast.schemas import DS, UNIQUE_ID, Y
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -81,9 +81,9 @@ def global_model() -> GlobalForecaster:
     weeks before the evaluation origin): MASE 0.73 / 0.97 against 0.79 / 1.10 for the
     whole-window mean; no setting was tried on the evaluation weeks.
     """
-    return GlobalForecaster(horizon=H, features=FeatureSpec(scale_window=52),
-                            boosting=BoostingParams(max_iter=200, learning_rate=0.1),
-                            country="US", freq="W-SUN", max_train_rows=250_000, n_threads=1)
+    return GlobalForecaster(horizon=H, scale_window=52, max_iter=200, learning_rate=0.1,
+                            loss="squared_error", country="US", freq="W-SUN",
+                            max_train_rows=250_000, n_threads=1)
 
 
 def default_path() -> CombinationForecaster:
@@ -112,7 +112,7 @@ def earlier_origins(frame: pd.DataFrame, n_series: int = 1000, back=(13, 52)) ->
 
 
 def prophet(n_jobs: int) -> ProphetForecaster:
-    return ProphetForecaster(ProphetSettings(uncertainty_samples=200), country="US",
+    return ProphetForecaster(seasonality_mode="additive", uncertainty_samples=200, country="US",
                              n_jobs=n_jobs, freq="W-SUN")
 
 

@@ -18,20 +18,24 @@ from forecast.cli.groups import predict, train
 
 
 def _train_text(r: dict) -> str:
+    lines = [(f"trained the revenue model on {r['series']:,} series ({r['freq']}) in "
+              f"{r['seconds']:.1f} s; strategies per fold: {', '.join(r['strategies']) or '-'}")]
     s = r["selected"]
-    coverage = "  ".join(f"{k.replace('_', ' ')}% {v:.3f}" for k, v in s.items()
-                         if k.startswith("coverage_"))
-    lines = [
-        (f"trained the revenue model on {r['series']:,} series ({r['freq']}) in "
-         f"{r['seconds']:.1f} s; strategies per fold: {', '.join(r['strategies'])}"),
-        (f"  selected forecast at grain {s['grain']!r} ({s['model']}): WAPE {s['wape']:.4f}  "
-         f"MASE {s['mase']:.4f}  {coverage}"),
-        "  pooled backtest WAPE per model: " + ", ".join(
-            f"{p['model']} {p['wape']:.4f}" for p in r["pooled"]),
-    ]
+    if s is not None:
+        coverage = "  ".join(f"{k.replace('_', ' ')}% {v:.3f}" for k, v in s.items()
+                             if k.startswith("coverage_"))
+        lines += [
+            (f"  selected forecast at grain {s['grain']!r} ({s['model']}): WAPE {s['wape']:.4f}"
+             f"  MASE {s['mase']:.4f}  {coverage}"),
+            "  pooled backtest WAPE per model: " + ", ".join(
+                f"{p['model']} {p['wape']:.4f}" for p in r["pooled"]),
+        ]
+    else:
+        lines.append("  no accuracy measured: the history holds no evaluation fold")
     if r["by_level"]:
         lines.append("  WAPE by level (unreconciled -> reconciled): " + ", ".join(
             f"{b['grain']} {b['unreconciled']:.4f} -> {b['reconciled']:.4f}" for b in r["by_level"]))
+    lines += [f"  note: {note}" for note in r.get("notes", [])]
     lines.append(f"  model: {r['model_uri']}  (tracking: {r['tracking_uri']})")
     return "\n".join(lines)
 

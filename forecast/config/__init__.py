@@ -52,7 +52,7 @@ class Config(StrictModel):
     """A job configuration: where the workspace is and what goes into it."""
 
     workspace: Path
-    sources: list[SourceConfig] = Field(default_factory=list)
+    sources: tuple[SourceConfig, ...] = ()
     country: str | None = Field(None, description="ISO country code for holiday calendars")
     description: str = ""
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
@@ -66,7 +66,7 @@ class Config(StrictModel):
 
     @field_validator("sources")
     @classmethod
-    def _names_unique(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+    def _names_unique(cls, sources: tuple[SourceConfig, ...]) -> tuple[SourceConfig, ...]:
         names = [(s.table, s.source_name) for s in sources]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -75,7 +75,8 @@ class Config(StrictModel):
 
     @field_validator("sources")
     @classmethod
-    def _one_mode_per_table(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+    def _one_mode_per_table(cls, sources: tuple[SourceConfig, ...]
+                            ) -> tuple[SourceConfig, ...]:
         for table in dict.fromkeys(s.table for s in sources):
             fed = [s for s in sources if s.table == table]
             modes = {s.mode: s.source_name for s in fed}

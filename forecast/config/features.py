@@ -18,14 +18,14 @@ class ExogenousTable(StrictModel):
 
     table: str
     date_column: str = "date"
-    columns: list[str] = Field(description="value columns to bring in")
+    columns: tuple[str, ...] = Field(description="value columns to bring in")
 
 
 class SeriesConfig(StrictModel):
     """How ``forecast features series`` cuts the orders into series."""
 
-    grains: list[list[str]] = Field(
-        default_factory=lambda: [[]],
+    grains: tuple[tuple[str, ...], ...] = Field(
+        ((),),
         description="each grain is a list of level columns; [] is the company total",
     )
     freq: Frequency = "W"
@@ -33,8 +33,8 @@ class SeriesConfig(StrictModel):
         "auto", description="weekday weeks start on; auto: the one weekday all orders fall on "
         "(data that are already weekly), else Monday"
     )
-    measures: list[SeriesMeasure] = Field(
-        default_factory=lambda: ["revenue", "quantity", "orders", "margin"],
+    measures: tuple[SeriesMeasure, ...] = Field(
+        ("revenue", "quantity", "orders", "margin"),
         description="measure columns of the frame (the target is always included)",
     )
     target: SeriesMeasure = Field("revenue", description="the measure that becomes `y`")
@@ -42,10 +42,10 @@ class SeriesConfig(StrictModel):
         None, description="order column holding the line margin or profit; default: "
         "amount - quantity x unit_cost where unit_cost is known"
     )
-    exogenous: list[str] = Field(
-        default_factory=list, description="numeric order columns averaged per period"
+    exogenous: tuple[str, ...] = Field(
+        (), description="numeric order columns averaged per period"
     )
-    exogenous_tables: list[ExogenousTable] = Field(default_factory=list)
+    exogenous_tables: tuple[ExogenousTable, ...] = ()
     holiday_table: str | None = Field(
         None, description="warehouse table with the data set's own holidays (date, description)"
     )
@@ -67,9 +67,9 @@ class CustomerFeaturesConfig(StrictModel):
     """How ``forecast features customers`` builds point-in-time customer snapshots."""
 
     horizon_days: int = Field(90, ge=1, description="churn = no order in [cutoff, cutoff + H)")
-    cutoffs: list[date] = Field(default_factory=list)
-    windows: list[int] = Field(
-        default_factory=lambda: [30, 90, 180, 365],
+    cutoffs: tuple[date, ...] = ()
+    windows: tuple[int, ...] = Field(
+        (30, 90, 180, 365),
         description="trailing windows (days) for order and revenue counts and their trends",
     )
     product_window_days: int = Field(
@@ -78,7 +78,7 @@ class CustomerFeaturesConfig(StrictModel):
 
     @field_validator("windows")
     @classmethod
-    def _windows_distinct_positive(cls, windows: list[int]) -> list[int]:
+    def _windows_distinct_positive(cls, windows: tuple[int, ...]) -> tuple[int, ...]:
         if not windows or any(w < 1 for w in windows) or len(set(windows)) != len(windows):
             raise ValueError("windows must be a non-empty list of distinct positive day counts")
         return windows

@@ -25,8 +25,8 @@ class FunnelConfig(StrictModel):
     probability of the stages it names.
     """
 
-    stages: list[str] = Field(
-        default_factory=lambda: list(FUNNEL_STAGES[:4]),
+    stages: tuple[str, ...] = Field(
+        FUNNEL_STAGES[:4],
         description="open stages, in funnel order",
     )
     won_stage: str = Field(FUNNEL_STAGES[4], description="stage that closes a deal as won")
@@ -40,8 +40,8 @@ class FunnelConfig(StrictModel):
         default_factory=dict,
         description="P(win) per open stage to use instead of the historical one",
     )
-    breakdowns: list[BreakdownColumn] = Field(
-        default_factory=lambda: ["rep_id", "channel", "segment"],
+    breakdowns: tuple[BreakdownColumn, ...] = Field(
+        ("rep_id", "channel", "segment"),
         description="opportunity columns the win rates are broken down by",
     )
 
@@ -68,8 +68,8 @@ class AttainmentConfig(StrictModel):
     are skipped when they come from this default, and are an error when asked for by name.
     """
 
-    levels: list[AttainmentLevel] = Field(
-        default_factory=lambda: list(ATTAINMENT_LEVELS),
+    levels: tuple[AttainmentLevel, ...] = Field(
+        ATTAINMENT_LEVELS,
         description="organisation levels to report: company, region, team, rep",
     )
     top: int = Field(5, ge=1, description="best and worst units listed per level in the summary")

@@ -53,16 +53,15 @@ class ReportsConfig(StrictModel):
     """How ``forecast report monthly|risk`` builds and writes its reports."""
 
     lang: ReportLanguage = Field("en", description="language of the report: en or zh")
-    formats: list[ReportFormat] = Field(
-        default_factory=lambda: list(REPORT_FORMATS), description="files to write")
+    formats: tuple[ReportFormat, ...] = Field(REPORT_FORMATS, description="files to write")
     company: str = Field("", description="company name in the report title")
     currency: str = Field("", description="symbol put before amounts, e.g. $ or ¥")
     currency_unit: CurrencyUnit = Field(
         "yuan", description="wan: Chinese reports show amounts in 万元 (units of 10,000)")
     output_dir: str = Field(
         "reports", description="folder for the report files, relative to the workspace")
-    key_account_segments: list[str] = Field(
-        default_factory=lambda: ["key account"],
+    key_account_segments: tuple[str, ...] = Field(
+        ("key account",),
         description="order segments that mark key accounts when there is no customer_tiers table")
     key_account_top_share: float = Field(
         0.2, gt=0, lt=1, description="else: the top share of customers by the last 12 months' "
@@ -72,7 +71,7 @@ class ReportsConfig(StrictModel):
 
     @field_validator("formats")
     @classmethod
-    def _formats_distinct(cls, formats: list[ReportFormat]) -> list[ReportFormat]:
+    def _formats_distinct(cls, formats: tuple[ReportFormat, ...]) -> tuple[ReportFormat, ...]:
         if not formats or len(set(formats)) != len(formats):
             raise ValueError("formats must be a non-empty list of distinct formats")
         return formats

@@ -9,11 +9,18 @@ from pydantic import Field, field_validator, model_validator
 
 from forecast.config.base import StrictModel
 from forecast.errors import ConfigError
+from forecast.schemas import (
+    BoostingLoss,
+    ProphetGrowth,
+    ReconcileMethod,
+    SeasonalityMode,
+    SelectionStrategy,
+)
 
 RevenueCandidate = Literal["naive", "seasonal_naive", "seasonal_growth", "moving_average",
                            "prophet", "global_hgb"]
-SelectionStrategy = Literal["auto", "best", "inverse_error", "pooled_inverse_error"]
-ReconcileChoice = Literal["none", "bottom_up", "ols", "wls_var", "mint_shrink"]
+# Said of every option that configures an estimator: one source of defaults, the estimator's.
+_DEFAULT = "; default (null): the estimator's default"
 
 # Days in one unit of a horizon and in one period of a series frequency.
 _UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
@@ -42,49 +49,56 @@ def horizon_periods(horizon: str, freq: str) -> int:
 
 
 class ProphetOptions(StrictModel):
-    """Prophet settings used for every series."""
+    """Prophet settings used for every series (``ProphetForecaster``'s parameters)."""
 
-    seasonality_mode: Literal["additive", "multiplicative"] = "multiplicative"
-    growth: Literal["linear", "logistic", "flat"] = "linear"
+    seasonality_mode: SeasonalityMode | None = Field(
+        None, description="additive or multiplicative" + _DEFAULT)
+    growth: ProphetGrowth | None = Field(
+        None, description="linear, logistic (caps from cap_multiple) or flat" + _DEFAULT)
     cap_multiple: float = Field(
         1.5, gt=1, description="logistic growth: each series' cap is this multiple of its maximum")
-    uncertainty_samples: int = Field(200, ge=0)
+    uncertainty_samples: int | None = Field(
+        None, ge=0, description="simulated paths the intervals are read from" + _DEFAULT)
     flat_below: int | None = Field(
         None, ge=0, description="series with fewer observed periods get a flat trend (linear "
         "growth only); default twice the horizon; 0 keeps every trend")
 
 
 class GlobalModelOptions(StrictModel):
-    """The global gradient-boosting model's settings."""
+    """The global gradient-boosting model's settings (``GlobalForecaster``'s parameters)."""
 
-    max_iter: int = Field(400, ge=10)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    min_samples_leaf: int = Field(20, ge=1)
-    loss: Literal["absolute_error", "squared_error", "poisson"] = Field(
-        "absolute_error", description="absolute_error forecasts the median, which is what WAPE "
-        "rewards; squared_error the mean")
+    max_iter: int | None = Field(None, ge=10, description="boosting iterations" + _DEFAULT)
+    learning_rate: float | None = Field(None, gt=0, le=1, description="shrinkage" + _DEFAULT)
+    min_samples_leaf: int | None = Field(
+        None, ge=1, description="fewest training rows in a leaf" + _DEFAULT)
+    loss: BoostingLoss | None = Field(
+        None, description="absolute_error forecasts the median, which is what WAPE rewards; "
+        "squared_error the mean" + _DEFAULT)
     scale_window: int | None = Field(
-        None, ge=1, description="periods at the end of history each series is scaled by")
+        None, ge=1, description="periods at the end of history each series is scaled by"
+        + _DEFAULT + " (the whole history)")
     relative_window: int | None = Field(
-        None, ge=1, description="also divide target and lags by the mean of this many periods")
-    blocks: list[int] = Field(
-        default_factory=list, description="ends of the step blocks that get their own model, "
+        None, ge=1, description="also divide target and lags by the mean of this many periods"
+        + _DEFAULT + " (off)")
+    blocks: tuple[int, ...] = Field(
+        (), description="ends of the step blocks that get their own model, "
         "so near steps use recent lags (e.g. [7, 28] for 91 days); ends at or past the horizon "
         "are ignored")
 
     @field_validator("blocks")
     @classmethod
-    def _blocks_positive(cls, blocks: list[int]) -> list[int]:
+    def _blocks_positive(cls, blocks: tuple[int, ...]) -> tuple[int, ...]:
         if any(b < 1 for b in blocks):
             raise ValueError("blocks must be positive step counts")
-        return sorted(set(blocks))
+        return tuple(sorted(set(blocks)))
 
 
 class RevenueConfig(StrictModel):
     """How ``forecast train revenue`` and ``forecast predict revenue`` work.
 
     The backtest has ``selection_folds + eval_folds`` rolling origins, ``step`` periods apart
-    and ending ``backtest_h`` periods before the data ends. Each evaluation fold's forecast is
+    and ending ``backtest_h`` periods before the data ends; settings left out are fitted to the
+    history (``forecast.model_selection.layout``). Each evaluation fold's forecast is
     the ensemble whose weights and conformal intervals were chosen on the ``selection_folds``
     origins just before it (the same as refitting the whole selection at that origin), so the
     reported errors and coverage are out of sample. The final model takes its weights and
@@ -93,30 +107,36 @@ class RevenueConfig(StrictModel):
 
     horizon: str = Field("1Q", description="default forecast horizon: 1Q, 13W, 3M, 90D ...")
     backtest_h: int | None = Field(
-        None, ge=1, description="periods forecast in each backtest fold; default: the horizon")
+        None, ge=1, description="periods forecast in each backtest fold; default: the horizon, "
+        "shorter when the history cannot hold a fold that long")
     step: int | None = Field(None, ge=1, description="periods between origins; default backtest_h")
-    eval_folds: int = Field(3, ge=1, description="origins whose errors are reported")
-    selection_folds: int = Field(3, ge=1, description="origins each choice is made on")
-    candidates: list[RevenueCandidate] = Field(
-        default_factory=lambda: ["seasonal_naive", "seasonal_growth", "prophet", "global_hgb"])
+    eval_folds: int | None = Field(
+        None, ge=0, description="origins whose errors are reported; default 3, fewer (down to "
+        "0) when the history is short")
+    selection_folds: int | None = Field(
+        None, ge=1, description="origins each choice is made on; default 3, fewer (down to "
+        "none: equal weights) when the history is short")
+    candidates: tuple[RevenueCandidate, ...] = (
+        "seasonal_naive", "seasonal_growth", "prophet", "global_hgb")
     strategy: SelectionStrategy = "auto"
-    levels: list[int] = Field(default_factory=lambda: [80, 95])
-    reconcile: ReconcileChoice = Field(
+    levels: tuple[int, ...] = (80, 95)
+    reconcile: ReconcileMethod = Field(
         "mint_shrink", description="how forecasts of the grains are made to add up")
-    regressors: list[str] = Field(
-        default_factory=list, description="series-frame columns whose future values are known "
+    regressors: tuple[str, ...] = Field(
+        (), description="series-frame columns whose future values are known "
         "(calendar columns such as is_holiday, or exogenous tables that extend past the data)")
     min_history: int = Field(14, ge=2, description="shortest history a series is backtested on")
     prophet: ProphetOptions = Field(default_factory=ProphetOptions)
     global_model: GlobalModelOptions = Field(default_factory=GlobalModelOptions)
-    n_jobs: int = Field(-1, description="worker processes for Prophet; -1 all cores")
+    n_jobs: int | None = Field(
+        None, description="worker processes for Prophet (-1 all cores)" + _DEFAULT)
 
     @field_validator("levels")
     @classmethod
-    def _levels_in_range(cls, levels: list[int]) -> list[int]:
+    def _levels_in_range(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
         if not levels or any(not 0 < lv < 100 for lv in levels) or 80 not in levels:
             raise ValueError("levels must be percentages between 0 and 100 and include 80")
-        return sorted(set(levels))
+        return tuple(sorted(set(levels)))
 
     @model_validator(mode="after")
     def _horizon_parses(self) -> RevenueConfig:

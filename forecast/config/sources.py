@@ -83,13 +83,13 @@ class SourceConfig(StrictModel):
     date_formats: dict[str, str] = Field(default_factory=dict, description="per-column formats")
     thousands: str | None = Field(None, description="thousands separator to strip from numbers")
     derive_amount: bool = Field(False, description="amount = quantity x unit_price")
-    required: list[str] = Field(default_factory=list, description="columns that must be non-empty")
-    filters: list[FilterSpec] = Field(default_factory=list)
+    required: tuple[str, ...] = Field((), description="columns that must be non-empty")
+    filters: tuple[FilterSpec, ...] = ()
     constants: dict[str, str | float | bool] = Field(
         default_factory=dict, description="columns set to one value for every row"
     )
-    lookups: list[LookupSpec] = Field(default_factory=list)
-    unique_key: list[str] | None = Field(None, description="columns that identify a row")
+    lookups: tuple[LookupSpec, ...] = ()
+    unique_key: tuple[str, ...] | None = Field(None, description="columns that identify a row")
     min_date: date = date(1900, 1, 1)
     max_date: date | None = Field(None, description="latest date allowed; default: today for "
                                   "past-only columns, 2100-12-31 otherwise")

@@ -41,10 +41,10 @@ class TargetsConfig(StrictModel):
     decomposition: Decomposition = Field(
         "forecast_share", description="how a parent's target is split among its children: by "
         "their share of the forecast, or by their share of trailing revenue")
-    levels: list[TargetLevel] | None = Field(
+    levels: tuple[TargetLevel, ...] | None = Field(
         None, description="organisation levels below the company, in order; default region and "
         "team, and rep where the `targets` table names reps")
-    forecast_levels: list[TargetLevel] | None = Field(
+    forecast_levels: tuple[TargetLevel, ...] | None = Field(
         None, description="the leading levels whose units come from the forecast; default every "
         "leading level whose grain the forecast has")
     history_months: int = Field(

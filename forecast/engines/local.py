@@ -247,17 +247,9 @@ def run_key(model: ChurnModel, snapshot: scores.SnapshotSource, config: ChurnCon
 
 
 def model_identity(model: ChurnModel) -> str:
-    """A digest of a fitted model that is the same in every process that loads it.
-
-    The config is hashed as JSON: a pickled pydantic model carries the set of fields that were
-    set, whose order changes with the process's string hash seed.
-    """
-    digest = hashlib.sha256()
-    config = getattr(model, "config", None)
-    digest.update(config.model_dump_json().encode() if config is not None else b"default")
-    state = {k: v for k, v in vars(model).items() if k != "config"}
-    digest.update(pickle.dumps(state, protocol=5))
-    return digest.hexdigest()
+    """A digest of a fitted model (its parameters and fitted state) that is the same in every
+    process that loads it."""
+    return hashlib.sha256(pickle.dumps(vars(model), protocol=5)).hexdigest()
 
 
 def _iso(day: date | None) -> str | None:

@@ -22,10 +22,11 @@ from forecast.models.base import (
     regularize,
 )
 from forecast.models.baselines import season_length_for, tail_matrix
-from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, H, Y, interval_columns
+from forecast.schemas import CUTOFF, DEFAULT_LEVELS, DS, FOLD, MODEL, UNIQUE_ID, YHAT, H, Y, interval_columns
 
-FOLD, CUTOFF, MODEL = "fold", "cutoff", "model"
 SCALE_MAE, SCALE_MSE = "scale_mae", "scale_mse"
+# Periods from a series' first observation to the fold's origin (see Forecaster.regime).
+HISTORY = "history"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,18 @@ def seasonal_scales(train: pd.DataFrame, season_length: int) -> pd.DataFrame:
     return pd.DataFrame({SCALE_MAE: mae, SCALE_MSE: mse}, index=ids)
 
 
+def history_spans(frame: pd.DataFrame) -> pd.Series:
+    """Periods of each series of a regular frame from its first observed ``y`` to its end.
+
+    Returns:
+        unique_id -> count, named ``history``; series never observed are left out.
+    """
+    observed = frame[frame[Y].notna()]
+    first = observed.groupby(UNIQUE_ID, observed=True)[DS].min()
+    after = frame[DS] >= frame[UNIQUE_ID].map(first)
+    return frame[after].groupby(UNIQUE_ID, observed=True).size().rename(HISTORY)
+
+
 def _fold_frames(frame: pd.DataFrame, cutoff: pd.Timestamp, spec: BacktestSpec, freq: str):
     offset = pd.tseries.frequencies.to_offset(freq)
     train = frame[frame[DS] <= cutoff]
@@ -103,6 +116,7 @@ def _fold_frames(frame: pd.DataFrame, cutoff: pd.Timestamp, spec: BacktestSpec, 
 def backtest(
     models: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec,
     progress: Callable[[int, int], None] | None = None,
+    failures: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of several forecasters on the same folds.
 
@@ -115,10 +129,15 @@ def backtest(
             missing count as not observed and are not scored.
         spec: fold layout.
         progress: called as (fits done, fits) after each model's fit at each origin.
+        failures: when given, a model whose fit or forecast raises ``ValidationError`` at any
+            origin is recorded here (name -> "origin <date>: <message>") and left out of the
+            whole table, so no model is scored on some origins only; when None the error
+            propagates.
 
     Returns:
         Frame ``fold, cutoff, unique_id, ds, h, y, model, yhat, yhat_lo_<l>, yhat_hi_<l>,
-        scale_mae, scale_mse``: one row per model and observed forecast period.
+        scale_mae, scale_mse, history``: one row per model and observed forecast period
+        (``history``: the series' periods from its first observation to the origin).
     """
     checked = check_series_frame(frame, "backtest frame")
     freq = next((m.freq for m in models.values() if getattr(m, "freq", None)), None) \
@@ -126,21 +145,33 @@ def backtest(
     checked = regularize(checked, freq)
     season = spec.season_length or season_length_for(freq)
     end = spec.end if spec.end is not None else checked[DS].max()
-    pieces = []
+    pieces, done = [], 0
     cutoffs = make_cutoffs(end, spec, freq)
     for fold, cutoff in enumerate(cutoffs):
         train, test = _fold_frames(checked, cutoff, spec, freq)
         if train.empty or test.empty:
             raise ValidationError(f"backtest fold {fold} (origin {cutoff:%Y-%m-%d}) has no "
                                   "training or test data; use fewer folds or a shorter step")
-        scales = seasonal_scales(train, season)
+        scales = seasonal_scales(train, season).join(history_spans(train))
         exog = test[[UNIQUE_ID, DS, *spec.exog]] if spec.exog else None
         for name, model in models.items():
-            forecast = clone(model).fit(train).predict(spec.h, future_exog=exog, levels=spec.levels)
+            done += 1
+            if failures is not None and name in failures:
+                continue
+            try:
+                forecast = clone(model).fit(train).predict(spec.h, future_exog=exog,
+                                                           levels=spec.levels)
+            except ValidationError as exc:
+                if failures is None:
+                    raise
+                failures[name] = f"origin {cutoff:%Y-%m-%d}: {exc}"
+                continue
             pieces.append(_score_rows(forecast, test, name, fold, cutoff, scales))
             if progress is not None:
-                progress(len(pieces), len(cutoffs) * len(models))
-    return pd.concat(pieces, ignore_index=True)
+                progress(done, len(cutoffs) * len(models))
+    table = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
+        columns=[FOLD, CUTOFF, UNIQUE_ID, DS, H, Y, MODEL, YHAT])
+    return table[~table[MODEL].isin(list(failures or ()))].reset_index(drop=True)
 
 
 def _score_rows(forecast, test, name, fold, cutoff, scales) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """Accuracy metrics of point forecasts and intervals, per series and pooled.
 
 Scaled metrics (MASE, RMSSE) divide by each series' in-sample seasonal-naive error before the
-forecast origin, which the backtest table carries as ``scale_mae`` and ``scale_mse``.
+forecast origin, which the backtest table carries as ``scale_mae`` and ``scale_mse``. Interval
+metrics do not depend on float ties (coverage has a relative tolerance) and stay defined on
+series whose actuals are all zero (the pinball loss then falls back to another scale).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import pandas as pd
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import CUTOFF, MODEL, SCALE_MAE, SCALE_MSE, interval_levels
 from forecast.schemas import UNIQUE_ID, YHAT, Y, interval_columns
+
+# Relative tolerance of interval metrics: values closer than this times their size are equal.
+TOLERANCE = 1e-9
 
 
 def wape(y: np.ndarray, yhat: np.ndarray) -> float:
@@ -56,18 +61,70 @@ def pinball_loss(y: np.ndarray, quantile: np.ndarray, tau: float) -> float:
     return float(np.mean(np.maximum(tau * diff, (tau - 1) * diff)))
 
 
+def _tolerance(y: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """``TOLERANCE * max(1, |y|, |bound|)``: how far apart two values may be and still tie."""
+    return TOLERANCE * np.maximum(1.0, np.maximum(np.abs(y), np.abs(bound)))
+
+
 def coverage(y: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
-    """Share of actuals inside [lower, upper]."""
-    y = np.asarray(y, float)
-    return float(np.mean((y >= np.asarray(lower, float)) & (y <= np.asarray(upper, float))))
+    """Share of actuals inside [lower, upper], with a tolerance relative to their size.
+
+    An actual counts as inside when ``lower - tol <= y <= upper + tol``, with ``tol = 1e-9 *
+    max(1, |y|, |bound|)`` for each bound. Interval bounds are sums and differences of floats,
+    so on integer data a bound meant to be 2 can come out as ``2 - 1e-16`` or as 2 depending on
+    the order of a summation (which differs between pandas versions); without a tolerance such a
+    tie would decide the coverage. The tolerance is far below any real difference of money or
+    counts, and the rule is the same on every version. A missing actual or bound is outside.
+    """
+    y, lower, upper = (np.asarray(a, float) for a in (y, lower, upper))
+    inside = (y >= lower - _tolerance(y, lower)) & (y <= upper + _tolerance(y, upper))
+    return float(np.mean(inside))
+
+
+def pinball_scale(y: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                  scale_mae: np.ndarray | None = None) -> float:
+    """What the pinball loss of an interval is divided by: the size of the actuals.
+
+    The mean |y| of the rows, so the loss is a share of the actuals as WAPE is (the figure of
+    any series with sales). Where the actuals are zero up to rounding (a series that stopped, a
+    window without a sale) that share is not defined, and was divided by 0 or by float noise
+    (losses of 1e7 and more). Then the first size that is not negligible (above ``TOLERANCE``
+    times the largest of them) is used instead: the mean in-sample seasonal-naive MAE
+    (``scale_mae``, what MASE divides by: how much the series moved before the origin), else
+    the mean size of the interval bounds ``(|lower| + |upper|) / 2`` (with y = 0 the loss is
+    then between the two tail probabilities). 0 when everything is 0 (so is the loss).
+    """
+    sizes = [float(np.mean(np.abs(np.asarray(y, float))))]
+    if scale_mae is not None:
+        scales = np.asarray(scale_mae, float)
+        sizes.append(float(np.mean(scales[np.isfinite(scales)])) if np.isfinite(scales).any()
+                     else np.nan)
+    bounds = (np.abs(np.asarray(lower, float)) + np.abs(np.asarray(upper, float))) / 2
+    sizes.append(float(np.mean(bounds)))
+    largest = max((size for size in sizes if np.isfinite(size)), default=0.0)
+    return next((size for size in sizes if size > TOLERANCE * largest), 0.0)
+
+
+def scaled_pinball(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float,
+                   scale_mae: np.ndarray | None = None) -> float:
+    """Mean pinball loss of the two bounds of a ``level`` % interval over :func:`pinball_scale`.
+
+    The lower bound is scored as the ``0.5 - level / 200`` quantile, the upper as ``0.5 + level
+    / 200``; 0 when actuals and bounds are all 0.
+    """
+    tail = 0.5 - level / 200
+    loss = (pinball_loss(y, lower, tail) + pinball_loss(y, upper, 1 - tail)) / 2
+    scale = pinball_scale(y, lower, upper, scale_mae)
+    return loss / scale if scale > 0 else loss
 
 
 def _group_scores(group: pd.DataFrame, levels: Sequence[float]) -> pd.Series:
     y, yhat = group[Y].to_numpy(float), group[YHAT].to_numpy(float)
+    scale_mae = group[SCALE_MAE].to_numpy(float) if SCALE_MAE in group else None
     scores = {"n": len(group), "wape": wape(y, yhat), "smape": smape(y, yhat),
               "bias": bias(y, yhat)}
     if SCALE_MAE in group:
-        scores["mase"] = mase(y, yhat, group[SCALE_MAE].to_numpy(float))
+        scores["mase"] = mase(y, yhat, scale_mae)
         per_series = group.groupby([CUTOFF, UNIQUE_ID], sort=False)[[Y, YHAT, SCALE_MSE]].apply(
             lambda g: rmsse(g[Y], g[YHAT], g[SCALE_MSE]))
         scores["rmsse"] = float(per_series.mean())
@@ -75,10 +132,7 @@ def _group_scores(group: pd.DataFrame, levels: Sequence[float]) -> pd.Series:
         lo, hi = interval_columns(level)
         label = f"{level:g}"
         scores[f"coverage_{label}"] = coverage(y, group[lo], group[hi])
-        tail = 0.5 - level / 200
-        scores[f"pinball_{label}"] = (pinball_loss(y, group[lo], tail)
-                                      + pinball_loss(y, group[hi], 1 - tail)) / 2 / np.mean(
-                                          np.abs(y))
+        scores[f"pinball_{label}"] = scaled_pinball(y, group[lo], group[hi], level, scale_mae)
     return pd.Series(scores)
 
 
@@ -96,7 +150,8 @@ def score_backtest(
 
     Returns:
         One row per group with ``n, wape, smape, bias, mase, rmsse, coverage_<l>, pinball_<l>``
-        (pinball is the mean loss of the two interval bounds, relative to mean |y|). MASE is the
+        (pinball is the mean loss of the two interval bounds over the size of the actuals, see
+        :func:`pinball_scale`; coverage allows float noise, see :func:`coverage`). MASE is the
         mean of scaled absolute errors over all points; RMSSE the mean over (origin, series).
     """
     missing = [c for c in (*by, Y, YHAT) if c not in table.columns]

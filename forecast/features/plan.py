@@ -21,14 +21,11 @@ from forecast.features.exogenous import (
     is_numeric,
 )
 from forecast.io.warehouse import quote, table_columns, table_exists
-from forecast.schemas import DS, UNIQUE_ID, H, Y
+from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
 MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
 MEASURE_TYPES = {"revenue": "DOUBLE", "quantity": "DOUBLE", "orders": "BIGINT", "margin": "DOUBLE"}
-TOTAL = "total"
-GRAIN = "grain"
 STOPPED = "stopped"
-NULL_LEVEL = "(none)"
 _PERIOD_DAYS = {"D": 1, "W": 7, "M": 31, "Q": 92}
 # Names the generated SQL uses for its own columns; no level or exogenous column may take them.
 INTERNAL_COLUMNS = frozenset({"grain_rank", "level_key", "n_rows", "first_ds", "last_ds",

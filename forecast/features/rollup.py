@@ -11,9 +11,9 @@ per-grain hash keys; it is the one costly part of a build.
 from __future__ import annotations
 
 from forecast.features.calendar import period_shift_sql, period_start_sql
-from forecast.features.plan import GRAIN, NULL_LEVEL, STOPPED, TOTAL, SeriesPlan
+from forecast.features.plan import STOPPED, SeriesPlan
 from forecast.io.warehouse import literal, quote
-from forecast.schemas import UNIQUE_ID
+from forecast.schemas import GRAIN, NULL_LEVEL, TOTAL, UNIQUE_ID
 
 _ZERO_KEY = "CAST(0 AS UBIGINT)"
 

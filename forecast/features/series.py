@@ -21,10 +21,10 @@ from forecast.features.calendar import (
     special_days_sql,
 )
 from forecast.features.exogenous import exogenous_table_ctes, exogenous_table_joins
-from forecast.features.plan import GRAIN, MEASURE_TYPES, STOPPED, SeriesPlan, plan_series
+from forecast.features.plan import MEASURE_TYPES, STOPPED, SeriesPlan, plan_series
 from forecast.features.rollup import series_ctes
 from forecast.io.warehouse import quote
-from forecast.schemas import DS, UNIQUE_ID, H, Y
+from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
 __all__ = ["build_future_exogenous_sql", "build_series_sql", "plan_series"]
 

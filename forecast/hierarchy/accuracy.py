@@ -9,9 +9,8 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.evaluation.metrics import wape
-from forecast.features.plan import GRAIN
 from forecast.hierarchy.structure import Hierarchy, grain_columns, require_columns
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
+from forecast.schemas import DS, GRAIN, UNIQUE_ID, YHAT, Y
 
 UNRECONCILED = "unreconciled"
 RECONCILED = "reconciled"

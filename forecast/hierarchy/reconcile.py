@@ -1,7 +1,11 @@
 """Forecast reconciliation: incoherent base forecasts of every series made to add up.
 
-Every method is linear: the reconciled bottom forecasts are ``b = G @ yhat`` and the coherent
-forecasts of all series are ``S @ b``, computed for all periods at once as matrix products.
+Each method is a small reconciler object, as in hierarchicalforecast: ``BottomUp()``,
+``OLS()``, ``WLSVar()`` and ``MinTraceShrink(fallback=...)``, with
+``reconcile(forecasts, hierarchy, residuals)``; :func:`reconciler` maps the config's method
+names to them. Every method is linear: the reconciled bottom forecasts are ``b = G @ yhat`` and
+the coherent forecasts of all series are ``S @ b``, computed for all periods at once as matrix
+products.
 
 - ``bottom_up``: ``b`` is the base forecasts of the bottom series; aggregates are their sums.
 - ``ols``: ``G = (S'S)^-1 S'``, the orthogonal projection onto the coherent subspace.
@@ -12,7 +16,8 @@ forecasts of all series are ``S @ b``, computed for all periods at once as matri
 - ``wls_var``: the same with ``W`` diagonal, each series' mean squared residual. A series
   without residuals (a store newer than the backtest window, or closed through it) gets the
   median variance of its grain relative to the squared forecast level, times its own squared
-  level. ``mint_shrink`` falls back to it when some series have no residuals.
+  level. ``MinTraceShrink(fallback=WLSVar())`` (the config's ``mint_shrink``) falls back to it
+  when some series have no residuals.
 
 Intervals are reconciled by shifting: each bound of a series moves by the change its ``yhat``
 received. That keeps every interval's width (and so ``lo <= yhat <= hi`` when it held before),
@@ -23,20 +28,19 @@ its bottom series' intervals, and the bounds themselves are not coherent.
 from __future__ import annotations
 
 import logging
-from typing import Literal, get_args
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import linalg
+from sklearn.base import BaseEstimator
 
 from forecast.errors import ValidationError
 from forecast.hierarchy.structure import Hierarchy, require_columns, series_matrix
-from forecast.schemas import DS, UNIQUE_ID, YHAT
+from forecast.schemas import DS, UNIQUE_ID, YHAT, ReconcileMethod
 
 log = logging.getLogger(__name__)
 
-ReconcileMethod = Literal["bottom_up", "ols", "wls_var", "mint_shrink"]
-METHODS: tuple[str, ...] = get_args(ReconcileMethod)
 RESIDUAL = "residual"
 # A series whose residuals are all 0 would get infinite weight; its variance is floored at
 # this share of the largest variance so W stays positive definite.
@@ -147,92 +151,147 @@ def _generalised_least_squares(
                               ) from error
 
 
-def reconciled_bottom(
-    base: np.ndarray, hierarchy: Hierarchy, method: ReconcileMethod,
-    residuals: pd.DataFrame | None = None,
-) -> np.ndarray:
-    """Reconciled bottom forecasts (n_bottom x n_periods) from base forecasts of every series.
-
-    Args:
-        base: base forecasts (n_series x n_periods) in the hierarchy's row order.
-        hierarchy: the structure.
-        method: ``bottom_up``, ``ols``, ``wls_var`` or ``mint_shrink``.
-        residuals: ``unique_id, ds, residual`` for ``wls_var`` and ``mint_shrink``.
-    """
-    if method == "bottom_up":
-        return base[hierarchy.n_aggregates:]
-    summing = hierarchy.summing.toarray()
-    if method == "ols":
-        return _generalised_least_squares(hierarchy, base, summing)
-    if method == "wls_var":
-        variances = series_variances(residuals, hierarchy, base)
-        return _generalised_least_squares(hierarchy, base, summing / variances[:, None])
-    covariance, _ = shrunk_covariance(residual_matrix(residuals, hierarchy))
-    try:
-        weighted = linalg.solve(covariance, summing, assume_a="pos")
-    except linalg.LinAlgError as error:
-        raise ValidationError(f"mint_shrink: the residual covariance is singular ({error})"
-                              ) from error
-    return _generalised_least_squares(hierarchy, base, weighted)
-
-
 def interval_bound_columns(frame: pd.DataFrame) -> list[str]:
     """The ``yhat_lo_<level>`` and ``yhat_hi_<level>`` columns of a forecast frame."""
     return [c for c in frame.columns if c.startswith((f"{YHAT}_lo_", f"{YHAT}_hi_"))]
 
 
-def reconcile(
-    forecasts: pd.DataFrame, hierarchy: Hierarchy, method: ReconcileMethod,
-    residuals: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Make base forecasts coherent: every aggregate the sum of its bottom series.
+class Reconciler(BaseEstimator):
+    """A reconciliation method: base forecasts of every series in, coherent forecasts out.
 
-    Args:
-        forecasts: base forecasts of one model, ``unique_id, ds, yhat`` and optional
-            ``yhat_lo_<level>, yhat_hi_<level>`` (other columns are kept as they are), one row
-            per series of the hierarchy and period, every series in every period.
-        hierarchy: from :func:`build_hierarchy`.
-        method: ``bottom_up``, ``ols``, ``wls_var`` or ``mint_shrink`` (see the module
-            docstring).
-        residuals: for ``wls_var`` and ``mint_shrink``: in-sample or backtest errors
-            ``unique_id, ds, residual`` (y - yhat) of every series (``wls_var`` imputes series
-            without any); for ``mint_shrink`` periods where a series has none are dropped.
-
-    Returns:
-        A copy of ``forecasts`` in the same row order with coherent ``yhat`` (within 1e-6
-        relative) and each interval bound shifted by the change of its row's ``yhat``.
-
-    Raises:
-        ValidationError: unknown method, malformed or incomplete forecasts, or residuals that
-            are missing or too few for ``mint_shrink``.
+    Subclasses give :meth:`bottom`, the reconciled bottom forecasts of a base matrix; every
+    method is linear, so the coherent forecasts of all series are ``S @ bottom``.
     """
-    if method not in METHODS:
-        raise ValidationError(f"unknown reconciliation method {method!r}; expected one of "
-                              f"{list(METHODS)}")
-    base = series_matrix(forecasts, hierarchy, YHAT, "forecasts", complete=True)
-    bottom = reconciled_bottom(base.values, hierarchy, method, residuals)
-    coherent = np.asarray(hierarchy.summing @ bottom)
-    shift = (coherent - base.values)[base.rows, base.columns]
-    reconciled = forecasts.copy()
-    reconciled[YHAT] = coherent[base.rows, base.columns]
-    for column in interval_bound_columns(forecasts):
-        reconciled[column] = forecasts[column].to_numpy(dtype=float, na_value=np.nan) + shift
-    return reconciled
+
+    name: ClassVar[str]
+
+    def bottom(self, base: np.ndarray, hierarchy: Hierarchy,
+               residuals: pd.DataFrame | None) -> np.ndarray:
+        """Reconciled bottom forecasts (n_bottom x n_periods) of base (n_series x n_periods)."""
+        raise NotImplementedError
+
+    def resolve(self, hierarchy: Hierarchy, residuals: pd.DataFrame | None) -> Reconciler:
+        """The reconciler that will run for these residuals (this one; see MinTraceShrink)."""
+        return self
+
+    def reconcile(self, forecasts: pd.DataFrame, hierarchy: Hierarchy,
+                  residuals: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Make base forecasts coherent: every aggregate the sum of its bottom series.
+
+        Args:
+            forecasts: base forecasts of one model, ``unique_id, ds, yhat`` and optional
+                ``yhat_lo_<level>, yhat_hi_<level>`` (other columns are kept as they are), one
+                row per series of the hierarchy and period, every series in every period.
+            hierarchy: from :func:`build_hierarchy`.
+            residuals: backtest errors ``unique_id, ds, residual`` (y - yhat) for the methods
+                that weigh series by them (``WLSVar``, ``MinTraceShrink``).
+
+        Returns:
+            A copy of ``forecasts`` in the same row order with coherent ``yhat`` (within 1e-6
+            relative) and each interval bound shifted by the change of its row's ``yhat``.
+
+        Raises:
+            ValidationError: malformed or incomplete forecasts, or residuals that are missing
+                or too few for the method.
+        """
+        method = self.resolve(hierarchy, residuals)
+        base = series_matrix(forecasts, hierarchy, YHAT, "forecasts", complete=True)
+        bottom = method.bottom(base.values, hierarchy, residuals)
+        coherent = np.asarray(hierarchy.summing @ bottom)
+        shift = (coherent - base.values)[base.rows, base.columns]
+        reconciled = forecasts.copy()
+        reconciled[YHAT] = coherent[base.rows, base.columns]
+        for column in interval_bound_columns(forecasts):
+            reconciled[column] = forecasts[column].to_numpy(dtype=float, na_value=np.nan) + shift
+        return reconciled
 
 
-def usable_method(method: str, hierarchy: Hierarchy, residuals: pd.DataFrame | None) -> str:
-    """``method``, or ``wls_var`` when MinT lacks residuals for some series.
+class BottomUp(Reconciler):
+    """The bottom series' base forecasts; every aggregate is their sum."""
+
+    name = "bottom_up"
+
+    def bottom(self, base, hierarchy, residuals):
+        return base[hierarchy.n_aggregates:]
+
+
+class OLS(Reconciler):
+    """``G = (S'S)^-1 S'``: the orthogonal projection onto the coherent subspace."""
+
+    name = "ols"
+
+    def bottom(self, base, hierarchy, residuals):
+        summing = hierarchy.summing.toarray()
+        return _generalised_least_squares(hierarchy, base, summing)
+
+
+class WLSVar(Reconciler):
+    """Weighted least squares with each series' mean squared residual (imputed when absent)."""
+
+    name = "wls_var"
+
+    def bottom(self, base, hierarchy, residuals):
+        variances = series_variances(residuals, hierarchy, base)
+        summing = hierarchy.summing.toarray()
+        return _generalised_least_squares(hierarchy, base, summing / variances[:, None])
+
+
+class MinTraceShrink(Reconciler):
+    """MinT with the shrunk residual covariance; ``fallback`` when some series have none.
 
     MinT weighs each series by its error covariance; a series with no errors at all (a store
-    that opened after the backtest origins, or was closed through them) has no covariance, so
-    the diagonal weighting with an imputed variance for it is used instead of refusing to
-    forecast. On Favorita's backtest it beat the structure-only OLS at every level.
+    that opened after the backtest origins, or was closed through them) has no covariance.
+    With a ``fallback`` (the pipeline's is :class:`WLSVar`, which imputes such a series'
+    variance; on Favorita's backtest it beat the structure-only OLS at every level) that method
+    runs instead, with a warning; without one, such residuals are refused.
+
+    Args:
+        fallback: the reconciler used when a series of the hierarchy has no residual.
     """
-    if method != "mint_shrink" or residuals is None:
-        return method
-    missing = set(hierarchy.unique_ids) - set(residuals[UNIQUE_ID])
-    if missing:
-        log.warning("%d series have no backtest residuals (e.g. %r): reconciling with wls_var "
-                    "instead of mint_shrink", len(missing), min(missing))
-        return "wls_var"
-    return method
+
+    name = "mint_shrink"
+
+    def __init__(self, fallback: Reconciler | None = None):
+        self.fallback = fallback
+
+    def resolve(self, hierarchy, residuals):
+        if self.fallback is None or residuals is None:
+            return self
+        missing = set(hierarchy.unique_ids) - set(residuals[UNIQUE_ID])
+        if not missing:
+            return self
+        log.warning("%d series have no backtest residuals (e.g. %r): reconciling with %s "
+                    "instead of %s", len(missing), min(missing), self.fallback.name, self.name)
+        return self.fallback.resolve(hierarchy, residuals)
+
+    def bottom(self, base, hierarchy, residuals):
+        covariance, _ = shrunk_covariance(residual_matrix(residuals, hierarchy))
+        try:
+            weighted = linalg.solve(covariance, hierarchy.summing.toarray(), assume_a="pos")
+        except linalg.LinAlgError as error:
+            raise ValidationError(f"mint_shrink: the residual covariance is singular ({error})"
+                                  ) from error
+        return _generalised_least_squares(hierarchy, base, weighted)
+
+
+RECONCILERS: dict[str, type[Reconciler]] = {
+    cls.name: cls for cls in (BottomUp, OLS, WLSVar, MinTraceShrink)}
+
+
+def reconciler(method: ReconcileMethod) -> Reconciler | None:
+    """The reconciler a method name of the config stands for (None for ``"none"``).
+
+    ``"mint_shrink"`` is ``MinTraceShrink(fallback=WLSVar())``: a forecast is never refused
+    because a new store has no backtest errors.
+
+    Raises:
+        ValidationError: an unknown method name.
+    """
+    if method == "none":
+        return None
+    if method not in RECONCILERS:
+        raise ValidationError(f"unknown reconciliation method {method!r}; expected one of "
+                              f"{['none', *RECONCILERS]}")
+    if method == MinTraceShrink.name:
+        return MinTraceShrink(fallback=WLSVar())
+    return RECONCILERS[method]()

@@ -17,8 +17,7 @@ import pandas as pd
 from scipy import sparse
 
 from forecast.errors import ValidationError
-from forecast.features.plan import GRAIN, NULL_LEVEL, TOTAL
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
+from forecast.schemas import DS, GRAIN, NULL_LEVEL, TOTAL, UNIQUE_ID, YHAT, Y
 
 RELATIVE_TOLERANCE = 1e-6
 _KEY_SEPARATOR = "\x1f"

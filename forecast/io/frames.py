@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from forecast.io.outputs import write_table
+from forecast.io.spreadsheet import safe_text, text_cells_as_text
 
 
 def write_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
@@ -28,8 +29,6 @@ def export_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     text stays text: a value such as ``=HYPERLINK(...)`` is a quote-prefixed string cell, never
     a formula (see :mod:`forecast.io.spreadsheet`).
     """
-    from forecast.io.spreadsheet import text_cells_as_text
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.xlsx")
@@ -43,8 +42,6 @@ def export_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
 
 def _writable(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the characters a worksheet cannot hold replaced in its text columns."""
-    from forecast.io.spreadsheet import safe_text
-
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -22,49 +22,14 @@ from forecast.config import Config, SourceConfig, format_from_path
 from forecast.errors import SourceError
 from forecast.io import load, warehouse
 from forecast.io.load import RemovedRows, UnchangedSource
-from forecast.io.readers import CsvOptions, ReadResult, file_sha256, read_source
+from forecast.io.readers import CsvOptions, file_sha256, read_source
 from forecast.io.source_checks import check_loads_something, filter_modes
+from forecast.io.staged import SourceSummary, StagedSource
 from forecast.io.validate import identical_rows, quarantine_records, stage_source
 from forecast.io.warehouse import quote
 from forecast.schemas import SOURCE_ROW
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SourceSummary:
-    """What happened to one source's rows.
-
-    ``identical_rows`` counts loaded rows that repeat an earlier loaded row in every column:
-    without a ``unique_key`` they load (repeat purchases are real), and the count shows them.
-    """
-
-    table: str
-    source: str
-    path: str
-    encoding: str
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    identical_rows: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    sample: list[dict[str, object]] = field(default_factory=list)
-
-    @property
-    def reconciled(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_quarantined
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "reconciled": self.reconciled}
-
-
-@dataclass
-class _Staged:
-    source: SourceConfig
-    read: ReadResult
-    staged: str
-    columns: list[str]
-    summary: SourceSummary
 
 
 def _register_lookups(
@@ -102,7 +67,7 @@ def _register_lookups(
     return " ".join(joins), columns
 
 
-def _summarise(con: duckdb.DuckDBPyConnection, item: _Staged, sample_size: int = 5) -> None:
+def _summarise(con: duckdb.DuckDBPyConnection, item: StagedSource, sample_size: int = 5) -> None:
     staged = quote(item.staged)
     loaded, quarantined = con.execute(
         f"SELECT count(*) FILTER (WHERE reason = ''), count(*) FILTER (WHERE reason <> '') "
@@ -135,7 +100,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, item: _Staged, sample_size: int =
 
 def stage_all(
     con: duckdb.DuckDBPyConnection, config: Config, scratch: Path, today: date | None = None
-) -> list[_Staged]:
+) -> list[StagedSource]:
     """Read, parse and check every source of a config into temp tables (no warehouse writes).
 
     Raises:
@@ -145,7 +110,7 @@ def stage_all(
     """
     if not config.sources:
         raise SourceError("the config has no `sources:` to ingest")
-    items: list[_Staged] = []
+    items: list[StagedSource] = []
     for index, source in enumerate(config.sources):
         log.info("reading %s (%s) for table %s", source.path, source.file_format, source.table)
         name = f"src_{index}"
@@ -159,7 +124,7 @@ def stage_all(
         columns = stage_source(con, source, read, staged, lookups, today, numeric)
         summary = SourceSummary(source.table, source.source_name, str(source.path),
                                 read.encoding, 0, 0, 0)
-        item = _Staged(source, read, staged, columns, summary)
+        item = StagedSource(source, read, staged, columns, summary)
         _summarise(con, item)
         if not summary.rows_loaded:
             check_loads_something(con, source, read, summary.rows_read, summary.reasons)

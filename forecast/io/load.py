@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from forecast.errors import SourceError, ValidationError
 from forecast.io import warehouse
+from forecast.io.staged import SourceSummary, StagedSource
 from forecast.io.validate import quarantine_records
 from forecast.io.warehouse import quote
 from forecast.schemas import (
@@ -34,9 +34,6 @@ from forecast.schemas import (
     SOURCE,
     SOURCE_ROW,
 )
-
-if TYPE_CHECKING:
-    from forecast.io.ingest import SourceSummary, _Staged
 
 log = logging.getLogger(__name__)
 ALIAS = "wh"
@@ -95,7 +92,7 @@ class WriteResult:
     unchanged: list[UnchangedSource]
 
 
-def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[_Staged],
+def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[StagedSource],
           hashes: dict[int, str]) -> WriteResult:
     """Write staged sources into the workspace warehouse (created when missing), atomically.
 
@@ -129,7 +126,7 @@ def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[_Staged],
     return result
 
 
-def _write_all(con: duckdb.DuckDBPyConnection, items: list[_Staged],
+def _write_all(con: duckdb.DuckDBPyConnection, items: list[StagedSource],
                hashes: dict[int, str]) -> WriteResult:
     con.execute("BEGIN TRANSACTION")
     try:
@@ -162,7 +159,7 @@ def _ingested_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [name for name in names if warehouse.table_exists(con, name)]
 
 
-def _clear(con: duckdb.DuckDBPyConnection, items: list[_Staged]) -> list[RemovedRows]:
+def _clear(con: duckdb.DuckDBPyConnection, items: list[StagedSource]) -> list[RemovedRows]:
     """Drop the tables the sources replace and those no source feeds; say what went."""
     feeds: dict[str, tuple[str, set[str]]] = {}
     for item in items:
@@ -203,7 +200,7 @@ def _sources_leaving(con: duckdb.DuckDBPyConnection, table: str, keep: set[str],
     return notes
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, item: _Staged, sha: str) -> bool:
+def _already_loaded(con: duckdb.DuckDBPyConnection, item: StagedSource, sha: str) -> bool:
     """Whether this source's file, same content, is a load still in its table."""
     return bool(con.execute(
         f"SELECT count(*) FROM {INGEST_LOG_TABLE} WHERE table_name = ? AND source = ? "
@@ -212,7 +209,7 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, item: _Staged, sha: str) -> 
     ).fetchone()[0])
 
 
-def _target_types(item: _Staged) -> dict[str, str]:
+def _target_types(item: StagedSource) -> dict[str, str]:
     table = CANONICAL_TABLES.get(item.source.table)
     types: dict[str, str] = {}
     for name in item.columns:
@@ -223,7 +220,7 @@ def _target_types(item: _Staged) -> dict[str, str]:
     return types
 
 
-def _write_one(con: duckdb.DuckDBPyConnection, item: _Staged, sha: str) -> None:
+def _write_one(con: duckdb.DuckDBPyConnection, item: StagedSource, sha: str) -> None:
     """Add one source's rows and quarantined rows to its table, log the load, check counts."""
     source, table, s = item.source, item.source.table, item.summary
     types = _target_types(item)
@@ -289,7 +286,7 @@ def _reconcile(con: duckdb.DuckDBPyConnection, table: str, s: SourceSummary,
         )
 
 
-def _refuse_overlap(con: duckdb.DuckDBPyConnection, item: _Staged) -> None:
+def _refuse_overlap(con: duckdb.DuckDBPyConnection, item: StagedSource) -> None:
     """Refuse an append whose rows repeat a unique key the table already holds."""
     key, table, staged = item.source.unique_key, item.source.table, quote(item.staged)
     same = " AND ".join(f"t.{quote(c)} IS NOT DISTINCT FROM s.{quote(c)}" for c in key)

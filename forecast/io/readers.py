@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+from openpyxl import load_workbook
 
 from forecast.config import Encoding, FileFormat
 from forecast.errors import SourceError
@@ -192,8 +194,6 @@ def _read_csv(
 
 def _sheet_name(path: Path, sheet: str | int | None) -> str | int:
     """The sheet to read, checked against the workbook's sheets."""
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(path, read_only=True)
     except Exception as exc:  # openpyxl raises many types for corrupt files
@@ -215,8 +215,6 @@ def _sheet_name(path: Path, sheet: str | int | None) -> str | int:
 
 
 def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, name: str, sheet: str | int | None):
-    import pandas as pd
-
     sheet_name = _sheet_name(path, sheet)
     try:
         # Text as written: "NA", "null" or "nan" in a cell stay text for validation to judge.

@@ -1,21 +1,14 @@
-"""Writers of report files: HTML, Markdown, JSON and an Excel workbook of the tables.
+"""Writer of report files: the rendered formats of one report, each beside the others.
 
 Each file is written to a temporary name beside its target and renamed, so a reader never sees
-half a report.
+half a report. Rendering is :func:`forecast.reports.render.render_report`'s.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-
-from forecast.errors import ConfigError
-
-KINDS_EXCEL = {"money": "#,##0.00", "signed_money": "+#,##0.00;-#,##0.00", "count": "#,##0",
-               "pct": "0.0%", "signed_pct": "+0.0%;-0.0%", "prob": "0%", "points": "+0.0%;-0.0%",
-               "ratio": "0.000", "number": "#,##0.00", "date": "yyyy-mm-dd",
-               "month": "yyyy-mm"}
 
 
 def _replace(path: Path, data: bytes) -> Path:
@@ -26,106 +19,17 @@ def _replace(path: Path, data: bytes) -> Path:
     return path
 
 
-def _sheet_name(section: str, table: str, taken: set[str]) -> str:
-    base = f"{section}.{table}"[:31]
-    name, k = base, 2
-    while name in taken:
-        suffix = f"~{k}"
-        name, k = base[: 31 - len(suffix)] + suffix, k + 1
-    taken.add(name)
-    return name
-
-
-def _excel_value(value: object, kind: str) -> object:
-    if value is not None and kind in ("date", "month"):
-        from datetime import date
-
-        return date.fromisoformat(str(value)[:10])
-    return value
-
-
-def _summary_sheet(workbook, report: dict) -> None:
-    from forecast.io.spreadsheet import write_row
-
-    sheet = workbook.active
-    sheet.title = "summary"
-    write_row(sheet, 1, [report["title"]])
-    write_row(sheet, 2, [report["subtitle"]])
-    write_row(sheet, 4, ["section", "status", "metric", "label", "value", "note"])
-    row = 4
-    for s in report["sections"]:
-        if not s["metrics"]:
-            row += 1
-            write_row(sheet, row, [s["key"], s["status"], None, s["title"], None,
-                                   s.get("note") or None])
-        for m in s["metrics"]:
-            row += 1
-            write_row(sheet, row, [s["key"], s["status"], m["key"], m["label"],
-                                   _excel_value(m["value"], m["kind"]), None])
-            cell = sheet.cell(row=row, column=5)
-            cell.number_format = KINDS_EXCEL.get(m["kind"], "General")
-
-
-def excel_bytes(report: dict) -> bytes:
-    """The report's metrics (sheet ``summary``) and every table (one sheet each) as XLSX.
-
-    Every text is written as text (see :mod:`forecast.io.spreadsheet`): a customer named
-    ``=HYPERLINK(...)`` is a string cell, not a formula.
-    """
-    from io import BytesIO
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from forecast.io.spreadsheet import write_row
-
-    workbook = Workbook()
-    _summary_sheet(workbook, report)
-    taken = {"summary"}
-    for s in report["sections"]:
-        for table in s["tables"]:
-            sheet = workbook.create_sheet(_sheet_name(s["key"], table["key"], taken))
-            write_row(sheet, 1, [c["label"] for c in table["columns"]])
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for row, values in enumerate(table["rows"], start=2):
-                write_row(sheet, row, [_excel_value(values.get(c["key"]), c["kind"])
-                                       for c in table["columns"]])
-            for j, c in enumerate(table["columns"], start=1):
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-                    cell.number_format = KINDS_EXCEL.get(c["kind"], "General")
-            sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def write_report(report: dict, formats: list[str], folder: Path, stem: str) -> dict[str, Path]:
-    """Write the report in each format as ``<folder>/<stem>.<ext>``.
+def write_report_files(rendered: Mapping[str, bytes], folder: Path, stem: str
+                       ) -> dict[str, Path]:
+    """Write each rendered format as ``<folder>/<stem>.<format>``.
 
     Args:
-        report: a report document (see :mod:`forecast.reports.document`).
-        formats: any of ``html``, ``md``, ``json``, ``xlsx``.
+        rendered: format (``html``, ``md``, ``json``, ``xlsx``) -> the file's bytes.
         folder: created when missing.
         stem: file name without extension, e.g. ``monthly-2026-10``.
 
     Returns:
         format -> path written.
-
-    Raises:
-        ConfigError: an unknown format.
     """
-    from forecast.reports.html import render_html
-    from forecast.reports.markdown import render_markdown
-
-    writers = {
-        "html": lambda: render_html(report).encode("utf-8"),
-        "md": lambda: render_markdown(report).encode("utf-8"),
-        "json": lambda: json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8"),
-        "xlsx": lambda: excel_bytes(report),
-    }
-    unknown = [f for f in formats if f not in writers]
-    if unknown:
-        raise ConfigError(f"unknown report format(s) {unknown}; use any of {list(writers)}")
     folder = Path(folder)
-    return {fmt: _replace(folder / f"{stem}.{fmt}", writers[fmt]()) for fmt in formats}
+    return {fmt: _replace(folder / f"{stem}.{fmt}", data) for fmt, data in rendered.items()}

@@ -36,13 +36,14 @@ import pandas as pd
 import pyarrow as pa
 
 from forecast.errors import ValidationError, WorkspaceError
+from forecast.io.catalog import CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN, CHURN_SCORES
 from forecast.io.outputs import export_table
 from forecast.io.warehouse import literal, quote, table_exists
 from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
 
-SCORES_TABLE = "churn_scores"
-CHUNKS_TABLE = "churn_score_chunks"
-UNSEEN_TABLE = "churn_score_unseen"
+SCORES_TABLE = CHURN_SCORES.name
+CHUNKS_TABLE = CHURN_SCORE_CHUNKS.name
+UNSEEN_TABLE = CHURN_SCORE_UNSEEN.name
 RUN_TABLES = (SCORES_TABLE, CHUNKS_TABLE, UNSEEN_TABLE)
 EXPORT_VIEW = "churn_scores_export"
 CHUNK_VIEW = "_chunk_scores"

@@ -8,7 +8,7 @@ before fitting: a missing period becomes a row with ``y`` missing, so lags count
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from statistics import NormalDist
 
 import numpy as np
@@ -225,6 +225,20 @@ class Forecaster(BaseEstimator):
             future_exog[DS] = pd.to_datetime(future_exog[DS])
         out = self._predict(int(h), future_exog, levels)
         return out[output_columns(levels)].reset_index(drop=True)
+
+    def regime(self, history: int, freq: str) -> Hashable:
+        """The kind of forecast this model makes for a series with ``history`` periods.
+
+        A model that forecasts differently below some history (a seasonal naive without a full
+        season falls back to the last value) says so here, so that a selection weighs it for
+        a series only on backtest folds whose regime is the one it will have at forecast time.
+        The default: the same kind of forecast whatever the history.
+
+        Args:
+            history: periods from the series' first observation to the forecast origin.
+            freq: the series' frequency.
+        """
+        return None
 
     def _fit(self, frame: pd.DataFrame) -> None:
         raise NotImplementedError

@@ -129,6 +129,11 @@ class SeasonalNaiveForecaster(_MatrixBaseline):
         self.season_length = season_length
         self.freq = freq
 
+    def regime(self, history: int, freq: str) -> str:
+        """"seasonal" with a full season of history, else "last value" (its fallback)."""
+        m = int(self.season_length or season_length_for(freq))
+        return "seasonal" if history >= m else "last value"
+
     def _learn(self, matrix: np.ndarray) -> None:
         m = int(self.season_length or season_length_for(self.freq_))
         if m < 1:
@@ -184,6 +189,14 @@ class SeasonalGrowthForecaster(_MatrixBaseline):
         self.season_length = season_length
         self.window = window
         self.freq = freq
+
+    def regime(self, history: int, freq: str) -> str:
+        """"last value" under a year of history, "last year" with a year but no growth window,
+        "last year x growth" with a year and at least one period more."""
+        m = int(self.season_length or year_length_for(freq))
+        if history < m:
+            return "last value"
+        return "last year" if history == m else "last year x growth"
 
     def _learn(self, matrix: np.ndarray) -> None:
         m = int(self.season_length or year_length_for(self.freq_))

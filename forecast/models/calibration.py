@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
-from forecast.config import ChurnConfig
+from forecast.schemas import CalibrationMethod
 
 EPSILON = 1e-6
 
@@ -43,11 +43,12 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def cross_fit_calibration(raw: np.ndarray, y: np.ndarray, method: str, config: ChurnConfig
-                          ) -> np.ndarray:
-    """Calibrated out-of-fold probabilities, each fold's calibrator fitted on the other folds."""
+def cross_fit_calibration(raw: np.ndarray, y: np.ndarray, method: str, *, n_folds: int,
+                          seed: int) -> np.ndarray:
+    """Calibrated out-of-fold probabilities, each fold's calibrator fitted on the other folds
+    (``n_folds`` stratified folds, shuffled with ``seed``)."""
     out = np.empty_like(raw)
-    folds = StratifiedKFold(config.n_folds, shuffle=True, random_state=config.seed)
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     for train, test in folds.split(raw[:, None], y):
         out[test] = Calibrator(method).fit(raw[train], y[train]).transform(raw[test])
     return out
@@ -75,9 +76,11 @@ def choose_threshold(y_true: np.ndarray, proba: np.ndarray, cost_missed_churner:
     return float(candidates[best[-1]])
 
 
-def choose_calibration(raw: np.ndarray, y: np.ndarray, config: ChurnConfig
-                        ) -> tuple[str, np.ndarray]:
-    methods = ["none", "sigmoid", "isotonic"] if config.calibration == "auto" else [
-        config.calibration]
-    scored = [(m, cross_fit_calibration(raw, y, m, config)) for m in methods]
+def choose_calibration(raw: np.ndarray, y: np.ndarray, calibration: CalibrationMethod, *,
+                       n_folds: int, seed: int) -> tuple[str, np.ndarray]:
+    """The calibration method (``calibration``, or the best on cross-fitted log-loss when it is
+    ``auto``) and its cross-fitted probabilities."""
+    methods = ["none", "sigmoid", "isotonic"] if calibration == "auto" else [calibration]
+    scored = [(m, cross_fit_calibration(raw, y, m, n_folds=n_folds, seed=seed))
+              for m in methods]
     return min(scored, key=lambda s: log_loss(y, s[1], labels=[0, 1]))

@@ -1,12 +1,7 @@
 """Churn classifiers: candidates, tuning on log-loss, probability calibration, cost threshold.
 
-Two kinds of training table are accepted:
-
-* stacked customer snapshots (``customer_id, cutoff, <features>, churned``): validation is in
-  time; each of the latest cutoffs is validated by a model trained only on cutoffs at least
-  ``horizon_days`` earlier, whose labels were known by then;
-* one row per customer with its own label column (``ChurnConfig.label_column``, e.g. Telco's
-  ``Churn``): stratified K-fold.
+Training tables (snapshots validated in time, or one row per customer validated with
+stratified K-fold) and their validation folds are :mod:`forecast.models.churn_data`'s.
 
 Each candidate is a scikit-learn Pipeline with its preprocessing inside. Its hyperparameters are
 chosen on the validation log-loss; its out-of-fold scores are then calibrated (sigmoid, isotonic
@@ -17,6 +12,8 @@ expected cost of missed churners and wasted retention actions on the validation 
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,11 +24,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-from sklearn.model_selection import ParameterGrid, StratifiedKFold
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 
-from forecast.config import ChurnConfig
 from forecast.errors import ValidationError
 from forecast.models.calibration import (
     Calibrator,
@@ -39,8 +35,16 @@ from forecast.models.calibration import (
     choose_threshold,
     cross_fit_calibration,  # noqa: F401  (part of this module's API)
 )
+from forecast.models.churn_data import plan_validation, rfm_baseline_auc
 from forecast.models.reasons import fit_attribution
-from forecast.schemas import CHURN_PROBA, CUTOFF, LABEL, TIER
+from forecast.schemas import (
+    CHURN_PROBA,
+    CUTOFF,
+    LABEL,
+    TIER,
+    CalibrationMethod,
+    ChurnCandidate,
+)
 
 SPLINE_KNOTS = 5
 # Columns of a snapshot table that are bookkeeping, never features.
@@ -52,86 +56,6 @@ BOOSTING_GRID = [
     {"model__learning_rate": [0.1], "model__max_leaf_nodes": [15], "model__max_iter": [100],
      "model__min_samples_leaf": [40]},
 ]
-
-
-def build_training_set(frame: pd.DataFrame, config: ChurnConfig) -> tuple[pd.DataFrame, np.ndarray]:
-    """Split a labelled table into features and a 0/1 label.
-
-    Args:
-        frame: snapshots (``customer_id, cutoff, <features>, churned[, label_complete]``) or one
-            row per customer with ``config.label_column``. Rows with an unknown label (NULL
-            ``churned``, e.g. a label window running past the data) are dropped.
-        config: names the label and id columns and the positive label of a text label.
-
-    Returns:
-        ``(X, y)``: X keeps the id and ``cutoff`` columns (the model uses ``cutoff`` to split in
-        time and drops both), y is 1 for churned.
-
-    Raises:
-        ValidationError: the label column is missing or holds values that are not a label.
-    """
-    label = config.label_column or LABEL
-    if label not in frame.columns:
-        raise ValidationError(f"training table has no label column {label!r}; "
-                              f"columns are {list(frame.columns)}")
-    known = frame[frame[label].notna()]
-    values = known[label]
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        bad = ~values.isin([0, 1])
-        y = values.astype(float).to_numpy()
-    else:
-        text = values.astype(str).str.strip()
-        bad = ~text.str.lower().isin(["yes", "no", "true", "false", "1", "0"]) & (
-            text != config.positive_label)
-        y = text.str.lower().isin([config.positive_label.lower(), "yes", "true", "1"]).to_numpy()
-    if bad.any():
-        raise ValidationError(f"label column {label!r} holds values that are not a churn label "
-                              f"(rows {list(known.index[bad][:5])}: {list(values[bad][:5])}); "
-                              f"expected 0/1, true/false or yes/no")
-    return known.drop(columns=[label]), y.astype(int)
-
-
-class TimeAwareSplit:
-    """Validate each of the latest cutoffs with a model trained on cutoffs ``gap_days`` earlier.
-
-    Args:
-        n_validation_cutoffs: how many of the latest cutoffs are validation folds.
-        gap_days: minimum days between a training cutoff and the validation cutoff (the churn
-            horizon, so every training label was known at the validation cutoff).
-    """
-
-    def __init__(self, n_validation_cutoffs: int = 2, gap_days: int = 90):
-        self.n_validation_cutoffs = n_validation_cutoffs
-        self.gap_days = gap_days
-
-    def split(self, cutoffs: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Train and validation row positions, oldest validation cutoff first.
-
-        Raises:
-            ValidationError: no cutoff has an earlier cutoff at least ``gap_days`` before it.
-        """
-        days = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
-        distinct = np.unique(days)
-        gap = np.timedelta64(self.gap_days, "D")
-        folds = []
-        for cutoff in distinct[-self.n_validation_cutoffs:]:
-            train = np.flatnonzero(days <= cutoff - gap)
-            if len(train):
-                folds.append((train, np.flatnonzero(days == cutoff)))
-        if not folds:
-            raise ValidationError(
-                f"time-aware validation needs a cutoff at least {self.gap_days} days before one "
-                f"of the latest {self.n_validation_cutoffs} cutoffs; cutoffs are "
-                f"{[str(d)[:10] for d in distinct]}")
-        return folds
-
-
-def validation_splits(X: pd.DataFrame, y: np.ndarray, config: ChurnConfig) -> list:
-    """Time-aware folds when X has a ``cutoff`` column, else stratified K-fold (seeded)."""
-    if CUTOFF in X.columns:
-        return TimeAwareSplit(config.validation_cutoffs, config.horizon_days).split(X[CUTOFF])
-    folds = StratifiedKFold(config.n_folds, shuffle=True, random_state=config.seed)
-    return list(folds.split(np.zeros(len(y)), y))
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -146,23 +70,23 @@ def _spline_columns(X: pd.DataFrame, numeric: list[str]) -> list[str]:
 
 
 def build_candidate(name: str, X: pd.DataFrame, numeric: list[str], categorical: list[str],
-                    config: ChurnConfig) -> tuple[Pipeline, Any]:
+                    *, splines: bool, seed: int) -> tuple[Pipeline, Any]:
     """One candidate pipeline, preprocessing inside, and its hyperparameter grid.
 
-    ``logistic``: impute, scale (plus spline terms when ``config.splines``), one-hot
-    categoricals. ``gradient_boosting``: ordinal-encoded categoricals used natively.
+    ``logistic``: impute, scale (plus spline terms when ``splines``), one-hot categoricals.
+    ``gradient_boosting``: ordinal-encoded categoricals used natively (booster seeded ``seed``).
     """
     text = make_pipeline(_function_transformer(), OneHotEncoder(handle_unknown="ignore",
                                                                 min_frequency=5))
     if name == "logistic":
-        splines = _spline_columns(X, numeric) if config.splines else []
+        spline_columns = _spline_columns(X, numeric) if splines else []
         parts = [("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
                   numeric), ("cat", text, categorical)]
-        if splines:
+        if spline_columns:
             spline = make_pipeline(SimpleImputer(strategy="median"),
                                    SplineTransformer(n_knots=SPLINE_KNOTS, knots="quantile"),
                                    StandardScaler())
-            parts.append(("spline", spline, splines))
+            parts.append(("spline", spline, spline_columns))
         model = LogisticRegression(max_iter=5000)
         return Pipeline([("prep", ColumnTransformer(parts)), ("model", model)]), LOGISTIC_GRID
     ordinal = make_pipeline(_function_transformer(), OrdinalEncoder(
@@ -170,7 +94,7 @@ def build_candidate(name: str, X: pd.DataFrame, numeric: list[str], categorical:
     prep = ColumnTransformer([("cat", ordinal, categorical), ("num", "passthrough", numeric)])
     model = HistGradientBoostingClassifier(
         categorical_features=list(range(len(categorical))) or None,
-        l2_regularization=1.0, random_state=config.seed)
+        l2_regularization=1.0, random_state=seed)
     return Pipeline([("prep", prep), ("model", model)]), BOOSTING_GRID
 
 
@@ -200,15 +124,16 @@ def tune_candidate(pipeline: Pipeline, grid: Any, X: pd.DataFrame, y: np.ndarray
     return best[1], rows, best[2]
 
 
-def assign_tiers(proba: np.ndarray, config: ChurnConfig) -> np.ndarray:
+def assign_tiers(proba: np.ndarray, tier_high: float, tier_medium: float,
+                 capacity: int | None = None) -> np.ndarray:
     """``high``/``medium``/``low`` by ``tier_high``/``tier_medium``; with ``capacity`` N, the N
     riskiest customers are ``high`` instead."""
     proba = np.asarray(proba, dtype=float)
-    tiers = np.where(proba >= config.tier_medium, "medium", "low").astype(object)
-    if config.capacity is None:
-        tiers[proba >= config.tier_high] = "high"
+    tiers = np.where(proba >= tier_medium, "medium", "low").astype(object)
+    if capacity is None:
+        tiers[proba >= tier_high] = "high"
     else:
-        tiers[np.argsort(-proba, kind="mergesort")[: config.capacity]] = "high"
+        tiers[np.argsort(-proba, kind="mergesort")[:capacity]] = "high"
     return tiers
 
 
@@ -216,7 +141,20 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     """Calibrated churn classifier chosen among candidates on validation log-loss.
 
     Args:
-        config: candidates, calibration, costs, folds and seed; default ``ChurnConfig()``.
+        candidates: candidate models, ``logistic`` and/or ``gradient_boosting``.
+        blend: also try the mean of the calibrated candidates.
+        splines: spline terms for numeric features in the logistic.
+        calibration: ``sigmoid``, ``isotonic``, ``none`` or ``auto`` (chosen on log-loss).
+        cost_missed_churner, cost_wasted_action: costs the decision threshold balances.
+        n_folds: stratified folds (one-row-per-customer tables, and calibration cross-fitting).
+        validation_cutoffs: latest snapshot cutoffs used for validation.
+        horizon_days: the churn horizon, the gap between training and validation cutoffs.
+        seed: seed of the folds, the booster and the attribution.
+        id_column: the customer id column, never a feature.
+        drop_columns: other columns that are never features.
+        label_column: the label column of a one-row-per-customer table (allowed in scoring
+            data); None for snapshots' ``churned``.
+        tier_high, tier_medium, capacity: the tiers of :func:`assign_tiers`.
 
     Attributes (after ``fit``):
         feature_names_in_: the feature columns, in order; scoring data must have exactly these.
@@ -232,6 +170,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         chosen_: name of the winner (a candidate or ``blend``).
         validation_: one row per candidate and blend: ``model, calibration, params, log_loss,
             brier, roc_auc, n_validated``.
+        validation_scheme_: how the folds were made, in words (out-of-time on the latest
+            cutoffs; or, when no two cutoffs are ``horizon_days`` apart, stratified K-fold across
+            the customers of the latest cutoff, said to be not out-of-time).
+        baseline_auc_: when the validation is not out-of-time, the ROC-AUC of a logistic
+            regression on recency, frequency and monetary value alone on the same folds (None
+            when out-of-time or without those columns).
         threshold_: churn_proba at or above which a retention action pays off.
         validation_predictions_: the chosen model's calibrated out-of-sample predictions
             (``churned, churn_proba``), for evaluation.
@@ -239,34 +183,81 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             typical value), which ranks the reasons (:mod:`forecast.models.reasons`).
     """
 
-    def __init__(self, config: ChurnConfig | None = None):
-        self.config = config
+    def __init__(
+        self,
+        candidates: Sequence[ChurnCandidate] = ("logistic", "gradient_boosting"),
+        blend: bool = True,
+        splines: bool = True,
+        calibration: CalibrationMethod = "auto",
+        cost_missed_churner: float = 5.0,
+        cost_wasted_action: float = 1.0,
+        n_folds: int = 5,
+        validation_cutoffs: int = 2,
+        horizon_days: int = 90,
+        seed: int = 0,
+        id_column: str = "customer_id",
+        drop_columns: Sequence[str] = (),
+        label_column: str | None = None,
+        tier_high: float = 0.5,
+        tier_medium: float = 0.2,
+        capacity: int | None = None,
+    ):
+        self.candidates = candidates
+        self.blend = blend
+        self.splines = splines
+        self.calibration = calibration
+        self.cost_missed_churner = cost_missed_churner
+        self.cost_wasted_action = cost_wasted_action
+        self.n_folds = n_folds
+        self.validation_cutoffs = validation_cutoffs
+        self.horizon_days = horizon_days
+        self.seed = seed
+        self.id_column = id_column
+        self.drop_columns = drop_columns
+        self.label_column = label_column
+        self.tier_high = tier_high
+        self.tier_medium = tier_medium
+        self.capacity = capacity
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; a model pickled with a ``config`` object (before its parameters were
+        flat) takes that config's values, the defaults where it has none."""
+        if "config" in state:
+            config = state.pop("config")
+            defaults = inspect.signature(type(self).__init__).parameters
+            for name in self._get_param_names():
+                value = getattr(config, name, None)
+                state.setdefault(name, defaults[name].default if value is None else value)
+        super().__setstate__(state)
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ChurnModel:
         """Tune, calibrate and choose on validation folds, then refit the winner on every row.
 
         Args:
-            X: feature frame; an id column (``config.id_column``), ``cutoff`` (used for the
-                time-aware split) and ``config.drop_columns`` are not features.
+            X: feature frame; ``id_column``, ``cutoff`` (used for the time-aware split) and
+                ``drop_columns`` are not features. Snapshots without two cutoffs
+                ``horizon_days`` apart are validated across customers on the latest cutoff
+                (see :func:`forecast.models.churn_data.plan_validation`).
             y: 1 for churned, 0 for stayed.
         """
-        config = self.config or ChurnConfig()
         y = np.asarray(y, dtype=int)
         if len(np.unique(y)) != 2:
             raise ValidationError("churn training needs both churners and stayers in the label")
-        self._learn_schema(X, config)
+        self._learn_schema(X)
         features = self._features(X)
-        splits = validation_splits(X.reset_index(drop=True), y, config)
+        splits = self._validation_splits(X.reset_index(drop=True), y)
         results, blends = [], []
-        for name in config.candidates:
+        for name in self.candidates:
             pipeline, grid = build_candidate(name, features, self.numeric_features_,
-                                             self.categorical_features_, config)
+                                             self.categorical_features_, splines=self.splines,
+                                             seed=self.seed)
             params, rows, raw = tune_candidate(pipeline, grid, features, y, splits)
-            method, calibrated = choose_calibration(raw, y[rows], config)
+            method, calibrated = choose_calibration(raw, y[rows], self.calibration,
+                                                    n_folds=self.n_folds, seed=self.seed)
             results.append(_summary(name, method, params, y[rows], calibrated))
             blends.append((name, pipeline.set_params(**params), Calibrator(method).fit(
                 raw, y[rows]), calibrated))
-        if config.blend and len(blends) > 1:
+        if self.blend and len(blends) > 1:
             mean = np.mean([b[3] for b in blends], axis=0)
             results.append(_summary("blend", "mean", {}, y[rows], mean))
         self.validation_ = pd.DataFrame(results)
@@ -275,15 +266,26 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         chosen = blends if self.chosen_ == "blend" else [blends[best]]
         self.members_ = [(n, p.fit(features, y), c) for n, p, c, _ in chosen]
         proba = np.mean([b[3] for b in chosen], axis=0)
-        self.threshold_ = choose_threshold(y[rows], proba, config.cost_missed_churner,
-                                           config.cost_wasted_action)
+        self.threshold_ = choose_threshold(y[rows], proba, self.cost_missed_churner,
+                                           self.cost_wasted_action)
         self.validation_predictions_ = pd.DataFrame({LABEL: y[rows], CHURN_PROBA: proba})
         self.classes_ = np.array([0, 1])
-        self.attribution_ = fit_attribution(self, features, seed=config.seed)
+        self.attribution_ = fit_attribution(self, features, seed=self.seed)
         return self
 
-    def _learn_schema(self, X: pd.DataFrame, config: ChurnConfig) -> None:
-        skip = {config.id_column, *NON_FEATURES, *config.drop_columns}
+    def _validation_splits(self, X: pd.DataFrame, y: np.ndarray) -> list:
+        """The validation folds; sets ``validation_scheme_`` and ``baseline_auc_``."""
+        validation = plan_validation(
+            X, y, validation_cutoffs=self.validation_cutoffs, horizon_days=self.horizon_days,
+            n_folds=self.n_folds, seed=self.seed, id_column=self.id_column)
+        self.validation_scheme_ = validation.scheme
+        # Without out-of-time folds, the model must show it beats recency-frequency-monetary.
+        self.baseline_auc_ = None if validation.out_of_time else rfm_baseline_auc(
+            X, y, validation.splits)
+        return validation.splits
+
+    def _learn_schema(self, X: pd.DataFrame) -> None:
+        skip = {self.id_column, *NON_FEATURES, *self.drop_columns}
         columns = [c for c in X.columns if c not in skip]
         if not columns:
             raise ValidationError("churn training table has no feature columns")
@@ -321,9 +323,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Raises:
             ValidationError: names the missing and the unexpected columns.
         """
-        config = self.config or ChurnConfig()
-        allowed = {config.id_column, *NON_FEATURES, *config.drop_columns,
-                   config.label_column or LABEL}
+        allowed = {self.id_column, *NON_FEATURES, *self.drop_columns, self.label_column or LABEL}
         expected = list(self.feature_names_in_)
         missing = [c for c in expected if c not in X.columns]
         extra = [c for c in X.columns if c not in expected and c not in allowed]
@@ -354,8 +354,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
         """``churn_proba`` and ``tier`` per row of X (the pyfunc interface of MLflow)."""
         proba = self.predict_proba(X)[:, 1]
-        return pd.DataFrame({CHURN_PROBA: proba, TIER: assign_tiers(proba, self.config or
-                                                                    ChurnConfig())})
+        return pd.DataFrame({CHURN_PROBA: proba, TIER: self._tiers(proba)})
+
+    def _tiers(self, proba: np.ndarray) -> np.ndarray:
+        return assign_tiers(proba, self.tier_high, self.tier_medium, self.capacity)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """1 where a retention action pays off (``churn_proba >= threshold_``)."""
@@ -368,12 +370,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             The id (and ``cutoff``) columns of X, then ``churn_proba``, ``tier``
             (high/medium/low) and ``act`` (``churn_proba >= threshold_``).
         """
-        config = self.config or ChurnConfig()
         proba = self.predict_proba(X)[:, 1]
-        keys = [c for c in (config.id_column, CUTOFF) if c in X.columns]
+        keys = [c for c in (self.id_column, CUTOFF) if c in X.columns]
         out = X.loc[:, keys].reset_index(drop=True)
         out[CHURN_PROBA] = proba
-        out[TIER] = assign_tiers(proba, config)
+        out[TIER] = self._tiers(proba)
         out["act"] = proba >= self.threshold_
         return out
 
@@ -382,9 +383,3 @@ def _summary(name: str, method: str, params: dict, y: np.ndarray, proba: np.ndar
     return {"model": name, "calibration": method, "params": params,
             "log_loss": log_loss(y, proba, labels=[0, 1]), "brier": brier_score_loss(y, proba),
             "roc_auc": roc_auc_score(y, proba), "n_validated": len(y)}
-
-
-def fit_churn_model(frame: pd.DataFrame, config: ChurnConfig) -> ChurnModel:
-    """Train a churn model on a labelled table (see :func:`build_training_set`)."""
-    X, y = build_training_set(frame, config)
-    return ChurnModel(config).fit(X, y)

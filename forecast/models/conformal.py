@@ -19,11 +19,18 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from forecast.errors import ValidationError
-from forecast.evaluation.backtest import MODEL
 from forecast.models.base import check_levels
-from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, H, Y, interval_columns
-
-_ALL = "__all__"
+from forecast.schemas import (
+    ALL_SERIES,
+    DEFAULT_LEVELS,
+    DS,
+    MODEL,
+    UNIQUE_ID,
+    YHAT,
+    H,
+    Y,
+    interval_columns,
+)
 
 
 def _conformal_quantile(scores: np.ndarray, tail: float) -> float:
@@ -80,7 +87,7 @@ class ConformalCalibrator(BaseEstimator):
         rows = table.dropna(subset=[Y, YHAT])
         if rows.empty:
             raise ValidationError("calibration table: no rows with both y and yhat")
-        models = rows[MODEL] if MODEL in rows else pd.Series(_ALL, index=rows.index)
+        models = rows[MODEL] if MODEL in rows else pd.Series(ALL_SERIES, index=rows.index)
         records = []
         for model, group in rows.groupby(models, sort=True):
             scores = (group[Y] - group[YHAT]).to_numpy(float) / self._scale(

@@ -9,8 +9,6 @@ categoricals) and exogenous regressors with their future values complete the fea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -22,50 +20,7 @@ from forecast.features.holiday_features import (
 )
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
-from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, H, Y
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """Which features the global model builds.
-
-    Attributes:
-        lags: lags in periods, each >= horizon; None picks horizon..horizon+7, the seasonal lags
-            at or past the horizon and the lags around one year.
-        windows: rolling-mean windows (periods) ending ``horizon`` periods back; None by freq.
-        season_length: periods per season; None by freq (7 daily, 52 weekly).
-        exog: exogenous columns; None uses every numeric column other than y.
-        level_columns: categorical level columns; None uses every non-numeric column.
-        id_as_category: use unique_id as a categorical; None when there are <= 250 series.
-        scale: "mean" divides each series by its mean; "none" leaves it.
-        scale_window: periods at the end of the training window the mean is taken over; None
-            uses the whole window.
-        relative_window: when set, the target and the lag features are also divided by each
-            row's own level (the mean of this many periods ending ``horizon`` back), so trends
-            in level do not push the target outside the range the trees saw.
-    """
-
-    lags: tuple[int, ...] | None = None
-    windows: tuple[int, ...] | None = None
-    season_length: int | None = None
-    exog: tuple[str, ...] | None = None
-    level_columns: tuple[str, ...] | None = None
-    id_as_category: bool | None = None
-    scale: str = "mean"
-    scale_window: int | None = None
-    relative_window: int | None = None
-
-
-@dataclass(frozen=True)
-class BoostingParams:
-    """Settings passed to HistGradientBoostingRegressor."""
-
-    max_iter: int = 300
-    learning_rate: float = 0.05
-    max_leaf_nodes: int = 31
-    min_samples_leaf: int = 20
-    l2_regularization: float = 0.0
-    loss: str = "squared_error"
+from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, BoostingLoss, H, Y
 
 
 def default_lags(horizon: int, season_length: int, year: int) -> tuple[int, ...]:
@@ -129,8 +84,21 @@ class GlobalForecaster(Forecaster):
 
     Args:
         horizon: largest h the model will be asked for; every lag is at least this.
-        features: which features to build (:class:`FeatureSpec`).
-        boosting: gradient boosting settings (:class:`BoostingParams`).
+        lags: lags in periods, each >= horizon; None picks horizon..horizon+7, the seasonal lags
+            at or past the horizon and the lags around one year.
+        windows: rolling-mean windows (periods) ending ``horizon`` periods back; None by freq.
+        season_length: periods per season; None by freq (7 daily, 52 weekly).
+        exog: exogenous columns; None uses every numeric column other than y.
+        level_columns: categorical level columns; None uses every non-numeric column.
+        id_as_category: use unique_id as a categorical; None when there are <= 250 series.
+        scale: "mean" divides each series by its mean; "none" leaves it.
+        scale_window: periods at the end of the training window the mean is taken over; None
+            uses the whole window.
+        relative_window: when set, the target and the lag features are also divided by each
+            row's own level (the mean of this many periods ending ``horizon`` back), so trends
+            in level do not push the target outside the range the trees saw.
+        max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization, loss:
+            passed to HistGradientBoostingRegressor; ``absolute_error`` forecasts the median.
         holidays: optional frame ``holiday, ds`` (+ ``lower_window, upper_window``).
         country: optional ISO country code whose public holidays are added.
         freq: pandas frequency alias; inferred from the frame when None.
@@ -146,8 +114,21 @@ class GlobalForecaster(Forecaster):
     def __init__(
         self,
         horizon: int,
-        features: FeatureSpec | None = None,
-        boosting: BoostingParams | None = None,
+        lags: tuple[int, ...] | None = None,
+        windows: tuple[int, ...] | None = None,
+        season_length: int | None = None,
+        exog: tuple[str, ...] | None = None,
+        level_columns: tuple[str, ...] | None = None,
+        id_as_category: bool | None = None,
+        scale: str = "mean",
+        scale_window: int | None = None,
+        relative_window: int | None = None,
+        max_iter: int = 400,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        loss: BoostingLoss = "absolute_error",
         holidays: pd.DataFrame | None = None,
         country: str | None = None,
         freq: str | None = None,
@@ -157,8 +138,21 @@ class GlobalForecaster(Forecaster):
         holdout_intervals: bool = True,
     ):
         self.horizon = horizon
-        self.features = features
-        self.boosting = boosting
+        self.lags = lags
+        self.windows = windows
+        self.season_length = season_length
+        self.exog = exog
+        self.level_columns = level_columns
+        self.id_as_category = id_as_category
+        self.scale = scale
+        self.scale_window = scale_window
+        self.relative_window = relative_window
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.loss = loss
         self.holidays = holidays
         self.country = country
         self.freq = freq
@@ -184,8 +178,7 @@ class GlobalForecaster(Forecaster):
     def _fit(self, frame: pd.DataFrame) -> None:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        spec = self.features or FeatureSpec()
-        self._resolve_spec(frame, spec)
+        self._resolve_features(frame)
         self.scale_ = self._series_scale(frame)
         table = self._feature_table(frame)
         train = table[frame[Y].notna().to_numpy() & table["_usable"].to_numpy()]
@@ -195,9 +188,11 @@ class GlobalForecaster(Forecaster):
             train = train.sample(self.max_train_rows, random_state=self.random_state)
         self.feature_names_ = [c for c in table.columns
                                if not c.startswith("_") and train[c].notna().any()]
-        params = self.boosting or BoostingParams()
         self.model_ = HistGradientBoostingRegressor(
-            **vars(params), categorical_features="from_dtype", random_state=self.random_state
+            max_iter=self.max_iter, learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization, loss=self.loss,
+            categorical_features="from_dtype", random_state=self.random_state,
         )
         self.model_.fit(train[self.feature_names_], train["_target"])
         check = train.sample(min(len(train), 20_000), random_state=self.random_state)
@@ -227,33 +222,34 @@ class GlobalForecaster(Forecaster):
             return None
         return ConformalCalibrator(levels=(50, 80, 90, 95, 99), min_samples=50).fit(rows)
 
-    def _resolve_spec(self, frame: pd.DataFrame, spec: FeatureSpec) -> None:
-        self.season_length_ = spec.season_length or season_length_for(self.freq_)
+    def _resolve_features(self, frame: pd.DataFrame) -> None:
+        """The fitted feature choices: lags, windows, exogenous, level and id columns."""
+        self.season_length_ = self.season_length or season_length_for(self.freq_)
         year = _periods_per_year(self.freq_)
-        self.lags_ = spec.lags or default_lags(self.horizon, self.season_length_, year)
+        self.lags_ = self.lags or default_lags(self.horizon, self.season_length_, year)
         if min(self.lags_) < self.horizon:
             raise ValidationError(f"lags {self.lags_} must all be >= horizon {self.horizon}")
-        self.windows_ = spec.windows or _default_windows(self.freq_)
+        self.windows_ = self.windows or _default_windows(self.freq_)
         others = [c for c in frame.columns if c not in (UNIQUE_ID, DS, Y)]
         numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
-        self.exog_ = list(spec.exog) if spec.exog is not None else numeric
-        self.levels_ = list(spec.level_columns) if spec.level_columns is not None else [
+        self.exog_ = list(self.exog) if self.exog is not None else numeric
+        self.levels_ = list(self.level_columns) if self.level_columns is not None else [
             c for c in others if c not in numeric]
         missing = [c for c in self.exog_ + self.levels_ if c not in frame.columns]
         if missing:
             raise ValidationError(f"series frame: missing exogenous or level column(s) {missing}")
-        use_id = spec.id_as_category
+        use_id = self.id_as_category
         self.use_id_ = frame[UNIQUE_ID].nunique() <= MAX_CATEGORIES if use_id is None else use_id
         self.categories_ = {c: _top_categories(frame[c]) for c in self.levels_}
         if self.use_id_:
             self.categories_[UNIQUE_ID] = _top_categories(frame[UNIQUE_ID])
         self.calendar_ = build_holiday_calendar(frame[DS], self.holidays, self.country)
-        self.scale_kind_ = spec.scale
+        self.scale_kind_ = self.scale
 
     def _series_scale(self, frame: pd.DataFrame) -> pd.Series:
         if self.scale_kind_ == "none":
             return pd.Series(1.0, index=self.last_ds_.index)
-        window = (self.features or FeatureSpec()).scale_window
+        window = self.scale_window
         rows = frame if window is None else frame.groupby(
             UNIQUE_ID, sort=False, observed=True).tail(window)
         scale = rows.groupby(UNIQUE_ID, sort=True, observed=True)[Y].mean().abs()
@@ -284,7 +280,7 @@ class GlobalForecaster(Forecaster):
         for column, categories in self.categories_.items():
             table[column] = pd.Categorical(frame[column].astype(str), categories=categories)
         level = np.ones(len(values))
-        window = (self.features or FeatureSpec()).relative_window
+        window = self.relative_window
         if window:
             level = _rolling_mean(values, position, self.horizon, window)
             level = np.where(np.isfinite(level) & (level > 0), level, 1.0)

@@ -12,43 +12,28 @@ import json
 import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.models.base import Forecaster, future_dates
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
+from forecast.schemas import (
+    DS,
+    UNIQUE_ID,
+    YHAT,
+    ProphetGrowth,
+    SeasonalityMode,
+    Y,
+    interval_columns,
+)
 
 _QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
 
 
-@dataclass(frozen=True)
-class ProphetSettings:
-    """Prophet's own options, shared by every series.
-
-    Attributes:
-        growth: "linear", "logistic" (needs a ``cap`` column, optional ``floor``) or "flat".
-        seasonality_mode: "additive" or "multiplicative".
-        changepoint_prior_scale: flexibility of the trend.
-        yearly_seasonality, weekly_seasonality, daily_seasonality: "auto", True, False or a
-            Fourier order.
-        uncertainty_samples: simulated paths the intervals are read from.
-        flat_below: a series with fewer observed periods than this gets a flat trend instead of
-            a linear one (a new store's first weeks extrapolated over a quarter can go far
-            below zero); 0 keeps every trend linear.
-    """
-
-    growth: Literal["linear", "logistic", "flat"] = "linear"
-    seasonality_mode: Literal["additive", "multiplicative"] = "additive"
-    changepoint_prior_scale: float = 0.05
-    yearly_seasonality: bool | int | str = "auto"
-    weekly_seasonality: bool | int | str = "auto"
-    daily_seasonality: bool | int | str = False
-    uncertainty_samples: int = 300
-    flat_below: int = 0
+# Prophet's own options, shared by every series: the forecaster's parameters of these names.
+SETTINGS = ("growth", "seasonality_mode", "changepoint_prior_scale", "yearly_seasonality",
+            "weekly_seasonality", "daily_seasonality", "uncertainty_samples", "flat_below")
 
 
 @contextmanager
@@ -72,19 +57,20 @@ def _new_prophet(options: dict, observed: int | None = None):
     """A Prophet with the options; a short linear-trend series (``observed`` periods) is flat."""
     from prophet import Prophet
 
-    settings = ProphetSettings(**options["settings"])
-    growth = settings.growth
-    if growth == "linear" and observed is not None and observed < settings.flat_below:
+    settings = options["settings"]
+    growth = settings["growth"]
+    if growth == "linear" and observed is not None and observed < settings["flat_below"]:
         growth = "flat"
     holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
     if holidays is not None:
         holidays[DS] = pd.to_datetime(holidays[DS])
     model = Prophet(
-        growth=growth, seasonality_mode=settings.seasonality_mode,
-        changepoint_prior_scale=settings.changepoint_prior_scale,
-        yearly_seasonality=settings.yearly_seasonality,
-        weekly_seasonality=settings.weekly_seasonality,
-        daily_seasonality=settings.daily_seasonality, holidays=holidays, uncertainty_samples=0,
+        growth=growth, seasonality_mode=settings["seasonality_mode"],
+        changepoint_prior_scale=settings["changepoint_prior_scale"],
+        yearly_seasonality=settings["yearly_seasonality"],
+        weekly_seasonality=settings["weekly_seasonality"],
+        daily_seasonality=settings["daily_seasonality"], holidays=holidays,
+        uncertainty_samples=0,
     )
     if options["country"]:
         model.add_country_holidays(country_name=options["country"])
@@ -152,7 +138,15 @@ class ProphetForecaster(Forecaster):
     """One Prophet model per series, fitted and predicted in parallel processes.
 
     Args:
-        settings: Prophet options (:class:`ProphetSettings`).
+        growth: "linear", "logistic" (needs a ``cap`` column, optional ``floor``) or "flat".
+        seasonality_mode: "additive" or "multiplicative".
+        changepoint_prior_scale: flexibility of the trend.
+        yearly_seasonality, weekly_seasonality, daily_seasonality: "auto", True, False or a
+            Fourier order.
+        uncertainty_samples: simulated paths the intervals are read from.
+        flat_below: a series with fewer observed periods than this gets a flat trend instead of
+            a linear one (a new store's first weeks extrapolated over a quarter can go far
+            below zero); 0 keeps every trend linear.
         holidays: frame ``holiday, ds`` (+ ``lower_window, upper_window``) of special days.
         country: ISO country code whose public holidays Prophet adds.
         regressors: exogenous columns of the frame; ``predict`` needs their future values.
@@ -162,14 +156,28 @@ class ProphetForecaster(Forecaster):
 
     def __init__(
         self,
-        settings: ProphetSettings | None = None,
+        growth: ProphetGrowth = "linear",
+        seasonality_mode: SeasonalityMode = "multiplicative",
+        changepoint_prior_scale: float = 0.05,
+        yearly_seasonality: bool | int | str = "auto",
+        weekly_seasonality: bool | int | str = "auto",
+        daily_seasonality: bool | int | str = False,
+        uncertainty_samples: int = 200,
+        flat_below: int = 0,
         holidays: pd.DataFrame | None = None,
         country: str | None = None,
         regressors: Sequence[str] = (),
         n_jobs: int = -1,
         freq: str | None = None,
     ):
-        self.settings = settings
+        self.growth = growth
+        self.seasonality_mode = seasonality_mode
+        self.changepoint_prior_scale = changepoint_prior_scale
+        self.yearly_seasonality = yearly_seasonality
+        self.weekly_seasonality = weekly_seasonality
+        self.daily_seasonality = daily_seasonality
+        self.uncertainty_samples = uncertainty_samples
+        self.flat_below = flat_below
         self.holidays = holidays
         self.country = country
         self.regressors = regressors
@@ -184,12 +192,22 @@ class ProphetForecaster(Forecaster):
                 raise ValidationError(f"holidays frame: missing column(s) {missing}")
             holidays = self.holidays.assign(**{DS: self.holidays[DS].astype(str)})
             holidays = holidays.to_dict("list")
-        return {"settings": asdict(self.settings or ProphetSettings()), "holidays": holidays,
-                "country": self.country, "regressors": list(self.regressors)}
+        return {"settings": {name: getattr(self, name) for name in SETTINGS},
+                "holidays": holidays, "country": self.country,
+                "regressors": list(self.regressors)}
 
     def _extra_columns(self) -> list[str]:
-        growth = (self.settings or ProphetSettings()).growth
-        return list(self.regressors) + (["cap"] if growth == "logistic" else [])
+        return list(self.regressors) + (["cap"] if self.growth == "logistic" else [])
+
+    def regime(self, history: int, freq: str) -> tuple[bool, bool]:
+        """(flat trend, yearly seasonality): a linear trend is flat below ``flat_below``
+        periods, and Prophet's "auto" yearly seasonality needs two years of history."""
+        start = pd.Timestamp("2001-01-01")
+        days = (start + history * pd.tseries.frequencies.to_offset(freq) - start).days
+        flat = self.growth == "linear" and history < self.flat_below
+        yearly = days >= 730 if self.yearly_seasonality == "auto" else bool(
+            self.yearly_seasonality)
+        return flat, yearly
 
     def _fit(self, frame: pd.DataFrame) -> None:
         extra = self._extra_columns()
@@ -216,9 +234,9 @@ class ProphetForecaster(Forecaster):
             future = self._attach(future, future_exog, extra)
         items = [(str(uid), self.models_[str(uid)], group.drop(columns=UNIQUE_ID))
                  for uid, group in future.groupby(UNIQUE_ID, sort=True)]
-        samples = (self.settings or ProphetSettings()).uncertainty_samples
         chunks = _split(items, self.n_jobs)
-        pieces = _run_chunks(predict_series_chunk, chunks, self.n_jobs, levels, samples)
+        pieces = _run_chunks(predict_series_chunk, chunks, self.n_jobs, levels,
+                             self.uncertainty_samples)
         out = pd.concat(pieces, ignore_index=True)
         id_map = {str(uid): uid for uid in self.last_ds_.index}
         out[UNIQUE_ID] = out[UNIQUE_ID].map(id_map)
@@ -255,8 +273,9 @@ class ProphetForecaster(Forecaster):
         data = json.loads(text)
         options = data["options"]
         holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
-        model = cls(ProphetSettings(**options["settings"]), holidays, options["country"],
-                    tuple(options["regressors"]), data["n_jobs"], data["freq"])
+        model = cls(**options["settings"], holidays=holidays, country=options["country"],
+                    regressors=tuple(options["regressors"]), n_jobs=data["n_jobs"],
+                    freq=data["freq"])
         model.freq_ = data["freq"]
         last = pd.Series(pd.to_datetime(list(data["last_ds"].values())),
                          index=pd.Index(list(data["last_ds"]), name=UNIQUE_ID))

@@ -6,18 +6,20 @@ out; the command line only parses arguments and prints. One module per stage of 
 
 from forecast.pipeline.churn import score_churn, train_churn
 from forecast.pipeline.data import (
+    build_customer_snapshots,
+    build_series,
+    check,
+    ingest,
+    synthesise,
+)
+from forecast.pipeline.demo import (
     DEMO_CUSTOMERS,
     DEMO_CUTOFFS,
     DEMO_GRAINS,
     DEMO_YEARS,
     SYNTH_TABLES,
-    build_customer_snapshots,
-    build_series,
-    check,
     demo_config,
-    ingest,
     run_demo,
-    synthesise,
 )
 from forecast.pipeline.forecasts import predict_revenue
 from forecast.pipeline.funnel import build_attainment, build_funnel

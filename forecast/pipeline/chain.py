@@ -1,18 +1,21 @@
 """``forecast run``: the whole chain, skipping steps whose inputs and settings have not changed.
 
-Steps, in order: ingest -> series and customer snapshots -> train and predict revenue -> train
-and score churn -> tiers -> targets (next quarter) -> funnel and attainment -> monthly and risk
-reports. Each step has a fingerprint: the SHA-256 of its own config section and the
-fingerprints of the steps it reads from (ingest: of the source files' contents). A step whose
-fingerprint matches the one recorded in ``<workspace>/run_state.json`` after its last success
-is skipped, unless one of its outputs is missing or changed on disk: after a step runs, the
-state records the files its summary names in the workspace (size, modification time and
-SHA-256) and the warehouse tables it writes (columns, rows and a hash of every row); a file or
-table that is gone or differs reruns the step, with the reason. Downstream steps see the
-content of the tables they read, so a change anywhere upstream reruns everything downstream of
-it, and a step rerun to the same tables leaves its followers alone. A step the data cannot
-support (no customer ids for churn, no opportunities for the funnel) is marked "not
-applicable" with the reason, and so are the steps that need it.
+The steps and what each reads and writes are declared in :mod:`forecast.pipeline.steps`; the
+chain derives the rest. A step needs every step that writes a catalog entry it reads (a table
+or a registered model), and runs after them: in the order of the declarations where that
+order allows it, so today ingest -> series and customer snapshots -> train and predict revenue
+-> train and score churn -> tiers -> targets (next quarter) -> funnel and attainment -> monthly
+and risk reports. Each step has a fingerprint: the SHA-256 of its own config sections and of
+what the steps it needs left (ingest: of the source files' contents). A step whose fingerprint
+matches the one recorded in ``<workspace>/run_state.json`` after its last success is skipped,
+unless one of its outputs is missing or changed on disk: after a step runs, the state records
+the files its summary names in the workspace (size, modification time and SHA-256) and the
+warehouse tables it declares it writes (columns, rows and a hash of every row); a file or
+table that is gone or differs reruns the step, with the reason. Steps see the content of the
+tables they read, so a change anywhere upstream reruns everything downstream of it, and a step
+rerun to the same tables leaves its followers alone. A step the data cannot support (no
+customer ids for churn, no opportunities for the funnel) is marked "not applicable" with the
+reason, and so are the steps that need it.
 """
 
 from __future__ import annotations
@@ -21,119 +24,58 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from forecast.config import Config
+from forecast.errors import ConfigError
+from forecast.io.warehouse import warehouse_path
+from forecast.pipeline import chain_outputs as outputs
+from forecast.pipeline.chain_outputs import STATE_FILE
+from forecast.pipeline.steps import STEPS, Step
 
 log = logging.getLogger(__name__)
-STATE_FILE = "run_state.json"
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of the chain.
+def step_needs(steps: Sequence[Step]) -> dict[str, tuple[str, ...]]:
+    """Step -> the steps that write an entry it reads, in declaration order."""
+    writers: dict[str, list[str]] = {}
+    for step in steps:
+        for dataset in step.writes:
+            writers.setdefault(dataset.name, []).append(step.name)
+    needs = {}
+    for step in steps:
+        found = {w for d in step.reads for w in writers.get(d.name, []) if w != step.name}
+        needs[step.name] = tuple(s.name for s in steps if s.name in found)
+    return needs
 
-    Attributes:
-        name: step name, as shown and recorded.
-        needs: steps whose outputs it reads.
-        settings: config sections its fingerprint covers.
-        run: does the step; returns its summary.
-        applicable: returns None when the data support the step, else the reason it cannot run.
-        tables: warehouse tables it writes (or a function of the config giving them); with the
-            files its summary names, what is checked before the step is skipped.
+
+def chain_order(steps: Sequence[Step]) -> list[Step]:
+    """The steps in an order where each comes after the steps it needs: the first declared
+    step whose needs have all run comes next.
+
+    Raises:
+        ConfigError: the declarations make a cycle (names the steps in it).
     """
-
-    name: str
-    needs: tuple[str, ...]
-    settings: tuple[str, ...]
-    run: Callable[[Config], dict]
-    applicable: Callable[[Config], str | None] | None = None
-    tables: tuple[str, ...] | Callable[[Config], tuple[str, ...]] = ()
-
-    def output_tables(self, config: Config) -> tuple[str, ...]:
-        """The warehouse tables the step writes."""
-        return self.tables(config) if callable(self.tables) else self.tables
-
-
-def _customers_known(config: Config) -> str | None:
-    from forecast.io import warehouse
-
-    if config.churn.label_column:
-        return None
-    with warehouse.connect(config.workspace, read_only=True) as con:
-        known = con.execute("SELECT count(customer_id) FROM orders").fetchall()[0][0]
-    return None if known else "the orders have no customer_id"
-
-
-def _has_rows(table: str) -> Callable[[Config], str | None]:
-    def check(config: Config) -> str | None:
-        from forecast.io import warehouse
-
-        with warehouse.connect(config.workspace, read_only=True) as con:
-            rows = (con.execute(f"SELECT count(*) FROM {warehouse.quote(table)}").fetchall()[0][0]
-                    if warehouse.table_exists(con, table) else 0)
-        return None if rows else f"no {table} in the warehouse"
-    return check
-
-
-def _report_month(config: Config) -> str:
-    """The last month the orders cover completely (the monthly report's own default)."""
-    from forecast.io import warehouse
-    from forecast.reports.periods import default_month
-
-    with warehouse.connect(config.workspace, read_only=True) as con:
-        last = con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
-    month = default_month(last)
-    return f"{month.year:04d}-{month.month:02d}"
-
-
-def _ingested_tables(config: Config) -> tuple[str, ...]:
-    """The canonical tables the config's sources load, and the quarantine."""
-    from forecast.schemas import QUARANTINE_TABLE
-
-    return (*sorted({source.table for source in config.sources}), QUARANTINE_TABLE)
+    needs, done, order = step_needs(steps), set(), []
+    waiting = list(steps)
+    while waiting:
+        ready = next((s for s in waiting if set(needs[s.name]) <= done), None)
+        if ready is None:
+            raise ConfigError("the reads and writes of the steps make a cycle among "
+                              f"{[s.name for s in waiting]}")
+        order.append(ready)
+        done.add(ready.name)
+        waiting.remove(ready)
+    return order
 
 
 def build_steps() -> list[Step]:
     """The chain's steps in the order they run."""
-    from forecast import pipeline as p
-
-    return [
-        Step("ingest", (), ("sources",), p.ingest, tables=_ingested_tables),
-        Step("series", ("ingest",), ("features", "country"), p.build_series,
-             tables=("series",)),
-        Step("customer snapshots", ("ingest",), ("features",), p.build_customer_snapshots,
-             _customers_known, tables=("customer_snapshots",)),
-        Step("train revenue", ("series",), ("revenue", "country"), p.train_revenue,
-             tables=("revenue_backtest",)),
-        Step("predict revenue", ("train revenue",), ("revenue",), p.predict_revenue,
-             tables=("revenue_forecast", "revenue_forecast_periods")),
-        Step("train churn", ("customer snapshots",), ("churn",), p.train_churn, _customers_known),
-        Step("score churn", ("train churn",), ("churn",), p.score_churn, _customers_known,
-             tables=("churn_scores",)),
-        Step("tiers", ("ingest", "score churn"), ("tiers",), p.build_tiers, _customers_known,
-             tables=("customer_tiers", "tier_summary")),
-        Step("targets", ("predict revenue",), ("targets",),
-             lambda c: p.build_targets(c, "next"), tables=("targets_plan",)),
-        Step("funnel", ("ingest", "predict revenue"), ("funnel",), p.build_funnel,
-             _has_rows("opportunities"),
-             tables=("funnel_conversion", "funnel_win_rates", "funnel_pipeline")),
-        Step("attainment", ("ingest",), ("attainment",),
-             lambda c: p.build_attainment(c, _report_month(c)), _has_rows("targets"),
-             tables=("attainment",)),
-        Step("monthly report", ("ingest", "predict revenue", "score churn", "tiers", "targets",
-                                "funnel", "attainment"), ("reports",),
-             lambda c: p.build_monthly_report(c, _report_month(c))),
-        Step("risk report", ("ingest", "predict revenue", "score churn", "tiers", "targets"),
-             ("reports",), p.build_risk_report),
-    ]
+    return chain_order(STEPS)
 
 
 def _steps_until(until: str | None) -> list[Step]:
-    from forecast.errors import ConfigError
-
     steps = build_steps()
     names = [s.name for s in steps]
     if until is None:
@@ -155,13 +97,22 @@ def _source_digest(config: Config) -> str:
     return digest.hexdigest()
 
 
-def _fingerprint(step: Step, config: Config, upstream: dict[str, str]) -> str:
+def _setting(dumped: dict, name: str) -> object:
+    """A config section, or a part of one (``features.customers``)."""
+    value: object = dumped
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _fingerprint(step: Step, config: Config, needs: tuple[str, ...],
+                 upstream: dict[str, str]) -> str:
     dumped = config.model_dump(mode="json")
-    settings = {name: dumped.get(name) for name in step.settings}
+    settings = {name: _setting(dumped, name) for name in step.settings}
     if step.name == "ingest":
         settings["content"] = _source_digest(config)
     payload = {"step": step.name, "settings": settings,
-               "upstream": {n: upstream.get(n, "") for n in step.needs}}
+               "upstream": {n: upstream.get(n, "") for n in needs}}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -180,23 +131,22 @@ def run_chain(config: Config, force: bool = False,
         ``steps``: per step its status (``ran``, ``unchanged``, ``not applicable``), the
         reason or the step's own summary, and seconds; plus where the reports are.
     """
-    from forecast.io.warehouse import warehouse_path
-    from forecast.pipeline import chain_outputs as outputs
-
     state_path = Path(config.workspace) / STATE_FILE
     fresh = force or not state_path.exists() or not warehouse_path(config.workspace).exists()
     state = {} if fresh else json.loads(state_path.read_text(encoding="utf-8"))
     steps, results, prints, blocked = _steps_until(until), [], {}, {}
+    needs = step_needs(STEPS)
     started = time.perf_counter()
     for index, step in enumerate(steps):
-        reason = next((f"needs {n}: {blocked[n]}" for n in step.needs if n in blocked), None)
+        reason = next((f"needs {n}: {blocked[n]}" for n in needs[step.name] if n in blocked),
+                      None)
         if reason is None and step.applicable is not None:
             reason = step.applicable(config)
         if reason is not None:
             blocked[step.name] = reason
             results.append({"step": step.name, "status": "not applicable", "reason": reason})
         else:
-            fingerprint = _fingerprint(step, config, prints)
+            fingerprint = _fingerprint(step, config, needs[step.name], prints)
             results.append(_run_step(step, config, fingerprint, state))
             _save_state(state_path, state)
             # What the steps after it see: its settings and inputs, and its tables' content.
@@ -213,8 +163,6 @@ def run_chain(config: Config, force: bool = False,
 def _run_step(step: Step, config: Config, fingerprint: str, state: dict) -> dict:
     """Run ``step`` unless its fingerprint matches the recorded one and its recorded outputs
     are all there unchanged; record its fingerprint, files and outputs in ``state``."""
-    from forecast.pipeline import chain_outputs as outputs
-
     recorded = state.get(step.name, {})
     reason = None
     if recorded.get("fingerprint") == fingerprint:

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from forecast.config import Config
+from forecast.io import catalog, warehouse
 from forecast.io.readers import file_sha256
 
+STATE_FILE = "run_state.json"
 MLFLOW_NAMES = ("mlflow.db", "mlartifacts", "mlruns")
 
 
@@ -81,36 +83,16 @@ def summary_files(config: Config, summary: object) -> list[Path]:
 
 def table_digests(config: Config, tables: tuple[str, ...]) -> dict[str, str | None]:
     """Table -> digest of its columns, types and rows (None when the table is absent)."""
-    from forecast.io import warehouse
-
     if not tables:
         return {}
     if not warehouse.warehouse_path(config.workspace).exists():
         return dict.fromkeys(tables)
     with warehouse.connect(config.workspace, read_only=True) as con:
-        return {table: _table_digest(con, table) for table in tables}
-
-
-def _table_digest(con, table: str) -> str | None:
-    from forecast.io.warehouse import quote, table_exists
-
-    if not table_exists(con, table):
-        return None
-    columns = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = 'main' "
-        "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
-    rows, total = con.execute(
-        f"SELECT count(*), sum(hash(t)) FROM {quote(table)} AS t").fetchone()
-    payload = json.dumps([[list(c) for c in columns], rows, str(total)])
-    return hashlib.sha256(payload.encode()).hexdigest()
+        return {table: catalog.table_digest(con, table) for table in tables}
 
 
 def _foreign_files(config: Config) -> set[Path]:
-    from forecast.io.warehouse import warehouse_path
-    from forecast.pipeline.chain import STATE_FILE
-
-    paths = {warehouse_path(config.workspace), Path(config.workspace) / STATE_FILE}
+    paths = {warehouse.warehouse_path(config.workspace), Path(config.workspace) / STATE_FILE}
     for source in config.sources:
         paths.add(Path(source.path))
         paths.update(Path(lookup.path) for lookup in source.lookups)

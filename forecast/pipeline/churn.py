@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
+from forecast import tracking
 from forecast.config import Config
+from forecast.engines.local import ScoringOptions
+from forecast.engines.local import score_churn as run_scoring
+from forecast.errors import ConfigError
+from forecast.evaluation.classification import (
+    classification_metrics,
+    gains_chart,
+    reliability_curve,
+)
+from forecast.factory import churn_model, churn_training_set
+from forecast.features.customers import build_snapshot_sql
+from forecast.io import catalog, warehouse
+from forecast.io.catalog import CHURN_MODEL, CHURN_SCORES, CUSTOMER_SNAPSHOTS, CUSTOMERS
+from forecast.models.churn_data import label_counts
+from forecast.reports.charts import render_gains_png, render_reliability_png
+from forecast.schemas import CHURN_PROBA, LABEL
 
 
-def _churn_training_frame(config: Config):
-    from forecast.errors import ConfigError
-    from forecast.io import warehouse
-
+def _churn_training_frame(config: Config) -> pd.DataFrame:
     churn = config.churn
     with warehouse.connect(config.workspace, read_only=True) as con:
         if churn.label_column:
-            frame = con.execute(
-                "SELECT * EXCLUDE (source, source_row) FROM customers").df()
+            frame = catalog.input_frame(con, CUSTOMERS)
             if churn.label_column not in frame.columns:
                 raise ConfigError(
                     f"churn.label_column {churn.label_column!r} is not a column of the "
                     f"customers table; columns: {', '.join(frame.columns)}")
             # Canonical columns the source did not provide are empty, not features.
             return frame.dropna(axis=1, how="all")
-        from forecast.features.customers import build_snapshot_sql
-
         cutoffs = churn.cutoffs or config.features.customers.cutoffs
         if len(cutoffs) < 2:
             raise ConfigError(
@@ -36,27 +49,19 @@ def _churn_training_frame(config: Config):
 
 def train_churn(config: Config) -> dict:
     """Train, calibrate and evaluate the churn model; log it to MLflow as ``churn-risk``."""
-    import tempfile
-
-    from forecast import tracking
-    from forecast.evaluation.classification import (
-        classification_metrics,
-        gains_chart,
-        reliability_curve,
-    )
-    from forecast.models.churn import ChurnModel, build_training_set
-    from forecast.reports.charts import render_gains_png, render_reliability_png
-    from forecast.schemas import CHURN_PROBA, LABEL
-
     started = time.perf_counter()
     frame = _churn_training_frame(config)
-    X, y = build_training_set(frame, config.churn)
-    model = ChurnModel(config.churn).fit(X, y)
+    X, y = churn_training_set(frame, config.churn)
+    model = churn_model(config.churn).fit(X, y)
     held_out = model.validation_predictions_
     y_held, p_held = held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy()
     metrics = classification_metrics(y_held, p_held)
-    params = {**config.churn.model_dump(mode="json"), "rows": len(X), "chosen": model.chosen_}
-    with tracking.start_run(config.workspace, "churn-risk", "train churn", params) as run:
+    if model.baseline_auc_ is not None:  # validated across customers, not out-of-time
+        metrics["baseline_auc"] = model.baseline_auc_
+    # The options the config leaves to the model (None) are logged with the model's values.
+    params = {**config.churn.model_dump(mode="json"), **model.get_params(), "rows": len(X),
+              "chosen": model.chosen_}
+    with tracking.start_run(config.workspace, CHURN_MODEL.name, "train churn", params) as run:
         tracking.log_metrics(metrics)
         tracking.log_metrics({"threshold": model.threshold_})
         tracking.log_frame(model.validation_, "candidates.csv")
@@ -67,7 +72,7 @@ def train_churn(config: Config) -> dict:
                 render_gains_png(gains_chart(y_held, p_held), Path(tmp) / "gains.png"),
             ]
             tracking.log_files([Path(c) for c in charts], "charts")
-        uri = tracking.log_model(model, X.head(50), "churn-risk")
+        uri = tracking.log_model(model, X.head(50), CHURN_MODEL.name)
         run_id = run.info.run_id
     return {
         "model_uri": uri,
@@ -76,6 +81,8 @@ def train_churn(config: Config) -> dict:
         "chosen": model.chosen_,
         "threshold": round(float(model.threshold_), 4),
         "rows": len(X),
+        "labels": label_counts(frame, config.churn.label_column),
+        "validation": model.validation_scheme_,
         "metrics": {k: round(float(v), 4) for k, v in metrics.items()},
         "candidates": model.validation_.drop(columns=["params"]).round(4).to_dict("records"),
         "seconds": round(time.perf_counter() - started, 3),
@@ -96,17 +103,12 @@ def score_churn(config: Config, model_uri: str | None = None,
         progress: called as (chunks done, chunks).
         force: score every chunk again instead of resuming the run's committed chunks.
     """
-    from forecast import tracking
-    from forecast.engines.local import ScoringOptions
-    from forecast.engines.local import score_churn as run
-    from forecast.io import warehouse
-
-    uri = model_uri or "models:/churn-risk/latest"
+    uri = model_uri or f"models:/{CHURN_MODEL}/latest"
     model = tracking.load_model(uri, config.workspace)
-    exports = (config.workspace / "outputs" / "churn_scores.parquet",
-               config.workspace / "outputs" / "churn_scores.csv")
+    exports = tuple(catalog.export_path(config.workspace, CHURN_SCORES, suffix)
+                    for suffix in (".parquet", ".csv"))
     options = ScoringOptions(model_key=uri, exports=exports, force=force)
     with warehouse.connect(config.workspace) as con:
-        result = run(con, model, "customer_snapshots", config.churn, options=options,
-                     progress=progress)
-    return {"model_uri": uri, "table": "churn_scores", **result}
+        result = run_scoring(con, model, CUSTOMER_SNAPSHOTS.name, config.churn, options=options,
+                             progress=progress)
+    return {"model_uri": uri, "table": CHURN_SCORES.name, **result}

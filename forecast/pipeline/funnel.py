@@ -4,80 +4,81 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from forecast import funnel
 from forecast.config import Config
+from forecast.errors import WorkspaceError
+from forecast.io import catalog, warehouse
+from forecast.io.catalog import (
+    ATTAINMENT,
+    FUNNEL_CONVERSION,
+    FUNNEL_PIPELINE,
+    FUNNEL_WIN_RATES,
+    OPPORTUNITIES,
+    ORDERS,
+    REVENUE_FORECAST_PERIODS,
+    TARGETS,
+    Dataset,
+)
+from forecast.io.warehouse import quote
+from forecast.targets import attainment as core
+from forecast.targets.attainment import parse_period
 
 OPPORTUNITY_COLUMNS = ("opportunity_id", "stage", "stage_date", "amount", "expected_close_date",
                        "rep_id", "team", "region", "channel", "segment")
-FORECAST_TABLE = "revenue_forecast_periods"
+FUNNEL_TABLES = (FUNNEL_CONVERSION, FUNNEL_WIN_RATES, FUNNEL_PIPELINE)
 
 
-def _write_frame(con, workspace, name: str, frame: pd.DataFrame) -> str:
-    """Replace warehouse table ``name`` with ``frame`` and export it to outputs/<name>.csv."""
-    from forecast.io.outputs import export_table, write_table
-    from forecast.io.warehouse import quote
-
+def _write_frame(con: duckdb.DuckDBPyConnection, workspace: Path, table: Dataset,
+                 frame: pd.DataFrame) -> str:
+    """Replace warehouse table ``table`` with ``frame`` and export it to outputs/<name>.csv."""
     text = [c for c in frame.columns
             if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
     days = set(frame.select_dtypes(include="datetime").columns)
     columns = ", ".join(f"CAST({quote(c)} AS DATE) AS {quote(c)}" if c in days else quote(c)
                         for c in frame.columns)
-    view = f"_{name}_frame"
+    view = f"_{table}_frame"
     con.register(view, frame.astype({c: "string" for c in text}))
     try:
-        write_table(con, name, f"SELECT {columns} FROM {view}")
+        catalog.write_select(con, table, f"SELECT {columns} FROM {view}")
     finally:
         con.unregister(view)
-    return str(export_table(con, name, workspace / "outputs" / f"{name}.csv"))
+    return str(catalog.export(con, table, catalog.export_path(workspace, table, ".csv")))
 
 
-def _order_span(con) -> tuple[date, date] | None:
-    from forecast.io import warehouse
-
-    if not warehouse.table_exists(con, "orders"):
-        return None
-    first, last = con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
-    return None if last is None else (first, last)
-
-
-def _read_opportunities(con, workspace) -> pd.DataFrame:
-    from forecast.errors import WorkspaceError
-    from forecast.io import warehouse
-
-    if not warehouse.table_exists(con, "opportunities"):
+def _read_opportunities(con: duckdb.DuckDBPyConnection, workspace: Path) -> pd.DataFrame:
+    if not catalog.exists(con, OPPORTUNITIES):
         raise WorkspaceError(
             f"{warehouse.warehouse_path(workspace)} has no opportunities table: add a source "
             "with `table: opportunities` to the config and run `forecast data ingest`")
     frame = con.execute(
-        f"SELECT {', '.join(OPPORTUNITY_COLUMNS)} FROM opportunities").df()
+        f"SELECT {', '.join(OPPORTUNITY_COLUMNS)} FROM {OPPORTUNITIES.sql}").df()
     if frame.empty:
         raise WorkspaceError(f"the opportunities table of {warehouse.warehouse_path(workspace)} "
                              "is empty")
     return frame
 
 
-def _read_forecast(con, period) -> tuple[dict | None, str | None]:
+def _read_forecast(con: duckdb.DuckDBPyConnection, period) -> tuple[dict | None, str | None]:
     """The total forecast of the period and a note when there is none."""
-    from forecast.io import warehouse
-
-    if not warehouse.table_exists(con, FORECAST_TABLE):
-        return None, (f"no {FORECAST_TABLE} table in the warehouse: the comparison with the "
+    table = REVENUE_FORECAST_PERIODS
+    if not catalog.exists(con, table):
+        return None, (f"no {table} table in the warehouse: the comparison with the "
                       "statistical forecast is skipped (run the revenue forecast first)")
-    rows = con.execute(
-        f"SELECT * FROM {FORECAST_TABLE} WHERE grain = 'total' AND period_type = ? "
-        "AND period = ?", [period.kind, period.start]).df()
+    rows = catalog.read_frame(con, table, where="grain = 'total' AND period_type = ? "
+                              "AND period = ?", params=[period.kind, period.start])
     if rows.empty:
-        return None, (f"{FORECAST_TABLE} has no total {period.kind} row for {period.label}: "
+        return None, (f"{table} has no total {period.kind} row for {period.label}: "
                       "the comparison with the statistical forecast is skipped")
     return rows.iloc[0].to_dict(), None
 
 
 def _funnel_frames(opportunities: pd.DataFrame, config: Config, as_of: date, window) -> dict:
-    from forecast import funnel
-
     cfg = config.funnel
     paths = funnel.build_paths(opportunities, cfg, as_of)
     seen = funnel.history(paths, cfg, as_of)
@@ -91,10 +92,10 @@ def _funnel_frames(opportunities: pd.DataFrame, config: Config, as_of: date, win
     conversion[counts] = conversion[counts].astype("Int64")
     return {
         "paths": paths, "history": seen,
-        "funnel_conversion": conversion.assign(as_of=pd.Timestamp(as_of)),
-        "funnel_win_rates": funnel.win_rates(seen, list(cfg.breakdowns)).assign(
+        FUNNEL_CONVERSION: conversion.assign(as_of=pd.Timestamp(as_of)),
+        FUNNEL_WIN_RATES: funnel.win_rates(seen, list(cfg.breakdowns)).assign(
             as_of=pd.Timestamp(as_of)),
-        "funnel_pipeline": funnel.weighted_pipeline(paths, probabilities, window),
+        FUNNEL_PIPELINE: funnel.weighted_pipeline(paths, probabilities, window),
     }
 
 
@@ -111,27 +112,23 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
         period: the window of the weighted pipeline: a month, a quarter or ``next`` (default:
             the quarter after the last order).
     """
-    from forecast import funnel
-    from forecast.io import warehouse
-    from forecast.targets.attainment import parse_period
-
     started = time.perf_counter()
     with warehouse.connect(config.workspace) as con:
         opportunities = _read_opportunities(con, config.workspace)
-        span = _order_span(con)
+        span = catalog.order_span(con)
         as_of = span[1] if span else pd.Timestamp(opportunities["stage_date"].max()).date()
         window = parse_period(period or "next", as_of)
         frames = _funnel_frames(opportunities, config, as_of, window)
-        frames["funnel_pipeline"].insert(0, "period", window.label)
+        frames[FUNNEL_PIPELINE].insert(0, "period", window.label)
         forecast_row, note = _read_forecast(con, window)
         notes = _window_notes(opportunities, as_of, window) + ([note] if note else [])
-        notes += _unpriced_note(frames["funnel_pipeline"])
-        files = {name: _write_frame(con, config.workspace, name, frames[name])
-                 for name in ("funnel_conversion", "funnel_win_rates", "funnel_pipeline")}
-    paths, pipeline = frames["paths"], frames["funnel_pipeline"]
+        notes += _unpriced_note(frames[FUNNEL_PIPELINE])
+        files = {table.name: _write_frame(con, config.workspace, table, frames[table])
+                 for table in FUNNEL_TABLES}
+    paths, pipeline = frames["paths"], frames[FUNNEL_PIPELINE]
     weighted = float(pipeline["weighted_amount"].sum())
     outcomes = paths["outcome"].value_counts()
-    rates = frames["funnel_win_rates"]
+    rates = frames[FUNNEL_WIN_RATES]
     return {
         "as_of": str(as_of),
         "lookback_days": config.funnel.lookback_days,
@@ -139,7 +136,7 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
                           **{k: int(outcomes.get(k, 0)) for k in ("open", "won", "lost")}},
         "win_rate": _number(rates["win_rate"].iloc[0]) if len(rates) else None,
         "cycle_days_median": funnel.cycle_days(frames["history"]),
-        "stages": _records(frames["funnel_conversion"].drop(columns="as_of")),
+        "stages": _records(frames[FUNNEL_CONVERSION].drop(columns="as_of")),
         "win_rates": {d: _records(rows.drop(columns=["dimension", "as_of"]))
                       for d, rows in rates.groupby("dimension", sort=False) if d != "all"},
         "pipeline": {
@@ -194,25 +191,22 @@ def _rounded(values: dict | None) -> dict | None:
     return None if values is None else {k: _number(v) for k, v in values.items()}
 
 
-def _read_attainment_inputs(con, workspace, period_text: str):
-    from forecast.errors import WorkspaceError
-    from forecast.io import warehouse
-    from forecast.targets.attainment import parse_period
-
-    if not warehouse.table_exists(con, "targets"):
+def _read_attainment_inputs(con: duckdb.DuckDBPyConnection, workspace: Path,
+                            period_text: str):
+    if not catalog.exists(con, TARGETS):
         raise WorkspaceError(
             f"{warehouse.warehouse_path(workspace)} has no targets table: add a source with "
             "`table: targets` to the config and run `forecast data ingest`")
-    span = _order_span(con)
+    span = catalog.order_span(con)
     if span is None:
         raise WorkspaceError(f"{warehouse.warehouse_path(workspace)} has no orders")
     period = parse_period(period_text, span[1])
     targets = con.execute(
-        "SELECT period, region, team, rep_id, target FROM targets WHERE target IS NOT NULL"
-    ).df()
+        f"SELECT period, region, team, rep_id, target FROM {TARGETS.sql} "
+        "WHERE target IS NOT NULL").df()
     actuals = con.execute(
         "SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, region, team, rep_id, "
-        "sum(amount) AS actual FROM orders WHERE order_date >= ? AND order_date < ? "
+        f"sum(amount) AS actual FROM {ORDERS.sql} WHERE order_date >= ? AND order_date < ? "
         "AND amount IS NOT NULL GROUP BY ALL",
         [period.year_before().start, period.end]).df()
     return period, span, targets, actuals
@@ -231,9 +225,6 @@ def build_attainment(config: Config, period: str, level: str | None = None) -> d
         level: one of company, region, team, rep; default the configured levels the targets
             support.
     """
-    from forecast.io import warehouse
-    from forecast.targets import attainment as core
-
     started = time.perf_counter()
     with warehouse.connect(config.workspace) as con:
         window, span, targets, actuals = _read_attainment_inputs(con, config.workspace, period)
@@ -241,12 +232,12 @@ def build_attainment(config: Config, period: str, level: str | None = None) -> d
         requested = [level] if level else list(config.attainment.levels)
         levels = core.resolve_levels(requested, targets, window, explicit=level is not None)
         frame = core.build_attainment(actuals, targets, window, levels, span)
-        path = _write_frame(con, config.workspace, "attainment", frame)
+        path = _write_frame(con, config.workspace, ATTAINMENT, frame)
     summary = core.summarise_attainment(frame, config.attainment.top)
     return {
         "period": window.label, "kind": window.kind, "start": str(window.start),
         "end": str(window.last_day), "complete": bool(frame["complete"].iloc[0]),
         "data": {"first": str(span[0]), "last": str(span[1])}, **summary,
-        "table": "attainment", "rows": len(frame), "csv": path,
+        "table": ATTAINMENT.name, "rows": len(frame), "csv": path,
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
 
 from forecast.config import Config
 from forecast.errors import ConfigError, WorkspaceError
+from forecast.io import catalog, warehouse
+from forecast.io.catalog import ORDERS, TARGETS, TARGETS_PLAN
+from forecast.io.catalog import REVENUE_FORECAST as WEEKLY
+from forecast.io.catalog import REVENUE_FORECAST_PERIODS as PERIODS
+from forecast.io.targets_workbook import write_targets_workbook
+from forecast.io.warehouse import literal, quote
+from forecast.targets.attainment import LEVEL_KEYS, parse_period
+from forecast.targets.plan import PlanInputs, build_plan, summarise_plan
+from forecast.targets.policy import management_from_targets
+from forecast.targets.units import period_months, series_of_grain
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-PLAN_TABLE = "targets_plan"
-PERIODS_TABLE = "revenue_forecast_periods"
-WEEKLY_TABLE = "revenue_forecast"
 _LEVEL_COLUMNS = {"region": "region", "team": "team", "rep": "rep_id"}
 _PREDICT_HINT = "run `forecast predict revenue` with a horizon that reaches {end}"
 
@@ -35,17 +41,13 @@ def build_targets(config: Config, period: str) -> dict:
         WorkspaceError: no orders, or no revenue forecast covering the period.
         ConfigError: a level or policy the data cannot support.
     """
-    from forecast.io import warehouse
-    from forecast.io.targets_workbook import write_targets_workbook
-    from forecast.targets.plan import build_plan, summarise_plan
-
     started = time.perf_counter()
     with warehouse.connect(config.workspace, read_only=True) as con:
         inputs, chosen, parsed, notes = _read_inputs(con, config, period)
     levels, forecast_levels = chosen
     plan = build_plan(inputs, config.targets, parsed, levels, forecast_levels)
     if inputs.weekly is not None and not (plan["span"] == "week").any():
-        notes["weeks_note"] = (f"no weeks: the company's weekly forecast in {WEEKLY_TABLE} "
+        notes["weeks_note"] = (f"no weeks: the company's weekly forecast in {WEEKLY} "
                                f"does not cover every day of {parsed.label}")
     with warehouse.connect(config.workspace) as con:
         rows = _write_plan(con, plan, parsed.label)
@@ -54,23 +56,17 @@ def build_targets(config: Config, period: str) -> dict:
     return {
         **summarise_plan(plan, config.targets),
         "levels_used": ["company", *levels], "forecast_levels": ["company", *forecast_levels],
-        "table": PLAN_TABLE, "table_rows": rows, "workbook": str(path),
+        "table": TARGETS_PLAN.name, "table_rows": rows, "workbook": str(path),
         "history_window": notes["history_window"], "weeks_note": notes["weeks_note"],
         "seconds": round(time.perf_counter() - started, 3),
     }
 
 
-def _read_inputs(con, config: Config, text: str):
-    from forecast.io.warehouse import table_exists
-    from forecast.targets.attainment import parse_period
-    from forecast.targets.plan import PlanInputs
-    from forecast.targets.policy import management_from_targets
-    from forecast.targets.units import period_months
-
-    if not table_exists(con, "orders"):
+def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
+    if not catalog.exists(con, ORDERS):
         raise WorkspaceError("the warehouse has no orders: run `forecast data ingest` first")
-    first_day, last_day = con.execute("SELECT min(order_date), max(order_date) FROM orders"
-                                      ).fetchone()
+    first_day, last_day = con.execute(
+        f"SELECT min(order_date), max(order_date) FROM {ORDERS.sql}").fetchone()
     period = parse_period(text, last_day)
     forecast = _read_forecast(con, period)
     levels = _levels(con, config)
@@ -83,9 +79,9 @@ def _read_inputs(con, config: Config, text: str):
         last_year = _revenue(con, levels, year_ago.start, year_ago.last_day, by_month=True)
     weekly, weeks_note = _read_weekly(con, config, period)
     management = None
-    if config.targets.policy == "management" and table_exists(con, "targets"):
+    if config.targets.policy == "management" and catalog.exists(con, TARGETS):
         management = management_from_targets(
-            con.execute("SELECT period, target FROM targets").df(), period_months(period))
+            catalog.read_frame(con, TARGETS, ["period", "target"]), period_months(period))
     inputs = PlanInputs(forecast, history, last_year, weekly, management)
     notes = {"period": period.label, "policy": config.targets.policy,
              "decomposition": config.targets.decomposition,
@@ -97,44 +93,38 @@ def _read_inputs(con, config: Config, text: str):
 def _read_forecast(con, period) -> pd.DataFrame:
     """The forecast rows of the period: its quarter (or month) and its months, of the series
     that have them all."""
-    import pandas as pd
-
-    from forecast.io.warehouse import table_columns, table_exists
-
     hint = _PREDICT_HINT.format(end=period.last_day)
-    if not table_exists(con, PERIODS_TABLE):
-        raise WorkspaceError(f"the warehouse has no {PERIODS_TABLE} table: {hint}")
+    if not catalog.exists(con, PERIODS):
+        raise WorkspaceError(f"the warehouse has no {PERIODS} table: {hint}")
     missing = {"unique_id", "grain", "period_type", "period", "yhat", "yhat_sd"} - set(
-        table_columns(con, PERIODS_TABLE))
+        catalog.columns(con, PERIODS))
     if missing:
-        raise WorkspaceError(f"{PERIODS_TABLE} lacks the columns {', '.join(sorted(missing))}: "
+        raise WorkspaceError(f"{PERIODS} lacks the columns {', '.join(sorted(missing))}: "
                              "run `forecast predict revenue` again")
-    forecast = con.execute(
-        f"SELECT * FROM {PERIODS_TABLE} WHERE (period_type = 'month' AND period >= ? AND "
-        "period < ?) OR (period_type = ? AND period = ?)",
-        [period.start, period.end, period.kind, period.start]).df()
+    forecast = catalog.read_frame(
+        con, PERIODS, where="(period_type = 'month' AND period >= ? AND period < ?) OR "
+        "(period_type = ? AND period = ?)",
+        params=[period.start, period.end, period.kind, period.start])
     needed = 1 + (3 if period.kind == "quarter" else 0)
     counts = forecast.groupby("unique_id")["period"].transform("count")
     forecast = forecast[counts == needed].reset_index(drop=True)
     if not (forecast["grain"] == "total").any():
-        reach = con.execute(f"SELECT max(period) FROM {PERIODS_TABLE} WHERE grain = 'total' "
+        reach = con.execute(f"SELECT max(period) FROM {PERIODS.sql} WHERE grain = 'total' "
                             "AND period_type = 'month'").fetchone()[0]
         covered = (f"the company forecast's last month is {reach:%Y-%m}" if reach
                    else "there is no company ('total') forecast")
-        raise WorkspaceError(f"{PERIODS_TABLE} does not cover {period.label} "
+        raise WorkspaceError(f"{PERIODS} does not cover {period.label} "
                              f"({period.start} to {period.last_day}): {covered}; {hint}")
     forecast["period"] = pd.to_datetime(forecast["period"])
     return forecast
 
 
-def _levels(con, config: Config) -> list[str]:
+def _levels(con: duckdb.DuckDBPyConnection, config: Config) -> list[str]:
     """The configured levels, or region and team (and rep where targets name reps), keeping
     only levels whose key column has values in the orders."""
-    from forecast.io.warehouse import table_columns, table_exists
-
-    columns = table_columns(con, "orders")
+    columns = catalog.columns(con, ORDERS)
     filled = {level for level, column in _LEVEL_COLUMNS.items() if column in columns and
-              con.execute(f"SELECT count({column}) FROM orders").fetchone()[0] > 0}
+              con.execute(f"SELECT count({column}) FROM {ORDERS.sql}").fetchone()[0] > 0}
     if config.targets.levels is not None:
         empty = [level for level in config.targets.levels if level not in filled]
         if empty:
@@ -142,16 +132,13 @@ def _levels(con, config: Config) -> list[str]:
                               f"values, so there are no {empty[0]} units; drop {empty[0]!r}")
         return list(config.targets.levels)
     levels = ["region", "team"]
-    if table_exists(con, "targets") and "rep_id" in table_columns(con, "targets") and \
-            con.execute("SELECT count(rep_id) FROM targets").fetchone()[0] > 0:
+    if "rep_id" in catalog.columns(con, TARGETS) and \
+            con.execute(f"SELECT count(rep_id) FROM {TARGETS.sql}").fetchone()[0] > 0:
         levels.append("rep")
     return [level for level in levels if level in filled]
 
 
 def _forecast_levels(forecast: pd.DataFrame, levels: list[str], config: Config) -> list[str]:
-    from forecast.targets.attainment import LEVEL_KEYS
-    from forecast.targets.units import series_of_grain
-
     have = [level for level in levels if len(series_of_grain(forecast, LEVEL_KEYS[level]))]
     wanted = config.targets.forecast_levels
     if wanted is None:
@@ -163,79 +150,72 @@ def _forecast_levels(forecast: pd.DataFrame, levels: list[str], config: Config) 
     if missing:
         grain = "|".join(LEVEL_KEYS[missing[0]])
         raise WorkspaceError(f"targets.forecast_levels names {missing[0]!r}, but "
-                             f"{PERIODS_TABLE} has no series of grain {grain!r} covering the "
+                             f"{PERIODS} has no series of grain {grain!r} covering the "
                              "period: add it to features.series.grains and forecast again")
     return list(wanted)
 
 
-def _revenue(con, levels: list[str], start: date, end: date,
+def _revenue(con: duckdb.DuckDBPyConnection, levels: list[str], start: date, end: date,
              by_month: bool = False) -> pd.DataFrame:
     """Net revenue of the orders from ``start`` to ``end`` (inclusive) per deepest unit; with
     ``by_month`` per month too, dated a year later (the month it is compared with)."""
-    from forecast.io.warehouse import quote
-
     dims = [quote(_LEVEL_COLUMNS[level]) for level in levels]
     if by_month:
         dims.insert(0, "date_trunc('month', order_date) + INTERVAL 12 MONTH AS month")
     select = ", ".join([*dims, "sum(amount) AS revenue"])
     group = " GROUP BY ALL" if dims else ""
-    frame = con.execute(f"SELECT {select} FROM orders WHERE order_date BETWEEN ? AND ?{group}",
-                        [start, end]).df()
+    frame = con.execute(
+        f"SELECT {select} FROM {ORDERS.sql} WHERE order_date BETWEEN ? AND ?{group}",
+        [start, end]).df()
     for column in _LEVEL_COLUMNS.values():
         if column not in frame:
             frame[column] = None
     return frame
 
 
-def _read_weekly(con, config: Config, period) -> tuple[pd.DataFrame | None, str]:
+def _read_weekly(con: duckdb.DuckDBPyConnection, config: Config, period
+                 ) -> tuple[pd.DataFrame | None, str]:
     """The weekly forecast rows that touch the period, with ``yhat_sd``; or None and why."""
-    from forecast.io.warehouse import table_columns, table_exists
-
     if not config.targets.weeks:
         return None, "weeks not asked for (targets.weeks is false)"
     if config.features.series.freq != "W":
         return None, ("the series are not weekly (features.series.freq "
                       f"{config.features.series.freq})")
-    if not table_exists(con, WEEKLY_TABLE):
-        return None, f"no {WEEKLY_TABLE} table"
-    columns = table_columns(con, WEEKLY_TABLE)
+    if not catalog.exists(con, WEEKLY):
+        return None, f"no {WEEKLY} table"
+    columns = catalog.columns(con, WEEKLY)
     if "yhat_sd" in columns:
         spread = "yhat_sd"
     elif {"yhat_lo_80", "yhat_hi_80"} <= set(columns):
         spread = "(yhat_hi_80 - yhat_lo_80) / (2 * 1.2815515655446004) AS yhat_sd"
     else:
-        return None, f"{WEEKLY_TABLE} has neither yhat_sd nor an 80% interval"
+        return None, f"{WEEKLY} has neither yhat_sd nor an 80% interval"
     levels = ", ".join(c for c in _LEVEL_COLUMNS.values() if c in columns)
     weekly = con.execute(
         f"SELECT unique_id, grain, {levels + ', ' if levels else ''}ds, yhat, {spread} "
-        f"FROM {WEEKLY_TABLE} WHERE ds > ? AND ds < ?",
+        f"FROM {WEEKLY.sql} WHERE ds > ? AND ds < ?",
         [period.start - timedelta(days=7), period.end]).df()
     return weekly, "weeks split by the weekly forecast"
 
 
-def _write_plan(con, plan: pd.DataFrame, label: str) -> int:
+def _write_plan(con: duckdb.DuckDBPyConnection, plan: pd.DataFrame, label: str) -> int:
     """Replace this period's rows of the plan table, keeping other periods' rows."""
-    from forecast.io.outputs import write_table
-    from forecast.io.warehouse import literal, table_exists
-
     typed = ", ".join(
         f"CAST({c} AS {'VARCHAR' if c in ('region', 'team', 'rep_id', 'parent_id') else 'DATE'})"
         f" AS {c}" if c in ("region", "team", "rep_id", "parent_id", "start", "due", "month")
         else c for c in plan.columns)
     con.register("_targets_plan", plan)
     select = f"SELECT {typed} FROM _targets_plan"
-    if table_exists(con, PLAN_TABLE):
-        select = (f"SELECT * FROM {PLAN_TABLE} WHERE period <> {literal(label)} "
+    if catalog.exists(con, TARGETS_PLAN):
+        select = (f"SELECT * FROM {TARGETS_PLAN.sql} WHERE period <> {literal(label)} "
                   f"UNION ALL BY NAME {select}")
-    write_table(con, PLAN_TABLE, select)
+    catalog.write_select(con, TARGETS_PLAN, select)
     con.unregister("_targets_plan")
-    return int(con.execute(f"SELECT count(*) FROM {PLAN_TABLE} WHERE period = ?",
+    return int(con.execute(f"SELECT count(*) FROM {TARGETS_PLAN.sql} WHERE period = ?",
                            [label]).fetchone()[0])
 
 
 def _add_months(day: date, months: int) -> date:
     """The same day ``months`` later, clipped to the end of a shorter month."""
-    import pandas as pd
-
     stamp = pd.Timestamp(day) + pd.DateOffset(months=months)
     return stamp.date()

@@ -5,12 +5,17 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 
-from forecast.config import Config, TiersConfig
-from forecast.io.warehouse import date_literal, exact_sum
+import duckdb
+import pandas as pd
 
-CUSTOMER_TIERS_TABLE = "customer_tiers"
-TIER_SUMMARY_TABLE = "tier_summary"
-CHURN_SCORES_TABLE = "churn_scores"
+from forecast.config import Config, TiersConfig
+from forecast.errors import WorkspaceError
+from forecast.io import catalog, warehouse
+from forecast.io.catalog import CHURN_SCORES, CUSTOMER_TIERS, ORDERS, TIER_SUMMARY
+from forecast.io.frames import export_workbook
+from forecast.io.warehouse import date_literal, exact_sum
+from forecast.tiers import build_customer_tiers, summarise_tiers
+
 WORKBOOK_NAME = "tiers.xlsx"
 EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
 
@@ -40,7 +45,7 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
         WITH lines AS (
             SELECT CAST(customer_id AS VARCHAR) AS customer_id, order_date, amount,
                    coalesce(CAST(order_id AS VARCHAR), CAST(order_date AS VARCHAR)) AS order_key
-            FROM orders
+            FROM {ORDERS.sql}
             WHERE customer_id IS NOT NULL AND amount IS NOT NULL AND order_date < {day}
         ), baskets AS (
             SELECT customer_id, order_key, min(order_date) AS order_date,
@@ -61,15 +66,12 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
     """
 
 
-def _default_as_of(con) -> date:
-    from forecast.errors import WorkspaceError
-    from forecast.io.warehouse import table_exists
-
-    if not table_exists(con, "orders"):
+def _default_as_of(con: duckdb.DuckDBPyConnection) -> date:
+    if not catalog.exists(con, ORDERS):
         raise WorkspaceError("no orders table in the warehouse: ingest orders first "
                              "(`forecast data ingest --config ...`)")
     last = con.execute(
-        "SELECT max(order_date) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
+        f"SELECT max(order_date) FROM {ORDERS.sql} WHERE customer_id IS NOT NULL").fetchone()[0]
     if last is None:
         raise WorkspaceError(
             "the orders hold no customer ids: tiers need them; map `customer_id` in the "
@@ -77,42 +79,38 @@ def _default_as_of(con) -> date:
     return last + timedelta(days=1)
 
 
-def _churn_risk(con, as_of: date):
+def _churn_risk(con: duckdb.DuckDBPyConnection, as_of: date):
     """The churn scores of the latest cutoff on or before ``as_of``, and a note when absent."""
-    from forecast.io.warehouse import table_exists
-
-    if not table_exists(con, CHURN_SCORES_TABLE):
-        return None, None, ("no churn_scores table: every risk tier is unknown; run "
+    if not catalog.exists(con, CHURN_SCORES):
+        return None, None, (f"no {CHURN_SCORES} table: every risk tier is unknown; run "
                             "`forecast score churn` to fill the value x risk matrix")
-    cutoff = con.execute(f"SELECT max(cutoff) FROM {CHURN_SCORES_TABLE} WHERE cutoff <= ?",
+    cutoff = con.execute(f"SELECT max(cutoff) FROM {CHURN_SCORES.sql} WHERE cutoff <= ?",
                          [as_of]).fetchone()[0]
     if cutoff is None:
-        return None, None, (f"churn_scores has no cutoff on or before {as_of}: every risk "
+        return None, None, (f"{CHURN_SCORES} has no cutoff on or before {as_of}: every risk "
                             "tier is unknown")
     risk = con.execute(
         f"SELECT CAST(customer_id AS VARCHAR) AS customer_id, churn_proba, tier "
-        f"FROM {CHURN_SCORES_TABLE} WHERE cutoff = ?", [cutoff]).df()
+        f"FROM {CHURN_SCORES.sql} WHERE cutoff = ?", [cutoff]).df()
     return risk, cutoff, None
 
 
-def _write_outputs(con, config: Config, tiers, summary) -> dict:
-    from forecast.io.frames import export_workbook, write_frame
-    from forecast.io.outputs import export_table
-
+def _write_outputs(con: duckdb.DuckDBPyConnection, config: Config, tiers: pd.DataFrame,
+                   summary: pd.DataFrame) -> dict:
     out_dir = config.workspace / "outputs"
     files = []
-    for table, frame, order in ((CUSTOMER_TIERS_TABLE, tiers, "revenue DESC, customer_id"),
-                                (TIER_SUMMARY_TABLE, summary, None)):
-        write_frame(con, table, frame)
-        files.append(str(export_table(con, table, out_dir / f"{table}.csv", order_by=order)))
+    for table, frame, order in ((CUSTOMER_TIERS, tiers, "revenue DESC, customer_id"),
+                                (TIER_SUMMARY, summary, None)):
+        catalog.write_frame(con, table, frame)
+        files.append(str(catalog.export(con, table, out_dir / f"{table}.csv", order_by=order)))
     notes = []
-    sheets = {CUSTOMER_TIERS_TABLE: tiers, TIER_SUMMARY_TABLE: summary}
+    sheets = {CUSTOMER_TIERS.name: tiers, TIER_SUMMARY.name: summary}
     if len(tiers) >= EXCEL_MAX_ROWS:
-        del sheets[CUSTOMER_TIERS_TABLE]
+        del sheets[CUSTOMER_TIERS.name]
         notes.append(f"{len(tiers):,} customers do not fit in an Excel sheet: {WORKBOOK_NAME} "
-                     f"holds the summary only; the customers are in {CUSTOMER_TIERS_TABLE}.csv")
+                     f"holds the summary only; the customers are in {CUSTOMER_TIERS}.csv")
     files.append(str(export_workbook(sheets, out_dir / WORKBOOK_NAME)))
-    return {"tables": [CUSTOMER_TIERS_TABLE, TIER_SUMMARY_TABLE], "files": files, "notes": notes}
+    return {"tables": [CUSTOMER_TIERS.name, TIER_SUMMARY.name], "files": files, "notes": notes}
 
 
 def _summary_json(summary) -> dict:
@@ -150,8 +148,6 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
     Raises:
         WorkspaceError: no warehouse, no orders, no customer ids, or no order before ``as_of``.
     """
-    from forecast.io import warehouse
-
     started = time.perf_counter()
     cfg = config.tiers
     with warehouse.connect(config.workspace) as con:
@@ -177,11 +173,8 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
     }
 
 
-def _tier_frames(con, cfg: TiersConfig, as_of: date):
+def _tier_frames(con: duckdb.DuckDBPyConnection, cfg: TiersConfig, as_of: date):
     """Customer tiers and their summary as of a day, and where the risk tiers came from."""
-    from forecast.errors import WorkspaceError
-    from forecast.tiers import build_customer_tiers, summarise_tiers
-
     measures = con.execute(build_measures_sql(as_of, cfg)).df()
     if measures.empty:
         raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
@@ -193,6 +186,6 @@ def _tier_frames(con, cfg: TiersConfig, as_of: date):
     tiers.insert(1, "as_of", as_of)
     summary = summarise_tiers(tiers, cfg)
     summary.insert(0, "as_of", as_of)
-    source = {"table": CHURN_SCORES_TABLE if risk is not None else None,
+    source = {"table": CHURN_SCORES.name if risk is not None else None,
               "cutoff": str(cutoff) if cutoff else None, "note": note}
     return tiers, summary, source

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 
 def _figure():
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=(5, 4), dpi=100)
     return figure, figure.add_subplot()
 

@@ -1,7 +1,7 @@
 """Definitions, data values and churn-reason wording of the reports in English and Chinese.
 
 The definitions state the rules the code applies (the same formulas as in
-:mod:`forecast.reports.analysis` and :mod:`forecast.reports.queries`).
+:mod:`forecast.reports.analysis` and :mod:`forecast.io.report_queries`).
 """
 
 from __future__ import annotations

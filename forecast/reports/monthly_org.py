@@ -173,7 +173,7 @@ def _conversion(conversion: pd.DataFrame, pipe: pd.DataFrame, loc: Locale
                                                               pipe["amount"], strict=True)
                          if pd.notna(p_win.get(s))))
     as_of = conversion["as_of"].dropna().max() if "as_of" in conversion else None
-    table = doc.table("conversion", loc.t("funnel_conversion"), [
+    table = doc.table("conversion", loc.t("funnel_stage_conversion"), [
         doc.column("stage", loc.t("stage"), "member"),
         doc.column("reached", loc.t("reached"), "count"),
         doc.column("conversion", loc.t("conversion"), "pct"),

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from forecast.schemas import DS, YHAT, Y, interval_columns
 
 
 def _figure(size=(7, 4)):
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=size, dpi=100)
     return figure, figure.add_subplot()
 

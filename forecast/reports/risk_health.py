@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast.evaluation.classification import expected_calibration_error
 from forecast.reports import document as doc
 from forecast.reports.analysis import population_stability
 from forecast.reports.i18n import Locale
@@ -68,9 +69,6 @@ def calibration_table(outcomes: pd.DataFrame, loc: Locale) -> dict:
         A table with ``cutoff, customers, predicted, observed, brier, ece`` (Brier = mean
         squared difference of probability and outcome; ECE over 10 equal-width bins).
     """
-    # Imported here: it brings in scikit-learn, which only this table needs.
-    from forecast.evaluation.classification import expected_calibration_error
-
     rows = []
     for cutoff, g in outcomes.groupby("cutoff", sort=True):
         y = g["churned"].astype(float).to_numpy()

@@ -11,8 +11,8 @@ import pytest
 from scoring_helpers import synthetic_snapshots
 
 from forecast.config import ChurnConfig
+from forecast.factory import fit_churn_model
 from forecast.io import warehouse
-from forecast.models.churn import fit_churn_model
 
 SMALL = {"candidates": ["logistic"], "blend": False, "splines": False}
 SMALL_CUTOFFS = [date(2025, 1, 1) + timedelta(days=120 * k) for k in range(3)]

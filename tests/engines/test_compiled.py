@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from forecast.config import ChurnConfig
 from forecast.engines.compiled import compile_churn_model
 from forecast.engines.trees import compile_boosting
 from forecast.models.churn import ChurnModel
@@ -48,7 +47,7 @@ def scoring_frame() -> pd.DataFrame:
 @functools.cache
 def fit(candidate: str) -> ChurnModel:
     frame, y = make_customers(600, seed=0)
-    return ChurnModel(ChurnConfig(candidates=[candidate], n_folds=3)).fit(frame, y)
+    return ChurnModel(candidates=(candidate,), n_folds=3).fit(frame, y)
 
 
 @pytest.fixture(scope="module", params=["logistic", "gradient_boosting", "blend"])
@@ -93,8 +92,8 @@ def test_compiled_trees_give_scikit_learns_raw_predictions_bit_for_bit():
 def test_a_model_with_empty_feature_columns_compiles():
     frame, y = make_customers(600, seed=3)
     frame["days_since_survey"] = np.nan
-    model = ChurnModel(ChurnConfig(candidates=["logistic", "gradient_boosting"], n_folds=3,
-                                   blend=True)).fit(frame, y)
+    model = ChurnModel(candidates=("logistic", "gradient_boosting"), n_folds=3,
+                       blend=True).fit(frame, y)
     scoring = scoring_frame().assign(days_since_survey=np.nan)
     compiled = compile_churn_model(model)
     assert "days_since_survey" not in compiled.numeric

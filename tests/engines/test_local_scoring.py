@@ -21,9 +21,9 @@ from scoring_helpers import Stop, stop_after, synthetic_snapshots
 from forecast.config import ChurnConfig
 from forecast.engines.local import ScoringOptions, score_churn
 from forecast.errors import ValidationError
+from forecast.factory import fit_churn_model
 from forecast.io import warehouse
 from forecast.io.scores import CHUNKS_TABLE, SCORES_TABLE
-from forecast.models.churn import fit_churn_model
 from forecast.models.reasons import explain_churn
 
 FAST = {"candidates": ["logistic"], "blend": False, "splines": False}

@@ -7,6 +7,7 @@ south = 70 and total = 100.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,18 @@ from scipy.linalg import hadamard
 
 from forecast.errors import ValidationError
 from forecast.hierarchy import (
+    OLS,
+    RECONCILERS,
+    BottomUp,
+    MinTraceShrink,
+    WLSVar,
     accuracy_by_level,
     build_hierarchy,
     coherence_error,
-    reconcile,
+    reconciler,
     shrunk_covariance,
 )
+from forecast.schemas import ReconcileMethod
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -82,7 +89,7 @@ def test_summing_matrix_has_aggregates_then_identity(hierarchy):
 
 def test_bottom_up_sums_the_bottom_forecasts(hierarchy):
     base = _forecasts({**INCOHERENT, "total": 500.0, "north": -1.0})
-    out = _by_id(reconcile(base, hierarchy, "bottom_up"))
+    out = _by_id(BottomUp().reconcile(base, hierarchy))
     assert out.to_dict() == {**INCOHERENT, "total": 100.0}
 
 
@@ -90,7 +97,7 @@ def test_ols_spreads_the_total_error_by_projection(hierarchy):
     # S'S = [[3,2,1,1],[2,3,1,1],[1,1,3,2],[1,1,2,3]], S'e = 7 * (1,1,1,1) for e = 7 at the
     # total; rows of S'S sum to 7, so (S'S)^-1 S'e = (1,1,1,1): every bottom series gains 1.
     base = _forecasts(INCOHERENT)
-    out = reconcile(base, hierarchy, "ols")
+    out = OLS().reconcile(base, hierarchy)
     expected = {"total": 104.0, "north": 32.0, "south": 72.0, "north|offline": 11.0,
                 "north|online": 21.0, "south|offline": 31.0, "south|online": 41.0}
     assert _by_id(out).to_dict() == pytest.approx(expected, rel=1e-12)
@@ -104,7 +111,7 @@ def test_reconcile_keeps_row_order_and_handles_all_periods_at_once(hierarchy):
     rng = np.random.default_rng(0)
     base = _forecasts(INCOHERENT, ds=DAYS).sample(frac=1.0, random_state=1)
     base["yhat"] += rng.normal(0, 3, len(base))
-    out = reconcile(base, hierarchy, "ols")
+    out = OLS().reconcile(base, hierarchy)
     assert out.index.equals(base.index) and (out.unique_id == base.unique_id).all()
     assert coherence_error(base, hierarchy) > 1e-3
     assert coherence_error(out, hierarchy) < 1e-9
@@ -121,13 +128,13 @@ def test_mint_shrink_is_coherent_and_equals_ols_for_identity_covariance(hierarch
         columns=["unique_id", "ds", "residual"])
     covariance, intensity = shrunk_covariance(errors.astype(float))
     np.testing.assert_allclose(covariance, 9.0 * np.eye(7))
-    mint = reconcile(base, hierarchy, "mint_shrink", residuals)
-    ols = reconcile(base, hierarchy, "ols")
+    mint = MinTraceShrink().reconcile(base, hierarchy, residuals)
+    ols = OLS().reconcile(base, hierarchy)
     np.testing.assert_allclose(mint.yhat, ols.yhat, rtol=1e-12)
     assert coherence_error(mint, hierarchy) < 1e-6
 
     noisy = residuals.assign(residual=np.random.default_rng(3).normal(0, 1, len(residuals)))
-    weighted = reconcile(base, hierarchy, "mint_shrink", noisy)
+    weighted = MinTraceShrink().reconcile(base, hierarchy, noisy)
     assert coherence_error(weighted, hierarchy) < 1e-6
     assert not np.allclose(weighted.yhat, ols.yhat)
 
@@ -153,14 +160,27 @@ def test_shrinkage_intensity_matches_the_schafer_strimmer_formula():
 
 
 def test_mint_falls_back_to_wls_var_only_when_a_series_has_no_residuals(hierarchy):
-    from forecast.hierarchy.reconcile import usable_method
-
     every = pd.DataFrame({"unique_id": ORDER * 3, "ds": [d for d in pd.date_range(
         "2024-01-01", periods=3, freq="W") for _ in ORDER], "residual": 1.0})
-    assert usable_method("mint_shrink", hierarchy, every) == "mint_shrink"
+    mint = MinTraceShrink(fallback=WLSVar())
+    assert mint.resolve(hierarchy, every) is mint
     newest = every[every["unique_id"] != ORDER[-1]]
-    assert usable_method("mint_shrink", hierarchy, newest) == "wls_var"
-    assert usable_method("bottom_up", hierarchy, newest) == "bottom_up"
+    assert isinstance(mint.resolve(hierarchy, newest), WLSVar)
+    assert isinstance(BottomUp().resolve(hierarchy, newest), BottomUp)
+    # Without a fallback MinT refuses a series without residuals instead of guessing.
+    with pytest.raises(ValidationError, match="none for series"):
+        MinTraceShrink().reconcile(_forecasts(INCOHERENT), hierarchy, newest)
+    fallback = mint.reconcile(_forecasts(INCOHERENT), hierarchy, newest)
+    pd.testing.assert_frame_equal(
+        fallback, WLSVar().reconcile(_forecasts(INCOHERENT), hierarchy, newest))
+
+
+def test_config_method_names_map_to_reconcilers():
+    assert set(RECONCILERS) | {"none"} == set(typing.get_args(ReconcileMethod))
+    assert reconciler("none") is None
+    assert isinstance(reconciler("ols"), OLS) and isinstance(reconciler("bottom_up"), BottomUp)
+    mint = reconciler("mint_shrink")
+    assert isinstance(mint, MinTraceShrink) and isinstance(mint.fallback, WLSVar)
 
 
 def test_wls_var_weighs_by_residual_variance_and_imputes_missing_series(hierarchy):
@@ -178,31 +198,31 @@ def test_wls_var_weighs_by_residual_variance_and_imputes_missing_series(hierarch
     np.testing.assert_allclose(variances[:6], [1, 1, 1, 9, 9, 9])
     # north|offline 9 / 10^2, north|online 9 / 20^2, south|offline 9 / 30^2: median 9/400.
     assert variances[6] == pytest.approx(9 / 400 * 40.0**2)
-    out = _by_id(reconcile(base, hierarchy, "wls_var", residuals))
+    out = _by_id(WLSVar().reconcile(base, hierarchy, residuals))
     weights = 1 / variances
     summing = hierarchy.summing.toarray()
     gls = np.linalg.solve(summing.T @ (summing * weights[:, None]),
                           (summing * weights[:, None]).T @ values)
     np.testing.assert_allclose(out[ORDER].to_numpy(), (summing @ gls).ravel(), rtol=1e-10)
-    assert coherence_error(reconcile(base, hierarchy, "wls_var", residuals), hierarchy) < 1e-9
+    assert coherence_error(WLSVar().reconcile(base, hierarchy, residuals), hierarchy) < 1e-9
     # The precise total keeps most of its value: it moves less than under OLS.
-    ols = _by_id(reconcile(base, hierarchy, "ols"))
+    ols = _by_id(OLS().reconcile(base, hierarchy))
     assert abs(out["total"] - 107.0) < abs(ols["total"] - 107.0)
     with pytest.raises(ValidationError, match="wls_var.*needs residuals"):
-        reconcile(base, hierarchy, "wls_var")
+        WLSVar().reconcile(base, hierarchy)
 
 
 def test_mint_shrink_without_residuals_says_what_it_needs(hierarchy):
     with pytest.raises(ValidationError, match="mint_shrink.*needs residuals"):
-        reconcile(_forecasts(INCOHERENT), hierarchy, "mint_shrink")
+        MinTraceShrink().reconcile(_forecasts(INCOHERENT), hierarchy)
     only_two = pd.DataFrame({"unique_id": ORDER, "ds": DAYS[0], "residual": 1.0})
     with pytest.raises(ValidationError, match="at least 2"):
-        reconcile(_forecasts(INCOHERENT), hierarchy, "mint_shrink", only_two)
+        MinTraceShrink().reconcile(_forecasts(INCOHERENT), hierarchy, only_two)
 
 
 def test_intervals_shift_with_yhat_and_stay_ordered(hierarchy):
     base = _forecasts(INCOHERENT, width=2.0)
-    out = reconcile(base, hierarchy, "ols").set_index("unique_id")
+    out = OLS().reconcile(base, hierarchy).set_index("unique_id")
     assert out.loc["total", "yhat_lo_80"] == pytest.approx(102.0)
     assert out.loc["north|online", "yhat_hi_80"] == pytest.approx(23.0)
     assert ((out.yhat_lo_80 <= out.yhat) & (out.yhat <= out.yhat_hi_80)).all()
@@ -251,9 +271,9 @@ def test_missing_parent_and_missing_forecasts_are_reported(hierarchy):
         build_hierarchy(frame[frame.unique_id != "north"])
     partial = _forecasts(INCOHERENT)
     with pytest.raises(ValidationError, match="no row for series 'south'"):
-        reconcile(partial[partial.unique_id != "south"], hierarchy, "ols")
+        OLS().reconcile(partial[partial.unique_id != "south"], hierarchy)
     with pytest.raises(ValidationError, match="unknown reconciliation method"):
-        reconcile(partial, hierarchy, "mint_sample")
+        reconciler("mint_sample").reconcile(partial, hierarchy)
 
 
 def test_coherence_error_is_the_largest_relative_gap(hierarchy):
@@ -265,7 +285,7 @@ def test_accuracy_by_level_compares_wape_per_grain(hierarchy):
     actuals = _stacked({"north|offline": [12.0], "north|online": [20.0],
                         "south|offline": [30.0], "south|online": [38.0]}, days=DAYS[:1])
     base = _forecasts(INCOHERENT)
-    reconciled = reconcile(base, hierarchy, "ols")
+    reconciled = OLS().reconcile(base, hierarchy)
     table = accuracy_by_level(actuals, base, reconciled)
     assert list(table.columns) == ["grain", "unreconciled", "reconciled"]
     assert list(table.grain) == ["total", "region", "region/channel"]
@@ -300,7 +320,7 @@ def test_walmart_store_hierarchy_reconciles_perturbed_forecasts(tmp_path):
         residual=history.y * rng.normal(0, 0.05, len(history)))
     assert coherence_error(base, hierarchy) > 1e-3
     for method in ("bottom_up", "ols", "mint_shrink"):
-        out = reconcile(base, hierarchy, method, residuals)
+        out = reconciler(method).reconcile(base, hierarchy, residuals)
         assert coherence_error(out, hierarchy) < 1e-6
         assert ((out.yhat_lo_80 <= out.yhat) & (out.yhat <= out.yhat_hi_80)).all()
     table = accuracy_by_level(series, base, out)
@@ -315,7 +335,7 @@ def test_restricted_hierarchy_sums_only_the_series_that_exist(hierarchy):
     np.testing.assert_array_equal(sub.summing.toarray(), np.array(
         [[1, 1, 1], [1, 1, 0], [0, 0, 1], *np.eye(3)]))
     base = _forecasts({k: v for k, v in INCOHERENT.items() if k != "south|online"})
-    out = _by_id(reconcile(base, sub, "bottom_up"))
+    out = _by_id(BottomUp().reconcile(base, sub))
     assert out["total"] == 60.0 and out["south"] == 30.0
     with pytest.raises(ValidationError, match="none of its bottom series"):
         hierarchy.restrict(["total", "south", "north|offline"])

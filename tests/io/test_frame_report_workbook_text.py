@@ -10,8 +10,9 @@ import pytest
 from workbook_checks import assert_text
 
 from forecast.io.frames import export_workbook
-from forecast.io.report_files import write_report
+from forecast.io.report_files import write_report_files
 from forecast.reports import document as doc
+from forecast.reports.render import render_report
 
 EVIL = '=HYPERLINK("http://example.invalid/x","Red Dragon")'
 RISKY = [EVIL, "+1+2", "-3+4", "@SUM(A1:A9)", "\tTabbed"]
@@ -31,7 +32,7 @@ def _report() -> dict:
 
 
 def test_report_workbook_writes_risky_text_as_text(tmp_path):
-    paths = write_report(_report(), ["xlsx"], tmp_path, "monthly-2026-10")
+    paths = write_report_files(render_report(_report(), ["xlsx"]), tmp_path, "monthly-2026-10")
     book = openpyxl.load_workbook(paths["xlsx"])
     for text in RISKY:
         assert_text(book, text)

@@ -13,16 +13,15 @@ from threadpoolctl import threadpool_limits
 
 from forecast.config import ChurnConfig
 from forecast.errors import ValidationError
+from forecast.factory import fit_churn_model
 from forecast.models.churn import (
     Calibrator,
     ChurnModel,
-    TimeAwareSplit,
     assign_tiers,
-    build_training_set,
     choose_threshold,
     cross_fit_calibration,
-    fit_churn_model,
 )
+from forecast.models.churn_data import TimeAwareSplit, build_training_set
 
 FAST = {"candidates": ["logistic"], "blend": False, "splines": False}
 
@@ -51,7 +50,7 @@ def make_snapshots(n_customers: int = 150, n_cutoffs: int = 5, seed: int = 0) ->
 def test_text_labels_become_zero_one_and_unknown_labels_are_dropped():
     frame = pd.DataFrame({"id": ["a", "b", "c"], "x": [1.0, 2.0, 3.0],
                           "Churn": ["Yes", "No", None]})
-    X, y = build_training_set(frame, ChurnConfig(label_column="Churn", id_column="id"))
+    X, y = build_training_set(frame, "Churn", "Yes")
     assert y.tolist() == [1, 0]
     assert X.columns.tolist() == ["id", "x"]
 
@@ -59,7 +58,7 @@ def test_text_labels_become_zero_one_and_unknown_labels_are_dropped():
 def test_a_label_that_is_not_a_label_is_refused():
     frame = pd.DataFrame({"x": [1.0, 2.0], "Churn": ["Yes", "maybe"]})
     with pytest.raises(ValidationError, match="maybe"):
-        build_training_set(frame, ChurnConfig(label_column="Churn"))
+        build_training_set(frame, "Churn", "Yes")
 
 
 def test_time_aware_split_never_trains_on_a_later_cutoff():
@@ -94,10 +93,9 @@ def test_threshold_minimises_the_cost_of_the_worked_example():
 
 def test_tiers_by_threshold_and_by_capacity():
     p = np.array([0.9, 0.1, 0.3, 0.6, 0.25])
-    config = ChurnConfig(tier_high=0.5, tier_medium=0.25)
-    assert assign_tiers(p, config).tolist() == ["high", "low", "medium", "high", "medium"]
-    capped = ChurnConfig(tier_high=0.5, tier_medium=0.25, capacity=1)
-    assert assign_tiers(p, capped).tolist() == ["high", "low", "medium", "medium", "medium"]
+    assert assign_tiers(p, 0.5, 0.25).tolist() == ["high", "low", "medium", "high", "medium"]
+    capped = assign_tiers(p, 0.5, 0.25, capacity=1)
+    assert capped.tolist() == ["high", "low", "medium", "medium", "medium"]
 
 
 @pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
@@ -107,7 +105,7 @@ def test_calibration_improves_brier_of_an_overconfident_model(method):
     y = (rng.uniform(size=4000) < true_p).astype(int)
     logit = np.log(true_p / (1 - true_p))
     raw = 1 / (1 + np.exp(-4 * logit))  # same ranking, far too confident
-    calibrated = cross_fit_calibration(raw, y, method, ChurnConfig())
+    calibrated = cross_fit_calibration(raw, y, method, n_folds=5, seed=0)
     assert brier_score_loss(y, calibrated) < brier_score_loss(y, raw) - 0.02
     assert abs(brier_score_loss(y, calibrated) - brier_score_loss(y, true_p)) < 0.005
     assert Calibrator(method).fit(raw, y).transform(np.array([0.5]))[0] == pytest.approx(0.5,
@@ -128,11 +126,14 @@ def test_snapshot_model_is_validated_in_time_and_ranks_risk(snapshot_model):
     # Two validation cutoffs of 150 customers each, for both candidates and the blend.
     assert model.validation_["model"].tolist() == ["logistic", "gradient_boosting", "blend"]
     assert (model.validation_["n_validated"] == 300).all()
+    assert model.validation_scheme_ == ("out-of-time on cutoffs 2024-03-31, 2024-04-30, each "
+                                        "trained on cutoffs at least 90 days earlier")
+    assert model.baseline_auc_ is None
     assert model.chosen_ in {"logistic", "gradient_boosting", "blend"}
     assert list(model.feature_names_in_) == ["recency_days", "orders_trend_90d", "segment",
                                              "region"]
     fresh = make_snapshots(seed=1)
-    X, y = build_training_set(fresh, model.config)
+    X, y = build_training_set(fresh, model.label_column, "Yes")
     assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.75
     # With a wasted action 5x cheaper than a miss, acting pays off well below 50%.
     assert 0 < model.threshold_ < 0.5
@@ -140,9 +141,22 @@ def test_snapshot_model_is_validated_in_time_and_ranks_risk(snapshot_model):
 
 def test_model_survives_pickling(snapshot_model):
     model, frame = snapshot_model
-    X, _ = build_training_set(frame.head(20), model.config)
+    X, _ = build_training_set(frame.head(20), model.label_column, "Yes")
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_model_pickled_with_a_config_object_takes_its_values(snapshot_model):
+    """Models registered before the parameters were flat held a ``config`` (or None)."""
+    model, frame = snapshot_model
+    X, _ = build_training_set(frame.head(20), None, "Yes")
+    fitted = {k: v for k, v in model.__getstate__().items() if k not in model.get_params()}
+    for config, tier_high in ((ChurnConfig(tier_high=0.6, splines=True), 0.6), (None, 0.5)):
+        old = ChurnModel.__new__(ChurnModel)
+        old.__setstate__({**fitted, "config": config})
+        assert "config" not in vars(old)
+        assert (old.tier_high, old.n_folds, old.id_column) == (tier_high, 5, "customer_id")
+        np.testing.assert_allclose(old.predict_proba(X), model.predict_proba(X))
 
 
 def test_scores_carry_keys_proba_tier_and_action(snapshot_model):
@@ -167,6 +181,7 @@ def test_one_row_per_customer_table_uses_stratified_folds():
     config = ChurnConfig(label_column="Churn", n_folds=3, **FAST)
     model = fit_churn_model(frame, config)
     assert model.validation_["n_validated"].tolist() == [400]
+    assert model.validation_scheme_ == "stratified 3-fold across rows"
     assert model.validation_["roc_auc"].iloc[0] > 0.75
     assert model.validation_["calibration"].iloc[0] in {"none", "sigmoid", "isotonic"}
 
@@ -174,7 +189,7 @@ def test_one_row_per_customer_table_uses_stratified_folds():
 def test_fit_can_be_called_again_with_other_features():
     frame = make_snapshots(n_customers=200, n_cutoffs=1).drop(columns="cutoff")
     X, y = frame.drop(columns="churned"), frame["churned"].to_numpy()
-    model = ChurnModel(ChurnConfig(n_folds=3, **FAST)).fit(X, y)
+    model = ChurnModel(n_folds=3, **FAST).fit(X, y)
     model.fit(X.drop(columns="region"), y)
     assert "region" not in model.feature_names_in_
 
@@ -184,8 +199,8 @@ def test_columns_without_any_value_are_kept_in_the_schema_but_not_used():
     frame = make_snapshots(n_customers=120, n_cutoffs=4)
     frame["satisfaction_latest"] = np.nan
     frame["industry"] = None
-    X, y = build_training_set(frame, ChurnConfig())
-    model = ChurnModel(ChurnConfig(candidates=["gradient_boosting"], blend=False)).fit(X, y)
+    X, y = build_training_set(frame, None, "Yes")
+    model = ChurnModel(candidates=("gradient_boosting",), blend=False).fit(X, y)
     assert model.empty_features_ == ["satisfaction_latest", "industry"]
     assert "satisfaction_latest" in model.feature_names_in_
     assert "satisfaction_latest" not in model.numeric_features_
@@ -197,7 +212,7 @@ def test_columns_without_any_value_are_kept_in_the_schema_but_not_used():
         model.predict_proba(X.drop(columns="industry"))
     everything_empty = frame[["customer_id", "cutoff", "churned"]].assign(x=np.nan)
     with pytest.raises(ValidationError, match="every feature column"):
-        ChurnModel(ChurnConfig(**FAST)).fit(*build_training_set(everything_empty, ChurnConfig()))
+        ChurnModel(**FAST).fit(*build_training_set(everything_empty, None, "Yes"))
 
 
 @pytest.mark.slow

@@ -14,8 +14,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from forecast.config import ChurnConfig, load_config
+from forecast.factory import fit_churn_model
 from forecast.io import warehouse
-from forecast.models.churn import fit_churn_model
 from forecast.pipeline import build_customer_snapshots, ingest
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "online_retail.yaml"

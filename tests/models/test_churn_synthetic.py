@@ -17,7 +17,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from forecast.config import ChurnConfig, SynthOptions
-from forecast.models.churn import fit_churn_model
+from forecast.factory import fit_churn_model
 from forecast.models.reasons import explain_churn
 from forecast.synth.oracle import churn_oracle
 
@@ -67,7 +67,7 @@ def high_risk(company):
     explained = explain_churn(model, held, families=True)
     out = held[["customer_id", "proba"]].join(explained.filter(like="family_"))
     out = out.merge(truth[["customer_id", "drivers"]], on="customer_id", how="left")
-    return out[out["proba"] >= model.config.tier_high]
+    return out[out["proba"] >= model.tier_high]
 
 
 @pytest.mark.slow

@@ -8,15 +8,10 @@ import pytest
 
 from forecast.errors import ValidationError
 from forecast.features.holiday_features import build_calendar_features, build_holiday_calendar
-from forecast.models.global_model import (
-    BoostingParams,
-    FeatureSpec,
-    GlobalForecaster,
-    HorizonBlocksForecaster,
-    default_lags,
-)
+from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster, default_lags
 
-FAST = BoostingParams(max_iter=60, learning_rate=0.1)
+# A quick booster; squared_error as these tests were written with (the default is absolute_error).
+FAST = {"max_iter": 60, "learning_rate": 0.1, "loss": "squared_error"}
 
 
 def split(frame: pd.DataFrame, h: int):
@@ -32,7 +27,7 @@ def test_default_lags_are_never_shorter_than_the_horizon():
 
 def test_learns_seasonal_panel_and_uses_future_promo(weekly_panel):
     train, test = split(weekly_panel, 13)
-    model = GlobalForecaster(horizon=13, boosting=FAST, n_threads=1).fit(train)
+    model = GlobalForecaster(horizon=13, **FAST, n_threads=1).fit(train)
     out = model.predict(13, future_exog=test[["unique_id", "ds", "promo"]])
     merged = test.merge(out, on=["unique_id", "ds"])
     assert len(merged) == 6 * 13
@@ -47,20 +42,20 @@ def test_learns_seasonal_panel_and_uses_future_promo(weekly_panel):
 def test_scaling_makes_forecasts_proportional_to_series_size(weekly_panel, relative_window):
     frame = weekly_panel[["unique_id", "ds", "y"]]
     big = frame.assign(y=frame["y"] * 1000.0)
-    spec = FeatureSpec(id_as_category=False, scale_window=26, relative_window=relative_window)
-    small_fc = GlobalForecaster(13, spec, FAST, n_threads=1).fit(frame).predict(13, levels=())
-    big_fc = GlobalForecaster(13, spec, FAST, n_threads=1).fit(big).predict(13, levels=())
+    spec = {"id_as_category": False, "scale_window": 26, "relative_window": relative_window}
+    small_fc = GlobalForecaster(13, **spec, **FAST, n_threads=1).fit(frame).predict(13, levels=())
+    big_fc = GlobalForecaster(13, **spec, **FAST, n_threads=1).fit(big).predict(13, levels=())
     np.testing.assert_allclose(big_fc["yhat"], small_fc["yhat"] * 1000.0, rtol=1e-6)
 
 
 def test_requires_future_exog_and_respects_horizon(weekly_panel):
-    model = GlobalForecaster(horizon=4, boosting=FAST, n_threads=1).fit(weekly_panel)
+    model = GlobalForecaster(horizon=4, **FAST, n_threads=1).fit(weekly_panel)
     with pytest.raises(ValidationError, match="future_exog"):
         model.predict(4)
     with pytest.raises(ValidationError, match="exceeds the horizon"):
         model.predict(5, future_exog=weekly_panel)
     with pytest.raises(ValidationError, match=">= horizon"):
-        GlobalForecaster(horizon=4, features=FeatureSpec(lags=(1, 4))).fit(weekly_panel)
+        GlobalForecaster(horizon=4, lags=(1, 4)).fit(weekly_panel)
 
 
 def test_holiday_features_mark_the_week_that_contains_the_holiday():
@@ -78,7 +73,7 @@ def test_holiday_features_mark_the_week_that_contains_the_holiday():
 
 def test_country_holidays_and_gaps_are_handled(weekly_panel):
     frame = weekly_panel.drop(index=weekly_panel.index[5:9])[["unique_id", "ds", "y"]]
-    model = GlobalForecaster(horizon=8, boosting=FAST, country="US", n_threads=1).fit(frame)
+    model = GlobalForecaster(horizon=8, **FAST, country="US", n_threads=1).fit(frame)
     out = model.predict(8)
     assert out["yhat"].notna().all() and len(out) == 6 * 8
     assert "Christmas Day" in set(model.calendar_.to_numpy())
@@ -86,9 +81,9 @@ def test_country_holidays_and_gaps_are_handled(weekly_panel):
 
 def test_holdout_intervals_are_wider_than_in_sample_ones(weekly_panel):
     frame = weekly_panel[["unique_id", "ds", "y"]]
-    train, test = split(frame, 8)
-    calibrated = GlobalForecaster(8, boosting=FAST, n_threads=1).fit(train)
-    raw = GlobalForecaster(8, boosting=FAST, n_threads=1, holdout_intervals=False).fit(train)
+    train, _ = split(frame, 8)
+    calibrated = GlobalForecaster(8, **FAST, n_threads=1).fit(train)
+    raw = GlobalForecaster(8, **FAST, n_threads=1, holdout_intervals=False).fit(train)
     width = {}
     for name, model in (("calibrated", calibrated), ("raw", raw)):
         out = model.predict(8, levels=(80,))
@@ -102,7 +97,7 @@ def test_holdout_intervals_are_wider_than_in_sample_ones(weekly_panel):
 def test_horizon_blocks_take_each_step_from_the_model_of_its_block(weekly_panel):
     train, test = split(weekly_panel, 13)
     exog = test[["unique_id", "ds", "promo"]]
-    base = GlobalForecaster(horizon=13, boosting=FAST, n_threads=1, holdout_intervals=False)
+    base = GlobalForecaster(horizon=13, **FAST, n_threads=1, holdout_intervals=False)
     blocked = HorizonBlocksForecaster(base, blocks=(4,)).fit(train)
     assert blocked.ends_ == [4, 13]
     assert [m.horizon for m in blocked.models_] == [4, 13]

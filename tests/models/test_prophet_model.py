@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ValidationError
-from forecast.models.prophet_model import ProphetForecaster, ProphetSettings, quiet_stan
+from forecast.models.prophet_model import ProphetForecaster, quiet_stan
 
 pytest.importorskip("prophet")
 
@@ -25,9 +25,8 @@ def fitted(panel) -> ProphetForecaster:
     train = panel[panel["ds"] <= panel["ds"].max() - pd.Timedelta(weeks=8)]
     holidays = pd.DataFrame({"holiday": "xmas", "ds": pd.to_datetime(
         ["2021-12-24", "2022-12-23"]), "lower_window": 0, "upper_window": 0})
-    settings = ProphetSettings(seasonality_mode="multiplicative", uncertainty_samples=100)
-    return ProphetForecaster(settings, holidays=holidays, regressors=("promo",), n_jobs=1).fit(
-        train)
+    return ProphetForecaster(seasonality_mode="multiplicative", uncertainty_samples=100,
+                             holidays=holidays, regressors=("promo",), n_jobs=1).fit(train)
 
 
 def test_forecasts_every_series_with_ordered_intervals(fitted, panel):
@@ -58,11 +57,11 @@ def test_logistic_growth_needs_and_respects_a_cap():
     noise = np.random.default_rng(0).normal(0, 2, 80)  # a noiseless curve makes Stan crawl
     y = 100 / (1 + np.exp(-(np.arange(80) - 40) / 8)) + noise
     frame = pd.DataFrame({"unique_id": "a", "ds": ds, "y": y, "cap": 100.0})
-    settings = ProphetSettings(growth="logistic", uncertainty_samples=0,
-                               yearly_seasonality=False)
+    settings = {"growth": "logistic", "seasonality_mode": "additive", "uncertainty_samples": 0,
+                "yearly_seasonality": False}
     with pytest.raises(ValidationError, match="cap"):
-        ProphetForecaster(settings, n_jobs=1).fit(frame.drop(columns="cap"))
-    model = ProphetForecaster(settings, n_jobs=1).fit(frame)
+        ProphetForecaster(**settings, n_jobs=1).fit(frame.drop(columns="cap"))
+    model = ProphetForecaster(**settings, n_jobs=1).fit(frame)
     future = pd.DataFrame({"unique_id": "a", "ds": pd.date_range(ds[-1], periods=27,
                                                                     freq="W-FRI")[1:]})
     out = model.predict(26, future_exog=future.assign(cap=100.0), levels=())
@@ -96,14 +95,14 @@ def test_series_shorter_than_flat_below_get_a_flat_trend():
     old_ds = pd.date_range("2022-01-07", periods=72, freq="W-FRI")
     old = pd.DataFrame({"unique_id": "old", "ds": old_ds,
                         "y": 200 + 2 * np.arange(72) + np.random.default_rng(2).normal(0, 1, 72)})
-    settings = ProphetSettings(uncertainty_samples=0, yearly_seasonality=False, flat_below=26)
-    model = ProphetForecaster(settings, n_jobs=1).fit(pd.concat([young, old]))
+    settings = {"seasonality_mode": "additive", "uncertainty_samples": 0,
+                "yearly_seasonality": False}
+    model = ProphetForecaster(**settings, flat_below=26, n_jobs=1).fit(pd.concat([young, old]))
     growth = {uid: json.loads(text)["growth"] for uid, text in model.models_.items()}
     assert growth == {"new": "flat", "old": "linear"}
     out = model.predict(26, levels=()).set_index("unique_id")
     assert np.ptp(out.loc["new", "yhat"]) < 1.0  # flat: the level of the latest weeks
     assert out.loc["new", "yhat"].iloc[0] == pytest.approx(young["y"].mean(), rel=0.1)
     assert np.ptp(out.loc["old", "yhat"]) > 40  # still trending by ~2 a week
-    linear = ProphetForecaster(ProphetSettings(uncertainty_samples=0, yearly_seasonality=False),
-                               n_jobs=1).fit(young).predict(26, levels=())
+    linear = ProphetForecaster(**settings, n_jobs=1).fit(young).predict(26, levels=())
     assert linear["yhat"].iloc[-1] > 200

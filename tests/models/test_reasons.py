@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.config import ChurnConfig
 from forecast.models.churn import ChurnModel
 from forecast.models.reason_rules import ReasonRule, Sentence, default_rules, render
 from forecast.models.reasons import (
@@ -227,9 +226,9 @@ def _check_sentence(sentence: str, row: pd.Series, ref: dict) -> str:
 @pytest.fixture(scope="module")
 def fitted():
     frame, y = make_snapshot_features(800, seed=0)
-    config = ChurnConfig(candidates=["logistic"], blend=False, splines=False, n_folds=3,
-                         calibration="sigmoid")
-    return frame, ChurnModel(config).fit(frame, y)
+    model = ChurnModel(candidates=("logistic",), blend=False, splines=False, n_folds=3,
+                       calibration="sigmoid")
+    return frame, model.fit(frame, y)
 
 
 def test_reasons_of_a_fitted_model_are_true_statements_about_each_customer(fitted):

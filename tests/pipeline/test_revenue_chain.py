@@ -54,7 +54,13 @@ def test_predict_writes_coherent_forecasts_periods_and_files(workspace):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["periods"] == 26 and summary["coherence_error"] < 1e-6
-    con = duckdb.connect(str(path.parent / "warehouse.duckdb"), read_only=True)
+    with duckdb.connect(str(path.parent / "warehouse.duckdb"), read_only=True) as con:
+        _check_predicted_tables(con)
+    sheets = pd.read_excel(path.parent / "outputs" / "revenue_forecast.xlsx", sheet_name=None)
+    assert set(sheets) == {"forecast", "months", "quarters"}
+
+
+def _check_predicted_tables(con: duckdb.DuckDBPyConnection) -> None:
     gap = con.execute("""
         SELECT max(abs(t.yhat - r.s) / t.yhat) FROM revenue_forecast t
         JOIN (SELECT ds, sum(yhat) AS s FROM revenue_forecast WHERE grain = 'region'
@@ -70,8 +76,6 @@ def test_predict_writes_coherent_forecasts_periods_and_files(workspace):
         'total' AND period_type = 'month' AND period BETWEEN '2027-01-01' AND '2027-03-01'
         """).fetchone()[0]
     assert months == pytest.approx(quarters["yhat"].iloc[1])
-    sheets = pd.read_excel(path.parent / "outputs" / "revenue_forecast.xlsx", sheet_name=None)
-    assert set(sheets) == {"forecast", "months", "quarters"}
 
 
 def test_the_registered_model_is_a_pyfunc_with_a_signature(workspace):

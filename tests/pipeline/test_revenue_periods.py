@@ -9,7 +9,7 @@ from scipy.stats import norm
 
 from forecast.config.revenue import horizon_periods
 from forecast.errors import ConfigError
-from forecast.evaluation.selection import evaluate_selection
+from forecast.model_selection.selection import evaluate_selection
 from forecast.hierarchy.periods import Z80, aggregate_to_periods, total_error_inflation
 
 

@@ -1,6 +1,6 @@
 """Every number in the monthly report's JSON, recomputed from the warehouse by direct queries.
 
-The expectations are computed here independently of forecast.reports.queries: months are
+The expectations are computed here independently of forecast.io.report_queries: months are
 matched by their text (strftime), and the customer, funnel and driver numbers are worked out in
 pandas from the raw tables. A ledger records each number checked, and the last assertion is that
 no number in the JSON went unchecked.

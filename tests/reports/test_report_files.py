@@ -10,10 +10,11 @@ import pytest
 from openpyxl import load_workbook
 
 from forecast.errors import ConfigError
-from forecast.io.report_files import write_report
+from forecast.io.report_files import write_report_files
 from forecast.reports import document as doc
 from forecast.reports.html import render_html
 from forecast.reports.markdown import render_markdown
+from forecast.reports.render import render_report
 from forecast.reports.svg import nice_ticks
 
 
@@ -100,7 +101,8 @@ def test_chinese_rendering_uses_chinese_formats():
 
 def test_write_report_in_every_format(tmp_path):
     report = sample_report()
-    paths = write_report(report, ["html", "md", "json", "xlsx"], tmp_path / "out", "monthly-x")
+    rendered = render_report(report, ["html", "md", "json", "xlsx"])
+    paths = write_report_files(rendered, tmp_path / "out", "monthly-x")
     assert {p.name for p in paths.values()} == {"monthly-x.html", "monthly-x.md",
                                                 "monthly-x.json", "monthly-x.xlsx"}
     assert not list((tmp_path / "out").glob("*.tmp"))
@@ -119,7 +121,7 @@ def test_write_report_in_every_format(tmp_path):
 
 def test_unknown_format_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown report format"):
-        write_report(sample_report(), ["pdf"], tmp_path, "x")
+        render_report(sample_report(), ["pdf"])
 
 
 def test_axis_ticks_are_round_and_cover_the_range():

@@ -339,8 +339,8 @@ def test_monthly_shape_follows_the_true_factors(frames, seasonality) -> None:
     exposure = []
     for month in months:
         first, last = month.start_time, month.end_time.normalize()
-        days = (np.minimum(churn - pd.Timedelta(days=1), last)
-                - np.maximum(truth["signup_date"], first)).dt.days + 1
+        days = ((churn - pd.Timedelta(days=1)).clip(upper=last)
+                - truth["signup_date"].clip(lower=first)).dt.days + 1
         exposure.append((truth["base_rate"] * days.clip(lower=0)).sum())
     growth = seasonality["trend"]["growth_per_year"] ** (np.arange(len(months)) / 12)
     monthly = np.asarray(seasonality["monthly"])

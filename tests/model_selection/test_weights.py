@@ -7,17 +7,15 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ValidationError
-from forecast.evaluation.backtest import BacktestSpec
-from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
-from forecast.models.selection import (
-    CombinationForecaster,
-    EnsembleForecaster,
+from forecast.model_selection import CombinationForecaster
+from forecast.model_selection.weights import (
     choose_models,
     combine_forecasts,
     crossfit_combination,
     extend_choice,
     pick_strategy,
 )
+from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
 
 
 def hand_table() -> pd.DataFrame:
@@ -62,19 +60,6 @@ def test_crossfit_uses_only_other_folds():
     fold0 = combined[(combined["fold"] == 0) & (combined["unique_id"] == "a")]
     # weights for fold 0 come from fold 1, where x is terrible: y is chosen
     assert fold0["yhat"].iloc[0] == pytest.approx(13.0)
-
-
-def test_ensemble_forecaster_fits_chooses_and_calibrates(make_panel):
-    frame = make_panel(n_series=3, n_weeks=120, seed=5)[["unique_id", "ds", "y"]]
-    spec = BacktestSpec(h=4, n_folds=3, levels=(80,))
-    model = EnsembleForecaster({"naive": NaiveForecaster(),
-                                "snaive": SeasonalNaiveForecaster()}, spec, "auto").fit(frame)
-    assert model.strategy_ in ("best", "inverse_error", "pooled_inverse_error")
-    out = model.predict(4, levels=(80,))
-    assert len(out) == 12 and np.isfinite(out[["yhat_lo_80", "yhat_hi_80"]]).all().all()
-    assert set(model.choice_["model"]) == {"naive", "snaive"}
-    assert model.choice_.groupby("unique_id")["weight"].sum().round(9).eq(1).all()
-    assert len(model.backtest_) == 2 * 3 * 3 * 4
 
 
 def test_auto_strategy_picks_lowest_crossfit_error_and_extends_choice():

@@ -1,19 +1,42 @@
 """SQL over the warehouse's canonical tables that yields the frames the report builders read.
 
-Builders of SQL text only (nothing runs here); :mod:`forecast.pipeline.reports` runs them.
-Intervals are half-open, ``[start, end)``. Money is ``sum(amount)``: returns and cancellations
-(negative amounts) net off.
+Builders of SQL text only (nothing runs here); :mod:`forecast.io.report_reads` and
+:mod:`forecast.pipeline.reports` run them. Intervals are half-open, ``[start, end)``. Money is
+``sum(amount)``: returns and cancellations (negative amounts) net off.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Protocol
 
+from forecast.io.catalog import CUSTOMER_TIERS
 from forecast.io.warehouse import date_literal, literal, quote
-from forecast.reports.periods import MonthWindow
-from forecast.schemas import FUNNEL_STAGES
+from forecast.schemas import FUNNEL_STAGES, NULL_LEVEL
 
-NONE_LABEL = "(none)"
+NONE_LABEL = NULL_LEVEL
+
+
+class ReportMonth(Protocol):
+    """The dates of a report month the queries compare (``forecast.reports.periods.MonthWindow``
+    has them); intervals are half-open."""
+
+    @property
+    def start(self) -> date: ...
+    @property
+    def end(self) -> date: ...
+    @property
+    def observed_end(self) -> date: ...
+    @property
+    def previous(self) -> date: ...
+    @property
+    def year_ago(self) -> date: ...
+    @property
+    def year_ago_end(self) -> date: ...
+    @property
+    def year_start(self) -> date: ...
+    @property
+    def trailing_start(self) -> date: ...
 
 
 def day(value: date) -> str:
@@ -38,7 +61,7 @@ def monthly_totals_sql(end: date) -> str:
         FROM orders WHERE order_date < {day(end)} GROUP BY 1 ORDER BY 1"""
 
 
-def month_counts_sql(w: MonthWindow) -> str:
+def month_counts_sql(w: ReportMonth) -> str:
     """Distinct orders and buying customers of the month: ``period, orders, customers`` (NULL
     when the data have no order or customer ids). Only this month: distinct counts are costly."""
     return f"""
@@ -49,7 +72,7 @@ def month_counts_sql(w: MonthWindow) -> str:
         FROM orders WHERE {between(w.start, w.end)}"""
 
 
-def dimension_sql(column: str, w: MonthWindow) -> str:
+def dimension_sql(column: str, w: ReportMonth) -> str:
     """Revenue per member of a level: ``value, current, previous, year_ago`` (month, month before,
     same month last year)."""
     return f"""
@@ -63,7 +86,7 @@ def dimension_sql(column: str, w: MonthWindow) -> str:
         GROUP BY 1"""
 
 
-def key_accounts_sql(w: MonthWindow, rule: str, *, tiers_column: str | None = None,
+def key_accounts_sql(w: ReportMonth, rule: str, *, tiers_column: str | None = None,
                      segments: tuple[str, ...] = (), top_share: float = 0.2) -> str:
     """The customer ids that count as key accounts in the report month.
 
@@ -73,7 +96,8 @@ def key_accounts_sql(w: MonthWindow, rule: str, *, tiers_column: str | None = No
     """
     trailing = between(w.trailing_start, w.end)
     if rule == "tiers":
-        return (f"SELECT DISTINCT CAST(customer_id AS VARCHAR) AS customer_id FROM customer_tiers "
+        return (f"SELECT DISTINCT CAST(customer_id AS VARCHAR) AS customer_id "
+                f"FROM {CUSTOMER_TIERS.sql} "
                 f"WHERE {quote(tiers_column or 'value_tier')} = 'key account'")
     if rule == "segment":
         values = ", ".join(literal(s) for s in segments)
@@ -88,7 +112,7 @@ def key_accounts_sql(w: MonthWindow, rule: str, *, tiers_column: str | None = No
         WHERE rank <= ceil({float(top_share)} * n)"""
 
 
-def distribution_sql(w: MonthWindow, keys_sql: str, channels: bool) -> str:
+def distribution_sql(w: ReportMonth, keys_sql: str, channels: bool) -> str:
     """Revenue and buying customers of key accounts vs others, and per channel, this month and
     last: ``grouping, member, current, previous, customers, customers_previous``."""
     channel_part = ""
@@ -123,7 +147,7 @@ def target_totals_sql() -> str:
             "FROM targets GROUP BY 1 ORDER BY 1")
 
 
-def attainment_sql(level: str, w: MonthWindow) -> str:
+def attainment_sql(level: str, w: ReportMonth) -> str:
     """Target and revenue per unit of a level (region, team or rep_id), for the month and the
     year to date: ``unit, target_month, actual_month, actual_previous, target_ytd, actual_ytd``.
     Units with a target or with revenue in the year are listed."""
@@ -168,7 +192,7 @@ def _entered_amount(condition: str) -> str:
             f"ELSE sum(amount) FILTER (WHERE {condition}) END")
 
 
-def funnel_sql(w: MonthWindow) -> str:
+def funnel_sql(w: ReportMonth) -> str:
     """Stages entered this month and last: ``stage, entered, amount, entered_previous,
     amount_previous`` (an amount is NULL when the entries have no amounts)."""
     current, previous = f"stage_date >= {day(w.start)}", f"stage_date < {day(w.start)}"
@@ -194,17 +218,18 @@ def open_pipeline_sql(end: date) -> str:
         FROM latest WHERE stage NOT IN ('won', 'lost') GROUP BY stage ORDER BY {_stage_order()}"""
 
 
-def _names(has_customers: bool, alias: str) -> tuple[str, str]:
+def names_join(has_customers: bool, alias: str) -> tuple[str, str]:
+    """The customer name column and the join that brings it (a NULL name without customers)."""
     if not has_customers:
         return "CAST(NULL AS VARCHAR) AS name", ""
     return ("n.name", (f" LEFT JOIN (SELECT customer_id, any_value(name) AS name FROM customers "
                       f"GROUP BY 1) n ON n.customer_id = {alias}.customer_id"))
 
 
-def new_customers_sql(w: MonthWindow, has_customers: bool, top_n: int) -> str:
+def new_customers_sql(w: ReportMonth, has_customers: bool, top_n: int) -> str:
     """Customers whose first order ever is in the month, largest first, with the totals over all
     of them: ``customer_id, name, first_order, revenue, customers_total, revenue_total``."""
-    name, join = _names(has_customers, "f")
+    name, join = names_join(has_customers, "f")
     return f"""
         WITH firsts AS (
           SELECT customer_id, min(order_date) AS first_order FROM orders
@@ -221,7 +246,7 @@ def new_customers_sql(w: MonthWindow, has_customers: bool, top_n: int) -> str:
         ORDER BY f.revenue DESC, f.customer_id LIMIT {int(top_n)}"""
 
 
-def lost_customers_cte(w: MonthWindow, horizon_days: int) -> str:
+def lost_customers_cte(w: ReportMonth, horizon_days: int) -> str:
     """``lost AS (customer_id, last_order)``: customers whose ``horizon_days`` without an order
     run out within the observed month: last order in [start - H, observed_end - H)."""
     lo = w.start - timedelta(days=horizon_days)
@@ -232,10 +257,10 @@ def lost_customers_cte(w: MonthWindow, horizon_days: int) -> str:
           HAVING max(order_date) >= {day(lo)} AND max(order_date) < {day(hi)})"""
 
 
-def lost_customers_sql(w: MonthWindow, horizon_days: int, has_customers: bool, top_n: int) -> str:
+def lost_customers_sql(w: ReportMonth, horizon_days: int, has_customers: bool, top_n: int) -> str:
     """Customers lost in the month, with their revenue in the 365 days to their last order:
     ``customer_id, name, last_order, revenue_12m, customers_total, revenue_total``."""
-    name, join = _names(has_customers, "l")
+    name, join = names_join(has_customers, "l")
     return f"""
         WITH {lost_customers_cte(w, horizon_days)},
         l AS (
@@ -250,42 +275,7 @@ def lost_customers_sql(w: MonthWindow, horizon_days: int, has_customers: bool, t
         ORDER BY l.revenue_12m DESC, l.customer_id LIMIT {int(top_n)}"""
 
 
-def lost_reasons_sql(w: MonthWindow, horizon_days: int) -> str:
-    """Churn reasons of the month's lost customers at the latest scoring cutoff."""
-    return f"""
-        WITH {lost_customers_cte(w, horizon_days)}
-        SELECT s.reason_1, s.reason_2, s.reason_3 FROM churn_scores s
-        JOIN lost ON lost.customer_id = s.customer_id
-        WHERE s.cutoff = (SELECT max(cutoff) FROM churn_scores)"""
-
-
-def risk_tiers_sql() -> str:
-    """Churn scores at the latest cutoff per tier: ``cutoff, tier, customers, revenue_at_risk,
-    churn_proba_mean``."""
-    return """
-        SELECT max(cutoff) AS cutoff, tier, count(*) AS customers,
-               coalesce(sum(revenue_at_risk), 0) AS revenue_at_risk,
-               avg(churn_proba) AS churn_proba_mean
-        FROM churn_scores WHERE cutoff = (SELECT max(cutoff) FROM churn_scores)
-        GROUP BY tier"""
-
-
-def at_risk_customers_sql(has_customers: bool, tiers: tuple[str, ...], top_n: int | None
-                          ) -> str:
-    """Scored customers of the given tiers at the latest cutoff, most revenue at risk first:
-    ``customer_id, name, tier, churn_proba, revenue_at_risk, reason_1, reason_2, reason_3``."""
-    name, join = _names(has_customers, "s")
-    in_tiers = ", ".join(literal(t) for t in tiers)
-    limit = f" LIMIT {int(top_n)}" if top_n else ""
-    return f"""
-        SELECT s.customer_id, {name}, s.tier, s.churn_proba, s.revenue_at_risk,
-               s.reason_1, s.reason_2, s.reason_3
-        FROM churn_scores s{join}
-        WHERE s.cutoff = (SELECT max(cutoff) FROM churn_scores) AND s.tier IN ({in_tiers})
-        ORDER BY s.revenue_at_risk DESC NULLS LAST, s.churn_proba DESC, s.customer_id{limit}"""
-
-
-def change_items_sql(unit: str, item: str, w: MonthWindow) -> str:
+def change_items_sql(unit: str, item: str, w: ReportMonth) -> str:
     """Quantity and revenue per unit and item in the month (1) and the same month last year (0):
     ``unit, item, quantity_0, revenue_0, quantity_1, revenue_1``."""
     current, base = between(w.start, w.end), between(w.year_ago, w.year_ago_end)
@@ -298,12 +288,12 @@ def change_items_sql(unit: str, item: str, w: MonthWindow) -> str:
         FROM orders WHERE ({current}) OR ({base}) GROUP BY 1, 2"""
 
 
-def declining_customers_sql(unit: str, w: MonthWindow, top_n: int, has_customers: bool
+def declining_customers_sql(unit: str, w: ReportMonth, top_n: int, has_customers: bool
                             ) -> str:
     """Per unit, the customers whose revenue fell most vs the same month last year:
     ``unit, customer_id, name, revenue_0, revenue_1, change``."""
     current, base = between(w.start, w.end), between(w.year_ago, w.year_ago_end)
-    name, join = _names(has_customers, "c")
+    name, join = names_join(has_customers, "c")
     return f"""
         WITH c AS (
           SELECT {member(unit)} AS unit, customer_id,
@@ -344,25 +334,3 @@ def level_revenue_sql(column: str, start: date, end: date) -> str:
             f"WHERE {between(start, end)} GROUP BY 1")
 
 
-def scored_customers_sql(start: date, end: date) -> str:
-    """Every customer scored at the latest cutoff with their revenue in [start, end):
-    ``customer_id, tier, churn_proba, revenue_at_risk, revenue``."""
-    return f"""
-        SELECT s.customer_id, s.tier, s.churn_proba, s.revenue_at_risk,
-               coalesce(r.revenue, 0) AS revenue
-        FROM churn_scores s LEFT JOIN ({customer_revenue_sql(start, end)}) r
-          ON r.customer_id = s.customer_id
-        WHERE s.cutoff = (SELECT max(cutoff) FROM churn_scores)"""
-
-
-def churn_outcomes_sql(horizon_days: int, data_end: date) -> str:
-    """Scores whose label window has closed (cutoff + H <= data_end), with what happened:
-    ``cutoff, churn_proba, churned`` (churned: no order in [cutoff, cutoff + H))."""
-    return f"""
-        SELECT s.cutoff, s.churn_proba,
-               NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = s.customer_id
-                           AND o.order_date >= s.cutoff
-                           AND o.order_date < s.cutoff + INTERVAL {int(horizon_days)} DAY)
-                 AS churned
-        FROM churn_scores s
-        WHERE CAST(s.cutoff AS DATE) + INTERVAL {int(horizon_days)} DAY <= {day(data_end)}"""

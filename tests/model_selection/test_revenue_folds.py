@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from forecast.hierarchy import build_hierarchy, coherence_error
-from forecast.pipeline.revenue import _reconcile_folds
+from forecast.hierarchy import build_hierarchy, coherence_error, reconciler
+from forecast.model_selection.revenue import reconcile_folds
 
 BOTTOM = ["a|x", "a|y", "b|x"]
 DAYS = pd.date_range("2024-03-04", periods=3, freq="D")
@@ -41,7 +41,7 @@ def test_folds_reconcile_existing_series_on_complete_dates_and_keep_the_rest():
     keys = rows[["unique_id", "ds"]].drop_duplicates()
     residuals = keys.assign(residual=np.random.default_rng(0).normal(0, 1, len(keys)))
     selections = {0: SimpleNamespace(residuals=residuals), 1: SimpleNamespace(residuals=residuals)}
-    reconciled, by_level = _reconcile_folds(rows, selections, hierarchy, "mint_shrink")
+    reconciled, by_level = reconcile_folds(rows, selections, hierarchy, reconciler("mint_shrink"))
     assert len(reconciled) == len(rows) and (reconciled["model"] == "selected_reconciled").all()
     full = reconciled[~((reconciled["fold"] == 1) & (reconciled["ds"] == DAYS[2]))]
     for (fold, ds), part in full.groupby(["fold", "ds"]):

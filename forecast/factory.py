@@ -1,0 +1,136 @@
+"""The one place that maps the config to estimators.
+
+An option of the config that configures an estimator defaults to None, meaning the estimator's
+own default: only the options that have a value are passed on, so the estimators' ``__init__``
+defaults are the one source of defaults. Options that are not the estimator's (the revenue
+horizon, the churn tiers and columns) are always passed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.config import ChurnConfig, RevenueConfig
+from forecast.config.revenue import horizon_periods
+from forecast.hierarchy import reconciler
+from forecast.model_selection import RevenueForecaster
+from forecast.model_selection.layout import FoldLayout, plan_layout
+from forecast.models.base import Forecaster
+from forecast.models.baselines import (
+    MovingAverageForecaster,
+    NaiveForecaster,
+    SeasonalGrowthForecaster,
+    SeasonalNaiveForecaster,
+)
+from forecast.models.churn import ChurnModel
+from forecast.models.churn_data import build_training_set
+from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster
+from forecast.models.prophet_model import ProphetForecaster
+
+_BASELINES = {"naive": NaiveForecaster, "seasonal_naive": SeasonalNaiveForecaster,
+              "seasonal_growth": SeasonalGrowthForecaster,
+              "moving_average": MovingAverageForecaster}
+_PROPHET_OPTIONS = ("growth", "seasonality_mode", "uncertainty_samples")
+_GLOBAL_OPTIONS = ("max_iter", "learning_rate", "min_samples_leaf", "loss", "scale_window",
+                   "relative_window")
+_CHURN_OPTIONS = ("candidates", "blend", "splines", "calibration", "cost_missed_churner",
+                  "cost_wasted_action", "n_folds", "validation_cutoffs", "seed")
+_CHURN_SETTINGS = ("horizon_days", "id_column", "drop_columns", "label_column", "tier_high",
+                   "tier_medium", "capacity")
+
+
+def _given(options: object, names: tuple[str, ...]) -> dict:
+    """The named options that have a value (not None), as keyword arguments."""
+    values = {name: getattr(options, name) for name in names}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: str | None
+                       ) -> dict[str, Forecaster]:
+    """The configured candidate forecasters, unfitted, by name.
+
+    Args:
+        config: the revenue config (candidates, Prophet and global-model options, regressors).
+        freq: pandas frequency alias of the series.
+        horizon: periods the global model forecasts directly (its lags start there).
+        country: holiday country code for Prophet and the global model's calendar.
+    """
+    made: dict[str, Forecaster] = {}
+    for name in config.candidates:
+        if name in _BASELINES:
+            made[name] = _BASELINES[name](freq=freq)
+        elif name == "prophet":
+            made[name] = prophet(config, freq, horizon, country)
+        elif name == "global_hgb":
+            made[name] = global_model(config, freq, horizon, country)
+    return made
+
+
+def fold_layout(config: RevenueConfig, freq: str, history: int) -> FoldLayout:
+    """The backtest layout of the config for ``history`` periods (the longest series): its
+    explicit settings, the rest fitted to the history (see ``model_selection.layout``)."""
+    return plan_layout(history, horizon_periods(config.horizon, freq),
+                       backtest_h=config.backtest_h, step=config.step,
+                       selection_folds=config.selection_folds, eval_folds=config.eval_folds,
+                       min_history=config.min_history)
+
+
+def revenue_forecaster(config: RevenueConfig, freq: str, country: str | None,
+                       layout: FoldLayout) -> RevenueForecaster:
+    """The configured revenue forecaster, unfitted, with the backtest ``layout``.
+
+    Backtest origins forecast ``layout.h`` periods; the candidates are made to forecast the
+    longer of that and the horizon, and the backtest measures those same candidates on its
+    first ``layout.h`` steps. Logistic growth gives every series a cap of ``cap_multiple``
+    times its largest value.
+    """
+    horizon = max(layout.h, horizon_periods(config.horizon, freq))
+    cap = config.prophet.cap_multiple if config.prophet.growth == "logistic" else None
+    return RevenueForecaster(
+        revenue_candidates(config, freq, horizon, country), h=layout.h, horizon=horizon,
+        levels=tuple(config.levels), strategy=config.strategy,
+        selection_folds=layout.selection_folds, step=layout.step,
+        min_history=config.min_history, exog=tuple(config.regressors), cap_multiple=cap,
+        reconciler=reconciler(config.reconcile))
+
+
+def prophet(config: RevenueConfig, freq: str, horizon: int, country: str | None
+            ) -> ProphetForecaster:
+    """Prophet as configured; ``flat_below`` None is twice the horizon."""
+    options = config.prophet
+    flat_below = 2 * horizon if options.flat_below is None else options.flat_below
+    return ProphetForecaster(**_given(options, _PROPHET_OPTIONS), **_given(config, ("n_jobs",)),
+                             flat_below=flat_below, country=country,
+                             regressors=tuple(config.regressors), freq=freq)
+
+
+def global_model(config: RevenueConfig, freq: str, horizon: int, country: str | None
+                 ) -> GlobalForecaster | HorizonBlocksForecaster:
+    """The global model as configured, in horizon blocks when ``blocks`` cut the horizon."""
+    options = config.global_model
+    # The ensemble calibrates its own intervals on the backtest, so no holdout refit here.
+    model = GlobalForecaster(horizon, exog=tuple(config.regressors), level_columns=(),
+                             **_given(options, _GLOBAL_OPTIONS), country=country, freq=freq,
+                             n_threads=1, holdout_intervals=False)
+    blocks = tuple(b for b in options.blocks if b < horizon)
+    return HorizonBlocksForecaster(model, blocks, freq=freq) if blocks else model
+
+
+def churn_model(config: ChurnConfig) -> ChurnModel:
+    """The churn classifier as configured, unfitted."""
+    return ChurnModel(**_given(config, _CHURN_OPTIONS),
+                      **{name: getattr(config, name) for name in _CHURN_SETTINGS})
+
+
+def churn_training_set(frame: pd.DataFrame, config: ChurnConfig
+                       ) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(X, y)`` of a labelled table, its label named by the config (see
+    :func:`forecast.models.churn_data.build_training_set`)."""
+    return build_training_set(frame, config.label_column, config.positive_label,
+                              config.negative_label)
+
+
+def fit_churn_model(frame: pd.DataFrame, config: ChurnConfig) -> ChurnModel:
+    """Train the configured churn model on a labelled table."""
+    return churn_model(config).fit(*churn_training_set(frame, config))

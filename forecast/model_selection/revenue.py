@@ -1,0 +1,436 @@
+"""The revenue forecaster a planner uses: candidates chosen per series, calibrated, reconciled.
+
+:class:`RevenueForecaster` composes unfitted candidate forecasters (``forecast.models``
+estimators; ``forecast.factory`` makes them from the config) with a reconciler
+(``forecast.hierarchy``), as statsforecast's ``StatsForecast`` composes its models:
+
+- :meth:`~RevenueForecaster.cross_validation` runs the nested out-of-sample evaluation: one
+  rolling-origin backtest of the candidates with ``selection_folds + n_windows`` origins, each
+  evaluation window scored with the choice and intervals made on the ``selection_folds`` folds
+  before it (``forecast.model_selection.selection``), reconciled per fold when there is a
+  hierarchy, and compared per grain with the unreconciled forecast.
+- :meth:`~RevenueForecaster.fit` chooses on the last ``selection_folds`` backtest folds (those of
+  a cross-validation of the same frame when given one, else a backtest of its own) and refits
+  every candidate on all the history.
+- :meth:`~RevenueForecaster.predict` forecasts every series, reconciled so that children add up
+  to their parents.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+
+from forecast.errors import ValidationError
+from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
+from forecast.hierarchy import OLS, Hierarchy, Reconciler, accuracy_by_level
+from forecast.hierarchy.periods import total_error_inflation
+from forecast.model_selection.selection import (
+    SELECTED,
+    Selection,
+    apply_selection,
+    equal_weights,
+    evaluate_selection,
+    select_on,
+)
+from forecast.model_selection.weights import member_forecasts
+from forecast.models.base import Forecaster, check_series_frame, infer_freq, regularize
+from forecast.schemas import (
+    DEFAULT_LEVELS,
+    DISCONTINUED,
+    DS,
+    FOLD,
+    GRAIN,
+    MODEL,
+    UNIQUE_ID,
+    YHAT,
+    H,
+    SelectionStrategy,
+    interval_columns,
+)
+
+log = logging.getLogger(__name__)
+CAP = "cap"
+RECONCILED = "selected_reconciled"
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """The nested out-of-sample evaluation of a :class:`RevenueForecaster` on one frame.
+
+    Attributes:
+        table: the candidates' backtest rows over every origin (``fold, cutoff, unique_id, ds,
+            model, y, yhat``, intervals, scales).
+        rows: the scored rows of the evaluation folds: the candidates', the selected forecast's
+            (``model == "selected"``) and, with a hierarchy, the reconciled one's
+            (``"selected_reconciled"``), with each series' ``grain`` when it is known.
+        choices: ``fold, cutoff, strategy, unique_id, model, error, weight`` per window.
+        by_level: WAPE per grain, unreconciled and reconciled; None without a hierarchy.
+        final: the model name of the forecast the fitted model makes (reconciled or not).
+        inflation: spread factor of multi-period totals of that forecast.
+        end: the last date of the frame (a fit can reuse the backtest only on the same data).
+        dropped: candidates that could not fit or forecast at some origin, with the reason;
+            they are in no table and get no weight.
+    """
+
+    table: pd.DataFrame
+    rows: pd.DataFrame
+    choices: pd.DataFrame
+    by_level: pd.DataFrame | None
+    final: str
+    inflation: float
+    end: pd.Timestamp
+    dropped: Mapping[str, str] = field(default_factory=dict)
+
+
+class RevenueForecaster(BaseEstimator):
+    """Candidates chosen or weighted per series on a backtest, calibrated, refit and reconciled.
+
+    Args:
+        candidates: name -> unfitted forecaster.
+        h: periods each backtest origin forecasts (the horizon the choice is made for).
+        horizon: the most periods :meth:`predict` may be asked for (default ``h``); the
+            candidates must be able to forecast that far.
+        levels: interval levels, calibrated on the backtest errors.
+        strategy: "auto" or a strategy of :func:`~forecast.model_selection.weights.choose_models`.
+        selection_folds: backtest folds each choice is made on.
+        step: periods between backtest origins (default ``h``).
+        min_history: series with fewer observed values before an origin sit out that fold.
+        exog: regressor columns known ahead (in the frame and in ``predict``'s ``X``).
+        cap_multiple: logistic growth's capacity per series, as a multiple of its largest
+            value (a ``cap`` column for the candidates); None for no capacity.
+        reconciler: how forecasts of a hierarchy are made coherent; None leaves them as they are.
+    """
+
+    def __init__(
+        self,
+        candidates: Mapping[str, Forecaster],
+        h: int,
+        horizon: int | None = None,
+        levels: tuple[float, ...] = DEFAULT_LEVELS,
+        strategy: SelectionStrategy = "auto",
+        selection_folds: int = 3,
+        step: int | None = None,
+        min_history: int = 2,
+        exog: tuple[str, ...] = (),
+        cap_multiple: float | None = None,
+        reconciler: Reconciler | None = None,
+    ):
+        self.candidates = candidates
+        self.h = h
+        self.horizon = horizon
+        self.levels = levels
+        self.strategy = strategy
+        self.selection_folds = selection_folds
+        self.step = step
+        self.min_history = min_history
+        self.exog = exog
+        self.cap_multiple = cap_multiple
+        self.reconciler = reconciler
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def cross_validation(
+        self, frame: pd.DataFrame, hierarchy: Hierarchy | None = None,
+        series: pd.DataFrame | None = None, n_windows: int = 1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> CrossValidation:
+        """Score the whole procedure on ``n_windows`` origins it never chose on.
+
+        Args:
+            frame: ``unique_id, ds, y`` + the ``exog`` columns.
+            hierarchy: the structure of the series, to reconcile each fold; None for none.
+            series: ``unique_id, grain`` (+ organisation columns) of every series: calibration
+                is made per grain, and rows are scored per grain (default: the hierarchy's).
+            n_windows: evaluation origins after the first ``selection_folds``.
+            progress: called as (fits done, fits) by the backtest.
+        """
+        dropped: dict[str, str] = {}
+        table = backtest(self.candidates, self._with_caps(frame, frame),
+                         self._spec(self.selection_folds + n_windows), progress, dropped)
+        _check_left(self.candidates, dropped)
+        keys = _series_keys(frame, hierarchy, series)
+        groups = _groups(keys)
+        rows, choices, selections = evaluate_selection(
+            table, self.selection_folds, self.strategy, self.levels, groups,
+            self._regime(self._freq(frame)))
+        by_level = None
+        if hierarchy is not None and self.reconciler is not None:
+            try:
+                reconciled, by_level = reconcile_folds(rows, selections, hierarchy,
+                                                        self.reconciler)
+                rows = pd.concat([rows, reconciled], ignore_index=True)
+            except ValidationError as exc:
+                log.warning("backtest forecasts not reconciled (%s); levels reported "
+                            "unreconciled", exc)
+        final = RECONCILED if (rows[MODEL] == RECONCILED).any() else SELECTED
+        inflation = total_error_inflation(rows[rows[MODEL] == final])
+        if GRAIN in keys:
+            rows = rows.merge(keys[[UNIQUE_ID, GRAIN]], on=UNIQUE_ID, how="left")
+        return CrossValidation(table, rows, choices, by_level, final, inflation,
+                               pd.Timestamp(frame[DS].max()), dropped)
+
+    # -- fit and predict --------------------------------------------------------------------
+
+    def fit(self, frame: pd.DataFrame, hierarchy: Hierarchy | None = None,
+            series: pd.DataFrame | None = None,
+            cv: CrossValidation | None = None) -> RevenueForecaster:
+        """Choose on the last ``selection_folds`` backtest folds; refit every candidate.
+
+        Args:
+            frame: ``unique_id, ds, y`` + the ``exog`` columns: all the history.
+            hierarchy: the structure to reconcile forecasts in; None for a flat set of series.
+            series: ``unique_id, grain`` (+ organisation columns), see :meth:`cross_validation`;
+                the forecasts carry these columns.
+            cv: a cross-validation of this forecaster on the same frame: its backtest's last
+                folds are the ones a new backtest would make, so they are reused, and its
+                out-of-sample inflation of totals is kept. Without it a backtest of
+                ``selection_folds`` origins is run, and the inflation is measured on those
+                folds with the chosen weights (in-sample for the weights).
+        """
+        if not self.candidates:
+            raise ValidationError("RevenueForecaster needs at least one candidate")
+        keys = _series_keys(frame, hierarchy, series)
+        self.dropped_: dict[str, str] = dict(cv.dropped) if cv is not None else {}
+        window = self._selection_window(frame, cv)
+        self.caps_ = self._caps(frame)
+        self.models_ = self._fit_candidates(self._with_caps(frame, frame))
+        self.backtest_ = window[window[MODEL].isin(list(self.models_))]
+        if self.selection_folds == 0:
+            self.selection_ = equal_weights(keys[UNIQUE_ID], list(self.models_), _groups(keys))
+            self.inflation_ = 1.0
+        else:
+            freq = self._freq(frame)
+            target = history_spans(regularize(check_series_frame(frame), freq))
+            self.selection_ = select_on(self.backtest_, self.strategy, self.levels,
+                                        _groups(keys), self._regime(freq), target)
+            self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
+                cv.dropped) else total_error_inflation(apply_selection(
+                    self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
+                    self.selection_))
+        self.series_ = keys
+        self.hierarchy_ = hierarchy if self.reconciler is not None else None
+        self.horizon_ = int(self.horizon or self.h)
+        if self.horizon_ > self.h:
+            log.warning("steps %d..%d are forecast but no backtest fold reached them: their "
+                        "accuracy and interval coverage were not measured", self.h + 1,
+                        self.horizon_)
+        return self
+
+    def notes(self) -> list[str]:
+        """What a reader of the fitted model's numbers should know, in plain words."""
+        notes = [f"candidate {name} dropped: {reason}" for name, reason in self.dropped_.items()]
+        excluded = self.selection_.excluded
+        if excluded is not None and len(excluded):
+            for name, rows in excluded.groupby(MODEL):
+                notes.append(f"candidate {name} not weighted for {len(rows)} series: no backtest "
+                             f"fold exercised its forecast (e.g. {rows['reason'].iloc[0]})")
+        if self.selection_.discontinued:
+            notes.append(f"{len(self.selection_.discontinued)} series had no sales in any "
+                         "selection fold: forecast as zero (column discontinued)")
+        if self.selection_folds == 0:
+            notes.append("no backtest: the candidates are averaged with equal weights, their "
+                         "intervals are not calibrated" + (
+                             " and the hierarchy is reconciled by OLS"
+                             if self.hierarchy_ is not None else ""))
+        elif self.horizon_ > self.h:
+            notes.append(f"steps {self.h + 1}..{self.horizon_} are forecast but no backtest "
+                         "fold reached them: their accuracy and coverage were not measured")
+        return notes
+
+    def _fit_candidates(self, data: pd.DataFrame) -> dict[str, Forecaster]:
+        """Every candidate not dropped, fitted on all the history; one that fails is dropped."""
+        models = {}
+        for name, model in self.candidates.items():
+            if name in self.dropped_:
+                continue
+            try:
+                models[name] = clone(model).fit(data)
+            except ValidationError as exc:
+                self.dropped_[name] = f"final fit: {exc}"
+                log.warning("candidate %s dropped: it cannot fit all the history (%s)", name, exc)
+        _check_left(self.candidates, self.dropped_, backtested=False)
+        return models
+
+    def _selection_window(self, frame: pd.DataFrame, cv: CrossValidation | None) -> pd.DataFrame:
+        if self.selection_folds == 0:
+            return pd.DataFrame(columns=[FOLD, UNIQUE_ID, DS, MODEL, "y", YHAT])
+        if cv is None:
+            window = backtest(self.candidates, self._with_caps(frame, frame),
+                              self._spec(self.selection_folds), failures=self.dropped_)
+            _check_left(self.candidates, self.dropped_)
+            return window
+        if cv.end != pd.Timestamp(frame[DS].max()):
+            raise ValidationError(f"the cross-validation ends on {cv.end.date()}, the frame on "
+                                  f"{pd.Timestamp(frame[DS].max()).date()}: not the same data")
+        folds = sorted(cv.table[FOLD].unique())[-self.selection_folds:]
+        return cv.table[cv.table[FOLD].isin(folds)]
+
+    def predict(self, h: int, X: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The reconciled forecast of every series for the next ``h`` periods.
+
+        Args:
+            h: periods ahead, at most ``horizon``.
+            X: future values of the ``exog`` columns, ``unique_id, ds`` + columns; series it
+                leaves out take the first value given for the same date (known-ahead
+                regressors are calendar values shared by all).
+
+        Returns:
+            ``unique_id, ds, h, yhat, yhat_lo_<l>, yhat_hi_<l>`` + the series' key columns and
+            ``discontinued`` (a series with no sales in any fold the choice was made on: it
+            is forecast as zero).
+        """
+        return self.predict_with_base(h, X)[0]
+
+    def predict_with_base(self, h: int, X: pd.DataFrame | None = None
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`predict`, and the forecast before reconciliation (the same when there is none)."""
+        if h > self.horizon_:
+            raise ValidationError(
+                f"the model was trained to forecast {self.horizon_} periods ahead, not {h}; "
+                "retrain with a longer revenue.horizon")
+        exog = None
+        if self.exog or self.caps_ is not None:
+            exog = self._exogenous(X)
+            exog = self._with_caps(exog, None) if self.caps_ is not None else exog
+        candidates = member_forecasts(self.models_, h, exog, self.levels)
+        candidates[H] = candidates.groupby([MODEL, UNIQUE_ID], sort=False).cumcount() + 1
+        base = apply_selection(candidates, self.selection_)
+        reconciled = base
+        if self.hierarchy_ is not None:
+            # Without any backtest residual nothing can weigh the series: OLS needs none.
+            method = self.reconciler if len(self.selection_.residuals) else OLS()
+            reconciled = method.reconcile(base, self.hierarchy_, self.selection_.residuals)
+        return self._finish(reconciled), self._finish(base)
+
+    def predict_frame(self, future: pd.DataFrame) -> pd.DataFrame:
+        """The MLflow pyfunc entry point: the reconciled forecast of the rows of ``future``.
+
+        Args:
+            future: ``unique_id, ds, h`` (+ the exog columns), one row per series and future
+                period, ``h`` counting periods after the end of the history.
+        """
+        missing = [c for c in (UNIQUE_ID, DS, H, *self.exog) if c not in future.columns]
+        if missing:
+            raise ValidationError(f"future frame: missing column(s) {missing}")
+        keep = future[[UNIQUE_ID, DS]].assign(**{DS: pd.to_datetime(future[DS])})
+        reconciled = self.predict(int(future[H].max()), future)
+        return pyfunc_output(reconciled.merge(keep, on=[UNIQUE_ID, DS]))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _freq(self, frame: pd.DataFrame) -> str:
+        given = (getattr(m, "freq", None) for m in self.candidates.values())
+        return next((f for f in given if f), None) or infer_freq(frame[DS])
+
+    def _regime(self, freq: str) -> Callable[[str, int], object]:
+        """``(candidate, history) -> regime`` of the candidates (see ``Forecaster.regime``)."""
+        return lambda name, history: self.candidates[name].regime(history, freq)
+
+    def _spec(self, n_folds: int) -> BacktestSpec:
+        exog = (*self.exog, CAP) if self.cap_multiple is not None else tuple(self.exog)
+        return BacktestSpec(h=self.h, n_folds=n_folds, step=self.step, levels=tuple(self.levels),
+                            exog=exog, min_history=self.min_history)
+
+    def _caps(self, frame: pd.DataFrame) -> pd.Series | None:
+        if self.cap_multiple is None:
+            return None
+        return frame.groupby(UNIQUE_ID)["y"].max().clip(lower=1.0) * self.cap_multiple
+
+    def _with_caps(self, frame: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+        """``frame`` with a ``cap`` column: the caps of ``history``, else the fitted ones."""
+        if self.cap_multiple is None:
+            return frame
+        caps = self._caps(history) if history is not None else self.caps_
+        return frame.assign(**{CAP: frame[UNIQUE_ID].map(caps).to_numpy(float)})
+
+    def _exogenous(self, X: pd.DataFrame | None) -> pd.DataFrame:
+        """Regressors for every series of the model on the dates of ``X``."""
+        if X is None:
+            raise ValidationError("predict needs X: unique_id, ds of the future periods and the "
+                                  f"future values of {list(self.exog)}")
+        exog = list(self.exog)
+        given = X[[UNIQUE_ID, DS, *exog]].assign(**{DS: pd.to_datetime(X[DS])})
+        dates = given[[DS]].drop_duplicates()
+        grid = self.series_[[UNIQUE_ID]].merge(dates, how="cross")
+        out = grid.merge(given, on=[UNIQUE_ID, DS], how="left")
+        if exog:
+            by_date = given.groupby(DS)[exog].first()
+            out[exog] = out[exog].fillna(by_date.reindex(out[DS]).set_axis(out.index))
+        return out
+
+    def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
+        columns = [UNIQUE_ID, DS, H, YHAT]
+        for level in self.levels:
+            columns += list(interval_columns(level))
+        out = frame[columns].merge(self.series_, on=UNIQUE_ID, how="left")
+        out[DISCONTINUED] = out[UNIQUE_ID].isin(self.selection_.discontinued)
+        return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
+
+
+def _check_left(candidates: Mapping[str, Forecaster], dropped: Mapping[str, str],
+                backtested: bool = True) -> None:
+    """Warn about each candidate the backtest dropped; refuse when none is left."""
+    for name in candidates:
+        if backtested and name in dropped:
+            log.warning("candidate %s dropped: it failed in the backtest at %s", name,
+                        dropped[name])
+    if not set(candidates) - set(dropped):
+        raise ValidationError("no candidate could be fitted: " + "; ".join(
+            f"{name}: {reason}" for name, reason in dropped.items()))
+
+
+def _series_keys(frame: pd.DataFrame, hierarchy: Hierarchy | None,
+                 series: pd.DataFrame | None) -> pd.DataFrame:
+    if series is not None:
+        return series.reset_index(drop=True)
+    if hierarchy is not None:
+        return hierarchy.series.reset_index(drop=True)
+    return pd.DataFrame({UNIQUE_ID: pd.unique(frame[UNIQUE_ID])})
+
+
+def _groups(keys: pd.DataFrame) -> pd.Series | None:
+    """unique_id -> grain, the calibration group of each series; None without grains."""
+    return keys.set_index(UNIQUE_ID)[GRAIN] if GRAIN in keys else None
+
+
+def reconcile_folds(rows: pd.DataFrame, selections: dict[int, Selection],
+                     hierarchy: Hierarchy, reconciler: Reconciler
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reconcile each evaluation fold's selected forecast; WAPE per grain before and after.
+
+    A fold reconciles the series that existed at its origin, on the dates where each of them
+    has a row; rows of dates with a closed store (no actual, so no backtest row) stay as they
+    were and are scored unreconciled.
+    """
+    selected = rows[rows[MODEL] == SELECTED]
+    pieces, actuals = [], []
+    for fold, group in selected.groupby(FOLD):
+        # A series that did not exist yet at the fold's origin has no forecast there.
+        present = hierarchy.restrict(group[UNIQUE_ID].unique())
+        residuals = selections[fold].residuals
+        residuals = residuals[residuals[UNIQUE_ID].isin(present.unique_ids)]
+        full = group.groupby(DS)[UNIQUE_ID].transform("size") == len(present.unique_ids)
+        pieces += [reconciler.reconcile(group[full], present, residuals), group[~full]]
+        actuals.append(group)
+    reconciled = pd.concat(pieces, ignore_index=True).assign(**{MODEL: RECONCILED})
+    base = pd.concat(actuals, ignore_index=True)
+    by_level = accuracy_by_level(_fold_key(base), _fold_key(base), _fold_key(reconciled),
+                                 hierarchy=hierarchy)
+    return reconciled, by_level
+
+
+def _fold_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows keyed by (series, fold and date), so folds that share dates stay apart."""
+    return frame.assign(**{DS: frame[FOLD].astype(str) + "|" + frame[DS].astype(str)})
+
+
+def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:
+    """A reconciled forecast in the pyfunc's output types (nanosecond dates, 64-bit steps)."""
+    return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
+        {H: np.int64})

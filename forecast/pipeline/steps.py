@@ -1,0 +1,155 @@
+"""The steps of ``forecast run``, each with the catalog entries it reads and writes.
+
+A step's declarations are its contract with the chain (:mod:`forecast.pipeline.chain`): the
+chain runs a step after every step that writes what it reads, feeds it their fingerprints, marks
+it "not applicable" when one of them is, and checks the tables it writes before skipping it.
+Nothing else orders the steps: a new step is one more :class:`Step` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from forecast.config import Config
+from forecast.io import catalog, warehouse
+from forecast.io.catalog import (
+    ATTAINMENT,
+    CHURN_MODEL,
+    CHURN_SCORE_CHUNKS,
+    CHURN_SCORE_UNSEEN,
+    CHURN_SCORES,
+    CUSTOMER_SNAPSHOTS,
+    CUSTOMER_TIERS,
+    CUSTOMERS,
+    FUNNEL_CONVERSION,
+    FUNNEL_PIPELINE,
+    FUNNEL_WIN_RATES,
+    INPUTS,
+    OPPORTUNITIES,
+    ORDERS,
+    QUARANTINE,
+    REVENUE_BACKTEST,
+    REVENUE_FORECAST,
+    REVENUE_FORECAST_PERIODS,
+    REVENUE_MODEL,
+    SERIES,
+    SURVEYS,
+    TARGETS,
+    TARGETS_PLAN,
+    TIER_SUMMARY,
+    Dataset,
+)
+from forecast.pipeline.churn import score_churn, train_churn
+from forecast.pipeline.data import build_customer_snapshots, build_series, ingest
+from forecast.pipeline.forecasts import predict_revenue
+from forecast.pipeline.funnel import build_attainment, build_funnel
+from forecast.pipeline.reports import build_monthly_report, build_risk_report
+from forecast.pipeline.revenue import train_revenue
+from forecast.pipeline.targets import build_targets
+from forecast.pipeline.tiers import build_tiers
+from forecast.reports.periods import default_month
+
+# What a table a step writes may hold without the step being rerun: bookkeeping that records
+# when it was written (the ingest log, the scoring chunks) is not compared.
+UNCOMPARED = (CHURN_SCORE_CHUNKS,)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the chain.
+
+    Attributes:
+        name: step name, as shown and recorded.
+        run: does the step; returns its summary.
+        reads: the catalog entries it reads (tables, registered models).
+        writes: the catalog entries it writes.
+        settings: config sections its fingerprint covers (``features.customers``: one part).
+        applicable: returns None when the data support the step, else the reason it cannot run.
+        written: for a step whose tables depend on the config (the ingest), the tables a config
+            makes it write; default the tables of ``writes``.
+    """
+
+    name: str
+    run: Callable[[Config], dict]
+    reads: tuple[Dataset, ...] = ()
+    writes: tuple[Dataset, ...] = ()
+    settings: tuple[str, ...] = ()
+    applicable: Callable[[Config], str | None] | None = None
+    written: Callable[[Config], tuple[str, ...]] | None = None
+
+    def output_tables(self, config: Config) -> tuple[str, ...]:
+        """The warehouse tables it writes whose content is checked before it is skipped."""
+        if self.written is not None:
+            return self.written(config)
+        return tuple(d.name for d in self.writes if d.kind != "model" and d not in UNCOMPARED)
+
+
+def _customers_known(config: Config) -> str | None:
+    if config.churn.label_column:
+        return None
+    with warehouse.connect(config.workspace, read_only=True) as con:
+        known, _ = catalog.customer_orders(con)
+    return None if known else "the orders have no customer_id"
+
+
+def _has_rows(dataset: Dataset) -> Callable[[Config], str | None]:
+    def check(config: Config) -> str | None:
+        with warehouse.connect(config.workspace, read_only=True) as con:
+            rows = catalog.row_count(con, dataset)
+        return None if rows else f"no {dataset} in the warehouse"
+    return check
+
+
+def _report_month(config: Config) -> str | None:
+    """The last month the orders cover completely (the monthly report's own default); None
+    without orders (the step then says so)."""
+    with warehouse.connect(config.workspace, read_only=True) as con:
+        span = catalog.order_span(con)
+    if span is None:
+        return None
+    month = default_month(span[1])
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def _ingested_tables(config: Config) -> tuple[str, ...]:
+    """The tables the config's sources load, and the quarantine."""
+    return (*sorted({source.table for source in config.sources}), QUARANTINE.name)
+
+
+# Reports read what they find and omit the rest; they read the tables their sections show.
+MONTHLY_READS = (ORDERS, CUSTOMERS, TARGETS, OPPORTUNITIES, CHURN_SCORES, CUSTOMER_TIERS,
+                 REVENUE_FORECAST_PERIODS, TARGETS_PLAN, FUNNEL_CONVERSION)
+RISK_READS = (ORDERS, CUSTOMERS, TARGETS, CHURN_SCORES, CHURN_SCORE_UNSEEN, CUSTOMER_TIERS,
+              REVENUE_FORECAST_PERIODS, REVENUE_BACKTEST, CUSTOMER_SNAPSHOTS)
+
+STEPS: tuple[Step, ...] = (
+    # The ingest writes every input table, the config's own ones too (see _ingested_tables).
+    Step("ingest", ingest, writes=INPUTS, settings=("sources",), written=_ingested_tables),
+    Step("series", build_series, (ORDERS,), (SERIES,), ("features", "country")),
+    Step("customer snapshots", build_customer_snapshots,
+         (ORDERS, CUSTOMERS, SURVEYS, OPPORTUNITIES), (CUSTOMER_SNAPSHOTS,), ("features",),
+         _customers_known),
+    Step("train revenue", train_revenue, (SERIES,), (REVENUE_BACKTEST, REVENUE_MODEL),
+         ("revenue", "country")),
+    Step("predict revenue", predict_revenue, (REVENUE_MODEL, SERIES),
+         (REVENUE_FORECAST, REVENUE_FORECAST_PERIODS), ("revenue",)),
+    # Training builds its own snapshots (churn.cutoffs) with the customer snapshots' settings.
+    Step("train churn", train_churn, (ORDERS, CUSTOMERS, SURVEYS, OPPORTUNITIES),
+         (CHURN_MODEL,), ("churn", "features.customers"), _customers_known),
+    Step("score churn", score_churn, (CHURN_MODEL, CUSTOMER_SNAPSHOTS),
+         (CHURN_SCORES, CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN), ("churn",), _customers_known),
+    Step("tiers", build_tiers, (ORDERS, CHURN_SCORES), (CUSTOMER_TIERS, TIER_SUMMARY),
+         ("tiers",), _customers_known),
+    Step("targets", lambda c: build_targets(c, "next"),
+         (ORDERS, TARGETS, REVENUE_FORECAST_PERIODS, REVENUE_FORECAST), (TARGETS_PLAN,),
+         ("targets",)),
+    Step("funnel", build_funnel, (OPPORTUNITIES, ORDERS, REVENUE_FORECAST_PERIODS),
+         (FUNNEL_CONVERSION, FUNNEL_WIN_RATES, FUNNEL_PIPELINE), ("funnel",),
+         _has_rows(OPPORTUNITIES)),
+    Step("attainment", lambda c: build_attainment(c, _report_month(c)), (ORDERS, TARGETS),
+         (ATTAINMENT,), ("attainment",), _has_rows(TARGETS)),
+    Step("monthly report", lambda c: build_monthly_report(c, _report_month(c)), MONTHLY_READS,
+         settings=("reports",)),
+    Step("risk report", build_risk_report, RISK_READS, settings=("reports",)),
+)

@@ -1,0 +1,100 @@
+"""Series test beds with known demand processes: the kinds of sales data nobody tuned for.
+
+Each generator returns a long series frame ``unique_id, ds, y`` (and ``kind`` where the bed
+mixes processes) from a seeded generator, so tests and benchmarks see the same data on every
+run:
+
+- :func:`intermittent_demand`: daily item sales drawn from the four demand classes of Syntetos &
+  Boylan (smooth, intermittent, erratic, lumpy), each from a Bernoulli occurrence with mean
+  interval ``adi`` and a gamma size with squared coefficient of variation ``cv2``.
+- :func:`decaying_base`: the weekly revenue of a young company whose customers came in one
+  acquisition burst and leave at a constant rate: less than a year of history, no season yet.
+- :func:`stopping_and_new`: weekly series of which some stop (zero after a date, a discontinued
+  product) and some start late (a store opened last quarter), beside steady seasonal ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.schemas import DS, UNIQUE_ID, Y
+
+# (mean inter-demand interval, squared CV of the sizes) in the middle of each demand class.
+DEMAND_CLASSES: dict[str, tuple[float, float]] = {
+    "smooth": (1.0, 0.2), "erratic": (1.0, 1.0), "intermittent": (3.0, 0.2), "lumpy": (3.0, 1.0)}
+
+
+def intermittent_demand(n_series: int = 40, n_days: int = 730, seed: int = 0,
+                        start: str = "2023-01-02") -> pd.DataFrame:
+    """Daily demand of ``n_series`` items, spread evenly over the four demand classes.
+
+    Occurrence each day with probability ``1 / adi``; a size from a gamma with mean ``mu`` (1 to
+    20, per item) and squared CV ``cv2``, rounded up to whole units; a weekly pattern lifts
+    Saturdays by 30 %.
+
+    Returns:
+        ``unique_id, ds, y, kind`` with ``kind`` the demand class the item was drawn from.
+    """
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(start, periods=n_days, freq="D")
+    weekly = np.where(days.dayofweek == 5, 1.3, 1.0)
+    kinds = list(DEMAND_CLASSES)
+    pieces = []
+    for i in range(n_series):
+        kind = kinds[i % len(kinds)]
+        adi, cv2 = DEMAND_CLASSES[kind]
+        mu = rng.uniform(1.0, 20.0)
+        occurs = rng.random(n_days) < np.minimum(1.0, weekly / adi)
+        shape = 1.0 / cv2
+        sizes = np.ceil(rng.gamma(shape, mu / shape, n_days))
+        pieces.append(pd.DataFrame({UNIQUE_ID: f"item_{i:03d}", DS: days,
+                                    Y: np.where(occurs, sizes, 0.0), "kind": kind}))
+    return pd.concat(pieces, ignore_index=True)
+
+
+def decaying_base(n_weeks: int = 40, seed: int = 0, burst_customers: int = 5000,
+                  weekly_churn: float = 0.03, start: str = "2024-01-05") -> pd.DataFrame:
+    """Weekly revenue of a company whose customers all came in its first weeks, then leave.
+
+    Customers arrive over the first four weeks, each leaves with probability ``weekly_churn``
+    every week and spends a gamma amount (mean 50) in the weeks it stays.
+
+    Returns:
+        ``unique_id, ds, y`` of one series, ``total``.
+    """
+    rng = np.random.default_rng(seed)
+    arrivals = np.bincount(rng.integers(0, 4, burst_customers), minlength=n_weeks)[:n_weeks]
+    active = np.zeros(n_weeks)
+    customers = 0.0
+    for week in range(n_weeks):
+        customers = rng.binomial(int(customers), 1 - weekly_churn) + arrivals[week]
+        active[week] = customers
+    revenue = np.array([rng.gamma(2.0, 25.0, int(n)).sum() for n in active])
+    return pd.DataFrame({UNIQUE_ID: "total", DS: pd.date_range(start, periods=n_weeks,
+                                                                 freq="W-FRI"), Y: revenue})
+
+
+def stopping_and_new(n_series: int = 12, n_weeks: int = 156, seed: int = 0,
+                     start: str = "2022-01-07") -> pd.DataFrame:
+    """Weekly seasonal series: a third stop a year before the end, a third start 13 weeks
+    before it, the rest run throughout.
+
+    Returns:
+        ``unique_id, ds, y, kind`` (``steady``, ``stopped`` or ``new``); a stopped series has
+        zeros after its last sale, a new one has no rows before its first week.
+    """
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=n_weeks, freq="W-FRI")
+    wave = 1 + 0.3 * np.sin(2 * np.pi * np.arange(n_weeks) / 52)
+    pieces = []
+    for i in range(n_series):
+        kind = ("steady", "stopped", "new")[i % 3]
+        y = 100.0 * (1 + i % 4) * wave * (1 + 0.05 * rng.standard_normal(n_weeks))
+        frame = pd.DataFrame({UNIQUE_ID: f"{kind}_{i:02d}", DS: ds, Y: y, "kind": kind})
+        if kind == "stopped":
+            frame.loc[frame.index >= n_weeks - 52, Y] = 0.0
+        elif kind == "new":
+            frame = frame.iloc[n_weeks - 13:]
+        pieces.append(frame)
+    return pd.concat(pieces, ignore_index=True)
