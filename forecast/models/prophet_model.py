@@ -199,15 +199,16 @@ class ProphetForecaster(Forecaster):
     def _extra_columns(self) -> list[str]:
         return list(self.regressors) + (["cap"] if self.growth == "logistic" else [])
 
-    def regime(self, history: int, freq: str) -> tuple[bool, bool]:
-        """(flat trend, yearly seasonality): a linear trend is flat below ``flat_below``
-        periods, and Prophet's "auto" yearly seasonality needs two years of history."""
-        start = pd.Timestamp("2001-01-01")
-        days = (start + history * pd.tseries.frequencies.to_offset(freq) - start).days
+    def regime(self, history: int, freq: str) -> str:
+        """"flat trend" below ``flat_below`` periods of a linear trend (a fallback: the forecast
+        is then a level, not Prophet's trend), else "trend".
+
+        Prophet's "auto" yearly seasonality switching on at two years of history is not a
+        regime change here: it adds a component to the same trend model, whose backtest scores
+        still say how that model forecasts, whereas a fallback forecasts like another model.
+        """
         flat = self.growth == "linear" and history < self.flat_below
-        yearly = days >= 730 if self.yearly_seasonality == "auto" else bool(
-            self.yearly_seasonality)
-        return flat, yearly
+        return "flat trend" if flat else "trend"
 
     def _fit(self, frame: pd.DataFrame) -> None:
         extra = self._extra_columns()

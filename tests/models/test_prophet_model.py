@@ -106,3 +106,13 @@ def test_series_shorter_than_flat_below_get_a_flat_trend():
     assert np.ptp(out.loc["old", "yhat"]) > 40  # still trending by ~2 a week
     linear = ProphetForecaster(**settings, n_jobs=1).fit(young).predict(26, levels=())
     assert linear["yhat"].iloc[-1] > 200
+
+
+def test_regime_changes_only_at_the_flat_trend_fallback():
+    """A short series' flat trend is a fallback (it forecasts a level, like another model), so
+    folds below ``flat_below`` do not validate Prophet's trend; yearly seasonality switching on at
+    two years adds a component to the same model and is not a regime change."""
+    model = ProphetForecaster(flat_below=10)
+    assert model.regime(5, "W") != model.regime(20, "W")
+    assert model.regime(60, "W") == model.regime(120, "W")
+    assert ProphetForecaster().regime(2, "W") == ProphetForecaster().regime(200, "W")
