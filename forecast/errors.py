@@ -25,5 +25,12 @@ class ValidationError(ForecastError):
     """Data failed a check that makes the whole load impossible."""
 
 
+class DataError(ValidationError):
+    """The data are valid but cannot support what a step does: too short a history for the
+    backtest, no churners or no cutoff to validate a churn model on. ``forecast run`` marks
+    such a step "not applicable" with this message and goes on with the steps that do not
+    need it; a config mistake or a missing file is another error and stops the run."""
+
+
 class WorkspaceError(ForecastError):
     """The workspace or its warehouse is missing something a command needs."""

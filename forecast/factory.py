@@ -26,11 +26,26 @@ from forecast.models.baselines import (
 from forecast.models.churn import ChurnModel
 from forecast.models.churn_data import build_training_set
 from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster
+from forecast.models.intermittent import (
+    ADIDAForecaster,
+    CrostonSBAForecaster,
+    IMAPAForecaster,
+    TSBForecaster,
+)
 from forecast.models.prophet_model import ProphetForecaster
+from forecast.models.statistical import ETSForecaster
 
 _BASELINES = {"naive": NaiveForecaster, "seasonal_naive": SeasonalNaiveForecaster,
               "seasonal_growth": SeasonalGrowthForecaster,
-              "moving_average": MovingAverageForecaster}
+              "moving_average": MovingAverageForecaster, "ets": ETSForecaster}
+# Made for sporadic demand (erratic, intermittent, lumpy series): weighted only for those.
+_INTERMITTENT = {"croston_sba": CrostonSBAForecaster, "tsb": TSBForecaster,
+                 "adida": ADIDAForecaster, "imapa": IMAPAForecaster}
+# The candidates of a config that names none: the intermittent ones are fitted only on data
+# with such series (see RevenueForecaster), so they cost nothing elsewhere.
+# Non-seasonal ETS is there for the level and trend of young, growing or decaying series.
+DEFAULT_CANDIDATES = ("seasonal_naive", "seasonal_growth", "ets", "prophet", "global_hgb",
+                      *_INTERMITTENT)
 _PROPHET_OPTIONS = ("growth", "seasonality_mode", "uncertainty_samples")
 _GLOBAL_OPTIONS = ("max_iter", "learning_rate", "min_samples_leaf", "loss", "scale_window",
                    "relative_window")
@@ -50,6 +65,8 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
                        ) -> dict[str, Forecaster]:
     """The configured candidate forecasters, unfitted, by name.
 
+    The config's ``candidates``, or :data:`DEFAULT_CANDIDATES` when it names none.
+
     Args:
         config: the revenue config (candidates, Prophet and global-model options, regressors).
         freq: pandas frequency alias of the series.
@@ -57,9 +74,11 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
         country: holiday country code for Prophet and the global model's calendar.
     """
     made: dict[str, Forecaster] = {}
-    for name in config.candidates:
+    for name in config.candidates or DEFAULT_CANDIDATES:
         if name in _BASELINES:
             made[name] = _BASELINES[name](freq=freq)
+        elif name in _INTERMITTENT:
+            made[name] = _INTERMITTENT[name](freq=freq)
         elif name == "prophet":
             made[name] = prophet(config, freq, horizon, country)
         elif name == "global_hgb":
@@ -110,7 +129,7 @@ def global_model(config: RevenueConfig, freq: str, horizon: int, country: str | 
     """The global model as configured, in horizon blocks when ``blocks`` cut the horizon."""
     options = config.global_model
     # The ensemble calibrates its own intervals on the backtest, so no holdout refit here.
-    model = GlobalForecaster(horizon, exog=tuple(config.regressors), level_columns=(),
+    model = GlobalForecaster(horizon, exog=tuple(config.regressors), key_columns=(),
                              **_given(options, _GLOBAL_OPTIONS), country=country, freq=freq,
                              n_threads=1, holdout_intervals=False)
     blocks = tuple(b for b in options.blocks if b < horizon)

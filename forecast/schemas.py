@@ -27,12 +27,14 @@ YHAT = "yhat"
 CHURN_PROBA = "churn_proba"
 TIER = "tier"
 
-# Series keys: a stacked series frame names each series' grain (``total``, ``region``,
-# ``region/channel``...); the company total's grain and id are ``total``, and a missing value of
-# an organisation column is the label ``(none)``.
+# Series keys: a key is an organisation or product column a series can be cut by (``KEY_COLUMNS``
+# below: region, channel, ...); a grain is a set of keys, named by them joined with ``/``
+# (``region/channel``). A stacked series frame names each series' grain in ``grain``; the
+# company total's grain and id are ``total``, and a missing value of a key is the label
+# ``(none)``. ("level" is only an interval's coverage, see ``DEFAULT_LEVELS``.)
 GRAIN = "grain"
 TOTAL = "total"
-NULL_LEVEL = "(none)"
+NULL_KEY = "(none)"
 
 # A series whose sales were zero through every backtest fold a choice was made on: it is
 # forecast as zero and flagged so in the forecast's ``discontinued`` column.
@@ -69,8 +71,8 @@ def interval_columns(level: float) -> tuple[str, str]:
 SOURCE = "source"
 SOURCE_ROW = "source_row"
 
-# Organisation and product levels a series can be cut by, in hierarchy order.
-LEVEL_COLUMNS: tuple[str, ...] = (
+# The keys: organisation and product columns a series can be cut by, in hierarchy order.
+KEY_COLUMNS: tuple[str, ...] = (
     "region",
     "channel",
     "product_line",
@@ -79,6 +81,8 @@ LEVEL_COLUMNS: tuple[str, ...] = (
     "segment",
     "store",
 )
+# The keys targets are set on (the columns of ``targets`` below), from the top down.
+TARGET_KEYS: tuple[str, ...] = ("region", "team", "rep_id")
 
 SEGMENTS = ("key account", "mid-market", "small")
 CHANNELS = ("online", "offline", "distributor")

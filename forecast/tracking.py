@@ -3,7 +3,9 @@
 By default runs go to ``sqlite:///<workspace>/mlflow.db`` with artifacts in
 ``<workspace>/mlartifacts``; a tracking URI the user sets (``MLFLOW_TRACKING_URI``) wins. Models
 are logged as pyfunc with a signature and registered, so ``mlflow models serve`` and
-``mlflow.pyfunc.spark_udf`` work on them.
+``mlflow.pyfunc.spark_udf`` work on them; the ``forecast`` package travels with each model as its
+code (``code_paths``) and the requirements are the project's dependencies, never a pin of
+``forecast`` (PyPI's ``forecast`` is another project).
 
 ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into the process environment;
 :func:`use_workspace` puts the environment back as it was, so the variable only ever holds the
@@ -17,6 +19,7 @@ import json
 import math
 import os
 import pickle
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +33,10 @@ from mlflow.models import infer_signature
 
 from forecast.errors import WorkspaceError
 
+PACKAGE = "forecast"
+# The requirements of a model logged from a source tree where forecast is not installed.
+CORE_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "pyarrow", "duckdb", "pydantic",
+                     "pyyaml", "holidays", "prophet")
 DEFAULT_DB = "mlflow.db"
 ARTIFACTS = "mlartifacts"
 ENV = "MLFLOW_TRACKING_URI"
@@ -149,21 +156,48 @@ def log_model(model: Any, example_input: pd.DataFrame, registered_name: str,
             input_example=example_input.head(5),
             registered_model_name=registered_name,
             pip_requirements=_requirements(),
+            code_paths=_code_paths(Path(tmp) / "code"),
         )
     version = info.registered_model_version
     return f"models:/{registered_name}/{version}" if version else info.model_uri
 
 
 def _requirements() -> list[str]:
+    """The project's own dependencies (not its extras), pinned to the installed versions.
+
+    The project itself is not a requirement: it travels with the model (:func:`_code_paths`).
+    PyPI's ``forecast`` is an unrelated package, so a pin of ``forecast`` would have any
+    environment-restoring mode (``spark_udf`` or ``mlflow models serve`` with virtualenv or
+    conda) install the wrong code.
+    """
     from importlib import metadata
 
+    from packaging.requirements import Requirement
+
+    try:
+        declared = metadata.requires(PACKAGE) or []
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        declared = list(CORE_REQUIREMENTS)
     pins = []
-    for name in ("forecast", "scikit-learn", "pandas", "numpy"):
+    for text in declared:
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue  # an extra's requirement (dev, spark)
         try:
-            pins.append(f"{name}=={metadata.version(name)}")
+            pins.append(f"{requirement.name}=={metadata.version(requirement.name)}")
         except metadata.PackageNotFoundError:
-            pins.append(name)
+            pins.append(str(requirement))
     return pins
+
+
+def _code_paths(folder: Path) -> list[str]:
+    """A copy of the ``forecast`` package (without caches) under ``folder``, to log with the
+    model as its code: a loaded pyfunc imports it from there when the environment has no
+    ``forecast`` of its own."""
+    source = Path(__file__).resolve().parent
+    target = folder / PACKAGE
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return [str(target)]
 
 
 def load_model(uri: str, workspace: Path) -> Any:

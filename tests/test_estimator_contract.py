@@ -40,6 +40,13 @@ from forecast.models.baselines import (
 from forecast.models.churn import ChurnModel
 from forecast.models.conformal import ConformalCalibrator
 from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster
+from forecast.models.intermittent import (
+    ADIDAForecaster,
+    CrostonSBAForecaster,
+    IMAPAForecaster,
+    TSBForecaster,
+)
+from forecast.models.statistical import ETSForecaster
 from forecast.models.prophet_model import ProphetForecaster
 
 # Packages whose estimators must all be in CASES.
@@ -107,6 +114,11 @@ CASES = {
     "seasonal_naive": Case(SeasonalNaiveForecaster, fit_forecaster),
     "seasonal_growth": Case(SeasonalGrowthForecaster, fit_forecaster),
     "moving_average": Case(MovingAverageForecaster, fit_forecaster),
+    "croston_sba": Case(CrostonSBAForecaster, fit_forecaster),
+    "tsb": Case(TSBForecaster, fit_forecaster),
+    "adida": Case(ADIDAForecaster, fit_forecaster),
+    "imapa": Case(IMAPAForecaster, fit_forecaster),
+    "ets": Case(ETSForecaster, fit_forecaster),
     "prophet": Case(lambda: ProphetForecaster(uncertainty_samples=0, n_jobs=1), fit_forecaster),
     "global": Case(lambda: GlobalForecaster(4, **FAST_BOOSTING), fit_forecaster),
     "horizon_blocks": Case(

@@ -13,7 +13,10 @@ from forecast.factory import revenue_candidates as build_candidates
 
 def test_default_candidates_include_the_seasonal_naive_with_growth():
     made = build_candidates(RevenueConfig(), "W-FRI", 13, "US")
-    assert list(made) == ["seasonal_naive", "seasonal_growth", "prophet", "global_hgb"]
+    # The models made for sporadic demand are candidates too; they are fitted only on data
+    # with such series (tests/model_selection/test_demand_classes.py).
+    assert list(made) == ["seasonal_naive", "seasonal_growth", "ets", "prophet", "global_hgb",
+                          "croston_sba", "tsb", "adida", "imapa"]
     assert isinstance(made["seasonal_growth"], SeasonalGrowthForecaster)
     # Prophet flattens the trend of series shorter than two horizons unless told otherwise.
     assert made["prophet"].flat_below == 26

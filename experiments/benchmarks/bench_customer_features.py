@@ -116,8 +116,8 @@ def _run_duckdb(workspace: Path, cutoff: date, out: Path) -> dict:
     with warehouse.connect(workspace, read_only=True) as con:
         # A read-only connection has no spill folder of its own; use one beside the outputs.
         con.execute(f"SET temp_directory = '{(out / 'spill').as_posix()}'")
-        sql = build_snapshot_sql(con, CustomerFeaturesConfig(), [cutoff])
-        con.execute(f"COPY ({sql}) TO '{snapshot}' (FORMAT PARQUET)")
+        sql, params = build_snapshot_sql(con, CustomerFeaturesConfig(), [cutoff])
+        con.execute(f"COPY ({sql}) TO '{snapshot}' (FORMAT PARQUET)", params)
         seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
         rows = con.execute(f"SELECT count(*) FROM '{snapshot}'").fetchall()[0][0]
         columns = len(con.execute(f"DESCRIBE SELECT * FROM '{snapshot}'").fetchall())

@@ -93,7 +93,7 @@ def make_candidates(setup: dict, n_jobs: int) -> dict:
     """The candidates of the ensemble; settings fixed before looking at any outer fold."""
     h, freq = setup["h"], setup["freq"]
     global_model = GlobalForecaster(
-        horizon=h, exog=setup["exog"], level_columns=(), scale_window=setup["scale_window"],
+        horizon=h, exog=setup["exog"], key_columns=(), scale_window=setup["scale_window"],
         relative_window=setup["relative_window"], max_iter=400, learning_rate=0.05,
         loss="squared_error", holidays=setup["holidays"], country=setup["country"], freq=freq,
         n_threads=1, holdout_intervals=False)  # the ensemble calibrates its own intervals

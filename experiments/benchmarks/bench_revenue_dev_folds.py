@@ -106,7 +106,7 @@ def reconciliation(config, table, frame, series, make_hierarchy) -> dict | None:
     """Selected forecast of the dev origins reconciled three ways: WAPE per grain (None without
     a hierarchy)."""
     from forecast.hierarchy import reconciler
-    from forecast.model_selection.revenue import reconcile_folds
+    from forecast.model_selection.folds import reconcile_folds
     from forecast.model_selection.selection import evaluate_selection
     from forecast.schemas import GRAIN, UNIQUE_ID
 
@@ -121,8 +121,8 @@ def reconciliation(config, table, frame, series, make_hierarchy) -> dict | None:
                                              cfg.levels, series.set_index(UNIQUE_ID)[GRAIN])
     out = {}
     for method in ("ols", "wls_var", "mint_shrink"):
-        _, by_level = reconcile_folds(rows, selections, hierarchy, reconciler(method))
-        out[method] = by_level.round(4).to_dict("records")
+        _, by_grain = reconcile_folds(rows, selections, hierarchy, reconciler(method))
+        out[method] = by_grain.round(4).to_dict("records")
     return out
 
 

@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", required=True, help="workspace whose warehouse has orders")
     parser.add_argument("--grain", action="append", default=[],
-                        help="comma-separated level columns (repeatable; '' is the total); "
+                        help="comma-separated key columns (repeatable; '' is the total); "
                         "default region,channel,product_line")
     parser.add_argument("--freq", default="W", choices=["D", "W", "M", "Q"])
     parser.add_argument("--country", default="CN")

@@ -8,11 +8,14 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import click
 
 from forecast.errors import ForecastError
+
+if TYPE_CHECKING:  # the pipeline is imported inside each command, so --help starts fast
+    from forecast.pipeline.results import Result
 
 log = logging.getLogger("forecast")
 
@@ -45,9 +48,10 @@ def setup_logging(verbose: int, quiet: bool) -> None:
                             category=UserWarning)
 
 
-def emit(result: dict, as_json: bool, human: Callable[[dict], str]) -> None:
+def emit(result: Result, as_json: bool, human: Callable[[Any], str]) -> None:
+    """Print a step's summary: with ``--json`` its JSON object, else ``human(result)``."""
     if as_json:
-        click.echo(json.dumps(result, default=str, ensure_ascii=False))
+        click.echo(json.dumps(result.to_json(), default=str, ensure_ascii=False))
     else:
         click.echo(human(result))
 
@@ -68,10 +72,16 @@ def config_option(f: Callable) -> Callable:
                         help="YAML config file (see configs/).")(f)
 
 
-def load_config_for(config_path: Path, workspace: Path | None):
+def engine_option(f: Callable) -> Callable:
+    return click.option("--engine", type=click.Choice(["local", "spark"]),
+                        help="Where per-series fits and scoring run; overrides the config's "
+                        "`engine.kind` [default: local].")(f)
+
+
+def load_config_for(config_path: Path, workspace: Path | None, engine: str | None = None):
     from forecast.config import load_config
 
-    return load_config(config_path).with_workspace(workspace)
+    return load_config(config_path).with_workspace(workspace).with_engine(engine)
 
 
 class Progress:
@@ -83,7 +93,7 @@ class Progress:
         self._bar = None
         self._task = None
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         if self.enabled:
             from rich.console import Console
             from rich.progress import Progress as RichProgress

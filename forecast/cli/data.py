@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,10 +17,15 @@ from forecast.cli.common import (
 )
 from forecast.cli.groups import data, main
 
+if TYPE_CHECKING:
+    from forecast.pipeline.data import CheckResult, IngestResult, SynthResult
+    from forecast.pipeline.demo import DemoResult
+    from forecast.pipeline.results import ChainResult
 
-def _synth_text(r: dict) -> str:
-    rows = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items())
-    return f"wrote the synthetic company to {r['out_dir']} in {r['seconds']:.1f} s\n  rows: {rows}"
+
+def _synth_text(r: SynthResult) -> str:
+    rows = ", ".join(f"{k} {v:,}" for k, v in r.rows.items())
+    return f"wrote the synthetic company to {r.out_dir} in {r.seconds:.1f} s\n  rows: {rows}"
 
 
 @data.command("synth")
@@ -47,19 +53,25 @@ def data_synth(out_dir: Path, customers: int, years: int, seed: int, end_date, w
     emit(result, as_json, _synth_text)
 
 
-def _source_lines(r: dict) -> str:
+def _source_lines(r: CheckResult | IngestResult) -> str:
     lines = []
-    for s in r["sources"]:
+    for s in r.sources:
         lines.append(
-            f"  {s['table']:<14} {s['source']:<24} read {s['rows_read']:>10,}  loaded "
-            f"{s['rows_loaded']:>10,}  quarantined {s['rows_quarantined']:>8,}"
+            f"  {s.table:<14} {s.source:<24} read {s.rows_read:>10,}  loaded "
+            f"{s.rows_loaded:>10,}  quarantined {s.rows_quarantined:>8,}"
         )
-        for reason, n in s["reasons"].items():
+        for reason, n in s.reasons.items():
             lines.append(f"      {n:>8,}  {reason}")
-        if s.get("identical_rows"):
-            lines.append(f"      identical rows {s['identical_rows']:,} (loaded; set unique_key "
+        if s.identical_rows:
+            lines.append(f"      identical rows {s.identical_rows:,} (loaded; set unique_key "
                          "to quarantine repeats)")
     return "\n".join(lines)
+
+
+def _ingest_text(r: IngestResult) -> str:
+    return "\n".join([f"ingested into {r.warehouse}:", _source_lines(r)]
+                     + [f"  {u.table:<14} {u.message}" for u in r.unchanged]
+                     + [f"  warning: {w.message}" for w in r.removed])
 
 
 @data.command("check")
@@ -81,32 +93,28 @@ def data_ingest(config_path: Path, workspace: Path | None, as_json: bool) -> Non
     """Load the config's sources into the workspace warehouse (atomic and idempotent)."""
     from forecast.pipeline import ingest
 
-    result = ingest(load_config_for(config_path, workspace))
-    emit(result, as_json, lambda r: "\n".join(
-        [f"ingested into {r['warehouse']}:", _source_lines(r)]
-        + [f"  {u['table']:<14} {u['message']}" for u in r["unchanged"]]
-        + [f"  warning: {w['message']}" for w in r["removed"]]))
+    emit(ingest(load_config_for(config_path, workspace)), as_json, _ingest_text)
 
 
-def chain_text(r: dict) -> str:
+def chain_text(r: ChainResult | DemoResult) -> str:
     """The steps of a chain run, one line each, and where the reports are."""
     lines = []
-    for step in r["steps"]:
+    for step in r.steps:
         detail = step.get("reason") or (f"{step['seconds']:.1f} s" if step["status"] == "ran"
                                          else "")
         lines.append(f"  {step['step']:<20} {step['status']:<15} {detail}")
-    lines += [f"  report: {path}" for path in r["reports"]]
+    lines += [f"  report: {path}" for path in r.reports]
     return "\n".join(lines)
 
 
-def _demo_text(r: dict) -> str:
+def _demo_text(r: DemoResult) -> str:
     return "\n".join([
-        f"demo workspace: {r['workspace']}",
-        (f"  synthetic company: {r['synth']['customers']:,} customers, "
-         f"{r['synth']['rows']['orders']:,} order lines in {r['synth']['out_dir']}"),
-        f"  config: {r['config']}",
+        f"demo workspace: {r.workspace}",
+        (f"  synthetic company: {r.synth.customers:,} customers, "
+         f"{r.synth.rows['orders']:,} order lines in {r.synth.out_dir}"),
+        f"  config: {r.config}",
         chain_text(r),
-        f"whole chain in {r['seconds']:.1f} s; rerun any step with --config {r['config']}",
+        f"whole chain in {r.seconds:.1f} s; rerun any step with --config {r.config}",
     ])
 
 
@@ -145,4 +153,4 @@ def run(config_path: Path, workspace: Path | None, force: bool, until: str | Non
 
     with Progress("chain steps") as progress:
         result = run_chain(load_config_for(config_path, workspace), force, progress, until)
-    emit(result, as_json, lambda r: f"ran the chain in {r['seconds']:.1f} s\n" + chain_text(r))
+    emit(result, as_json, lambda r: f"ran the chain in {r.seconds:.1f} s\n" + chain_text(r))

@@ -27,8 +27,8 @@ def features_series(config_path: Path, workspace: Path | None, as_json: bool) ->
 
     result = build_series(load_config_for(config_path, workspace))
     emit(result, as_json, lambda r: (
-        f"built {r['series']:,} series, {r['rows']:,} rows ({r['freq']}, {r['start']}..{r['end']}) "
-        f"in {r['seconds']:.1f} s\n  table: series\n  parquet: {r['parquet']}"))
+        f"built {r.series:,} series, {r.rows:,} rows ({r.freq}, {r.start}..{r.end}) "
+        f"in {r.seconds:.1f} s\n  table: series\n  parquet: {r.parquet}"))
 
 
 @features.command("customers")
@@ -51,7 +51,7 @@ def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple
     # No --cutoff: the config's cutoffs, named as such if one is refused.
     result = build_customer_snapshots(config, dates or None)
     emit(result, as_json, lambda r: "\n".join(
-        [f"built {r['rows']:,} snapshot rows in {r['seconds']:.1f} s"]
+        [f"built {r.rows:,} snapshot rows in {r.seconds:.1f} s"]
         + [f"  {c['cutoff']}: {c['customers']:,} customers, {c['labelled']:,} labelled, "
-           f"churn rate {c['churn_rate']}" for c in r["cutoffs"]]
-        + [f"  parquet: {r['parquet']}"]))
+           f"churn rate {c['churn_rate']}" for c in r.cutoffs]
+        + [f"  parquet: {r.parquet}"]))

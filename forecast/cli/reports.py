@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,12 +17,15 @@ from forecast.cli.common import (
 )
 from forecast.cli.groups import main
 
-FORMATS = ("html", "md", "json", "xlsx")
+if TYPE_CHECKING:
+    from forecast.pipeline.results import ReportResult
+
+FORMATS = ("html", "md", "json", "xlsx", "pdf")
 
 
 @main.group("report", cls=Group)
 def report() -> None:
-    """Build the monthly sales report and the risk report (HTML, Markdown, JSON, Excel)."""
+    """Build the monthly sales report and the risk report (HTML, Markdown, JSON, Excel, PDF)."""
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
@@ -38,22 +42,23 @@ def _report_options(f):
     f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Folder for the files [default: <workspace>/reports].")(f)
     f = click.option("--format", "formats", callback=_formats,
-                     help="Comma-separated formats: html,md,json,xlsx [default: reports.formats]."
+                     help="Comma-separated formats: html,md,json,xlsx,pdf (pdf: printed by "
+                     "headless Chromium) [default: reports.formats]."
                      )(f)
     f = click.option("--lang", type=click.Choice(["en", "zh"]),
                      help="Language of the report [default: reports.lang, en].")(f)
     return f
 
 
-def _report_text(r: dict) -> str:
-    what = f"monthly report {r['month']}" if r["report"] == "monthly" else "risk report"
-    lines = [(f"built the {what} ({r['lang']}, data through {r['data_through']}) in "
-             f"{r['seconds']:.1f} s")]
-    if r["omitted"]:
-        lines.append(f"  sections left out for lack of data: {', '.join(r['omitted'])}")
-    lines.append(f"  problems: {len(r['problems'])}")
-    lines += [f"    - {p}" for p in r["problems"]]
-    lines += [f"  file: {path}" for path in r["files"].values()]
+def _report_text(r: ReportResult) -> str:
+    what = f"monthly report {r.month}" if r.report == "monthly" else "risk report"
+    lines = [(f"built the {what} ({r.lang}, data through {r.data_through}) in "
+             f"{r.seconds:.1f} s")]
+    if r.omitted:
+        lines.append(f"  sections left out for lack of data: {', '.join(r.omitted)}")
+    lines.append(f"  problems: {len(r.problems)}")
+    lines += [f"    - {p}" for p in r.problems]
+    lines += [f"  file: {path}" for path in r.files.values()]
     return "\n".join(lines)
 
 

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from forecast.cli.common import config_option, emit, json_option, load_config_for, workspace_option
 from forecast.cli.groups import main
 
+if TYPE_CHECKING:
+    from forecast.pipeline.targets import TargetsResult
 
-def _targets_text(r: dict) -> str:
-    company = r["company"]
+
+def _targets_text(r: TargetsResult) -> str:
+    company = r.company
     chance = "unknown" if company["probability"] is None else f"{company['probability']:.0%}"
     lines = [
-        (f"targets for {r['period']} (due {company['due']}): company {company['target']:,.2f} "
+        (f"targets for {r.period} (due {company['due']}): company {company['target']:,.2f} "
          f"against a forecast of {company['base']:,.2f}; probability of reaching it {chance}"),
-        f"  policy: {r['policy_description']}; split by {r['decomposition'].replace('_', ' ')}",
+        f"  policy: {r.policy_description}; split by {r.decomposition.replace('_', ' ')}",
     ]
-    for level, info in r["levels"].items():
+    for level, info in r.levels.items():
         lines.append(f"  {level}: {info['units']} units, {info['mismatches']} flagged "
                      "(target far from the bottom-up forecast)")
-    lines += [f"  weeks: {r['weeks_note']}", f"  table: {r['table']} ({r['table_rows']} rows)",
-              f"  workbook: {r['workbook']}"]
+    lines += [f"  weeks: {r.weeks_note}", f"  table: {r.table} ({r.table_rows} rows)",
+              f"  workbook: {r.workbook}"]
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from forecast.config.base import (
     format_from_path,
 )
 from forecast.config.churn import CalibrationMethod, ChurnCandidate, ChurnConfig
+from forecast.config.engine import EngineConfig, EngineKind, is_uri
 from forecast.config.features import (
     CustomerFeaturesConfig,
     ExogenousTable,
@@ -41,6 +42,7 @@ from forecast.errors import ConfigError
 
 __all__ = [
     "CalibrationMethod", "ChurnCandidate", "ChurnConfig", "Config", "CustomerFeaturesConfig",
+    "EngineConfig", "EngineKind",
     "Encoding", "ExogenousTable", "FeaturesConfig", "FileFormat", "FilterOp", "FilterSpec",
     "Frequency", "LookupSpec", "SeriesConfig", "SeriesMeasure", "SourceConfig", "StrictModel",
     "SynthOptions", "format_from_path", "load_config", "parse_config", "FunnelConfig",
@@ -63,6 +65,7 @@ class Config(StrictModel):
     funnel: FunnelConfig = Field(default_factory=FunnelConfig)
     attainment: AttainmentConfig = Field(default_factory=AttainmentConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
 
     @field_validator("sources")
     @classmethod
@@ -102,6 +105,12 @@ class Config(StrictModel):
             return self
         return self.model_copy(update={"workspace": Path(workspace).resolve()})
 
+    def with_engine(self, kind: EngineKind | None) -> Config:
+        """This config with its engine kind replaced (the CLI's ``--engine``)."""
+        if kind is None:
+            return self
+        return self.model_copy(update={"engine": self.engine.model_copy(update={"kind": kind})})
+
 
 def _expand(value: Any) -> Any:
     if isinstance(value, str):
@@ -137,7 +146,21 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         sources.append(src)
     if sources:
         out["sources"] = sources
+    if isinstance(out.get("engine"), dict):
+        out["engine"] = _resolve_engine_paths(out["engine"], resolve)
     return out
+
+
+def _resolve_engine_paths(engine: dict[str, Any], resolve) -> dict[str, Any]:
+    """The engine's exchange folder and Python files against the config's folder; a URI
+    (``s3://``, ``dbfs:/``) stays as written."""
+    engine = dict(engine)
+    if isinstance(engine.get("exchange_dir"), str) and not is_uri(engine["exchange_dir"]):
+        engine["exchange_dir"] = resolve(engine["exchange_dir"])
+    if isinstance(engine.get("py_files"), list):
+        engine["py_files"] = [resolve(p) if isinstance(p, str) and not is_uri(p) else p
+                              for p in engine["py_files"]]
+    return engine
 
 
 def parse_config(raw: dict[str, Any], base_dir: Path, origin: str = "<config>") -> Config:

@@ -26,7 +26,7 @@ class SeriesConfig(StrictModel):
 
     grains: tuple[tuple[str, ...], ...] = Field(
         ((),),
-        description="each grain is a list of level columns; [] is the company total",
+        description="each grain is a list of key columns; [] is the company total",
     )
     freq: Frequency = "W"
     week_start: Literal["auto", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] = Field(

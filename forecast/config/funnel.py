@@ -11,8 +11,10 @@ from forecast.config.base import StrictModel
 from forecast.schemas import FUNNEL_STAGES
 
 BreakdownColumn = Literal["rep_id", "team", "region", "channel", "segment"]
-AttainmentLevel = Literal["company", "region", "team", "rep"]
-ATTAINMENT_LEVELS: tuple[str, ...] = get_args(AttainmentLevel)
+# The organisation levels of the YAML (``attainment.levels``) are grains in the code: sets of
+# key columns (``forecast.targets.attainment.GRAIN_KEYS``).
+AttainmentGrain = Literal["company", "region", "team", "rep"]
+ATTAINMENT_GRAINS: tuple[str, ...] = get_args(AttainmentGrain)
 
 
 class FunnelConfig(StrictModel):
@@ -68,8 +70,8 @@ class AttainmentConfig(StrictModel):
     are skipped when they come from this default, and are an error when asked for by name.
     """
 
-    levels: tuple[AttainmentLevel, ...] = Field(
-        ATTAINMENT_LEVELS,
+    levels: tuple[AttainmentGrain, ...] = Field(
+        ATTAINMENT_GRAINS,
         description="organisation levels to report: company, region, team, rep",
     )
     top: int = Field(5, ge=1, description="best and worst units listed per level in the summary")

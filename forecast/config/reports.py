@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from forecast.config.base import StrictModel
 
 ReportLanguage = Literal["en", "zh"]
-ReportFormat = Literal["html", "md", "json", "xlsx"]
+ReportFormat = Literal["html", "md", "json", "xlsx", "pdf"]  # pdf: needs headless Chromium
 CurrencyUnit = Literal["yuan", "wan"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json", "xlsx")
 

@@ -18,7 +18,8 @@ from forecast.schemas import (
 )
 
 RevenueCandidate = Literal["naive", "seasonal_naive", "seasonal_growth", "moving_average",
-                           "prophet", "global_hgb"]
+                           "ets", "prophet", "global_hgb", "croston_sba", "tsb", "adida",
+                           "imapa"]
 # Said of every option that configures an estimator: one source of defaults, the estimator's.
 _DEFAULT = "; default (null): the estimator's default"
 
@@ -116,8 +117,12 @@ class RevenueConfig(StrictModel):
     selection_folds: int | None = Field(
         None, ge=1, description="origins each choice is made on; default 3, fewer (down to "
         "none: equal weights) when the history is short")
-    candidates: tuple[RevenueCandidate, ...] = (
-        "seasonal_naive", "seasonal_growth", "prophet", "global_hgb")
+    candidates: tuple[RevenueCandidate, ...] | None = Field(
+        None, description="candidate models; default (null): seasonal_naive, seasonal_growth, "
+        "ets (non-seasonal AutoETS, for the level and trend of short series), prophet, "
+        "global_hgb, and the models made for intermittent demand (croston_sba, tsb, "
+        "adida, imapa), which are fitted only when some series is erratic, intermittent or lumpy "
+        "(Syntetos-Boylan) and are then the only candidates of those series")
     strategy: SelectionStrategy = "auto"
     levels: tuple[int, ...] = (80, 95)
     reconcile: ReconcileMethod = Field(
@@ -144,6 +149,6 @@ class RevenueConfig(StrictModel):
             horizon_periods(self.horizon, "D")
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
-        if not self.candidates:
+        if self.candidates is not None and not self.candidates:
             raise ValueError("give at least one candidate model")
         return self

@@ -10,8 +10,10 @@ from forecast.config.base import StrictModel
 
 TargetPolicy = Literal["quantile", "growth", "management"]
 Decomposition = Literal["forecast_share", "historical"]
-TargetLevel = Literal["region", "team", "rep"]
-TARGET_LEVELS: tuple[TargetLevel, ...] = ("region", "team", "rep")
+# The organisation levels of the YAML (``levels``, ``forecast_levels``) are grains in the code:
+# sets of key columns named region, team (region, team) and rep (region, team, rep_id).
+TargetGrain = Literal["region", "team", "rep"]
+TARGET_GRAINS: tuple[TargetGrain, ...] = ("region", "team", "rep")
 
 
 class TargetsConfig(StrictModel):
@@ -41,10 +43,10 @@ class TargetsConfig(StrictModel):
     decomposition: Decomposition = Field(
         "forecast_share", description="how a parent's target is split among its children: by "
         "their share of the forecast, or by their share of trailing revenue")
-    levels: tuple[TargetLevel, ...] | None = Field(
+    levels: tuple[TargetGrain, ...] | None = Field(
         None, description="organisation levels below the company, in order; default region and "
         "team, and rep where the `targets` table names reps")
-    forecast_levels: tuple[TargetLevel, ...] | None = Field(
+    forecast_levels: tuple[TargetGrain, ...] | None = Field(
         None, description="the leading levels whose units come from the forecast; default every "
         "leading level whose grain the forecast has")
     history_months: int = Field(
@@ -54,11 +56,11 @@ class TargetsConfig(StrictModel):
     weeks: bool = Field(True, description="also split each month into weeks")
 
     @model_validator(mode="after")
-    def _levels_ordered(self) -> TargetsConfig:
-        for name, levels in (("levels", self.levels), ("forecast_levels", self.forecast_levels)):
-            if levels is None:
+    def _grains_ordered(self) -> TargetsConfig:
+        for name, grains in (("levels", self.levels), ("forecast_levels", self.forecast_levels)):
+            if grains is None:
                 continue
-            order = [TARGET_LEVELS.index(level) for level in levels]
+            order = [TARGET_GRAINS.index(grain) for grain in grains]
             if order != sorted(set(order)):
                 raise ValueError(f"{name} must be distinct and in the order region, team, rep")
         if (self.levels is not None and self.forecast_levels is not None

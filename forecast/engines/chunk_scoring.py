@@ -5,6 +5,11 @@ reason rules, the tier settings) and turns a chunk read from the warehouse into 
 ``churn_scores``: ``churn_proba`` from the compiled model, the threshold tier, ``act``, up to
 three reasons and ``revenue_at_risk``, and counts the rows per categorical feature whose value the
 model never saw in training. It is safe to call from several threads at once.
+
+:meth:`ChunkScorer.score_arrow` is the function an engine runs on each chunk (or any batch of
+rows: every column is computed row by row), Arrow in and Arrow out: the scores and, per
+categorical feature, a flag for each row whose value is unseen; :meth:`ChunkScorer.split` turns
+the result back into a :class:`ScoredChunk` where the chunk is committed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
 
 TIER_NAMES = pa.array(["high", "medium", "low"], pa.string())
 REVENUE = "_revenue"
+UNSEEN = "_unseen_"
+_ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "DOUBLE": pa.float64(),
+                "BOOLEAN": pa.bool_()}
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,39 @@ class ChunkScorer:
     def score_chunk(self, table: pa.Table) -> ScoredChunk:
         """:meth:`score` and :meth:`unseen_categories` of a chunk read with :meth:`select_sql`."""
         return ScoredChunk(self.score(table), self.unseen_categories(table))
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The columns of :meth:`score_arrow`: the scores (the tier as text), then one
+        ``_unseen_<k>`` flag per categorical feature."""
+        fields = [pa.field(c, _ARROW_TYPES[t]) for c, t in scores.SCORE_COLUMNS.items()]
+        fields += [pa.field(f"{UNSEEN}{k}", pa.bool_()) for k in range(len(self.seen))]
+        return pa.schema(fields)
+
+    def score_arrow(self, table: pa.Table) -> pa.Table:
+        """:meth:`score` of rows read with :meth:`select_sql`, with a flag per categorical
+        feature for the rows whose value was not seen in training (see :attr:`schema`)."""
+        out = self.score(table)
+        for k, flags in enumerate(self.unseen_flags(table).values()):
+            out = out.append_column(f"{UNSEEN}{k}", flags)
+        return out
+
+    def split(self, table: pa.Table) -> ScoredChunk:
+        """A chunk's :meth:`score_arrow` rows as its scores and its unseen-category counts."""
+        names = list(self.seen)
+        counts = {name: pc.sum(table.column(f"{UNSEEN}{k}")).as_py() or 0
+                  for k, name in enumerate(names)}
+        return ScoredChunk(table.select(list(scores.SCORE_COLUMNS)), counts)
+
+    def unseen_flags(self, table: pa.Table) -> dict[str, pa.Array]:
+        """Per categorical feature, True on the rows holding a value not seen in training
+        (missing values are not)."""
+        flags = {}
+        for name, seen in self.seen.items():
+            column = pc.cast(table.column(name), pa.string())
+            unknown = pc.invert(pc.is_in(column, value_set=seen))
+            flags[name] = pc.and_(pc.is_valid(column), unknown)
+        return flags
 
     def unseen_categories(self, table: pa.Table) -> dict[str, int]:
         """Rows per categorical feature holding a value not seen in training (missing values

@@ -1,4 +1,4 @@
-"""Batch churn scoring on one machine: chunked, bounded memory, resumable and idempotent.
+"""Batch churn scoring: chunked, bounded memory, resumable and idempotent, on any engine.
 
 :func:`score_churn` scores every customer of one cutoff of a snapshot source (by default only
 the customers active within ``ChurnConfig.active_within_days``). The scored rows are split into
@@ -19,6 +19,12 @@ chunks while the calling thread reads the next chunk and writes the finished one
 order (NumPy, the tree evaluator and DuckDB release the GIL for their heavy work). At most
 ``workers + 1`` chunks are in memory at once.
 
+That is the local engine (:class:`forecast.engine.LocalEngine`). Given another engine (such as
+:class:`forecast.engines.spark.SparkEngine`), the pending chunks are scored there with the same
+:meth:`~forecast.engines.chunk_scoring.ChunkScorer.score_arrow` and come back chunk by chunk, in
+order, to be committed here exactly as above; the run key does not depend on the engine, so a
+run started on one engine resumes on the other.
+
 A ``capacity`` tier (the N highest probabilities over all customers are ``high``) is global, so it
 is applied after the last chunk, in SQL over the whole run.
 """
@@ -28,12 +34,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import pickle
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -44,7 +46,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from forecast.config import ChurnConfig
+from forecast.engine import Engine, LocalEngine, available_cores  # noqa: F401 (API)
 from forecast.engines.chunk_scoring import ChunkScorer
+from forecast.engines.chunks import SnapshotChunks
 from forecast.errors import ValidationError
 from forecast.io import scores
 from forecast.models.churn import ChurnModel
@@ -54,14 +58,6 @@ Progress = Callable[[int, int], None]
 DEFAULT_REVENUE_COLUMN = "revenue_365d"
 # Changes whenever chunks are cut differently, so an older run is never resumed by this code.
 CHUNKING = "position-ranges-v2"
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ class ScoringOptions:
 
 def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str | Path,
                 config: ChurnConfig, *, options: ScoringOptions | None = None,
-                progress: Progress | None = None) -> dict:
+                progress: Progress | None = None, engine: Engine | None = None) -> dict:
     """Score the customers of one cutoff of a snapshot source into ``churn_scores``.
 
     Args:
@@ -109,6 +105,8 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
         config: tier thresholds, capacity and ``active_within_days``.
         options: cutoff, chunk size, reasons, revenue column, model key, exports, workers.
         progress: called as ``progress(chunks_done, n_chunks)`` after each chunk, in order.
+        engine: where the chunks are scored; default this machine with ``options.workers``
+            threads. Whatever the engine, chunks are committed here, in order.
 
     Returns:
         ``run_key, source, cutoff, rows, active_within_days, excluded_inactive, chunks,
@@ -135,10 +133,11 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
     if done and (options.force or scores.changed_chunks(con, snapshot, n_chunks, done)):
         scores.reset_run(con, key)
         done = {}
-    workers = max(1, options.workers or available_cores())
+    engine = engine or LocalEngine(threads=options.workers)
+    pending = [chunk for chunk in range(n_chunks) if chunk not in done]
+    chunks = SnapshotChunks(con, snapshot, scorer.select_sql(snapshot.columns), n_chunks, pending)
     with threadpool_limits(options.model_threads):
-        scored = _score_chunks(con, snapshot, scorer, (key, n_chunks, set(done)), workers,
-                               progress)
+        scored = _score_chunks(chunks, scorer, (key, set(done)), engine, progress)
     summary = _finish_run(con, key, snapshot, config, options)
     seconds = time.perf_counter() - started
     return {
@@ -147,45 +146,32 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
         "excluded_inactive": snapshot.excluded, "chunks": n_chunks,
         "skipped_chunks": len(done), "scored_rows": scored, "seconds": round(seconds, 3),
         "customers_per_second": round(scored / seconds, 1) if scored else None,
-        "workers": workers, **summary,
+        "workers": engine.workers, **summary,
     }
 
 
-def _score_chunks(con: duckdb.DuckDBPyConnection, snapshot: scores.SnapshotSource,
-                  scorer: ChunkScorer, run: tuple[str, int, set[int]], workers: int,
-                  progress: Progress | None) -> int:
-    """Read each chunk here, score it on a worker thread, write results in chunk order."""
-    key, n_chunks, done = run
-    select = scorer.select_sql(snapshot.columns)
-    pending: deque[tuple[int, Future | None]] = deque()
+def _score_chunks(chunks: SnapshotChunks, scorer: ChunkScorer, run: tuple[str, set[int]],
+                  engine: Engine, progress: Progress | None) -> int:
+    """Score the pending chunks on the engine and commit each, with its bookkeeping row, in
+    chunk order (:func:`forecast.io.scores.write_chunk`)."""
+    key, done = run
+    n_chunks = chunks.n_chunks
+    results = engine.map_arrow(chunks, scorer.score_arrow, scorer.schema)
     scored = 0
-
-    def finish_oldest() -> None:
-        nonlocal scored
-        chunk, future = pending.popleft()
-        if future is not None:
-            result = future.result()
-            scores.write_chunk(con, key, chunk, n_chunks, result.scores, result.unseen)
-            scored += result.scores.num_rows
-        if progress is not None:
-            progress(chunk + 1, n_chunks)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        try:
-            for chunk in range(n_chunks):
-                future = None
-                if chunk not in done:
-                    table = scores.read_chunk(con, snapshot, chunk, n_chunks, select)
-                    future = pool.submit(scorer.score_chunk, table)
-                pending.append((chunk, future))
-                while len(pending) > workers:
-                    finish_oldest()
-            while pending:
-                finish_oldest()
-        finally:
-            for _, future in pending:
-                if future is not None:
-                    future.cancel()
+    try:
+        for chunk in range(n_chunks):
+            if chunk not in done:
+                part, table = next(results)
+                if part != chunk:
+                    raise RuntimeError(f"{engine.name} engine gave chunk {part}, not {chunk}")
+                result = scorer.split(table)
+                scores.write_chunk(chunks.con, key, chunk, n_chunks, result.scores,
+                                   result.unseen)
+                scored += result.scores.num_rows
+            if progress is not None:
+                progress(chunk + 1, n_chunks)
+    finally:
+        results.close()
     return scored
 
 
@@ -248,8 +234,15 @@ def run_key(model: ChurnModel, snapshot: scores.SnapshotSource, config: ChurnCon
 
 def model_identity(model: ChurnModel) -> str:
     """A digest of a fitted model (its parameters and fitted state) that is the same in every
-    process that loads it."""
-    return hashlib.sha256(pickle.dumps(vars(model), protocol=5)).hexdigest()
+    process that loads it.
+
+    ``joblib.hash`` pickles by value: a plain pickle also records which equal strings are one
+    object, which depends on what the process interned before, so the same model loaded by two
+    processes (a local run, then a Spark run resuming it) could get two digests.
+    """
+    from joblib import hash as value_hash
+
+    return value_hash(vars(model), hash_name="sha1")
 
 
 def _iso(day: date | None) -> str | None:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from forecast.errors import ValidationError
+from forecast.errors import DataError, ValidationError
 from forecast.models.base import (
     Forecaster,
     check_series_frame,
@@ -150,8 +150,8 @@ def backtest(
     for fold, cutoff in enumerate(cutoffs):
         train, test = _fold_frames(checked, cutoff, spec, freq)
         if train.empty or test.empty:
-            raise ValidationError(f"backtest fold {fold} (origin {cutoff:%Y-%m-%d}) has no "
-                                  "training or test data; use fewer folds or a shorter step")
+            raise DataError(f"backtest fold {fold} (origin {cutoff:%Y-%m-%d}) has no "
+                            "training or test data; use fewer folds or a shorter step")
         scales = seasonal_scales(train, season).join(history_spans(train))
         exog = test[[UNIQUE_ID, DS, *spec.exog]] if spec.exog else None
         for name, model in models.items():

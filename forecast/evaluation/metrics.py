@@ -4,6 +4,13 @@ Scaled metrics (MASE, RMSSE) divide by each series' in-sample seasonal-naive err
 forecast origin, which the backtest table carries as ``scale_mae`` and ``scale_mse``. Interval
 metrics do not depend on float ties (coverage has a relative tolerance) and stay defined on
 series whose actuals are all zero (the pinball loss then falls back to another scale).
+
+Zero scales. Nothing here divides by zero or warns: a series whose history before the origin
+is constant (all zeros, a product not sold yet) has no seasonal-naive error to scale by, so its
+points are left out of MASE and RMSSE (which are then the figures of the series that have a
+scale); WAPE and bias of rows without any actual sale are not defined and are NaN, as are MASE
+and RMSSE of rows without any scale. Pooled over series with sales and history, every figure
+is finite.
 """
 
 from __future__ import annotations
@@ -22,9 +29,14 @@ TOLERANCE = 1e-9
 
 
 def wape(y: np.ndarray, yhat: np.ndarray) -> float:
-    """Weighted absolute percentage error: sum |y - yhat| / sum |y|."""
+    """Weighted absolute percentage error: sum |y - yhat| / sum |y|; NaN without actual sales."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
-    return float(np.sum(np.abs(y - yhat)) / np.sum(np.abs(y)))
+    return _ratio(np.sum(np.abs(y - yhat)), np.sum(np.abs(y)))
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, NaN when the denominator is not positive (no warning)."""
+    return float(numerator / denominator) if denominator > 0 else float("nan")
 
 
 def smape(y: np.ndarray, yhat: np.ndarray) -> float:
@@ -37,21 +49,34 @@ def smape(y: np.ndarray, yhat: np.ndarray) -> float:
 
 
 def bias(y: np.ndarray, yhat: np.ndarray) -> float:
-    """Relative bias: sum (yhat - y) / sum |y|; positive means over-forecasting."""
+    """Relative bias: sum (yhat - y) / sum |y|; positive means over-forecasting; NaN without
+    actual sales."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
-    return float(np.sum(yhat - y) / np.sum(np.abs(y)))
+    return _ratio(np.sum(yhat - y), np.sum(np.abs(y)))
+
+
+def _scaled(errors: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """``errors / scale`` of the points whose scale is positive and finite (the others, of a
+    constant history, have nothing to be scaled by and are left out)."""
+    scale = np.broadcast_to(np.asarray(scale, float), errors.shape)
+    usable = np.isfinite(scale) & (scale > 0)
+    return errors[usable] / scale[usable]
 
 
 def mase(y: np.ndarray, yhat: np.ndarray, scale_mae: np.ndarray | float) -> float:
-    """Mean absolute scaled error: mean of |y - yhat| / scale (the seasonal-naive in-sample MAE)."""
+    """Mean absolute scaled error: mean of |y - yhat| / scale (the seasonal-naive in-sample MAE)
+    over the points with a positive scale; NaN when none has one."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
-    return float(np.mean(np.abs(y - yhat) / np.asarray(scale_mae, float)))
+    scaled = _scaled(np.abs(y - yhat), scale_mae)
+    return float(np.mean(scaled)) if len(scaled) else float("nan")
 
 
 def rmsse(y: np.ndarray, yhat: np.ndarray, scale_mse: np.ndarray | float) -> float:
-    """Root mean squared scaled error: sqrt(mean((y - yhat)^2 / scale)), scale an in-sample MSE."""
+    """Root mean squared scaled error: sqrt(mean((y - yhat)^2 / scale)), scale an in-sample MSE,
+    over the points with a positive scale; NaN when none has one."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
-    return float(np.sqrt(np.mean((y - yhat) ** 2 / np.asarray(scale_mse, float))))
+    scaled = _scaled((y - yhat) ** 2, scale_mse)
+    return float(np.sqrt(np.mean(scaled))) if len(scaled) else float("nan")
 
 
 def pinball_loss(y: np.ndarray, quantile: np.ndarray, tau: float) -> float:
@@ -152,7 +177,8 @@ def score_backtest(
         One row per group with ``n, wape, smape, bias, mase, rmsse, coverage_<l>, pinball_<l>``
         (pinball is the mean loss of the two interval bounds over the size of the actuals, see
         :func:`pinball_scale`; coverage allows float noise, see :func:`coverage`). MASE is the
-        mean of scaled absolute errors over all points; RMSSE the mean over (origin, series).
+        mean of scaled absolute errors over all points; RMSSE the mean over (origin, series);
+        both leave out series without an in-sample scale (see the module doc).
     """
     missing = [c for c in (*by, Y, YHAT) if c not in table.columns]
     if missing:

@@ -3,7 +3,9 @@
 A period is labelled by its first day (``ds``). Weeks start on a configurable ISO weekday
 (1 = Monday .. 7 = Sunday) so that data that are already weekly keep their own anchor.
 Holidays come from the ``holidays`` package for a country, or from a data set's own holiday
-table in the warehouse; they are inlined into the SQL as a small set of special days.
+table in the warehouse; they reach the SQL as a small set of special days, bound as two list
+parameters. Builders of SQL pieces write their values into the caller's
+:class:`~forecast.io.sql.Params`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import holidays
 
 from forecast.config import Frequency
 from forecast.errors import ConfigError
-from forecast.io.warehouse import date_literal, literal, quote, table_columns, table_exists
+from forecast.io.sql import Params, quote
+from forecast.io.warehouse import table_columns, table_exists
 
 WEEKDAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 BASE_CALENDAR_COLUMNS: tuple[str, ...] = (
@@ -36,8 +39,9 @@ def period_start_sql(day: str, freq: Frequency, week_anchor: int = 1) -> str:
     if freq == "W":
         days_back = f"CAST((isodow({day}) - {int(week_anchor)} + 7) % 7 AS INTEGER)"
         return f"(CAST({day} AS DATE) - {days_back})"
-    unit = "month" if freq == "M" else "quarter"
-    return f"CAST(date_trunc({literal(unit)}, {day}) AS DATE)"
+    if freq == "M":
+        return f"CAST(date_trunc('month', {day}) AS DATE)"
+    return f"CAST(date_trunc('quarter', {day}) AS DATE)"
 
 
 def period_shift_sql(ds: str, freq: Frequency, periods: str | int) -> str:
@@ -130,8 +134,9 @@ def spring_festival_days(
     return days
 
 
-def holiday_table_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """SELECT of holiday days (``day``, ``kind``) from a data set's own holiday table.
+def holiday_table_sql(con: duckdb.DuckDBPyConnection, table: str, p: Params) -> str:
+    """SELECT of holiday days (``day``, ``kind``) from a data set's own holiday table (the
+    kinds of rows left out bound in ``p``).
 
     The table needs a ``date`` column. When present, ``locale`` keeps national rows only,
     ``transferred`` drops holidays moved to another day, and ``type`` drops rows that are no
@@ -156,7 +161,7 @@ def holiday_table_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
     if "transferred" in columns:
         where.append("NOT coalesce(CAST(transferred AS BOOLEAN), false)")
     if "type" in columns:
-        kinds = ", ".join(literal(k) for k in NON_HOLIDAY_TYPES)
+        kinds = ", ".join(p(k) for k in NON_HOLIDAY_TYPES)
         where.append(f"lower(coalesce(type, '')) NOT IN ({kinds})")
     return (f"SELECT DISTINCT CAST(date AS DATE) AS day, 'holiday' AS kind FROM {quote(table)} "
             f"WHERE {' AND '.join(where)}")
@@ -164,6 +169,7 @@ def holiday_table_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
 
 def special_days_sql(
     con: duckdb.DuckDBPyConnection,
+    p: Params,
     country: str | None,
     holiday_table: str | None,
     years: range,
@@ -173,23 +179,26 @@ def special_days_sql(
 
     ``kind`` is ``holiday`` (a day off: from ``holiday_table`` when set, else the ``holidays``
     package calendar of ``country``), or for Spring Festival countries ``cny_before`` /
-    ``cny_window``. Days computed in Python are inlined as a VALUES list (a few hundred rows).
+    ``cny_window``. Days computed in Python (a few hundred) are bound in ``p`` as a list of
+    days and a list of kinds, unnested side by side.
     """
     rows: list[tuple[date, str]] = []
     parts: list[str] = []
     if holiday_table:
-        parts.append(holiday_table_sql(con, holiday_table))
+        parts.append(holiday_table_sql(con, holiday_table, p))
     elif country:
         rows += [(d, "holiday") for d in country_holidays(country, years)]
     if country and country.upper() in SPRING_FESTIVAL_COUNTRIES:
         rows += spring_festival_days(years, spring_window)
     if rows:
-        values = ", ".join(f"({date_literal(d)}, {literal(k)})" for d, k in sorted(rows))
-        parts.append(f"SELECT day, kind FROM (VALUES {values}) AS v(day, kind)")
+        days, kinds = zip(*sorted(rows), strict=True)
+        parts.append(f"SELECT unnest(CAST({p(list(days))} AS DATE[])) AS day, "
+                     f"unnest(CAST({p(list(kinds))} AS VARCHAR[])) AS kind")
     return " UNION ALL ".join(parts) if parts else _EMPTY_DAYS
 
 
-def calendar_features_sql(periods: str, days: str, freq: Frequency, country: str | None) -> str:
+def calendar_features_sql(periods: str, days: str, freq: Frequency, country: str | None,
+                          p: Params) -> str:
     """SELECT of calendar features per period start.
 
     Args:
@@ -197,6 +206,7 @@ def calendar_features_sql(periods: str, days: str, freq: Frequency, country: str
         days: a relation of special days (``day``, ``kind``), see :func:`special_days_sql`.
         freq: the period length.
         country: decides whether the Spring Festival columns are present.
+        p: the statement's parameters (the Spring Festival kinds are bound there).
 
     Returns:
         SQL producing ``ds, week_of_year`` (ISO week of ``ds``), ``month, quarter,
@@ -208,7 +218,7 @@ def calendar_features_sql(periods: str, days: str, freq: Frequency, country: str
     spring = ""
     if "cny_window" in calendar_columns(country):
         spring = "".join(
-            f", CAST(count(DISTINCT d.day) FILTER (WHERE d.kind = {literal(k)}) AS INTEGER) AS {k}"
+            f", CAST(count(DISTINCT d.day) FILTER (WHERE d.kind = {p(k)}) AS INTEGER) AS {k}"
             for k in SPRING_FESTIVAL_COLUMNS
         )
     return f"""SELECT p.ds,

@@ -1,7 +1,9 @@
 """SQL pieces of the customer snapshot at one cutoff: one common table expression per step.
 
-The cutoff is written into the SQL as a literal, so every date test is against a constant and
-DuckDB can skip row groups that lie after it; several cutoffs are stacked with UNION ALL.
+The cutoff is a bound parameter (each piece writes its values into the caller's
+:class:`~forecast.io.sql.Params`), which DuckDB substitutes before it plans: every date test is
+against a constant and DuckDB can skip row groups that lie after it; several cutoffs are stacked
+with UNION ALL.
 
 The plan keeps memory small and makes one pass over the order lines dated before the cutoff:
 
@@ -31,7 +33,7 @@ from datetime import date, timedelta
 
 from forecast.config import CustomerFeaturesConfig
 from forecast.features.catalogue import LABEL_COMPLETE
-from forecast.io.warehouse import date_literal, literal
+from forecast.io.sql import Params
 from forecast.schemas import CHANNELS, FUNNEL_STAGES, LABEL
 
 CUSTOMER_ATTRIBUTES = ("segment", "region", "industry")
@@ -102,20 +104,20 @@ def _revenue_windows(windows: list[int], cutoff: str) -> list[str]:
     for w in windows:
         parts += [
             f"sum(amount) FILTER (WHERE order_date >= {cutoff} - {w}) AS revenue_last_{w}",
-            f"sum(amount) FILTER (WHERE order_date >= {cutoff} - {2 * w} "
-            f"AND order_date < {cutoff} - {w}) AS revenue_previous_{w}",
+            (f"sum(amount) FILTER (WHERE order_date >= {cutoff} - {2 * w} "
+            f"AND order_date < {cutoff} - {w}) AS revenue_previous_{w}"),
         ]
     return parts
 
 
-def _mix_sums(sources: SnapshotSources) -> list[str]:
+def _mix_sums(sources: SnapshotSources, p: Params) -> list[str]:
     parts = []
     if sources.has("channel"):
         for channel in CHANNELS:
             # Channel values are the canonical ones (schemas.CHANNELS); lower() on every line
             # would cost more than the whole channel mix.
             parts.append(f"coalesce(sum(amount) FILTER (WHERE amount > 0 AND channel = "
-                         f"{literal(channel)}), 0) AS {channel}_revenue")
+                         f"{p(channel)}), 0) AS {channel}_revenue")
         parts.append("sum(amount) FILTER (WHERE amount > 0 AND channel IS NOT NULL) "
                      "AS channel_revenue")
     if sources.has("unit_cost", "quantity"):
@@ -130,26 +132,26 @@ def _mix_sums(sources: SnapshotSources) -> list[str]:
 
 
 def _breadth_bits(config: CustomerFeaturesConfig, lines: tuple[str, ...],
-                  cutoff: str) -> list[str]:
+                  cutoff: str, p: Params) -> list[str]:
     # One aggregate per window instead of a (customer, product line) GROUP BY: much cheaper.
-    codes = ", ".join(literal(line) for line in lines)
+    codes = ", ".join(p(line) for line in lines)
     bit = f"CAST(1 AS UBIGINT) << CAST(list_position([{codes}], product_line) - 1 AS UBIGINT)"
-    p = config.product_window_days
+    w = config.product_window_days
     windows = {
         "lines_total": "",
-        "lines_recent": f" AND order_date >= {cutoff} - {p}",
-        "lines_previous": f" AND order_date >= {cutoff} - {2 * p} AND order_date < {cutoff} - {p}",
+        "lines_recent": f" AND order_date >= {cutoff} - {w}",
+        "lines_previous": f" AND order_date >= {cutoff} - {2 * w} AND order_date < {cutoff} - {w}",
     }
     return [f"bit_count(bit_or({bit}) FILTER (WHERE amount > 0 AND product_line IS NOT NULL"
             f"{where})) AS {name}" for name, where in windows.items()]
 
 
 def customer_lines_cte(config: CustomerFeaturesConfig, sources: SnapshotSources,
-                       day: date) -> str:
+                       day: date, p: Params) -> str:
     """``customer_lines``: one row per customer with any order line before the cutoff ``day``
     (the snapshot population) with every line-level sum and ``purchase_keys``, the order keys
     of its purchase lines."""
-    cutoff = date_literal(day)
+    cutoff = p(day)
     parts = [
         f"{cutoff} AS cutoff",
         "min(order_date) AS first_day",
@@ -159,8 +161,9 @@ def customer_lines_cte(config: CustomerFeaturesConfig, sources: SnapshotSources,
         "coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS returned_revenue",
         "sum(amount) FILTER (WHERE amount > 0) AS purchase_revenue",
         *_revenue_windows(config.windows, cutoff),
-        *_mix_sums(sources),
-        *(_breadth_bits(config, sources.product_lines, cutoff) if sources.product_lines else []),
+        *_mix_sums(sources, p),
+        *(_breadth_bits(config, sources.product_lines, cutoff, p)
+          if sources.product_lines else []),
         f"list({_order_key(sources)}) FILTER (WHERE amount > 0) AS purchase_keys",
     ]
     body = ",\n        ".join(parts)
@@ -172,13 +175,13 @@ def customer_lines_cte(config: CustomerFeaturesConfig, sources: SnapshotSources,
     GROUP BY customer_id)"""
 
 
-def first_day_revenue_ctes(day: date) -> str:
+def first_day_revenue_ctes(day: date, p: Params) -> str:
     """``first_purchase`` (customer, first purchase day) and ``first_day_revenue`` (customer,
     purchase revenue of that day), which lifetimes' monetary value leaves out.
 
     A join of the purchase lines to a million first days is cheaper than carrying every line's
     amount in the per-customer list."""
-    where = f"customer_id IS NOT NULL AND amount > 0 AND order_date < {date_literal(day)}"
+    where = f"customer_id IS NOT NULL AND amount > 0 AND order_date < {p(day)}"
     return f"""first_purchase AS (
     SELECT customer_id, min(order_date) AS first_purchase_day
     FROM orders WHERE {where}
@@ -197,8 +200,8 @@ def _order_windows(windows: list[int], day: date) -> list[str]:
         previous = _key_floor(day - timedelta(days=2 * w))
         parts += [
             f"len(list_filter(order_keys, lambda k: k >= {last})) AS orders_last_{w}",
-            f"len(list_filter(order_keys, lambda k: k >= {previous} AND k < {last})) "
-            f"AS orders_previous_{w}",
+            (f"len(list_filter(order_keys, lambda k: k >= {previous} AND k < {last})) "
+            f"AS orders_previous_{w}"),
         ]
     return parts
 
@@ -230,50 +233,50 @@ customer_stats AS (
     FROM key_days)"""
 
 
-def breadth_ctes(config: CustomerFeaturesConfig, day: date) -> str:
+def breadth_ctes(config: CustomerFeaturesConfig, day: date, p: Params) -> str:
     """``line_recency`` (customer, product line) and ``breadth`` (customer), for data sets with
     more product lines than a bitmask holds."""
-    p, cutoff = config.product_window_days, date_literal(day)
+    w, cutoff = config.product_window_days, p(day)
     return f"""line_recency AS (
     SELECT customer_id, product_line, max(order_date) AS last_day,
-        bool_or(order_date >= {cutoff} - {2 * p} AND order_date < {cutoff} - {p}) AS in_previous
+        bool_or(order_date >= {cutoff} - {2 * w} AND order_date < {cutoff} - {w}) AS in_previous
     FROM orders
     WHERE customer_id IS NOT NULL AND order_date < {cutoff} AND amount > 0
         AND product_line IS NOT NULL
     GROUP BY customer_id, product_line),
 breadth AS (
     SELECT customer_id, count(*) AS lines_total,
-        count(*) FILTER (WHERE last_day >= {cutoff} - {p}) AS lines_recent,
+        count(*) FILTER (WHERE last_day >= {cutoff} - {w}) AS lines_recent,
         count(*) FILTER (WHERE in_previous) AS lines_previous
     FROM line_recency
     GROUP BY customer_id)"""
 
 
-def product_line_presence_cte(day: date) -> str:
+def product_line_presence_cte(day: date, p: Params) -> str:
     """``product_line_presence``: one row whose ``known`` says whether any customer's order line
     before the cutoff ``day`` names a product line. The product-line features are counts where
     it does and NULL where it does not, decided on the past alone, so a product line first
     recorded after the cutoff changes no feature of the snapshot."""
     return f"""product_line_presence AS (
     SELECT EXISTS (SELECT 1 FROM orders WHERE customer_id IS NOT NULL
-        AND product_line IS NOT NULL AND order_date < {date_literal(day)}) AS known)"""
+        AND product_line IS NOT NULL AND order_date < {p(day)}) AS known)"""
 
 
-def survey_cte(day: date, lineage: bool) -> str:
+def survey_cte(day: date, lineage: bool, p: Params) -> str:
     """``survey_scores``: the two latest scores before the cutoff ``day`` (latest first; surveys
     of one day in source order) and the latest survey day."""
     return f"""survey_scores AS (
     SELECT customer_id, max(survey_date) AS last_survey,
         arg_max(score, {latest_key('survey_date', lineage)}, 2) AS last_scores
     FROM surveys
-    WHERE customer_id IS NOT NULL AND score IS NOT NULL AND survey_date < {date_literal(day)}
+    WHERE customer_id IS NOT NULL AND score IS NOT NULL AND survey_date < {p(day)}
     GROUP BY customer_id)"""
 
 
-def opportunity_ctes(day: date) -> str:
+def opportunity_ctes(day: date, p: Params) -> str:
     """``opportunity_state`` (latest stage before the cutoff ``day`` per opportunity) and
     ``open_opportunities``."""
-    ranks = " ".join(f"WHEN {literal(s)} THEN {i + 1}" for i, s in enumerate(FUNNEL_STAGES))
+    ranks = " ".join(f"WHEN {p(s)} THEN {i + 1}" for i, s in enumerate(FUNNEL_STAGES))
     # Stages entered the same day are ordered by funnel position, so "won" beats "proposal".
     key = f"((stage_date - {_EPOCH_SQL}) * 8 + CASE lower(trim(stage)) {ranks} ELSE 0 END)"
     return f"""opportunity_state AS (
@@ -281,7 +284,7 @@ def opportunity_ctes(day: date) -> str:
         arg_max(lower(trim(stage)), {key}) AS stage,
         arg_max(amount, {key}) AS amount
     FROM opportunities
-    WHERE customer_id IS NOT NULL AND stage IS NOT NULL AND stage_date < {date_literal(day)}
+    WHERE customer_id IS NOT NULL AND stage IS NOT NULL AND stage_date < {p(day)}
     GROUP BY customer_id, opportunity_id),
 open_opportunities AS (
     SELECT customer_id, count(*) AS open_count, coalesce(sum(amount), 0) AS open_amount
@@ -299,10 +302,10 @@ def customer_attributes_cte(sources: SnapshotSources) -> str:
     GROUP BY customer_id)"""
 
 
-def label_ctes(horizon_days: int, day: date) -> str:
+def label_ctes(horizon_days: int, day: date, p: Params) -> str:
     """``data_end`` (last order day) and ``future_buyers`` (customers with a purchase in the
     label window ``[cutoff, cutoff + horizon_days)`` of the cutoff ``day``)."""
-    cutoff = date_literal(day)
+    cutoff = p(day)
     return f"""data_end AS (SELECT max(order_date) AS last_day FROM orders),
 future_buyers AS (
     SELECT DISTINCT customer_id

@@ -21,7 +21,7 @@ from forecast.config import CustomerFeaturesConfig
 from forecast.errors import ConfigError, WorkspaceError
 from forecast.features import customer_sql as q
 from forecast.features.catalogue import feature_columns
-from forecast.io.warehouse import literal, quote
+from forecast.io.sql import Params, Query, quote
 from forecast.schemas import CHANNELS, CUSTOMER_ID, CUTOFF, SOURCE_ROW
 
 REQUIRED_ORDER_COLUMNS = ("customer_id", "order_date", "amount")
@@ -45,11 +45,10 @@ def _columns_with_values(con: duckdb.DuckDBPyConnection, table: str,
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     # One catalogue query instead of a table_exists / table_columns pair per table: probing
     # runs for every build, and tests build thousands of tiny snapshots.
-    names = ", ".join(literal(t) for t in ("orders", "customers", "surveys", "opportunities"))
     rows = con.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        f"WHERE table_schema = 'main' AND table_name IN ({names})"
-    ).fetchall()
+        "WHERE table_schema = 'main' AND table_name IN (?, ?, ?, ?)",
+        ["orders", "customers", "surveys", "opportunities"]).fetchall()
     tables: dict[str, set[str]] = {}
     for table, column in rows:
         tables.setdefault(table, set()).add(column)
@@ -214,27 +213,27 @@ def feature_expressions(
 
 
 def _ctes(config: CustomerFeaturesConfig, sources: q.SnapshotSources,
-          cutoff: date) -> tuple[list[str], list[str]]:
+          cutoff: date, p: Params) -> tuple[list[str], list[str]]:
     ctes = [
-        q.customer_lines_cte(config, sources, cutoff),
+        q.customer_lines_cte(config, sources, cutoff, p),
         q.customer_stats_ctes(config, cutoff),
-        q.first_day_revenue_ctes(cutoff),
-        q.label_ctes(config.horizon_days, cutoff),
+        q.first_day_revenue_ctes(cutoff, p),
+        q.label_ctes(config.horizon_days, cutoff, p),
     ]
     joins = ["LEFT JOIN first_day_revenue AS fd USING (customer_id)",
              "CROSS JOIN data_end AS e",
              "LEFT JOIN future_buyers AS f USING (customer_id)"]
     if sources.has("product_line"):
-        ctes.append(q.product_line_presence_cte(cutoff))
+        ctes.append(q.product_line_presence_cte(cutoff, p))
         joins.append("CROSS JOIN product_line_presence AS pl")
     if sources.has("product_line") and not sources.product_lines:
-        ctes.append(q.breadth_ctes(config, cutoff))
+        ctes.append(q.breadth_ctes(config, cutoff, p))
         joins.append("LEFT JOIN breadth AS b USING (customer_id)")
     if sources.surveys:
-        ctes.append(q.survey_cte(cutoff, "surveys" in sources.lineage))
+        ctes.append(q.survey_cte(cutoff, "surveys" in sources.lineage, p))
         joins.append("LEFT JOIN survey_scores AS s USING (customer_id)")
     if sources.opportunities:
-        ctes.append(q.opportunity_ctes(cutoff))
+        ctes.append(q.opportunity_ctes(cutoff, p))
         joins.append("LEFT JOIN open_opportunities AS o USING (customer_id)")
     if sources.customer_columns:
         ctes.append(q.customer_attributes_cte(sources))
@@ -243,8 +242,8 @@ def _ctes(config: CustomerFeaturesConfig, sources: q.SnapshotSources,
 
 
 def _snapshot_at(config: CustomerFeaturesConfig, sources: q.SnapshotSources,
-                 cutoff: date) -> str:
-    ctes, joins = _ctes(config, sources, cutoff)
+                 cutoff: date, p: Params) -> str:
+    ctes, joins = _ctes(config, sources, cutoff, p)
     columns = [f"a.{CUTOFF}", f"a.{CUSTOMER_ID}"]
     columns += [f"{e} AS {quote(n)}" for n, e in feature_expressions(config, sources).items()]
     columns += q.label_columns(config.horizon_days)
@@ -258,7 +257,7 @@ def _snapshot_at(config: CustomerFeaturesConfig, sources: q.SnapshotSources,
 
 def build_snapshot_sql(
     con: duckdb.DuckDBPyConnection, config: CustomerFeaturesConfig, cutoffs: list[date]
-) -> str:
+) -> Query:
     """One SELECT producing the point-in-time customer snapshots at each cutoff.
 
     Reads the warehouse tables ``orders`` and, when present, ``customers``, ``surveys`` and
@@ -270,7 +269,8 @@ def build_snapshot_sql(
         cutoffs: snapshot dates; features use data strictly before each.
 
     Returns:
-        SQL whose rows are one per (customer with any order line before the cutoff, cutoff):
+        A query (run it as ``con.execute(*query)``; the cutoffs and labels are parameters)
+        whose rows are one per (customer with any order line before the cutoff, cutoff):
         ``cutoff`` (DATE), ``customer_id`` (VARCHAR), the feature columns of
         :func:`forecast.features.catalogue.describe_features`, ``churned`` (BOOLEAN, NULL when
         the label window runs past the data) and ``label_complete`` (BOOLEAN).
@@ -282,8 +282,11 @@ def build_snapshot_sql(
     if not cutoffs:
         raise ConfigError("give at least one cutoff date for customer snapshots")
     sources = probe_sources(con)
-    # One SELECT per cutoff with the cutoff as a literal: constant date tests, row-group
-    # skipping, and no range join that copies every order line once per cutoff.
-    return "\nUNION ALL\n".join(
-        f"SELECT * FROM (\n{_snapshot_at(config, sources, c)}\n)" for c in sorted(set(cutoffs))
-    )
+    # One SELECT per cutoff with the cutoff as a constant (a parameter bound before planning):
+    # constant date tests, row-group skipping, and no range join that copies every order line
+    # once per cutoff.
+    p = Params()
+    return p.query("\nUNION ALL\n".join(
+        f"SELECT * FROM (\n{_snapshot_at(config, sources, c, p)}\n)"
+        for c in sorted(set(cutoffs))
+    ))

@@ -33,7 +33,7 @@ def check_order_exogenous(
     Args:
         columns: the configured column names.
         orders: the ``orders`` table's column name -> DuckDB type.
-        taken: names already used by the frame (level, measure and calendar columns).
+        taken: names already used by the frame (key, measure and calendar columns).
 
     Returns:
         (column, SQL aggregate) pairs: ``avg`` for numbers, ``bool_or`` (max) for booleans.
@@ -51,7 +51,7 @@ def check_order_exogenous(
         if column in taken:
             raise ConfigError(
                 f"features.series.exogenous: column {column!r} clashes with a column of the "
-                "series frame (a level, measure or calendar column)"
+                "series frame (a key, measure or calendar column)"
             )
         dtype = orders[column]
         if dtype.upper() == "BOOLEAN":

@@ -13,6 +13,7 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.features.calendar import country_holiday_names
+from forecast.periods import freq_code
 from forecast.schemas import DS
 
 # HistGradientBoosting takes at most 255 categories per categorical feature.
@@ -72,7 +73,7 @@ def build_calendar_features(ds: pd.Series, freq: str, calendar: pd.Series) -> pd
     out["week"] = dates.isocalendar().week.to_numpy().astype(int)
     out["day_of_year"] = dates.day_of_year
     out["day_of_month"] = dates.day
-    daily = freq.split("-")[0].upper() in ("D", "B")
+    daily = freq_code(freq) in ("D", "B")
     if daily:
         out["day_of_week"] = dates.day_of_week
         out["days_to_month_end"] = (dates.days_in_month - dates.day).to_numpy()

@@ -27,8 +27,8 @@ MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
 MEASURE_TYPES = {"revenue": "DOUBLE", "quantity": "DOUBLE", "orders": "BIGINT", "margin": "DOUBLE"}
 STOPPED = "stopped"
 _PERIOD_DAYS = {"D": 1, "W": 7, "M": 31, "Q": 92}
-# Names the generated SQL uses for its own columns; no level or exogenous column may take them.
-INTERNAL_COLUMNS = frozenset({"grain_rank", "level_key", "n_rows", "first_ds", "last_ds",
+# Names the generated SQL uses for its own columns; no key or exogenous column may take them.
+INTERNAL_COLUMNS = frozenset({"grain_rank", "key_hash", "n_rows", "first_ds", "last_ds",
                               "end_ds", "grouping_mask"})
 
 
@@ -39,8 +39,8 @@ class SeriesPlan:
     Attributes:
         config: the series config.
         country: holiday country code, or None.
-        grains: distinct grains, each a tuple of level columns (``()`` is the total).
-        levels: every level column of any grain, in first-seen order.
+        grains: distinct grains, each a tuple of key columns (``()`` is the total).
+        keys: every key column of any grain, in first-seen order.
         measures: measure columns of the frame, in :data:`MEASURES` order.
         available: measures the orders hold data for; the others are NULL.
         exogenous: (order column, aggregate) pairs.
@@ -52,7 +52,7 @@ class SeriesPlan:
     config: SeriesConfig
     country: str | None
     grains: tuple[tuple[str, ...], ...]
-    levels: tuple[str, ...]
+    keys: tuple[str, ...]
     measures: tuple[str, ...]
     available: frozenset[str]
     exogenous: tuple[tuple[str, str], ...]
@@ -70,7 +70,7 @@ class SeriesPlan:
 def _check_grains(
     grains: list[list[str]], orders: dict[str, str]
 ) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
-    """Distinct grains and the union of their level columns, checked against ``orders``."""
+    """Distinct grains and the union of their key columns, checked against ``orders``."""
     reserved = {UNIQUE_ID, DS, Y, H, GRAIN, STOPPED, *MEASURES, *calendar_columns("CN"),
                 *INTERNAL_COLUMNS}
     # Grains with the same columns in another order are one grouping: the first one wins.
@@ -78,8 +78,8 @@ def _check_grains(
     for grain in grains:
         by_columns.setdefault(frozenset(grain), tuple(dict.fromkeys(grain)))
     distinct = tuple(by_columns.values()) or ((),)
-    levels = tuple(dict.fromkeys(c for g in distinct for c in g))
-    for column in levels:
+    keys = tuple(dict.fromkeys(c for g in distinct for c in g))
+    for column in keys:
         if column not in orders:
             raise ConfigError(
                 f"features.series.grains: column {column!r} is not in table orders; "
@@ -90,7 +90,7 @@ def _check_grains(
                 f"features.series.grains: column {column!r} clashes with a column of the "
                 "series frame; rename it at ingest"
             )
-    return distinct, levels
+    return distinct, keys
 
 
 def _probe_orders(con: duckdb.DuckDBPyConnection, margin_column: str | None) -> tuple:
@@ -122,16 +122,16 @@ def plan_series(
 
     Raises:
         WorkspaceError: the warehouse has no (or an empty) ``orders`` table.
-        ConfigError: a level, exogenous or margin column is missing or clashes, an exogenous
+        ConfigError: a key, exogenous or margin column is missing or clashes, an exogenous
             table is unusable, or the target measure has no data.
     """
     if not table_exists(con, "orders"):
         raise WorkspaceError("no table orders in the warehouse: run `forecast data ingest` first")
     orders = table_columns(con, "orders")
-    grains, levels = _check_grains(config.grains, orders)
+    grains, keys = _check_grains(config.grains, orders)
     _check_margin_column(config.margin_column, orders)
     measures = tuple(m for m in MEASURES if m in config.measures or m == config.target)
-    taken = {*levels, *MEASURES, *calendar_columns(country), *INTERNAL_COLUMNS, UNIQUE_ID, DS,
+    taken = {*keys, *MEASURES, *calendar_columns(country), *INTERNAL_COLUMNS, UNIQUE_ID, DS,
              Y, H, GRAIN, STOPPED}
     exogenous = check_order_exogenous(config.exogenous, orders, taken)
     extra = check_exogenous_tables(con, config.exogenous_tables, taken | {c for c, _ in exogenous})
@@ -146,7 +146,7 @@ def plan_series(
             f"{'quantity' if config.target == 'quantity' else 'unit_cost or margin_column'} values"
         )
     return SeriesPlan(
-        config, country, grains, levels, measures, frozenset(available), exogenous, extra,
+        config, country, grains, keys, measures, frozenset(available), exogenous, extra,
         resolve_week_anchor(config.week_start, (low_day, high_day)), first, last,
     )
 

@@ -23,20 +23,20 @@ from forecast.features.calendar import (
 from forecast.features.exogenous import exogenous_table_ctes, exogenous_table_joins
 from forecast.features.plan import MEASURE_TYPES, STOPPED, SeriesPlan, plan_series
 from forecast.features.rollup import series_ctes
-from forecast.io.warehouse import quote
+from forecast.io.sql import Params, Query, quote
 from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
 __all__ = ["build_future_exogenous_sql", "build_series_sql", "plan_series"]
 
 
 def _context_ctes(
-    con: duckdb.DuckDBPyConnection, plan: SeriesPlan, horizon_periods: int = 0
+    con: duckdb.DuckDBPyConnection, plan: SeriesPlan, p: Params, horizon_periods: int = 0
 ) -> list[tuple[str, str]]:
     """CTEs ``calendar`` (features per ``ds`` of the ``periods`` CTE) and the exogenous tables."""
     cfg = plan.config
-    days = special_days_sql(con, plan.country, cfg.holiday_table,
+    days = special_days_sql(con, p, plan.country, cfg.holiday_table,
                             plan.years(horizon_periods), cfg.spring_festival_window)
-    ctes = [("calendar", calendar_features_sql("periods", days, cfg.freq, plan.country))]
+    ctes = [("calendar", calendar_features_sql("periods", days, cfg.freq, plan.country, p))]
     return ctes + exogenous_table_ctes(cfg.exogenous_tables, cfg.freq, plan.week_anchor)
 
 
@@ -52,14 +52,15 @@ def _calendar_items(plan: SeriesPlan) -> list[str]:
 
 def _series_keys(plan: SeriesPlan) -> str:
     """Columns that identify and describe a series in ``series_index``."""
-    return ", ".join(["grain_rank", "level_key", GRAIN, UNIQUE_ID, *map(quote, plan.levels),
+    return ", ".join(["grain_rank", "key_hash", GRAIN, UNIQUE_ID, *map(quote, plan.keys),
                       STOPPED])
 
 
 def build_series_sql(
     con: duckdb.DuckDBPyConnection, config: SeriesConfig, country: str | None
-) -> str:
-    """SQL for the long series frame of the warehouse ``orders`` (registers nothing on ``con``).
+) -> Query:
+    """SQL for the long series frame of the warehouse ``orders`` (registers nothing on ``con``),
+    with its values (labels, holidays) as parameters: ``con.execute(*query)``.
 
     Args:
         con: warehouse connection; read to validate the config and detect the week anchor.
@@ -67,11 +68,11 @@ def build_series_sql(
         country: ISO code of the holiday calendar (``holidays`` package), or None.
 
     Returns:
-        A SELECT with one row per series and period, ordered by grain (in config order),
-        ``unique_id`` and ``ds``. Columns: ``unique_id`` (level values joined by ``|``,
-        ``total`` for the empty grain, ``(none)`` for a NULL level value), ``ds``
-        (period start), ``y`` (the target measure, DOUBLE), ``grain`` (levels joined by ``/``,
-        or ``total``), the level columns (NULL where not in the grain), the measures
+        A query: a SELECT with one row per series and period, ordered by grain (config order),
+        ``unique_id`` and ``ds``. Columns: ``unique_id`` (key values joined by ``|``,
+        ``total`` for the empty grain, ``(none)`` for a NULL key value), ``ds``
+        (period start), ``y`` (the target measure, DOUBLE), ``grain`` (keys joined by ``/``,
+        or ``total``), the key columns (NULL where not in the grain), the measures
         (``revenue``, ``quantity``, ``orders``, ``margin``; zero in periods without orders,
         NULL throughout when the orders hold no data for one), ``stopped``, the calendar
         columns (``week_of_year, month, quarter, days_in_period, is_holiday, holiday_count``,
@@ -82,7 +83,8 @@ def build_series_sql(
         ConfigError, WorkspaceError: see :func:`plan_series`.
     """
     plan = plan_series(con, config, country)
-    levels = [f"g.{quote(c)}" for c in plan.levels]
+    p = Params()
+    keys = [f"g.{quote(c)}" for c in plan.keys]
     step = period_step_sql(config.freq)
     grid = f"""SELECT {_series_keys(plan)},
             CAST(unnest(generate_series(first_ds, end_ds, {step})) AS DATE) AS ds
@@ -96,26 +98,27 @@ def build_series_sql(
                 else f"coalesce(a.{config.target}, 0)")
     target = f"CAST({observed} AS DOUBLE) AS {Y}"
     joins, exo_items = exogenous_table_joins(config.exogenous_tables, "g")
-    items = [f"g.{UNIQUE_ID}", f"g.{DS}", target, f"g.{GRAIN}", *levels, *measures,
+    items = [f"g.{UNIQUE_ID}", f"g.{DS}", target, f"g.{GRAIN}", *keys, *measures,
              f"g.{STOPPED}", *_calendar_items(plan),
              *(f"a.{quote(c)}" for c, _ in plan.exogenous), *exo_items]
-    ctes = [*series_ctes(plan), ("grid", grid), ("periods", "SELECT DISTINCT ds FROM grid"),
-            *_context_ctes(con, plan)]
-    return f"""{_with(ctes)}
+    ctes = [*series_ctes(plan, p), ("grid", grid), ("periods", "SELECT DISTINCT ds FROM grid"),
+            *_context_ctes(con, plan, p)]
+    return p.query(f"""{_with(ctes)}
     SELECT {', '.join(items)}
     FROM grid AS g
-    LEFT JOIN agg AS a ON a.grain_rank = g.grain_rank AND a.level_key = g.level_key
+    LEFT JOIN agg AS a ON a.grain_rank = g.grain_rank AND a.key_hash = g.key_hash
         AND a.ds = g.ds
     LEFT JOIN calendar ON calendar.ds = g.ds
     {joins}
-    ORDER BY g.grain_rank, g.{UNIQUE_ID}, g.ds"""
+    ORDER BY g.grain_rank, g.{UNIQUE_ID}, g.ds""")
 
 
 def build_future_exogenous_sql(
     con: duckdb.DuckDBPyConnection, config: SeriesConfig, country: str | None,
     horizon_periods: int,
-) -> str:
-    """SQL for the known future features of every series over the next ``horizon_periods``.
+) -> Query:
+    """SQL (with its values as parameters) for the known future features of every series over
+    the next ``horizon_periods``.
 
     Args:
         con: warehouse connection.
@@ -125,7 +128,7 @@ def build_future_exogenous_sql(
 
     Returns:
         A SELECT with one row per series and future period, in the order of
-        :func:`build_series_sql`: ``unique_id, ds, h`` (1..horizon), ``grain``, the level
+        :func:`build_series_sql`: ``unique_id, ds, h`` (1..horizon), ``grain``, the key
         columns, ``stopped``, the calendar columns (always known), the exogenous order columns
         (NULL: not known ahead) and the exogenous table columns (values where the table
         extends past the orders, else NULL). Names and types match :func:`build_series_sql`;
@@ -138,6 +141,7 @@ def build_future_exogenous_sql(
         raise ConfigError(
             f"the forecast horizon must be at least 1 period, not {horizon_periods}")
     plan = plan_series(con, config, country)
+    p = Params()
     shift = period_shift_sql("end_ds", config.freq, "r.h")
     future = f"""SELECT {_series_keys(plan)}, CAST(r.h AS INTEGER) AS {H}, {shift} AS ds
         FROM series_index CROSS JOIN range(1, {int(horizon_periods) + 1}) AS r(h)"""
@@ -145,14 +149,14 @@ def build_future_exogenous_sql(
     unknown = [f"CAST(NULL AS {'BOOLEAN' if fn == 'bool_or' else 'DOUBLE'}) AS {quote(c)}"
                for c, fn in plan.exogenous]
     items = [f"g.{UNIQUE_ID}", f"g.{DS}", f"g.{H}", f"g.{GRAIN}",
-             *(f"g.{quote(c)}" for c in plan.levels), f"g.{STOPPED}", *_calendar_items(plan),
+             *(f"g.{quote(c)}" for c in plan.keys), f"g.{STOPPED}", *_calendar_items(plan),
              *unknown, *exo_items]
-    ctes = [*series_ctes(plan, with_values=False), ("future", future),
+    ctes = [*series_ctes(plan, p, with_values=False), ("future", future),
             ("periods", "SELECT DISTINCT ds FROM future"),
-            *_context_ctes(con, plan, int(horizon_periods))]
-    return f"""{_with(ctes)}
+            *_context_ctes(con, plan, p, int(horizon_periods))]
+    return p.query(f"""{_with(ctes)}
     SELECT {', '.join(items)}
     FROM future AS g
     LEFT JOIN calendar ON calendar.ds = g.ds
     {joins}
-    ORDER BY g.grain_rank, g.{UNIQUE_ID}, g.ds"""
+    ORDER BY g.grain_rank, g.{UNIQUE_ID}, g.ds""")

@@ -4,12 +4,12 @@
 from a stacked series frame and checks that its history adds up; the reconcilers
 (:class:`BottomUp`, :class:`OLS`, :class:`WLSVar`, :class:`MinTraceShrink`) make base forecasts
 of every series coherent; :func:`coherence_error` measures how far forecasts are from adding
-up; and :func:`accuracy_by_level` compares reconciled with unreconciled accuracy per grain.
+up; and :func:`accuracy_by_grain` compares reconciled with unreconciled accuracy per grain.
 """
 
 from __future__ import annotations
 
-from forecast.hierarchy.accuracy import accuracy_by_level
+from forecast.hierarchy.accuracy import accuracy_by_grain
 from forecast.hierarchy.reconcile import (
     OLS,
     RECONCILERS,
@@ -30,7 +30,7 @@ __all__ = [
     "MinTraceShrink",
     "Reconciler",
     "WLSVar",
-    "accuracy_by_level",
+    "accuracy_by_grain",
     "build_hierarchy",
     "coherence_error",
     "reconciler",

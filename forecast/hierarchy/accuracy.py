@@ -21,12 +21,12 @@ def _grain_of_series(actuals: pd.DataFrame, hierarchy: Hierarchy | None) -> pd.S
     if hierarchy is not None:
         return pd.Series(hierarchy.series[GRAIN].to_numpy(), index=hierarchy.unique_ids)
     if GRAIN not in actuals.columns:
-        raise ValidationError("accuracy_by_level: actuals have no 'grain' column; pass the "
+        raise ValidationError("accuracy_by_grain: actuals have no 'grain' column; pass the "
                               "series frame as actuals or give hierarchy=")
     return actuals.drop_duplicates(UNIQUE_ID).set_index(UNIQUE_ID)[GRAIN].astype(str)
 
 
-def accuracy_by_level(
+def accuracy_by_grain(
     actuals: pd.DataFrame, base: pd.DataFrame, reconciled: pd.DataFrame,
     metric: Callable[[np.ndarray, np.ndarray], float] = wape,
     hierarchy: Hierarchy | None = None,
@@ -56,7 +56,7 @@ def accuracy_by_level(
               .merge(base[[*keys, YHAT]].rename(columns={YHAT: UNRECONCILED}), on=keys)
               .merge(reconciled[[*keys, YHAT]].rename(columns={YHAT: RECONCILED}), on=keys))
     if merged.empty:
-        raise ValidationError("accuracy_by_level: no (unique_id, ds) is in the actuals and in "
+        raise ValidationError("accuracy_by_grain: no (unique_id, ds) is in the actuals and in "
                               "both forecast frames")
     merged[GRAIN] = merged[UNIQUE_ID].map(_grain_of_series(actuals, hierarchy))
     rows = [

@@ -23,11 +23,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from forecast.errors import ValidationError
+from forecast.periods import PERIOD_CODES
 from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 PERIOD_TYPE, PERIOD, YHAT_SD, ACTUAL_PART = "period_type", "period", "yhat_sd", "actual_part"
 Z80 = float(norm.ppf(0.9))
-_PERIODS = {"month": "M", "quarter": "Q"}
 
 
 def row_sd(frame: pd.DataFrame) -> np.ndarray:
@@ -91,7 +91,7 @@ def aggregate_to_periods(
         forecast: ``unique_id, ds, yhat`` and the 80 % interval (+ ``keys`` columns).
         history: ``unique_id, ds, y`` of the same series (only days before the forecast count).
         freq: the series frequency alias (``W-MON``, ``D``, ``MS`` ...).
-        keys: per-series columns carried through (``grain`` and level columns).
+        keys: per-series columns carried through (``grain`` and key columns).
         inflation: see :func:`total_error_inflation`.
         levels: interval levels of the output.
 
@@ -120,7 +120,7 @@ def aggregate_to_periods(
     first_day, last_day = forecast_days.min(), forecast_days.max()
     days = days[~days["known"] | (days["day"] < days[UNIQUE_ID].map(first_day))]
     out = [_period_rows(days, kind, code, (first_day, last_day), inflation)
-           for kind, code in _PERIODS.items()]
+           for kind, code in PERIOD_CODES.items()]
     result = pd.concat(out, ignore_index=True)
     series_keys = forecast[[UNIQUE_ID, *keys]].drop_duplicates(UNIQUE_ID)
     result = series_keys.merge(result, on=UNIQUE_ID)

@@ -2,13 +2,14 @@
 
 A series frame (:func:`forecast.features.series.build_series_sql`) stacks every configured
 grain: ``total``, ``region``, ``region/channel``, ... . The finest grain holds the *bottom*
-series; every other series is an *aggregate*, the sum of the bottom series that share its level
+series; every other series is an *aggregate*, the sum of the bottom series that share its key
 values. The summing matrix ``S`` (all series x bottom series, 0/1) states that: a coherent set
 of values ``y`` (one per series) is ``S @ b`` for the bottom values ``b``.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -17,7 +18,7 @@ import pandas as pd
 from scipy import sparse
 
 from forecast.errors import ValidationError
-from forecast.schemas import DS, GRAIN, NULL_LEVEL, TOTAL, UNIQUE_ID, YHAT, Y
+from forecast.schemas import DS, GRAIN, NULL_KEY, TOTAL, UNIQUE_ID, YHAT, Y
 
 RELATIVE_TOLERANCE = 1e-6
 _KEY_SEPARATOR = "\x1f"
@@ -30,8 +31,8 @@ class Hierarchy:
     Attributes:
         grains: grain labels from the coarsest to the bottom one, e.g.
             ``("total", "region", "region/channel")``.
-        levels: level columns of the bottom grain, in the order of its label.
-        series: one row per series, ``unique_id, grain`` and the level columns (missing where
+        keys: key columns of the bottom grain, in the order of its label.
+        series: one row per series, ``unique_id, grain`` and the key columns (missing where
             not in the grain); aggregates first (coarsest grain first, then by ``unique_id``),
             then the bottom series by ``unique_id``. This is the row order of ``summing``.
         summing: ``S``, sparse CSR (n_series x n_bottom) of 0/1: row ``i`` marks the bottom
@@ -39,7 +40,7 @@ class Hierarchy:
     """
 
     grains: tuple[str, ...]
-    levels: tuple[str, ...]
+    keys: tuple[str, ...]
     series: pd.DataFrame
     summing: sparse.csr_matrix
 
@@ -90,7 +91,7 @@ class Hierarchy:
         if len(empty):
             name = self.unique_ids[keep][empty[0]]
             raise ValidationError(f"series {name!r} has none of its bottom series in the subset")
-        return Hierarchy(grains=self.grains, levels=self.levels,
+        return Hierarchy(grains=self.grains, keys=self.keys,
                          series=self.series[keep].reset_index(drop=True),
                          summing=sparse.csr_matrix(summing))
 
@@ -106,7 +107,7 @@ class SeriesMatrix(NamedTuple):
 
 
 def grain_columns(grain: str) -> tuple[str, ...]:
-    """Level columns of a grain label: ``"region/channel"`` -> ``("region", "channel")``."""
+    """Key columns of a grain label: ``"region/channel"`` -> ``("region", "channel")``."""
     return () if grain == TOTAL else tuple(grain.split("/"))
 
 
@@ -121,12 +122,12 @@ def _ordered_grains(frame: pd.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
     """Grains from coarsest to finest, each a subset of the next; ValidationError otherwise."""
     grains = sorted(((g, grain_columns(g)) for g in pd.unique(frame[GRAIN].astype(str))),
                     key=lambda item: len(item[1]))
-    for (coarse, coarse_cols), (fine, fine_cols) in zip(grains, grains[1:], strict=False):
+    for (coarse, coarse_cols), (fine, fine_cols) in itertools.pairwise(grains):
         if len(coarse_cols) == len(fine_cols) or not set(coarse_cols) <= set(fine_cols):
             raise ValidationError(
-                f"grains {coarse!r} and {fine!r} do not nest: each grain's levels must be a "
-                f"subset of the next finer grain's levels (grains: {[g for g, _ in grains]})")
-    require_columns(frame, list(grains[-1][1]), "series frame (level columns of the grains)")
+                f"grains {coarse!r} and {fine!r} do not nest: each grain's keys must be a "
+                f"subset of the next finer grain's keys (grains: {[g for g, _ in grains]})")
+    require_columns(frame, list(grains[-1][1]), "series frame (key columns of the grains)")
     return grains
 
 
@@ -149,7 +150,7 @@ def _keys(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.Index:
     """One string per row joining its values of ``columns`` (missing as ``(none)``)."""
     if not columns:
         return pd.Index(np.full(len(table), "", dtype=object))
-    parts = [table[c].astype(object).where(table[c].notna(), NULL_LEVEL).astype(str).to_numpy()
+    parts = [table[c].astype(object).where(table[c].notna(), NULL_KEY).astype(str).to_numpy()
              for c in columns]
     joined = parts[0].astype(object)
     for part in parts[1:]:
@@ -159,7 +160,7 @@ def _keys(table: pd.DataFrame, columns: tuple[str, ...]) -> pd.Index:
 
 def _summing_matrix(table: pd.DataFrame, grains: list) -> sparse.csr_matrix:
     """S from the series table: each bottom series is matched to its parent in every grain."""
-    bottom_grain, bottom_cols = grains[-1]
+    bottom_grain = grains[-1][0]
     bottom = table[table[GRAIN] == bottom_grain]
     n_bottom, n_aggregates = len(bottom), len(table) - len(bottom)
     rows, offset = [], 0
@@ -167,7 +168,7 @@ def _summing_matrix(table: pd.DataFrame, grains: list) -> sparse.csr_matrix:
         aggregates = table[table[GRAIN] == grain]
         keys = _keys(aggregates, columns)
         if keys.has_duplicates:
-            raise ValidationError(f"grain {grain!r}: two series share the level values "
+            raise ValidationError(f"grain {grain!r}: two series share the key values "
                                   f"{keys[keys.duplicated()][0]!r}")
         parent = keys.get_indexer(_keys(bottom, columns))
         if (parent < 0).any():
@@ -271,7 +272,7 @@ def build_hierarchy(frame: pd.DataFrame) -> Hierarchy:
 
     Args:
         frame: long series frame, one row per series and period: ``unique_id, ds, y, grain``
-            (``total`` or level columns joined by ``/``) and the level columns of the grains
+            (``total`` or key columns joined by ``/``) and the key columns of the grains
             (values may be missing outside the series' grain). Other columns are ignored. A
             series without a row in some period counts as 0 there.
 
@@ -279,7 +280,7 @@ def build_hierarchy(frame: pd.DataFrame) -> Hierarchy:
         The :class:`Hierarchy`: bottom series (finest grain), aggregates and summing matrix.
 
     Raises:
-        ValidationError: a column is missing; the grains do not nest (each grain's levels must
+        ValidationError: a column is missing; the grains do not nest (each grain's keys must
             be a subset of the next finer grain's); a series has no parent or no children; or
             an aggregate differs from the sum of its bottom series by more than 1e-6 relative
             (the message names the first such series and period).
@@ -290,7 +291,7 @@ def build_hierarchy(frame: pd.DataFrame) -> Hierarchy:
     grains = _ordered_grains(frame)
     table = _series_table(frame, grains)
     hierarchy = Hierarchy(
-        grains=tuple(g for g, _ in grains), levels=grains[-1][1], series=table,
+        grains=tuple(g for g, _ in grains), keys=grains[-1][1], series=table,
         summing=_summing_matrix(table, grains))
     _check_history(frame, hierarchy)
     return hierarchy

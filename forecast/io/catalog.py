@@ -26,7 +26,8 @@ import pandas as pd
 
 from forecast import schemas
 from forecast.io import frames, outputs
-from forecast.io.warehouse import quote, table_columns, table_exists
+from forecast.io.sql import Query, quote
+from forecast.io.warehouse import table_columns, table_exists
 
 Kind = Literal["input", "table", "model"]
 
@@ -71,7 +72,7 @@ INGEST_LOG = Dataset(schemas.INGEST_LOG_TABLE, "one row per load of a source fil
 INPUTS = (ORDERS, CUSTOMERS, TARGETS, OPPORTUNITIES, SURVEYS, QUARANTINE)
 
 # Features.
-SERIES = Dataset("series", "unique_id, ds, y, grain + level columns and regressors: one row "
+SERIES = Dataset("series", "unique_id, ds, y, grain + key columns and regressors: one row "
                  "per series of the hierarchy and period")
 CUSTOMER_SNAPSHOTS = Dataset("customer_snapshots", "customer_id, cutoff, features, churned: "
                              "one row per customer and snapshot cutoff")
@@ -173,10 +174,10 @@ def write_frame(con: duckdb.DuckDBPyConnection, dataset: Dataset, frame: pd.Data
     return frames.write_frame(con, dataset.name, frame)
 
 
-def write_select(con: duckdb.DuckDBPyConnection, dataset: Dataset, select_sql: str) -> int:
-    """Replace the table with the rows of ``select_sql`` in one transaction; returns the rows
-    written."""
-    return outputs.write_table(con, dataset.name, select_sql)
+def write_select(con: duckdb.DuckDBPyConnection, dataset: Dataset, select: str | Query) -> int:
+    """Replace the table with the rows of ``select`` (SQL text, or a :class:`Query` with its
+    values) in one transaction; returns the rows written."""
+    return outputs.write_table(con, dataset.name, select)
 
 
 def export(con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path,
@@ -213,6 +214,15 @@ def series_summary(con: duckdb.DuckDBPyConnection) -> tuple[int, date, date]:
     count, start, end = con.execute(
         f"SELECT count(DISTINCT unique_id), min(ds), max(ds) FROM {SERIES.sql}").fetchone()
     return int(count), start, end
+
+
+def shared_series_ids(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[tuple]:
+    """Series ids of ``series`` that more than one grain uses (a store named like the company
+    total, a region and a store with one name): ``unique_id, [grains]``, at most ``limit``."""
+    return con.execute(
+        f"SELECT unique_id, list(DISTINCT grain ORDER BY grain) FROM {SERIES.sql} "
+        "GROUP BY unique_id HAVING count(DISTINCT grain) > 1 ORDER BY unique_id LIMIT ?",
+        [limit]).fetchall()
 
 
 def snapshot_counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from forecast.io.outputs import write_table
-from forecast.io.spreadsheet import safe_text, text_cells_as_text
+from forecast.io.spreadsheet import column_format, finish_sheet, safe_text, text_cells_as_text
 
 
 def write_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
@@ -25,9 +25,12 @@ def write_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) 
 def export_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     """Write frames as the sheets of one .xlsx file, through a temp file and a rename.
 
-    Sheet names are cut to Excel's 31 characters; dates stay dates, numbers stay numbers, and
-    text stays text: a value such as ``=HYPERLINK(...)`` is a quote-prefixed string cell, never
-    a formula (see :mod:`forecast.io.spreadsheet`).
+    Sheets come in the order given (the caller puts its summary first); names are cut to
+    Excel's 31 characters. Dates stay dates, numbers stay numbers, and text stays text: a value
+    such as ``=HYPERLINK(...)`` is a quote-prefixed string cell, never a formula (see
+    :mod:`forecast.io.spreadsheet`). Each sheet is finished as every workbook of the project:
+    header frozen, a filter, shares as percentages, money as money, counts and dates as such
+    (:func:`~forecast.io.spreadsheet.column_format`), columns sized.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,9 +38,22 @@ def export_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             _writable(frame).to_excel(writer, sheet_name=name[:31], index=False)
-            text_cells_as_text(writer.sheets[name[:31]])
+            sheet = writer.sheets[name[:31]]
+            text_cells_as_text(sheet)
+            _number_formats(sheet, frame)
+            finish_sheet(sheet)
     os.replace(tmp, path)
     return path
+
+
+def _number_formats(sheet, frame: pd.DataFrame) -> None:
+    """Each column's number format (see :func:`~forecast.io.spreadsheet.column_format`)."""
+    for j, name in enumerate(frame.columns, start=1):
+        number_format = column_format(name, frame[name].dtype)
+        if number_format is None:
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+            cell.number_format = number_format
 
 
 def _writable(frame: pd.DataFrame) -> pd.DataFrame:

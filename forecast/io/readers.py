@@ -32,7 +32,7 @@ from forecast.config import Encoding, FileFormat
 from forecast.errors import SourceError
 from forecast.io import csv_lines
 from forecast.io.encodings import HINT, detect_encoding, first_bad_byte, not_valid
-from forecast.io.warehouse import literal, quote
+from forecast.io.sql import path_literal, quote
 
 log = logging.getLogger(__name__)
 
@@ -232,10 +232,12 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, name: str, sheet: st
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
     try:
-        # A view cannot take a bound parameter: the path goes in as a quoted literal.
+        # A view's text is stored and cannot hold a parameter: the path goes in as a literal
+        # (a temp view, not a table, so the file is read where it lies; load.write reads the
+        # view after switching to the warehouse, where only temp objects stay in reach).
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS SELECT file_row_number + 1 AS {ROW}, "
-            f"* EXCLUDE (file_row_number) FROM read_parquet({literal(path.as_posix())}, "
+            f"* EXCLUDE (file_row_number) FROM read_parquet({path_literal(path)}, "
             "file_row_number = true)"
         )
         con.execute(f"SELECT * FROM {quote(name)} LIMIT 0")

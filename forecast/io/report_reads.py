@@ -32,14 +32,14 @@ from forecast.io.report_queries import (
     ReportMonth,
     between,
     customer_revenue_sql,
-    day,
     lost_customers_cte,
     names_join,
     targets_by_sql,
 )
-from forecast.io.warehouse import literal, quote
+from forecast.io.sql import Params, Query, as_query, quote
+from forecast.schemas import TOTAL
 
-TARGET_LEVELS = ("region", "team")  # the organisation levels targets are shown for
+SHOWN_TARGET_KEYS = ("region", "team")  # the keys whose targets the reports show
 CONVERSION_COLUMNS = ("stage", "reached", "conversion", "median_days", "p_win", "as_of")
 PLAN_COLUMNS = {"level", "unit_id", "span", "start", "base", "stretch", "target", "probability"}
 DRIFT_SAMPLE = 50_000
@@ -82,9 +82,9 @@ class Warehouse:
             return 0
         return int(self.con.execute(f"SELECT count(*) FROM {table.sql}").fetchone()[0])
 
-    def frame(self, sql: str) -> pd.DataFrame:
-        """Run a query into a frame."""
-        return self.con.execute(sql).df()
+    def frame(self, query: str | Query) -> pd.DataFrame:
+        """Run a query (SQL text, or a :class:`Query` with its values) into a frame."""
+        return self.con.execute(*as_query(query)).df()
 
 
 def orders_span(wh: Warehouse, workspace: Path) -> tuple[date, date]:
@@ -112,44 +112,51 @@ def key_account_tiers(wh: Warehouse) -> bool:
 
 def segment_orders(wh: Warehouse, segments: tuple[str, ...], start: date, end: date) -> int:
     """Order lines in [start, end) whose segment is one of ``segments``."""
-    values = ", ".join(literal(s) for s in segments)
-    return int(wh.con.execute(f"SELECT count(*) FROM {ORDERS.sql} WHERE segment IN ({values}) "
-                              f"AND {between(start, end)}").fetchone()[0])
+    p = Params()
+    values = ", ".join(p(s) for s in segments)
+    return int(wh.con.execute(*p.query(
+        f"SELECT count(*) FROM {ORDERS.sql} WHERE segment IN ({values}) "
+        f"AND {between(p, start, end)}")).fetchone()[0])
 
 
-def forecast_rows(wh: Warehouse, where: str) -> pd.DataFrame | None:
-    """Rows of ``revenue_forecast_periods`` matching ``where``; None without the table."""
+def forecast_rows(wh: Warehouse, where: str, p: Params | None = None) -> pd.DataFrame | None:
+    """Rows of ``revenue_forecast_periods`` matching ``where`` (its values bound in ``p``);
+    None without the table."""
     if not wh.exists(REVENUE_FORECAST_PERIODS):
         return None
-    return wh.frame(f"SELECT * FROM {REVENUE_FORECAST_PERIODS.sql} WHERE {where} ORDER BY period")
+    return wh.frame((p or Params()).query(
+        f"SELECT * FROM {REVENUE_FORECAST_PERIODS.sql} WHERE {where} ORDER BY period"))
 
 
 def month_forecast(wh: Warehouse, month: date) -> pd.DataFrame | None:
     """Forecast rows of one calendar month, every series; None without the table."""
-    return forecast_rows(wh, f"period_type = 'month' AND period = {day(month)}")
+    p = Params()
+    return forecast_rows(wh, f"period_type = 'month' AND period = {p(month)}", p)
 
 
 def total_month_forecast(wh: Warehouse) -> pd.DataFrame | None:
     """The company total's forecast per month; None without the table."""
-    return forecast_rows(wh, "period_type = 'month' AND grain = 'total'")
+    p = Params()
+    return forecast_rows(wh, f"period_type = 'month' AND grain = {p(TOTAL)}", p)
 
 
 def forecast_after(wh: Warehouse, data_through: date) -> pd.DataFrame | None:
     """Forecast months and quarters not yet over at ``data_through``."""
+    p = Params()
     return forecast_rows(wh, f"(period_type = 'month' AND period + INTERVAL 1 MONTH > "
-                             f"{day(data_through)}) OR (period_type = 'quarter' AND "
-                             f"period + INTERVAL 3 MONTH > {day(data_through)})")
+                             f"{p(data_through)}) OR (period_type = 'quarter' AND "
+                             f"period + INTERVAL 3 MONTH > {p(data_through)})", p)
 
 
 def targets_by_grain(wh: Warehouse, periods: list[date]
                      ) -> dict[tuple[str, ...], pd.DataFrame]:
-    """Targets of ``periods`` for the company and each organisation level present."""
+    """Targets of ``periods`` for the company and each key of ``SHOWN_TARGET_KEYS`` present."""
     if not wh.exists(TARGETS):
         return {}
     out = {(): wh.frame(targets_by_sql([], periods))}
-    for level in TARGET_LEVELS:
-        if wh.filled(TARGETS, level):
-            out[(level,)] = wh.frame(targets_by_sql([level], periods))
+    for key in SHOWN_TARGET_KEYS:
+        if wh.filled(TARGETS, key):
+            out[(key,)] = wh.frame(targets_by_sql([key], periods))
     return out
 
 
@@ -157,11 +164,11 @@ def plan_rows(wh: Warehouse, month: date) -> pd.DataFrame | None:
     """Month rows of ``targets_plan`` (from ``forecast targets``) for ``month``."""
     if not wh.exists(TARGETS_PLAN) or not PLAN_COLUMNS <= set(wh.columns[TARGETS_PLAN.name]):
         return None
-    return wh.frame(f"""
+    return wh.frame(Query(f"""
         SELECT level, unit_id AS unit, base, stretch, target, probability FROM {TARGETS_PLAN.sql}
-        WHERE span = 'month' AND CAST("start" AS DATE) = {day(month)}
+        WHERE span = 'month' AND CAST("start" AS DATE) = $month
         ORDER BY CASE level WHEN 'company' THEN 0 WHEN 'region' THEN 1 WHEN 'team' THEN 2
-                 ELSE 3 END, unit_id""")
+                 ELSE 3 END, unit_id""", {"month": month}))
 
 
 def stage_conversion(wh: Warehouse) -> pd.DataFrame | None:
@@ -210,38 +217,41 @@ def risk_frames(wh: Warehouse, top_n: int, names: bool) -> dict:
             "at_risk_reasons": every[["reason_1", "reason_2", "reason_3"]]}
 
 
-def _at_risk_sql(names: bool, tiers: tuple[str, ...], top_n: int | None) -> str:
+def _at_risk_sql(names: bool, tiers: tuple[str, ...], top_n: int | None) -> Query:
     """Scored customers of the given tiers at the latest cutoff, most revenue at risk first:
     ``customer_id, name, tier, churn_proba, revenue_at_risk, reason_1, reason_2, reason_3``."""
     name, join = names_join(names, "s")
-    in_tiers = ", ".join(literal(t) for t in tiers)
+    p = Params()
+    in_tiers = ", ".join(p(t) for t in tiers)
     limit = f" LIMIT {int(top_n)}" if top_n else ""
-    return f"""
+    return p.query(f"""
         SELECT s.customer_id, {name}, s.tier, s.churn_proba, s.revenue_at_risk,
                s.reason_1, s.reason_2, s.reason_3
         FROM {CHURN_SCORES.sql} s{join}
         WHERE {_latest("s")} AND s.tier IN ({in_tiers})
-        ORDER BY s.revenue_at_risk DESC NULLS LAST, s.churn_proba DESC, s.customer_id{limit}"""
+        ORDER BY s.revenue_at_risk DESC NULLS LAST, s.churn_proba DESC, s.customer_id{limit}""")
 
 
 def lost_reasons(wh: Warehouse, w: ReportMonth, horizon_days: int) -> pd.DataFrame:
     """Churn reasons of the month's lost customers at the latest scoring cutoff."""
-    return wh.frame(f"""
-        WITH {lost_customers_cte(w, horizon_days)}
+    p = Params()
+    return wh.frame(p.query(f"""
+        WITH {lost_customers_cte(p, w, horizon_days)}
         SELECT s.reason_1, s.reason_2, s.reason_3 FROM {CHURN_SCORES.sql} s
         JOIN lost ON lost.customer_id = s.customer_id
-        WHERE {_latest("s")}""")
+        WHERE {_latest("s")}"""))
 
 
 def scored_customers(wh: Warehouse, start: date, end: date) -> pd.DataFrame:
     """Every customer scored at the latest cutoff with their revenue in [start, end):
     ``customer_id, tier, churn_proba, revenue_at_risk, revenue``."""
-    return wh.frame(f"""
+    p = Params()
+    return wh.frame(p.query(f"""
         SELECT s.customer_id, s.tier, s.churn_proba, s.revenue_at_risk,
                coalesce(r.revenue, 0) AS revenue
-        FROM {CHURN_SCORES.sql} s LEFT JOIN ({customer_revenue_sql(start, end)}) r
+        FROM {CHURN_SCORES.sql} s LEFT JOIN ({p.embed(customer_revenue_sql(start, end))}) r
           ON r.customer_id = s.customer_id
-        WHERE {_latest("s")}""")
+        WHERE {_latest("s")}"""))
 
 
 def churn_outcomes(wh: Warehouse, horizon_days: int, data_end: date) -> pd.DataFrame | None:
@@ -250,14 +260,15 @@ def churn_outcomes(wh: Warehouse, horizon_days: int, data_end: date) -> pd.DataF
     scores."""
     if not wh.exists(CHURN_SCORES):
         return None
-    return wh.frame(f"""
+    return wh.frame(Query(f"""
         SELECT s.cutoff, s.churn_proba,
                NOT EXISTS (SELECT 1 FROM {ORDERS.sql} o WHERE o.customer_id = s.customer_id
                            AND o.order_date >= s.cutoff
                            AND o.order_date < s.cutoff + INTERVAL {int(horizon_days)} DAY)
                  AS churned
         FROM {CHURN_SCORES.sql} s
-        WHERE CAST(s.cutoff AS DATE) + INTERVAL {int(horizon_days)} DAY <= {day(data_end)}""")
+        WHERE CAST(s.cutoff AS DATE) + INTERVAL {int(horizon_days)} DAY <= $data_end""",
+        {"data_end": data_end}))
 
 
 def unseen_categories(wh: Warehouse) -> pd.DataFrame | None:
@@ -292,9 +303,11 @@ def snapshot_cutoffs(wh: Warehouse) -> tuple[list[date], date | None]:
 
 def snapshot_sample(wh: Warehouse, cutoffs: list[date] | date) -> pd.DataFrame:
     """A repeatable sample of at most ``DRIFT_SAMPLE`` snapshot rows at one cutoff or a list."""
+    p = Params()
     if isinstance(cutoffs, list):
-        where = f"IN ({', '.join(day(c) for c in cutoffs)})"
+        where = f"IN ({', '.join(p(c) for c in cutoffs)})"
     else:
-        where = f"= {day(cutoffs)}"
-    return wh.frame(f"SELECT * FROM {CUSTOMER_SNAPSHOTS.sql} WHERE CAST(cutoff AS DATE) {where} "
-                    f"USING SAMPLE reservoir({DRIFT_SAMPLE} ROWS) REPEATABLE (7)")
+        where = f"= {p(cutoffs)}"
+    return wh.frame(p.query(
+        f"SELECT * FROM {CUSTOMER_SNAPSHOTS.sql} WHERE CAST(cutoff AS DATE) {where} "
+        f"USING SAMPLE reservoir({DRIFT_SAMPLE} ROWS) REPEATABLE (7)"))

@@ -37,15 +37,15 @@ import pyarrow as pa
 
 from forecast.errors import ValidationError, WorkspaceError
 from forecast.io.catalog import CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN, CHURN_SCORES
-from forecast.io.outputs import export_table
-from forecast.io.warehouse import literal, quote, table_exists
+from forecast.io.outputs import export_query
+from forecast.io.sql import Query, bound, quote
+from forecast.io.warehouse import table_exists
 from forecast.schemas import CHURN_PROBA, CUSTOMER_ID, CUTOFF, TIER
 
 SCORES_TABLE = CHURN_SCORES.name
 CHUNKS_TABLE = CHURN_SCORE_CHUNKS.name
 UNSEEN_TABLE = CHURN_SCORE_UNSEEN.name
 RUN_TABLES = (SCORES_TABLE, CHUNKS_TABLE, UNSEEN_TABLE)
-EXPORT_VIEW = "churn_scores_export"
 CHUNK_VIEW = "_chunk_scores"
 N_REASONS = 3
 REASON_COLUMNS = tuple(f"reason_{k + 1}" for k in range(N_REASONS))
@@ -57,6 +57,7 @@ SCORE_COLUMNS: dict[str, str] = {
     "act": "BOOLEAN", **{c: "VARCHAR" for c in REASON_COLUMNS}, REVENUE_AT_RISK: "DOUBLE",
 }
 TIERS = ("high", "medium", "low")
+_FILE_ROW = "file_row_number"
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class SnapshotSource:
 
     Attributes:
         name: the table name or the resolved Parquet path (part of the run key).
-        relation: SQL FROM-expression reading the source.
+        relation: SQL FROM-expression reading the source (a Parquet file's path is the
+            parameter ``$snapshot_file``, see :meth:`query`).
         position: its row-position column (``rowid`` or ``file_row_number``).
         cutoff: the cutoff scored; None when the source has no ``cutoff`` column.
         rows: customers scored at that cutoff.
@@ -94,10 +96,16 @@ class SnapshotSource:
 
     @property
     def at_cutoff(self) -> str:
-        """SQL condition selecting the cutoff."""
+        """SQL condition selecting the cutoff (the parameter ``$cutoff``)."""
         if self.cutoff is None:
             return "TRUE"
-        return f"{quote(CUTOFF)} = DATE {literal(self.cutoff.isoformat())}"
+        return f"{quote(CUTOFF)} = $cutoff"
+
+    def query(self, sql: str) -> Query:
+        """``sql`` over the source with the values it names: the Parquet file
+        (``$snapshot_file``) and the cutoff (``$cutoff``)."""
+        file = {"snapshot_file": self.name} if self.position == _FILE_ROW else {}
+        return bound(sql, {**file, "cutoff": self.cutoff})
 
     @property
     def where(self) -> str:
@@ -122,16 +130,17 @@ def _relation(con: duckdb.DuckDBPyConnection, source: str | Path) -> tuple[str, 
         path = Path(source).resolve()
         if not path.is_file():
             raise WorkspaceError(f"snapshot file not found: {path}")
-        relation = f"read_parquet({literal(path.as_posix())}, file_row_number = true)"
-        return str(path), relation, "file_row_number"
+        relation = f"read_parquet($snapshot_file, {_FILE_ROW} = true)"
+        return str(path), relation, _FILE_ROW
     if not table_exists(con, text):
         raise WorkspaceError(f"the warehouse has no table {text!r} to score: build it with "
                              "`forecast features customers --config ...` first")
     return text, quote(text), "rowid"
 
 
-def _latest_cutoff(con: duckdb.DuckDBPyConnection, relation: str) -> date | None:
-    latest = con.execute(f"SELECT max({quote(CUTOFF)}) FROM {relation}").fetchall()[0][0]
+def _latest_cutoff(con: duckdb.DuckDBPyConnection, source: SnapshotSource) -> date | None:
+    latest = con.execute(*source.query(
+        f"SELECT max({quote(CUTOFF)}) FROM {source.relation}")).fetchall()[0][0]
     return None if latest is None else pd.Timestamp(latest).date()
 
 
@@ -153,8 +162,9 @@ def open_snapshot_source(con: duckdb.DuckDBPyConnection, source: str | Path,
             appears twice at the cutoff.
     """
     name, relation, position = _relation(con, source)
-    columns = tuple(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-                    if r[0] != position)
+    shape = SnapshotSource(name, relation, position, None, 0, 0, ())
+    columns = tuple(r[0] for r in con.execute(*shape.query(
+        f"DESCRIBE SELECT * FROM {relation}")).fetchall() if r[0] != position)
     if CUSTOMER_ID not in columns:
         raise ValidationError(f"{name}: no {CUSTOMER_ID!r} column to score; columns are "
                               f"{list(columns)}")
@@ -163,16 +173,16 @@ def open_snapshot_source(con: duckdb.DuckDBPyConnection, source: str | Path,
             f"{name}: no {RECENCY!r} column, so customers active within {active_within_days} "
             "days cannot be told apart; set churn.active_within_days to null to score every "
             "customer")
-    cutoff = (cutoff or _latest_cutoff(con, relation)) if CUTOFF in columns else None
+    cutoff = (cutoff or _latest_cutoff(con, shape)) if CUTOFF in columns else None
     probe = SnapshotSource(name, relation, position, cutoff, 0, 0, columns,
                            active_within_days=active_within_days)
-    total, rows, distinct, fingerprint, first, last = con.execute(
+    total, rows, distinct, fingerprint, first, last = con.execute(*probe.query(
         f"SELECT count(*), count(*) FILTER (WHERE {probe.where}), "
         f"count(DISTINCT {quote(CUSTOMER_ID)}) FILTER (WHERE {probe.where}), "
         f"coalesce(bit_xor(hash({quote(CUSTOMER_ID)})) FILTER (WHERE {probe.where}), 0), "
         f"min({position}) FILTER (WHERE {probe.where}), "
         f"max({position}) FILTER (WHERE {probe.where}) "
-        f"FROM {relation} WHERE {probe.at_cutoff}").fetchall()[0]
+        f"FROM {relation} WHERE {probe.at_cutoff}")).fetchall()[0]
     if not rows:
         within = "" if active_within_days is None else (
             f" with a purchase in the last {active_within_days} days ({total} customers in all)")
@@ -188,7 +198,7 @@ def open_snapshot_source(con: duckdb.DuckDBPyConnection, source: str | Path,
 def empty_frame(con: duckdb.DuckDBPyConnection, source: SnapshotSource) -> pd.DataFrame:
     """The source's columns and types with no rows, for schema checks before any write."""
     columns = ", ".join(quote(c) for c in source.columns)
-    return con.execute(f"SELECT {columns} FROM {source.relation} LIMIT 0").df()
+    return con.execute(*source.query(f"SELECT {columns} FROM {source.relation} LIMIT 0")).df()
 
 
 def read_chunk(con: duckdb.DuckDBPyConnection, source: SnapshotSource, chunk: int,
@@ -196,18 +206,19 @@ def read_chunk(con: duckdb.DuckDBPyConnection, source: SnapshotSource, chunk: in
     """Chunk ``chunk`` of the scored rows, as Arrow, with the SELECT list ``select``."""
     width = source.chunk_width(n_chunks)
     low = source.first + chunk * width
-    return con.sql(
+    sql, params = source.query(
         f"SELECT {select} FROM {source.relation} WHERE {source.position} >= {low} "
-        f"AND {source.position} < {low + width} AND {source.where}").to_arrow_table()
+        f"AND {source.position} < {low + width} AND {source.where}")
+    return con.sql(sql, params=params).to_arrow_table()
 
 
 def content_digest(con: duckdb.DuckDBPyConnection, source: SnapshotSource, select: str) -> int:
     """The xor of the hashes of the scored rows as read with the SELECT list ``select``, in one
     pass: any changed value (a feature, the revenue, a customer id) changes it, the row order
     does not."""
-    digest = con.execute(
+    digest = con.execute(*source.query(
         f"SELECT coalesce(bit_xor(hash(t)), 0) FROM (SELECT {select} FROM {source.relation} "
-        f"WHERE {source.where}) AS t").fetchall()[0][0]
+        f"WHERE {source.where}) AS t")).fetchall()[0][0]
     return int(digest)
 
 
@@ -228,15 +239,8 @@ def ensure_score_tables(con: duckdb.DuckDBPyConnection) -> None:
             feature VARCHAR NOT NULL, rows BIGINT NOT NULL)""")
 
 
-def _same_cutoff(source: SnapshotSource) -> str:
-    return f"{quote(CUTOFF)} IS NOT DISTINCT FROM {literal(_iso(source.cutoff))}::DATE"
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def _in_transaction(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
+def _in_transaction(con: duckdb.DuckDBPyConnection,
+                    statements: list[tuple[str, list | dict]]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         for sql, parameters in statements:
@@ -256,8 +260,9 @@ def begin_run(con: duckdb.DuckDBPyConnection, run_key: str, source: SnapshotSour
         Chunk number -> customer digest of the chunks this run key has already committed.
     """
     ensure_score_tables(con)
+    same_cutoff = f"{quote(CUTOFF)} IS NOT DISTINCT FROM CAST(? AS DATE)"
     _in_transaction(con, [
-        (f"DELETE FROM {table} WHERE {_same_cutoff(source)} AND run_key <> ?", [run_key])
+        (f"DELETE FROM {table} WHERE {same_cutoff} AND run_key <> ?", [source.cutoff, run_key])
         for table in RUN_TABLES])
     heal_run(con, run_key)
     done = con.execute(f"SELECT chunk, digest FROM {CHUNKS_TABLE} WHERE run_key = ?",
@@ -269,9 +274,9 @@ def changed_chunks(con: duckdb.DuckDBPyConnection, source: SnapshotSource, n_chu
                    committed: dict[int, int | None]) -> list[int]:
     """Committed chunks whose customers in the source are not the ones scored (the source was
     rewritten in another row order since), found in one pass over the source."""
-    now = dict(con.execute(
+    now = dict(con.execute(*source.query(
         f"SELECT {source.chunk_of(n_chunks)} AS chunk, bit_xor(hash({quote(CUSTOMER_ID)})) "
-        f"FROM {source.relation} WHERE {source.where} GROUP BY ALL").fetchall())
+        f"FROM {source.relation} WHERE {source.where} GROUP BY ALL")).fetchall())
     return sorted(c for c, digest in committed.items() if now.get(c, 0) != digest)
 
 
@@ -354,8 +359,9 @@ def apply_capacity(con: duckdb.DuckDBPyConnection, run_key: str, capacity: int,
                 WHEN s.churn_proba >= {float(tier_medium)!r} THEN 'medium' ELSE 'low' END
             FROM (SELECT customer_id, row_number() OVER (
                       ORDER BY churn_proba DESC, customer_id) AS rank
-                  FROM {SCORES_TABLE} WHERE run_key = {literal(run_key)}) AS r
-            WHERE s.run_key = {literal(run_key)} AND s.customer_id = r.customer_id""")
+                  FROM {SCORES_TABLE} WHERE run_key = $run_key) AS r
+            WHERE s.run_key = $run_key AND s.customer_id = r.customer_id""",
+        {"run_key": run_key})
 
 
 def summarise_run(con: duckdb.DuckDBPyConnection, run_key: str) -> dict:
@@ -382,10 +388,6 @@ def export_scores(con: duckdb.DuckDBPyConnection, run_key: str, paths: Sequence[
                   ) -> list[str]:
     """Write a run's scores (without the bookkeeping columns) to each Parquet or CSV path."""
     columns = ", ".join(quote(c) for c in SCORE_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {EXPORT_VIEW} AS SELECT {columns} "
-                f"FROM {SCORES_TABLE} WHERE run_key = {literal(run_key)}")
-    try:
-        return [str(export_table(con, EXPORT_VIEW, Path(p), order_by="churn_proba DESC, "
-                                 "customer_id")) for p in paths]
-    finally:
-        con.execute(f"DROP VIEW IF EXISTS {EXPORT_VIEW}")
+    select = Query(f"SELECT {columns} FROM {SCORES_TABLE} WHERE run_key = $run_key "
+                   "ORDER BY churn_proba DESC, customer_id", {"run_key": run_key})
+    return [str(export_query(con, select, Path(p))) for p in paths]

@@ -17,8 +17,8 @@ import duckdb
 from forecast.config import FilterSpec, SourceConfig
 from forecast.errors import ConfigError, SourceError
 from forecast.io.readers import ROW, ReadResult
+from forecast.io.sql import Params, quote
 from forecast.io.validate import number_text
-from forecast.io.warehouse import quote
 from forecast.schemas import CANONICAL_TABLES
 
 _COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
@@ -43,18 +43,19 @@ def _column_values(con: duckdb.DuckDBPyConnection, read: ReadResult, column: str
                    thousands: str | None) -> tuple[bool | None, list[str], list[str]]:
     """Whether most non-empty values of a column are numbers (None when it has no value), with
     a few values of each kind (numbers, other text) in file order."""
+    p = Params()
     text = f"NULLIF(trim(CAST({quote(column)} AS VARCHAR)), '')"
-    number = f"TRY_CAST({number_text(text, thousands)} AS DOUBLE)"
-    filled, numeric = con.execute(
-        f"SELECT count({text}), count({number}) FROM {quote(read.relation)}").fetchone()
+    number = f"TRY_CAST({number_text(text, thousands, p)} AS DOUBLE)"
+    filled, numeric = con.execute(*p.query(
+        f"SELECT count({text}), count({number}) FROM {quote(read.relation)}")).fetchone()
     if not filled:
         return None, [], []
     samples = {}
     for kind, condition in (("numbers", f"{number} IS NOT NULL"),
                             ("text", f"{text} IS NOT NULL AND {number} IS NULL")):
-        samples[kind] = [r[0] for r in con.execute(
+        samples[kind] = [r[0] for r in con.execute(*p.query(
             f"SELECT {text} AS v FROM {quote(read.relation)} WHERE {condition} "
-            f"GROUP BY v ORDER BY min({ROW}) LIMIT {_SHOWN}").fetchall()]
+            f"GROUP BY v ORDER BY min({ROW}) LIMIT {_SHOWN}")).fetchall()]
     return 2 * numeric >= filled, samples["numbers"], samples["text"]
 
 

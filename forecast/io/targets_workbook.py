@@ -6,8 +6,11 @@ edit; every level above holds ``=SUM(...)`` formulas over its children's rows on
 sheet, and every period target is the ``=SUM`` of its months, so an edit flows up. Beside each
 target its probability is a live formula, ``1 - NORMDIST(target, base, sd, TRUE)``, the chance
 that a Normal(base, sd) actual reaches it; bottom-up totals and mismatch flags are formulas
-too. A ``weeks`` sheet lists the weekly targets and an ``about`` sheet says how the numbers were
-made.
+too. A ``weeks`` sheet lists the weekly targets, each a formula of its month: the unit's month
+target (on its level sheet) times the week's share of that month, so an edit of a month flows
+down to its weeks and their P(reach). An ``about`` sheet says how the numbers were made. Every
+sheet is finished alike: header frozen, a filter, money and percentages formatted, columns
+sized.
 
 Text (unit names, the statements, the notes) is written as text, never as a formula, however it
 starts (see :mod:`forecast.io.spreadsheet`); only the formulas built here are live.
@@ -22,14 +25,15 @@ from typing import NamedTuple
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, quote_sheetname
 
-from forecast.io.spreadsheet import write_cell
+from forecast.io.spreadsheet import finish_sheet, write_cell
+from forecast.schemas import TARGET_KEYS
 
-LEVEL_ORDER = ("company", "region", "team", "rep")
-KEY_COLUMNS = ("region", "team", "rep_id")
+GRAIN_ORDER = ("company", "region", "team", "rep")  # the plan's ``level`` values, top down
 MONEY = "#,##0.00"
 PERCENT = "0.0%"
+SHARE = "0.00%"
 
 
 def write_targets_workbook(plan: pd.DataFrame, path: Path, notes: dict) -> Path:
@@ -49,22 +53,36 @@ def write_targets_workbook(plan: pd.DataFrame, path: Path, notes: dict) -> Path:
     path = Path(path)
     book = Workbook()
     _write_about(book.active, notes)
-    levels = [level for level in LEVEL_ORDER if (plan["level"] == level).any()]
+    grains = [grain for grain in GRAIN_ORDER if (plan["level"] == grain).any()]
     months = sorted(plan.loc[plan["span"] == "month", "start"].unique())
-    sheets = {level: book.create_sheet(level) for level in levels}
+    sheets = {grain: book.create_sheet(grain) for grain in grains}
     layout = _Layout(_columns(months), None, {}, float(notes.get("tolerance", 0.05)))
-    # Lowest level first: a parent's formulas need the rows of its children.
-    for level in reversed(levels):
-        child_rows = _write_level(sheets[level], plan[plan["level"] == level], months, layout)
-        layout = layout._replace(child_sheet=level, child_rows=child_rows)
+    placed: dict[str, tuple[str, int]] = {}
+    # Lowest grain first: a parent's formulas need the rows of its children.
+    for grain in reversed(grains):
+        child_rows = _write_grain(sheets[grain], plan[plan["level"] == grain], months, layout,
+                                  placed)
+        layout = layout._replace(child_sheet=grain, child_rows=child_rows)
     weeks = plan[plan["span"] == "week"]
     if len(weeks):
-        _write_weeks(book.create_sheet("weeks"), weeks)
+        month_rows = plan[plan["span"] == "month"]
+        month_targets = {(unit, pd.Timestamp(m)): target for unit, m, target in zip(
+            month_rows["unit_id"], month_rows["start"], month_rows["target"], strict=True)}
+        _write_weeks(book.create_sheet("weeks"), weeks,
+                     _month_cells(placed, months, layout.columns), month_targets)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     book.save(tmp)
     os.replace(tmp, path)
     return path
+
+
+def _month_cells(placed: dict[str, tuple[str, int]], months: list,
+                 columns: dict[object, int]) -> dict[tuple[str, pd.Timestamp], str]:
+    """(unit, month start) -> the cell of the unit's month target on its level sheet."""
+    return {(unit, pd.Timestamp(month)):
+            quote_sheetname(sheet) + "!" + _ref(columns[("target", k)], row)
+            for unit, (sheet, row) in placed.items() for k, month in enumerate(months)}
 
 
 class _Layout(NamedTuple):
@@ -79,7 +97,7 @@ class _Layout(NamedTuple):
 def _columns(months: list) -> dict[object, int]:
     """Column number of every field; the same on every level sheet so formulas line up."""
     spans = [*range(len(months)), "period"]
-    keys: list[object] = ["unit", "parent", *KEY_COLUMNS]
+    keys: list[object] = ["unit", "parent", *TARGET_KEYS]
     keys += [part for span in spans for part in (("target", span), ("probability", span))]
     keys += ["bottom_up", "mismatch", "stretch", "last_year"]
     keys += [("base", span) for span in spans] + [("sd", span) for span in spans]
@@ -98,9 +116,10 @@ def _header(key: object, months: list, label: str) -> str:
             "base": f"{name} base", "sd": f"{name} sd"}[field]
 
 
-def _write_level(sheet, rows: pd.DataFrame, months: list,
-                 layout: _Layout) -> dict[str, tuple[int, int]]:
-    """Write one level's sheet; return parent_id -> (first row, last row) of its units."""
+def _write_grain(sheet, rows: pd.DataFrame, months: list, layout: _Layout,
+                 placed: dict[str, tuple[str, int]]) -> dict[str, tuple[int, int]]:
+    """Write one grain's sheet; return parent_id -> (first row, last row) of its units, and
+    note each unit's (sheet, row) in ``placed``."""
     columns = layout.columns
     label = str(rows["period"].iloc[0])
     for key, column in columns.items():
@@ -115,10 +134,11 @@ def _write_level(sheet, rows: pd.DataFrame, months: list,
         ranges[parent] = (first, row)
         month_rows = [spans[(unit.unit_id, pd.Timestamp(m))] for m in months]
         _write_unit(sheet, row, unit, month_rows, layout)
+        placed[str(unit.unit_id)] = (sheet.title, row)
+    finish_sheet(sheet, widths={column: 60 if key == "statement" else
+                                (14 if isinstance(key, tuple) else 16)
+                                for key, column in columns.items()})
     sheet.freeze_panes = sheet.cell(2, columns[("target", 0)])
-    for key, column in columns.items():
-        width = 60 if key == "statement" else (14 if isinstance(key, tuple) else 16)
-        sheet.column_dimensions[get_column_letter(column)].width = width
     return ranges
 
 
@@ -128,7 +148,7 @@ def _write_unit(sheet, row: int, unit, month_rows: list, layout: _Layout) -> Non
     cell = _cell_writer(sheet, row, columns)
     cell("unit", unit.unit_id)
     cell("parent", None if pd.isna(unit.parent_id) else unit.parent_id)
-    for key in KEY_COLUMNS:
+    for key in TARGET_KEYS:
         value = getattr(unit, key)
         cell(key, None if pd.isna(value) else value)
     for span, part in enumerate([*month_rows, unit]):
@@ -194,29 +214,53 @@ def _number(value: object, exact: bool = False) -> float | None:
     return float(value) if exact else round(float(value), 2)
 
 
-def _write_weeks(sheet, weeks: pd.DataFrame) -> None:
-    """Weekly targets as numbers, with their probabilities as formulas."""
+def week_shares(weeks: pd.DataFrame, month_targets: dict) -> pd.Series:
+    """Each week's share of its unit's month target: week target / month target; where the
+    month's target is 0, the week's share of the month's forecast (equal shares without one).
+
+    Args:
+        weeks: the plan's week rows (``unit_id, month, target, base``).
+        month_targets: (unit_id, month start) -> the month's target.
+    """
+    keys = list(zip(weeks["unit_id"], pd.to_datetime(weeks["month"]), strict=True))
+    month = pd.Series([month_targets.get(k, float("nan")) for k in keys], index=weeks.index)
+    base = weeks["base"].astype(float).fillna(0.0).clip(lower=0.0)
+    groups = [weeks["unit_id"], pd.to_datetime(weeks["month"])]
+    base_total = base.groupby(groups).transform("sum")
+    count = base.groupby(groups).transform("size")
+    fallback = (base / base_total).where(base_total > 0, 1.0 / count)
+    return (weeks["target"].astype(float) / month).where(month.abs() > 0, fallback)
+
+
+def _write_weeks(sheet, weeks: pd.DataFrame, month_cells: dict, month_targets: dict) -> None:
+    """Weekly targets as formulas of their month (month target x share), with their
+    probabilities as formulas of the target."""
     headers = ["level", "unit", "month", "week start", "week end", "target", "P(reach)", "base",
-               "sd"]
+               "sd", "share of month"]
     for column, header in enumerate(headers, 1):
-        write_cell(sheet, 1, column, header).font = Font(bold=True)
-    depth = weeks["level"].map({level: k for k, level in enumerate(LEVEL_ORDER)})
-    order = weeks.assign(_depth=depth).sort_values(["_depth", "unit_id", "start"])
+        write_cell(sheet, 1, column, header)
+    depth = weeks["level"].map({grain: k for k, grain in enumerate(GRAIN_ORDER)})
+    order = weeks.assign(_depth=depth, month_share=week_shares(weeks, month_targets)).sort_values(
+        ["_depth", "unit_id", "start"])
     for row, week in enumerate(order.itertuples(), 2):
         values = [week.level, week.unit_id, pd.Timestamp(week.month).date(),
                   pd.Timestamp(week.start).date(), pd.Timestamp(week.due).date(),
-                  round(float(week.target), 2), None, _number(week.base, exact=True),
-                  _number(week.yhat_sd, exact=True)]
+                  None, None, _number(week.base, exact=True),
+                  _number(week.yhat_sd, exact=True), float(week.month_share)]
         for column, value in enumerate(values, 1):
             write_cell(sheet, row, column, value)
-        for column in (6, 8, 9):
-            sheet.cell(row, column).number_format = MONEY
+        month = month_cells.get((week.unit_id, pd.Timestamp(week.month)))
+        target = f"={month}*J{row}" if month else round(float(week.target), 2)
+        write_cell(sheet, row, 6, target, formula=bool(month))
+        for column, number_format in ((6, MONEY), (8, MONEY), (9, MONEY), (10, SHARE)):
+            sheet.cell(row, column).number_format = number_format
         for column in (3, 4, 5):
             sheet.cell(row, column).number_format = "yyyy-mm-dd"
         if not pd.isna(week.yhat_sd):
             write_cell(sheet, row, 7, f"=IF(I{row}>0,1-NORMDIST(F{row},H{row},I{row},TRUE),"
                                       f"IF(F{row}<=H{row},1,0))", formula=True
                        ).number_format = PERCENT
+    finish_sheet(sheet, widths={6: 16, 7: 12})
     sheet.freeze_panes = "C2"
 
 

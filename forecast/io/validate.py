@@ -18,7 +18,7 @@ import duckdb
 from forecast.config import FilterSpec, SourceConfig
 from forecast.errors import SourceError
 from forecast.io.readers import ROW, ReadResult
-from forecast.io.warehouse import date_literal, literal, quote
+from forecast.io.sql import Params, quote
 from forecast.schemas import CANONICAL_TABLES, SOURCE_ROW, ColumnType
 
 _SQL_QUOTE = "''''"  # a SQL string literal holding one single quote
@@ -33,7 +33,8 @@ class TargetColumn:
     Attributes:
         name: canonical (or declared) column name.
         dtype: type to parse into.
-        raw: SQL expression of the raw value (a source column, a lookup column or a constant).
+        raw: SQL expression of the raw value (a source column, a lookup column or a constant's
+            placeholder).
         raw_type: DuckDB type of the raw value.
         origin: what to call the raw value in messages (the source column name).
     """
@@ -53,7 +54,8 @@ def _missing_column_error(source: SourceConfig, column: str, target: str, found:
 
 
 def resolve_columns(
-    source: SourceConfig, read: ReadResult, lookup_columns: dict[str, tuple[str, str]]
+    source: SourceConfig, read: ReadResult, lookup_columns: dict[str, tuple[str, str]],
+    p: Params,
 ) -> list[TargetColumn]:
     """The target columns of a source, checked against the columns the file really has.
 
@@ -61,6 +63,7 @@ def resolve_columns(
         source: the source config.
         read: the registered source file.
         lookup_columns: target name -> (SQL expression, type) for columns brought in by lookups.
+        p: the statement's parameters; constants are bound there.
 
     Raises:
         SourceError: a mapped column is not in the file, naming the file, the column and the
@@ -80,7 +83,7 @@ def resolve_columns(
         targets.append(TargetColumn(target, dtype, expr, raw_type, target))
     for target, value in source.constants.items():
         dtype = source.types.get(target) or table.column(target).dtype  # type: ignore[union-attr]
-        targets.append(TargetColumn(target, dtype, literal(value), "VARCHAR", "constant"))
+        targets.append(TargetColumn(target, dtype, p(value), "VARCHAR", "constant"))
     for spec in source.filters:
         if spec.column not in read.columns:
             raise SourceError(
@@ -98,7 +101,7 @@ def _as_text(ref: str) -> str:
     return f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
 
 
-def parse_expression(col: TargetColumn, ref: str, source: SourceConfig) -> str:
+def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Params) -> str:
     """SQL that parses the raw value ``ref`` into the column's type; NULL when it cannot."""
     raw_type = col.raw_type.upper()
     if col.dtype == "VARCHAR":
@@ -111,7 +114,7 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig) -> str:
         fmt = source.date_formats.get(col.name) or source.date_format
         text = _as_text(ref)
         if fmt:
-            return f"CAST(try_strptime({text}, {literal(fmt)}) AS DATE)"
+            return f"CAST(try_strptime({text}, {p(fmt)}) AS DATE)"
         return f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE))"
     if raw_type.split("(")[0] in _NUMERIC and col.dtype == "DOUBLE":
         return f"CAST({ref} AS DOUBLE)"
@@ -119,7 +122,7 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig) -> str:
         return f"TRY_CAST({ref} AS BIGINT)"  # NaN, infinity or out of range: cannot parse
     text = _as_text(ref)
     if col.dtype in ("DOUBLE", "BIGINT") and source.thousands:
-        text = f"replace({text}, {literal(source.thousands)}, '')"
+        text = f"replace({text}, {p(source.thousands)}, '')"
     return f"TRY_CAST({text} AS {col.dtype})"
 
 
@@ -132,7 +135,8 @@ def _expected(col: TargetColumn, source: SourceConfig) -> str:
     )
 
 
-def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None) -> str:
+def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
+                      p: Params) -> str:
     """SQL over the source row that is true when the row passes the filter.
 
     Args:
@@ -140,6 +144,7 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None) ->
         numeric: compare the column and the value as numbers (decided by
             :func:`forecast.io.source_checks.filter_modes`).
         thousands: the thousands separator numbers carry, if any.
+        p: the statement's parameters; the filter's values are bound there.
     """
     col = f"src.{quote(spec.column)}"
     text = f"CAST({col} AS VARCHAR)"
@@ -149,25 +154,28 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None) ->
     if spec.op == "not_null":
         return f"({col} IS NOT NULL AND trim({text}) <> '')"
     if spec.op in ("in", "not_in"):
-        items = ", ".join(literal(str(v)) for v in value)
+        items = ", ".join(p(str(v)) for v in value)
         neg = "NOT " if spec.op == "not_in" else ""
         return f"coalesce({text} {neg}IN ({items}), {'TRUE' if neg else 'FALSE'})"
     if spec.op == "starts_with":
-        return f"coalesce(starts_with({text}, {literal(str(value))}), FALSE)"
+        return f"coalesce(starts_with({text}, {p(str(value))}), FALSE)"
     if spec.op == "not_starts_with":
-        return f"coalesce(NOT starts_with({text}, {literal(str(value))}), TRUE)"
+        return f"coalesce(NOT starts_with({text}, {p(str(value))}), TRUE)"
     ops = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     if numeric:
-        number = number_text(text, thousands)
+        number = number_text(text, thousands, p)
+        # The number as a literal, typed as before (a DECIMAL such as 2.5 or a DOUBLE such as
+        # 1e+300): a float's repr cannot carry a quote.
         return (f"coalesce(TRY_CAST({number} AS DOUBLE) {ops[spec.op]} "
-                f"{literal(float(value))}, FALSE)")
-    return f"coalesce({text} {ops[spec.op]} {literal(str(value))}, FALSE)"
+                f"{float(value)!r}, FALSE)")
+    return f"coalesce({text} {ops[spec.op]} {p(str(value))}, FALSE)"
 
 
-def number_text(text: str, thousands: str | None) -> str:
-    """SQL of a text value ready to cast to a number: trimmed, thousands separators removed."""
+def number_text(text: str, thousands: str | None, p: Params) -> str:
+    """SQL of a text value ready to cast to a number: trimmed, thousands separators (bound in
+    ``p``) removed."""
     text = f"trim({text})"
-    return f"replace({text}, {literal(thousands)}, '')" if thousands else text
+    return f"replace({text}, {p(thousands)}, '')" if thousands else text
 
 
 def describe_filter(spec: FilterSpec) -> str:
@@ -177,15 +185,16 @@ def describe_filter(spec: FilterSpec) -> str:
 
 
 def _checks(
-    targets: list[TargetColumn], source: SourceConfig, today: date
+    targets: list[TargetColumn], source: SourceConfig, today: date, p: Params
 ) -> list[tuple[str, str]]:
-    """(condition, message SQL) pairs over the parsed stage; a row is rejected when any holds."""
+    """(condition, message SQL) pairs over the parsed stage; a row is rejected when any holds
+    (the messages' words bound in ``p``)."""
     table = CANONICAL_TABLES.get(source.table)
     required = set(source.required) | (set(table.required) if table else set())
     past_only = set(table.past_only) if table else set()
     checks: list[tuple[str, str]] = []
     for j, spec in enumerate(source.filters):
-        message = literal(f"excluded by filter {describe_filter(spec)}")
+        message = p(f"excluded by filter {describe_filter(spec)}")
         checks.append((f"NOT {quote(f'__keep_{j}')}", message))
     for i, col in enumerate(targets):
         parsed = quote(col.name)
@@ -194,18 +203,18 @@ def _checks(
         checks.append(
             (
                 f"{text} IS NOT NULL AND {parsed} IS NULL",
-                f"{literal(label + ': cannot parse ')} || {_SQL_QUOTE} || {text} || "
-                f"{_SQL_QUOTE} || {literal(', expected ' + _expected(col, source))}",
+                (f"{p(label + ': cannot parse ')} || {_SQL_QUOTE} || {text} || "
+                f"{_SQL_QUOTE} || {p(', expected ' + _expected(col, source))}"),
             )
         )
         if col.name in required:
-            checks.append((f"{text} IS NULL", literal(f"{label}: empty, a value is required")))
+            checks.append((f"{text} IS NULL", p(f"{label}: empty, a value is required")))
         if col.dtype == "DOUBLE":
             checks.append(
                 (
                     f"NOT isfinite({parsed})",
-                    (f"{literal(label + ': ')} || {_SQL_QUOTE} || {text} || {_SQL_QUOTE} || "
-                     f"{literal(' is not a finite number')}"),
+                    (f"{p(label + ': ')} || {_SQL_QUOTE} || {text} || {_SQL_QUOTE} || "
+                     f"{p(' is not a finite number')}"),
                 )
             )
         if col.dtype == "DATE":
@@ -213,12 +222,23 @@ def _checks(
             low = source.min_date
             checks.append(
                 (
-                    f"{parsed} NOT BETWEEN {date_literal(low)} AND {date_literal(high)}",
-                    f"{literal(label + ': date ')} || CAST({parsed} AS VARCHAR) || "
-                    f"{literal(f' outside {low}..{high}')}",
+                    f"{parsed} NOT BETWEEN {p(low)} AND {p(high)}",
+                    (f"{p(label + ': date ')} || CAST({parsed} AS VARCHAR) || "
+                    f"{p(f' outside {low}..{high}')}"),
                 )
             )
     return checks
+
+
+def _raw_sql(source: SourceConfig, read: ReadResult, targets: list[TargetColumn], join_sql: str,
+             numeric: list[bool], p: Params) -> str:
+    """SELECT of each source row's ``source_row``, raw values (``__raw_<i>``) and filter
+    outcomes (``__keep_<j>``)."""
+    raws = [f"{c.raw} AS {_raw(i)}" for i, c in enumerate(targets)]
+    keeps = [f"{_filter_condition(f, numeric[j], source.thousands, p)} AS "
+             f"{quote(f'__keep_{j}')}" for j, f in enumerate(source.filters)]
+    return (f"SELECT src.{ROW} AS {SOURCE_ROW}, {', '.join(raws + keeps)} "
+            f"FROM {quote(read.relation)} AS src {join_sql}")
 
 
 def stage_source(
@@ -250,16 +270,12 @@ def stage_source(
     """
     today = today or date.today()
     join_sql, lookup_columns = lookups
-    targets = resolve_columns(source, read, lookup_columns)
-    raws = [f"{c.raw} AS {_raw(i)}" for i, c in enumerate(targets)]
+    p = Params()
+    targets = resolve_columns(source, read, lookup_columns, p)
     numeric = numeric_filters or [False] * len(source.filters)
-    keeps = [f"{_filter_condition(f, numeric[j], source.thousands)} AS {quote(f'__keep_{j}')}"
-             for j, f in enumerate(source.filters)]
-    base = (
-        f"SELECT src.{ROW} AS {SOURCE_ROW}, {', '.join(raws + keeps)} "
-        f"FROM {quote(read.relation)} AS src {join_sql}"
-    )
-    parsed = [f"{parse_expression(c, _raw(i), source)} AS {quote(c.name)}" for i, c in enumerate(targets)]
+    base = _raw_sql(source, read, targets, join_sql, numeric, p)
+    parsed = [f"{parse_expression(c, _raw(i), source, p)} AS {quote(c.name)}"
+              for i, c in enumerate(targets)]
     names = [c.name for c in targets]
     if source.derive_amount:
         parsed.append("quantity * unit_price AS amount")
@@ -267,18 +283,18 @@ def stage_source(
         derived = "SELECT *, " + parsed.pop() + " FROM"
     else:
         derived = "SELECT * FROM"
-    checks = _checks(targets, source, today)
+    checks = _checks(targets, source, today, p)
     if source.derive_amount:
-        checks.append(("amount IS NULL", literal("amount: needs quantity and unit_price")))
+        checks.append(("amount IS NULL", p("amount: needs quantity and unit_price")))
         checks.append(("NOT isfinite(amount)",
-                       literal("amount: quantity x unit_price is not a finite number")))
+                       p("amount: quantity x unit_price is not a finite number")))
     reasons = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in checks) or "NULL"
     columns = ", ".join(quote(n) for n in names)
-    con.execute(
+    con.execute(*p.query(
         f"""CREATE OR REPLACE TEMP TABLE {quote(staged)} AS
         SELECT {SOURCE_ROW}, {columns}, concat_ws('; ', {reasons}) AS reason
         FROM ({derived} (SELECT *, {', '.join(parsed)} FROM ({base})))"""
-    )
+    ))
     if source.unique_key:
         _mark_duplicates(con, staged, names, source.unique_key)
     return names
@@ -286,10 +302,10 @@ def stage_source(
 
 def quarantine_records(read: ReadResult, staged: str) -> str:
     """SQL selecting (source_row, reason, record) of the rejected rows, the record being the raw
-    source values as JSON."""
-    struct = "{" + ", ".join(
-        f"{literal(name)}: CAST(src.{quote(name)} AS VARCHAR)" for name in read.columns
-    ) + "}"
+    source values as JSON (keyed by the source's column names)."""
+    struct = "struct_pack(" + ", ".join(
+        f"{quote(name)} := CAST(src.{quote(name)} AS VARCHAR)" for name in read.columns
+    ) + ")"
     return (
         f"SELECT s.{SOURCE_ROW}, s.reason, CAST(to_json({struct}) AS VARCHAR) AS record "
         f"FROM {quote(staged)} AS s JOIN {quote(read.relation)} AS src "
@@ -343,9 +359,9 @@ def _mark_duplicates(
             con.execute("DROP TABLE dup_candidates")
             continue
         con.execute(
-            f"""UPDATE {table} AS s SET reason = {literal(message)} || d.first_row
+            f"""UPDATE {table} AS s SET reason = ? || d.first_row
             FROM (SELECT {SOURCE_ROW}, min({SOURCE_ROW}) OVER (PARTITION BY {columns})
                   AS first_row FROM dup_candidates) AS d
-            WHERE s.{SOURCE_ROW} = d.{SOURCE_ROW} AND d.first_row <> d.{SOURCE_ROW}"""
-        )
+            WHERE s.{SOURCE_ROW} = d.{SOURCE_ROW} AND d.first_row <> d.{SOURCE_ROW}""",
+            [message])
         con.execute("DROP TABLE dup_candidates")

@@ -10,12 +10,12 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from forecast.errors import ConfigError, WorkspaceError
+from forecast.io.sql import path_literal, quote
 from forecast.schemas import (
     CANONICAL_TABLES,
     INGEST_LOG_TABLE,
@@ -139,7 +139,7 @@ def attach(con: duckdb.DuckDBPyConnection, workspace: Path, alias: str) -> Path:
     """
     path = warehouse_path(workspace)
     try:
-        con.execute(f"ATTACH {literal(path.as_posix())} AS {quote(alias)}")
+        con.execute(f"ATTACH {path_literal(path)} AS {quote(alias)}")
     except duckdb.IOException as exc:
         error = _in_use(exc, path)
         if error is None:
@@ -168,41 +168,6 @@ def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
         [name],
     ).fetchall()
     return {r[0]: r[1] for r in rows}
-
-
-def quote(identifier: str) -> str:
-    """Quote an identifier for DuckDB SQL."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: object) -> str:
-    """Render a Python scalar as a SQL literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def date_literal(day: date) -> str:
-    """Render a date as a SQL DATE literal."""
-    return f"DATE {literal(day.isoformat())}"
-
-
-def exact_sum(expr: str, where: str | None = None) -> str:
-    """SQL of ``sum(expr)`` that gives the same double whatever order the rows are added in.
-
-    DuckDB adds doubles in the order its threads meet the rows, so a parallel sum can differ in
-    the last bits from one run to the next. Each value is rounded to 1e-9 and added as a
-    DECIMAL, which is exact, so the total is the same on every run. A group holding a value no
-    DECIMAL(38, 9) can hold (NaN, an infinity, beyond 1e29) sums as doubles instead, so a
-    non-finite amount still shows as non-finite, never as a number."""
-    only = f" FILTER (WHERE {where})" if where else ""
-    exact = f"TRY_CAST({expr} AS DECIMAL(38, 9))"
-    return (f"CASE WHEN count({expr}){only} = count({exact}){only} "
-            f"THEN CAST(sum({exact}){only} AS DOUBLE) ELSE sum({expr}){only} END")
 
 
 def ensure_canonical_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:

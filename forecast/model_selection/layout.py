@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forecast.errors import ValidationError
+from forecast.errors import DataError
 
 FULL_FOLDS = 3
 # (selection folds, evaluation folds), most wanted first.
@@ -58,7 +58,7 @@ def plan_layout(history: int, horizon: int, *, backtest_h: int | None = None,
         min_history: the fewest periods a series is backtested on.
 
     Raises:
-        ValidationError: explicit settings that the history cannot hold.
+        DataError: explicit settings that the history cannot hold.
     """
     h = backtest_h or horizon
     given = {"backtest_h": backtest_h, "step": step, "selection_folds": selection_folds,
@@ -109,7 +109,7 @@ def _check(layout: FoldLayout, history: int, min_history: int, given: dict) -> N
     need = layout.needs(min_history)
     if need > history:
         named = ", ".join(f"{k}={v}" for k, v in given.items() if v is not None)
-        raise ValidationError(
+        raise DataError(
             f"revenue backtest: {named} needs {need} periods of history "
             f"({max(min_history, layout.h)} before "
             f"the first origin, then {layout.selection_folds + layout.eval_folds} fold(s) of "

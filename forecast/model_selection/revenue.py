@@ -20,19 +20,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from forecast.errors import ValidationError
+from forecast.errors import DataError, ValidationError
 from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
-from forecast.hierarchy import OLS, Hierarchy, Reconciler, accuracy_by_level
+from forecast.features.intermittency import DEMAND_CLASS, demand_classes
+from forecast.hierarchy import OLS, Hierarchy, Reconciler
 from forecast.hierarchy.periods import total_error_inflation
+from forecast.model_selection.demand import (
+    REASON,
+    calibration_groups,
+    demand_note,
+    exclusions_at,
+    needed,
+    restrict_choice,
+    unsuited,
+)
+from forecast.model_selection.folds import RECONCILED, CrossValidation, reconcile_folds
 from forecast.model_selection.selection import (
     SELECTED,
-    Selection,
     apply_selection,
     equal_weights,
     evaluate_selection,
@@ -56,36 +66,6 @@ from forecast.schemas import (
 
 log = logging.getLogger(__name__)
 CAP = "cap"
-RECONCILED = "selected_reconciled"
-
-
-@dataclass(frozen=True)
-class CrossValidation:
-    """The nested out-of-sample evaluation of a :class:`RevenueForecaster` on one frame.
-
-    Attributes:
-        table: the candidates' backtest rows over every origin (``fold, cutoff, unique_id, ds,
-            model, y, yhat``, intervals, scales).
-        rows: the scored rows of the evaluation folds: the candidates', the selected forecast's
-            (``model == "selected"``) and, with a hierarchy, the reconciled one's
-            (``"selected_reconciled"``), with each series' ``grain`` when it is known.
-        choices: ``fold, cutoff, strategy, unique_id, model, error, weight`` per window.
-        by_level: WAPE per grain, unreconciled and reconciled; None without a hierarchy.
-        final: the model name of the forecast the fitted model makes (reconciled or not).
-        inflation: spread factor of multi-period totals of that forecast.
-        end: the last date of the frame (a fit can reuse the backtest only on the same data).
-        dropped: candidates that could not fit or forecast at some origin, with the reason;
-            they are in no table and get no weight.
-    """
-
-    table: pd.DataFrame
-    rows: pd.DataFrame
-    choices: pd.DataFrame
-    by_level: pd.DataFrame | None
-    final: str
-    inflation: float
-    end: pd.Timestamp
-    dropped: Mapping[str, str] = field(default_factory=dict)
 
 
 class RevenueForecaster(BaseEstimator):
@@ -151,28 +131,29 @@ class RevenueForecaster(BaseEstimator):
             progress: called as (fits done, fits) by the backtest.
         """
         dropped: dict[str, str] = {}
-        table = backtest(self.candidates, self._with_caps(frame, frame),
+        active = self._active(frame)
+        table = backtest(active, self._with_caps(frame, frame),
                          self._spec(self.selection_folds + n_windows), progress, dropped)
-        _check_left(self.candidates, dropped)
+        _check_left(active, dropped)
         keys = _series_keys(frame, hierarchy, series)
-        groups = _groups(keys)
+        groups = calibration_groups(_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
         rows, choices, selections = evaluate_selection(
             table, self.selection_folds, self.strategy, self.levels, groups,
-            self._regime(self._freq(frame)))
-        by_level = None
+            self._regime(self._freq(frame)), exclusions_at(frame, active))
+        by_grain = None
         if hierarchy is not None and self.reconciler is not None:
             try:
-                reconciled, by_level = reconcile_folds(rows, selections, hierarchy,
+                reconciled, by_grain = reconcile_folds(rows, selections, hierarchy,
                                                         self.reconciler)
                 rows = pd.concat([rows, reconciled], ignore_index=True)
             except ValidationError as exc:
-                log.warning("backtest forecasts not reconciled (%s); levels reported "
+                log.warning("backtest forecasts not reconciled (%s); grains reported "
                             "unreconciled", exc)
         final = RECONCILED if (rows[MODEL] == RECONCILED).any() else SELECTED
         inflation = total_error_inflation(rows[rows[MODEL] == final])
         if GRAIN in keys:
             rows = rows.merge(keys[[UNIQUE_ID, GRAIN]], on=UNIQUE_ID, how="left")
-        return CrossValidation(table, rows, choices, by_level, final, inflation,
+        return CrossValidation(table, rows, choices, by_grain, final, inflation,
                                pd.Timestamp(frame[DS].max()), dropped)
 
     # -- fit and predict --------------------------------------------------------------------
@@ -197,18 +178,24 @@ class RevenueForecaster(BaseEstimator):
             raise ValidationError("RevenueForecaster needs at least one candidate")
         keys = _series_keys(frame, hierarchy, series)
         self.dropped_: dict[str, str] = dict(cv.dropped) if cv is not None else {}
+        self.demand_classes_ = demand_classes(frame)
+        self.skipped_ = needed(self.candidates, self.demand_classes_[DEMAND_CLASS])
         window = self._selection_window(frame, cv)
         self.caps_ = self._caps(frame)
         self.models_ = self._fit_candidates(self._with_caps(frame, frame))
         self.backtest_ = window[window[MODEL].isin(list(self.models_))]
+        classes = self.demand_classes_[DEMAND_CLASS]
+        pairs, groups = unsuited(classes, self.models_), calibration_groups(
+            _groups(keys), classes, self.models_)
         if self.selection_folds == 0:
-            self.selection_ = equal_weights(keys[UNIQUE_ID], list(self.models_), _groups(keys))
+            equal = equal_weights(keys[UNIQUE_ID], list(self.models_), groups)
+            self.selection_ = replace(equal, choice=restrict_choice(equal.choice, pairs))
             self.inflation_ = 1.0
         else:
             freq = self._freq(frame)
             target = history_spans(regularize(check_series_frame(frame), freq))
-            self.selection_ = select_on(self.backtest_, self.strategy, self.levels,
-                                        _groups(keys), self._regime(freq), target)
+            self.selection_ = select_on(self.backtest_, self.strategy, self.levels, groups,
+                                        self._regime(freq), target, pairs)
             self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
                 cv.dropped) else total_error_inflation(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
@@ -225,8 +212,11 @@ class RevenueForecaster(BaseEstimator):
     def notes(self) -> list[str]:
         """What a reader of the fitted model's numbers should know, in plain words."""
         notes = [f"candidate {name} dropped: {reason}" for name, reason in self.dropped_.items()]
+        demand = demand_note(self.demand_classes_, self.candidates, self.skipped_)
+        notes += [demand] if demand else []
         excluded = self.selection_.excluded
         if excluded is not None and len(excluded):
+            excluded = excluded[~excluded["reason"].str.startswith(REASON)]
             for name, rows in excluded.groupby(MODEL):
                 notes.append(f"candidate {name} not weighted for {len(rows)} series: no backtest "
                              f"fold exercised its forecast (e.g. {rows['reason'].iloc[0]})")
@@ -247,23 +237,25 @@ class RevenueForecaster(BaseEstimator):
         """Every candidate not dropped, fitted on all the history; one that fails is dropped."""
         models = {}
         for name, model in self.candidates.items():
-            if name in self.dropped_:
+            if name in self.dropped_ or name in self.skipped_:
                 continue
             try:
                 models[name] = clone(model).fit(data)
             except ValidationError as exc:
                 self.dropped_[name] = f"final fit: {exc}"
                 log.warning("candidate %s dropped: it cannot fit all the history (%s)", name, exc)
-        _check_left(self.candidates, self.dropped_, backtested=False)
+        _check_left({name: model for name, model in self.candidates.items()
+                     if name not in self.skipped_}, self.dropped_, backtested=False)
         return models
 
     def _selection_window(self, frame: pd.DataFrame, cv: CrossValidation | None) -> pd.DataFrame:
         if self.selection_folds == 0:
             return pd.DataFrame(columns=[FOLD, UNIQUE_ID, DS, MODEL, "y", YHAT])
         if cv is None:
-            window = backtest(self.candidates, self._with_caps(frame, frame),
+            active = self._active(frame)
+            window = backtest(active, self._with_caps(frame, frame),
                               self._spec(self.selection_folds), failures=self.dropped_)
-            _check_left(self.candidates, self.dropped_)
+            _check_left(active, self.dropped_)
             return window
         if cv.end != pd.Timestamp(frame[DS].max()):
             raise ValidationError(f"the cross-validation ends on {cv.end.date()}, the frame on "
@@ -328,6 +320,12 @@ class RevenueForecaster(BaseEstimator):
         given = (getattr(m, "freq", None) for m in self.candidates.values())
         return next((f for f in given if f), None) or infer_freq(frame[DS])
 
+    def _active(self, frame: pd.DataFrame) -> dict[str, Forecaster]:
+        """The candidates worth fitting on ``frame``: not those made for demand classes that
+        none of its series has (see ``model_selection.demand``)."""
+        skipped = needed(self.candidates, demand_classes(frame)[DEMAND_CLASS])
+        return {name: model for name, model in self.candidates.items() if name not in skipped}
+
     def _regime(self, freq: str) -> Callable[[str, int], object]:
         """``(candidate, history) -> regime`` of the candidates (see ``Forecaster.regime``)."""
         return lambda name, history: self.candidates[name].regime(history, freq)
@@ -381,7 +379,7 @@ def _check_left(candidates: Mapping[str, Forecaster], dropped: Mapping[str, str]
             log.warning("candidate %s dropped: it failed in the backtest at %s", name,
                         dropped[name])
     if not set(candidates) - set(dropped):
-        raise ValidationError("no candidate could be fitted: " + "; ".join(
+        raise DataError("no candidate could be fitted: " + "; ".join(
             f"{name}: {reason}" for name, reason in dropped.items()))
 
 
@@ -397,37 +395,6 @@ def _series_keys(frame: pd.DataFrame, hierarchy: Hierarchy | None,
 def _groups(keys: pd.DataFrame) -> pd.Series | None:
     """unique_id -> grain, the calibration group of each series; None without grains."""
     return keys.set_index(UNIQUE_ID)[GRAIN] if GRAIN in keys else None
-
-
-def reconcile_folds(rows: pd.DataFrame, selections: dict[int, Selection],
-                     hierarchy: Hierarchy, reconciler: Reconciler
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Reconcile each evaluation fold's selected forecast; WAPE per grain before and after.
-
-    A fold reconciles the series that existed at its origin, on the dates where each of them
-    has a row; rows of dates with a closed store (no actual, so no backtest row) stay as they
-    were and are scored unreconciled.
-    """
-    selected = rows[rows[MODEL] == SELECTED]
-    pieces, actuals = [], []
-    for fold, group in selected.groupby(FOLD):
-        # A series that did not exist yet at the fold's origin has no forecast there.
-        present = hierarchy.restrict(group[UNIQUE_ID].unique())
-        residuals = selections[fold].residuals
-        residuals = residuals[residuals[UNIQUE_ID].isin(present.unique_ids)]
-        full = group.groupby(DS)[UNIQUE_ID].transform("size") == len(present.unique_ids)
-        pieces += [reconciler.reconcile(group[full], present, residuals), group[~full]]
-        actuals.append(group)
-    reconciled = pd.concat(pieces, ignore_index=True).assign(**{MODEL: RECONCILED})
-    base = pd.concat(actuals, ignore_index=True)
-    by_level = accuracy_by_level(_fold_key(base), _fold_key(base), _fold_key(reconciled),
-                                 hierarchy=hierarchy)
-    return reconciled, by_level
-
-
-def _fold_key(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows keyed by (series, fold and date), so folds that share dates stay apart."""
-    return frame.assign(**{DS: frame[FOLD].astype(str) + "|" + frame[DS].astype(str)})
 
 
 def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:

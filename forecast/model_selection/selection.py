@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from forecast.errors import ValidationError
+from forecast.errors import DataError
 from forecast.evaluation.backtest import HISTORY
 from forecast.model_selection.weights import (
     ERROR,
@@ -64,7 +64,8 @@ class Selection:
 
 def select_on(window: pd.DataFrame, strategy: str, levels,
               groups: pd.Series | None = None, regime: Regime | None = None,
-              target: pd.Series | None = None) -> Selection:
+              target: pd.Series | None = None, exclude: pd.DataFrame | None = None
+              ) -> Selection:
     """Choose weights and calibrate intervals on backtest rows of some folds.
 
     Args:
@@ -76,8 +77,11 @@ def select_on(window: pd.DataFrame, strategy: str, levels,
         regime: ``(candidate, history) -> regime`` (see ``Forecaster.regime``); with
             ``target`` (unique_id -> history at the forecast origin) a candidate is weighted
             for a series only when every fold of the window had the regime it will have then.
+        exclude: ``unique_id, model, reason`` of further pairs not to weigh (a candidate not
+            made for a series' demand class, see ``model_selection.demand``).
     """
     excluded = unvalidated(window, regime, target) if regime is not None else None
+    excluded = _with_pairs(window, excluded, exclude)
     discontinued = discontinued_series(window)
     stopped = window[window[UNIQUE_ID].isin(discontinued)]
     window = window[~window[UNIQUE_ID].isin(discontinued)]
@@ -135,6 +139,17 @@ def unvalidated(window: pd.DataFrame, regime: Regime, target: pd.Series) -> pd.D
                                                              first["_at"], first["_end"],
                                                              strict=True)]
     return first[[UNIQUE_ID, MODEL]].assign(reason=reasons).reset_index(drop=True)
+
+
+def _with_pairs(window: pd.DataFrame, excluded: pd.DataFrame | None,
+                more: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``excluded`` and the pairs of ``more`` that the window has, each pair once."""
+    if more is None or more.empty:
+        return excluded
+    present = pd.MultiIndex.from_frame(window[[UNIQUE_ID, MODEL]].drop_duplicates())
+    more = more[pd.MultiIndex.from_frame(more[[UNIQUE_ID, MODEL]]).isin(present)]
+    both = more if excluded is None else pd.concat([excluded, more], ignore_index=True)
+    return both.drop_duplicates([UNIQUE_ID, MODEL]).reset_index(drop=True)
 
 
 def equal_weights(ids, models: list[str], groups: pd.Series | None = None) -> Selection:
@@ -211,6 +226,7 @@ def _zeros(forecasts: pd.DataFrame) -> pd.DataFrame:
 def evaluate_selection(
     table: pd.DataFrame, selection_folds: int, strategy: str, levels,
     groups: pd.Series | None = None, regime: Regime | None = None,
+    exclude: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score the selected forecast on every fold that has ``selection_folds`` folds before it.
 
@@ -222,6 +238,8 @@ def evaluate_selection(
         groups: unique_id -> calibration group (see :func:`select_on`).
         regime: see :func:`select_on`; each evaluation fold's origin is the forecast origin
             its choice is made for.
+        exclude: origin -> pairs not to weigh for a choice made at that origin (see
+            :func:`select_on`).
 
     Returns:
         ``(rows, choices, selections)``: the scored rows of the candidates and of the selected
@@ -231,11 +249,11 @@ def evaluate_selection(
         :class:`Selection` used for each evaluation fold.
 
     Raises:
-        ValidationError: the table has no more than ``selection_folds`` folds.
+        DataError: the table has no more than ``selection_folds`` folds.
     """
     folds = sorted(table[FOLD].unique())
     if len(folds) <= selection_folds:
-        raise ValidationError(
+        raise DataError(
             f"the backtest has {len(folds)} folds: at least {selection_folds + 1} are needed to "
             f"choose on {selection_folds} and score on the next")
     pieces, choices, selections = [], [], {}
@@ -244,7 +262,9 @@ def evaluate_selection(
         window = table[table[FOLD].isin(folds[position - selection_folds:position])]
         rows = table[table[FOLD] == fold]
         target = rows.groupby(UNIQUE_ID, observed=True)[HISTORY].first() if regime else None
-        chosen = selections[fold] = select_on(window, strategy, levels, groups, regime, target)
+        pairs = exclude(rows[CUTOFF].iloc[0]) if exclude is not None else None
+        chosen = selections[fold] = select_on(window, strategy, levels, groups, regime, target,
+                                              pairs)
         scales = rows[[UNIQUE_ID, *[c for c in rows if c.startswith("scale_")]]].drop_duplicates(
             UNIQUE_ID)
         keys = rows.drop(columns=[c for c in rows if c.startswith("scale_")])

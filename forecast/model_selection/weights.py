@@ -38,7 +38,7 @@ def choose_models(
         strategy: "best" gives weight 1 to the lowest-error candidate of each group;
             "inverse_error" weights candidates by error**-power within each group;
             "pooled_inverse_error" uses the pooled errors over all series for everyone.
-        groups: optional unique_id -> group (a level column such as a region); default per series.
+        groups: optional unique_id -> group (a key column such as a region); default per series.
         power: exponent of the inverse-error weights.
         exclude: ``unique_id, model`` pairs that get no weight (their rows do not count in any
             error either); a series left without a candidate keeps all of them.

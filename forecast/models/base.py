@@ -1,7 +1,7 @@
 """The common forecaster interface, frame checks, frequencies and interval column names.
 
 Every revenue forecaster takes a long series frame ``unique_id, ds, y`` (plus exogenous and
-level columns) in ``fit`` and returns ``unique_id, ds, yhat, yhat_lo_<level>, yhat_hi_<level>``
+key columns) in ``fit`` and returns ``unique_id, ds, yhat, yhat_lo_<level>, yhat_hi_<level>``
 from ``predict(h, future_exog, levels)``. Series are put on a regular grid of their frequency
 before fitting: a missing period becomes a row with ``y`` missing, so lags count periods, not rows.
 """
@@ -42,7 +42,7 @@ def check_series_frame(frame: pd.DataFrame, name: str = "series frame") -> pd.Da
     """Check a long series frame and return a sorted copy with ``ds`` as datetimes.
 
     Args:
-        frame: columns ``unique_id, ds, y`` and any exogenous or level columns.
+        frame: columns ``unique_id, ds, y`` and any exogenous or key columns.
         name: what the frame is called in error messages.
 
     Raises:
@@ -107,7 +107,7 @@ def regularize(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
 
     Returns:
         The frame with a row for every period; added rows have ``y`` and the numeric columns
-        missing, and the non-numeric (level) columns carried from the series' other rows.
+        missing, and the non-numeric (key) columns carried from the series' other rows.
     """
     bounds = frame.groupby(UNIQUE_ID, sort=False, observed=True)[DS].agg(["min", "max", "size"])
     grid = _date_grid(bounds["min"], bounds["max"], freq)
@@ -237,6 +237,15 @@ class Forecaster(BaseEstimator):
         Args:
             history: periods from the series' first observation to the forecast origin.
             freq: the series' frequency.
+        """
+        return None
+
+    def made_for(self) -> frozenset[str] | None:
+        """The demand classes (``forecast.features.intermittency``) this model is made for.
+
+        A model made for some classes (Croston's for erratic, intermittent and lumpy demand)
+        is the kind a selection weighs for series of those classes, and only for them. The default,
+        None: a model for every series.
         """
         return None
 

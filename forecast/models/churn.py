@@ -28,7 +28,7 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 
-from forecast.errors import ValidationError
+from forecast.errors import DataError, ValidationError
 from forecast.models.calibration import (
     Calibrator,
     choose_calibration,
@@ -242,7 +242,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """
         y = np.asarray(y, dtype=int)
         if len(np.unique(y)) != 2:
-            raise ValidationError("churn training needs both churners and stayers in the label")
+            churners = int(y.sum())
+            raise DataError(
+                f"churn training needs both churners and stayers in the label; it has "
+                f"{churners} churners and {len(y) - churners} stayers (rows whose label is "
+                "unknown, such as a cutoff whose label window runs past the data, are left out)")
         self._learn_schema(X)
         features = self._features(X)
         splits = self._validation_splits(X.reset_index(drop=True), y)
@@ -352,9 +356,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - churn, churn])
 
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        """``churn_proba`` and ``tier`` per row of X (the pyfunc interface of MLflow)."""
+        """``churn_proba`` and the threshold ``tier`` per row of X (the pyfunc interface of
+        MLflow).
+
+        Each row's output depends on that row only, so it is the same however the rows are
+        batched (``mlflow.pyfunc.spark_udf`` calls this batch by batch). ``capacity`` is not
+        applied here: it ranks all customers at once, a global step after scoring
+        (:func:`assign_tiers` over every probability, as batch scoring does over the whole run).
+        """
         proba = self.predict_proba(X)[:, 1]
-        return pd.DataFrame({CHURN_PROBA: proba, TIER: self._tiers(proba)})
+        return pd.DataFrame({CHURN_PROBA: proba,
+                             TIER: assign_tiers(proba, self.tier_high, self.tier_medium)})
 
     def _tiers(self, proba: np.ndarray) -> np.ndarray:
         return assign_tiers(proba, self.tier_high, self.tier_medium, self.capacity)

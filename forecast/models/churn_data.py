@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from forecast.errors import ValidationError
+from forecast.errors import DataError, ValidationError
 from forecast.schemas import CUTOFF, LABEL
 
 log = logging.getLogger(__name__)
@@ -148,11 +148,11 @@ class TimeAwareSplit:
         """Train and validation row positions, oldest validation cutoff first.
 
         Raises:
-            ValidationError: no cutoff has an earlier cutoff at least ``gap_days`` before it.
+            DataError: no cutoff has an earlier cutoff at least ``gap_days`` before it.
         """
         folds = self.folds(cutoffs)
         if not folds:
-            raise ValidationError(
+            raise DataError(
                 f"time-aware validation needs a cutoff at least {self.gap_days} days before one "
                 f"of the latest {self.n_validation_cutoffs} cutoffs; cutoffs are "
                 f"{_dates(cutoffs)}")
@@ -227,13 +227,13 @@ def customer_folds(cutoffs: pd.Series, y: np.ndarray, ids: pd.Series | None, *, 
     rows of every other customer, at every cutoff (without ``ids``, every other row).
 
     Raises:
-        ValidationError: the latest cutoff has fewer than ``n_folds`` churners or stayers.
+        DataError: the latest cutoff has fewer than ``n_folds`` churners or stayers.
     """
     days = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
     latest = np.flatnonzero(days == days.max())
     counts = np.bincount(y[latest], minlength=2)
     if counts.min() < n_folds:
-        raise ValidationError(
+        raise DataError(
             f"churn validation: no two cutoffs are a horizon apart, and the latest cutoff "
             f"{_dates(cutoffs)[-1]} has {counts[1]} churners and {counts[0]} stayers, too few "
             f"for {n_folds}-fold validation across customers; add earlier cutoffs or customers")

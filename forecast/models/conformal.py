@@ -6,7 +6,9 @@ empirical quantile of the scaled backtest errors ``(y - yhat) / scale`` at the s
 (neighbouring steps are pooled until there are enough errors), and ``scale`` is ``|yhat|``
 (errors proportional to the level of the series) or 1. The quantiles get the usual
 finite-sample correction, and the two tails are estimated separately, so a biased model gets
-asymmetric intervals.
+asymmetric intervals. Steps past the longest backtest fold were never measured: their bounds are
+the last measured step's, widened by ``sqrt(step / last step)`` (errors that add up at least as
+a random walk's), never the same width as a step that was measured.
 """
 
 from __future__ import annotations
@@ -139,8 +141,14 @@ class ConformalCalibrator(BaseEstimator):
         else:
             steps = out.sort_values(DS).groupby(UNIQUE_ID, sort=False).cumcount().reindex(
                 out.index).to_numpy() + 1
-        steps = np.minimum(steps, self.max_h_) if self.by_horizon else np.ones(len(out), int)
         scale = self._scale(out[YHAT].to_numpy(float))
+        if self.by_horizon:
+            # Past the last calibrated step the errors were never measured: they are taken to
+            # grow at least as a random walk's, the last step's quantiles times sqrt(step / it).
+            scale = scale * np.sqrt(np.maximum(steps, self.max_h_) / self.max_h_)
+            steps = np.minimum(steps, self.max_h_)
+        else:
+            steps = np.ones(len(out), int)
         for level, group in table[table[MODEL] == name].groupby("level"):
             by_step = group.set_index(H)
             lo, hi = interval_columns(level)

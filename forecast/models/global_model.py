@@ -3,7 +3,7 @@
 Direct strategy: every lag and rolling feature looks back at least ``horizon`` periods, so a
 single model forecasts all steps 1..horizon from data known at the forecast origin. Each series
 is divided by its mean over the training window, so stores of very different size share one
-model; the forecast is multiplied back. Calendar and holiday features, level columns (as
+model; the forecast is multiplied back. Calendar and holiday features, key columns (as
 categoricals) and exogenous regressors with their future values complete the features.
 """
 
@@ -20,6 +20,7 @@ from forecast.features.holiday_features import (
 )
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
+from forecast.periods import freq_code, year_length
 from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, BoostingLoss, H, Y
 
 
@@ -34,13 +35,11 @@ def default_lags(horizon: int, season_length: int, year: int) -> tuple[int, ...]
 
 
 def _periods_per_year(freq: str) -> int:
-    code = freq.split("-")[0].upper()
-    return {"D": 364, "B": 260, "W": 52, "M": 12, "MS": 12, "ME": 12}.get(code, 4)
+    return year_length(freq) or 4
 
 
 def _default_windows(freq: str) -> tuple[int, ...]:
-    code = freq.split("-")[0].upper()
-    return {"D": (7, 28, 91, 364), "W": (4, 13, 26, 52)}.get(code, (3, 6, 12))
+    return {"D": (7, 28, 91, 364), "W": (4, 13, 26, 52)}.get(freq_code(freq), (3, 6, 12))
 
 
 def _per_row(values: pd.Series, ids: np.ndarray) -> np.ndarray:
@@ -89,7 +88,7 @@ class GlobalForecaster(Forecaster):
         windows: rolling-mean windows (periods) ending ``horizon`` periods back; None by freq.
         season_length: periods per season; None by freq (7 daily, 52 weekly).
         exog: exogenous columns; None uses every numeric column other than y.
-        level_columns: categorical level columns; None uses every non-numeric column.
+        key_columns: categorical key columns (region, store...); None uses every non-numeric column.
         id_as_category: use unique_id as a categorical; None when there are <= 250 series.
         scale: "mean" divides each series by its mean; "none" leaves it.
         scale_window: periods at the end of the training window the mean is taken over; None
@@ -118,7 +117,7 @@ class GlobalForecaster(Forecaster):
         windows: tuple[int, ...] | None = None,
         season_length: int | None = None,
         exog: tuple[str, ...] | None = None,
-        level_columns: tuple[str, ...] | None = None,
+        key_columns: tuple[str, ...] | None = None,
         id_as_category: bool | None = None,
         scale: str = "mean",
         scale_window: int | None = None,
@@ -142,7 +141,7 @@ class GlobalForecaster(Forecaster):
         self.windows = windows
         self.season_length = season_length
         self.exog = exog
-        self.level_columns = level_columns
+        self.key_columns = key_columns
         self.id_as_category = id_as_category
         self.scale = scale
         self.scale_window = scale_window
@@ -223,7 +222,7 @@ class GlobalForecaster(Forecaster):
         return ConformalCalibrator(levels=(50, 80, 90, 95, 99), min_samples=50).fit(rows)
 
     def _resolve_features(self, frame: pd.DataFrame) -> None:
-        """The fitted feature choices: lags, windows, exogenous, level and id columns."""
+        """The fitted feature choices: lags, windows, exogenous, key and id columns."""
         self.season_length_ = self.season_length or season_length_for(self.freq_)
         year = _periods_per_year(self.freq_)
         self.lags_ = self.lags or default_lags(self.horizon, self.season_length_, year)
@@ -233,14 +232,14 @@ class GlobalForecaster(Forecaster):
         others = [c for c in frame.columns if c not in (UNIQUE_ID, DS, Y)]
         numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
         self.exog_ = list(self.exog) if self.exog is not None else numeric
-        self.levels_ = list(self.level_columns) if self.level_columns is not None else [
+        self.keys_ = list(self.key_columns) if self.key_columns is not None else [
             c for c in others if c not in numeric]
-        missing = [c for c in self.exog_ + self.levels_ if c not in frame.columns]
+        missing = [c for c in self.exog_ + self.keys_ if c not in frame.columns]
         if missing:
-            raise ValidationError(f"series frame: missing exogenous or level column(s) {missing}")
+            raise ValidationError(f"series frame: missing exogenous or key column(s) {missing}")
         use_id = self.id_as_category
         self.use_id_ = frame[UNIQUE_ID].nunique() <= MAX_CATEGORIES if use_id is None else use_id
-        self.categories_ = {c: _top_categories(frame[c]) for c in self.levels_}
+        self.categories_ = {c: _top_categories(frame[c]) for c in self.keys_}
         if self.use_id_:
             self.categories_[UNIQUE_ID] = _top_categories(frame[UNIQUE_ID])
         self.calendar_ = build_holiday_calendar(frame[DS], self.holidays, self.country)
@@ -297,8 +296,8 @@ class GlobalForecaster(Forecaster):
             raise ValidationError(f"h={h} exceeds the horizon {self.horizon} the model was fit for")
         future = future_dates(self.last_ds_, h, self.freq_)
         future = self._attach_exog(future, future_exog)
-        static = self.history_.groupby(UNIQUE_ID, sort=False, observed=True)[self.levels_].last()
-        if self.levels_:
+        static = self.history_.groupby(UNIQUE_ID, sort=False, observed=True)[self.keys_].last()
+        if self.keys_:
             future = future.merge(static, left_on=UNIQUE_ID, right_index=True, how="left")
         combined = pd.concat([self.history_, future.assign(**{Y: np.nan})], ignore_index=True)
         combined = combined.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)

@@ -1,21 +1,31 @@
-"""Prophet, one model per series, fitted in parallel processes.
+"""Prophet, one model per series, fitted and predicted by an engine.
 
 The only module that imports prophet, and only inside functions, so importing forecast stays
 cheap. Fitted models are kept as Prophet's own JSON (``prophet.serialize.model_to_json``): that is
-what worker processes send back, what :meth:`ProphetForecaster.to_json` saves and what
+what the per-series functions (:func:`fit_series`, :func:`predict_series`) send back from
+wherever they run, what :meth:`ProphetForecaster.to_json` saves and what
 :meth:`ProphetForecaster.from_json` loads; the Stan backend is never pickled.
+
+The per-series loop goes through :meth:`forecast.engine.Engine.map_groups` of the engine in force
+(:func:`forecast.engine.use_engine`; by default this machine, ``n_jobs`` loky processes); the
+engine is never stored on the model. Prophet draws its predictive samples from numpy's global
+generator; each series' draws are seeded from its id and its forecast origin
+(:func:`series_seed`), so intervals are the same on every run and on every engine.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from forecast.engine import Engine, LocalEngine, current_engine
 from forecast.errors import ValidationError
 from forecast.models.base import Forecaster, future_dates
 from forecast.schemas import (
@@ -79,63 +89,92 @@ def _new_prophet(options: dict, observed: int | None = None):
     return model
 
 
-def fit_series_chunk(chunk: list[tuple[str, pd.DataFrame]], options: dict) -> list[tuple[str, str]]:
-    """Fit one Prophet per series; returns (unique_id, model JSON) pairs. Runs in workers."""
+MODEL_JSON, SEED = "_model", "_seed"
+
+
+def series_seed(uid: str, origin: pd.Timestamp) -> int:
+    """The seed of a series' predictive sampling: a stable hash of its id and its forecast
+    origin (its last date; in a backtest, the fold's), the same in every process and run."""
+    text = f"{uid}\x1f{pd.Timestamp(origin).isoformat()}"
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little")
+
+
+def fit_series(group: pd.DataFrame, options: dict) -> pd.DataFrame:
+    """Fit one series' Prophet (runs wherever the engine runs it).
+
+    Args:
+        group: ``unique_id, ds, y`` (+ regressors, ``cap``, ``floor``) of one series.
+
+    Returns:
+        One row: ``unique_id, model`` (Prophet's JSON).
+    """
     from prophet.serialize import model_to_json
 
-    out = []
+    uid = str(group[UNIQUE_ID].iloc[0])
+    frame = group.drop(columns=UNIQUE_ID)
     with quiet_stan():
-        for uid, frame in chunk:
-            model = _new_prophet(options, len(frame)).fit(frame)
-            out.append((uid, model_to_json(model)))
-    return out
+        model = _new_prophet(options, len(frame)).fit(frame)
+    return pd.DataFrame({UNIQUE_ID: [uid], "model": [model_to_json(model)]})
 
 
-def predict_series_chunk(
-    chunk: list[tuple[str, str, pd.DataFrame]], levels: Sequence[float], samples: int
-) -> pd.DataFrame:
-    """Forecast the given future frames with the given model JSONs. Runs in workers.
+def predict_series(group: pd.DataFrame, levels: Sequence[float], samples: int) -> pd.DataFrame:
+    """Forecast one series' future rows with its Prophet JSON (runs wherever the engine runs
+    it); the intervals' sampling is seeded with the group's seed, so it is the same anywhere.
+
+    Args:
+        group: the series' future rows ``unique_id, ds`` (+ regressors, ``cap``, ``floor``),
+            its model JSON in ``_model`` (on one row at least) and its seed in ``_seed``.
 
     Returns:
         Frame ``unique_id, ds, yhat`` + interval columns for ``levels``.
     """
     from prophet.serialize import model_from_json
 
-    pieces = []
+    uid = str(group[UNIQUE_ID].iloc[0])
+    model_json = group[MODEL_JSON].dropna().iloc[0]
+    seed = int(group[SEED].iloc[0])
+    future = group.drop(columns=[UNIQUE_ID, MODEL_JSON, SEED])
     with quiet_stan():
-        for uid, model_json, future in chunk:
-            model = model_from_json(model_json)
-            piece = pd.DataFrame({UNIQUE_ID: uid, DS: future[DS].to_numpy()})
-            piece[YHAT] = model.predict(future)[YHAT].to_numpy()
-            if levels:
-                model.uncertainty_samples = samples
-                paths = model.predictive_samples(future)[YHAT]
-                for level in levels:
-                    lo, hi = interval_columns(level)
-                    piece[lo] = np.quantile(paths, 0.5 - level / 200, axis=1)
-                    piece[hi] = np.quantile(paths, 0.5 + level / 200, axis=1)
-            pieces.append(piece)
-    return pd.concat(pieces, ignore_index=True)
+        model = model_from_json(model_json)
+        piece = pd.DataFrame({UNIQUE_ID: uid, DS: future[DS].to_numpy()})
+        piece[YHAT] = model.predict(future)[YHAT].to_numpy()
+        if levels:
+            model.uncertainty_samples = samples
+            paths = _seeded_samples(model, future, seed)
+            for level in levels:
+                lo, hi = interval_columns(level)
+                piece[lo] = np.quantile(paths, 0.5 - level / 200, axis=1)
+                piece[hi] = np.quantile(paths, 0.5 + level / 200, axis=1)
+    return piece
 
 
-def _run_chunks(function, chunks: list, n_jobs: int, *args) -> list:
-    from joblib import Parallel, delayed, effective_n_jobs
+def _seeded_samples(model, future: pd.DataFrame, seed: int) -> np.ndarray:
+    """Prophet's predictive sample paths of ``yhat``, drawn from numpy's global generator (as
+    Prophet does) seeded with ``seed``; the generator's state is restored afterwards."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        return model.predictive_samples(future)[YHAT]
+    finally:
+        np.random.set_state(state)
 
-    if effective_n_jobs(n_jobs) == 1 or len(chunks) == 1:
-        return [function(chunk, *args) for chunk in chunks]
-    return Parallel(n_jobs=n_jobs, backend="loky")(delayed(function)(c, *args) for c in chunks)
+
+def _output_schema(levels: Sequence[float]):
+    import pyarrow as pa
+
+    fields = [(UNIQUE_ID, pa.string()), (DS, pa.timestamp("us")), (YHAT, pa.float64())]
+    fields += [(c, pa.float64()) for level in levels for c in interval_columns(level)]
+    return pa.schema(fields)
 
 
-def _split(items: list, n_jobs: int) -> list[list]:
-    from joblib import effective_n_jobs
+def _fit_schema():
+    import pyarrow as pa
 
-    workers = effective_n_jobs(n_jobs)
-    n_chunks = 1 if workers == 1 else min(len(items), workers * 4)
-    return [items[i::n_chunks] for i in range(n_chunks) if items[i::n_chunks]]
+    return pa.schema([(UNIQUE_ID, pa.string()), ("model", pa.string())])
 
 
 class ProphetForecaster(Forecaster):
-    """One Prophet model per series, fitted and predicted in parallel processes.
+    """One Prophet model per series, fitted and predicted by the engine in force.
 
     Args:
         growth: "linear", "logistic" (needs a ``cap`` column, optional ``floor``) or "flat".
@@ -150,7 +189,8 @@ class ProphetForecaster(Forecaster):
         holidays: frame ``holiday, ds`` (+ ``lower_window, upper_window``) of special days.
         country: ISO country code whose public holidays Prophet adds.
         regressors: exogenous columns of the frame; ``predict`` needs their future values.
-        n_jobs: worker processes (-1: all cores; 1: in this process).
+        n_jobs: worker processes (-1: all cores; 1: in this process) when no engine is set
+            around ``fit``/``predict`` (:func:`forecast.engine.use_engine`).
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
@@ -222,26 +262,40 @@ class ProphetForecaster(Forecaster):
         if short:
             raise ValidationError(f"series frame: series {short[:5]} have fewer than 2 observed "
                                   "values; Prophet needs at least 2")
-        items = [(str(uid), group[[DS, Y, *extra, *floor]].reset_index(drop=True))
-                 for uid, group in observed.groupby(UNIQUE_ID, sort=True, observed=True)]
-        options = self._options()
-        results = _run_chunks(fit_series_chunk, _split(items, self.n_jobs), self.n_jobs, options)
-        self.models_ = dict(pair for chunk in results for pair in chunk)
+        data = observed[[UNIQUE_ID, DS, Y, *extra, *floor]].astype({UNIQUE_ID: str})
+        fitted = self._engine().map_groups(data, [UNIQUE_ID], partial(
+            fit_series, options=self._options()), _fit_schema())
+        self.models_ = dict(zip(fitted[UNIQUE_ID], fitted["model"], strict=True))
+
+    def _engine(self) -> Engine:
+        """The engine of the block this runs in (:func:`forecast.engine.use_engine`), else this
+        machine with ``n_jobs`` processes; never stored on the model."""
+        return current_engine() or LocalEngine(n_jobs=self.n_jobs)
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
         future = future_dates(self.last_ds_, h, self.freq_)
         extra = self._extra_columns()
         if extra:
             future = self._attach(future, future_exog, extra)
-        items = [(str(uid), self.models_[str(uid)], group.drop(columns=UNIQUE_ID))
-                 for uid, group in future.groupby(UNIQUE_ID, sort=True)]
-        chunks = _split(items, self.n_jobs)
-        pieces = _run_chunks(predict_series_chunk, chunks, self.n_jobs, levels,
-                             self.uncertainty_samples)
-        out = pd.concat(pieces, ignore_index=True)
+        out = self._engine().map_groups(self._with_models(future), [UNIQUE_ID], partial(
+            predict_series, levels=levels, samples=self.uncertainty_samples),
+            _output_schema(levels))
         id_map = {str(uid): uid for uid in self.last_ds_.index}
         out[UNIQUE_ID] = out[UNIQUE_ID].map(id_map)
         return out.sort_values([UNIQUE_ID, DS], kind="stable")
+
+    def _with_models(self, future: pd.DataFrame) -> pd.DataFrame:
+        """The future rows with each series' model JSON (on its first row only, so the JSON
+        travels once) and the seed of its sampling (:func:`series_seed`)."""
+        future = future.astype({UNIQUE_ID: str}).reset_index(drop=True)
+        ids = future[UNIQUE_ID]
+        first = ~ids.duplicated()
+        future[MODEL_JSON] = None
+        future.loc[first, MODEL_JSON] = ids[first].map(self.models_)
+        origins = {str(uid): last for uid, last in self.last_ds_.items()}
+        seeds = {uid: series_seed(uid, origins[uid]) for uid in ids[first]}
+        future[SEED] = ids.map(seeds).astype("int64")
+        return future
 
     @staticmethod
     def _attach(future: pd.DataFrame, future_exog, columns: list[str]) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Orchestration: io -> features -> models -> results -> reports.
 
-Each function here is what one command does, with typed inputs and a JSON-serialisable summary
-out; the command line only parses arguments and prints. One module per stage of the chain.
+Each function here is what one command does, with typed inputs and a typed summary out (a
+frozen dataclass with ``to_json()``, see :mod:`forecast.pipeline.results`); the command line
+only parses arguments and prints. One module per stage of the chain.
 """
 
 from forecast.pipeline.churn import score_churn, train_churn

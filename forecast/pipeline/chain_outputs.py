@@ -9,6 +9,10 @@ modification time are both unchanged is taken as unchanged without reading it.
 
 Files the chain does not own are never outputs: the warehouse itself (its tables are checked
 one by one), the run state, the MLflow stores and the configured source files.
+
+When a step is not applicable, :func:`withdraw` removes what it left on an earlier run (its
+tables, and the files recorded then that are still as written), so nothing downstream reads
+results the current data no longer give.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from forecast.config import Config
 from forecast.io import catalog, warehouse
+from forecast.io.catalog import Dataset
 from forecast.io.readers import file_sha256
 
 STATE_FILE = "run_state.json"
@@ -52,6 +57,27 @@ def changed(config: Config, recorded: dict | None) -> str | None:
         if now[table] != tables[table]:
             return f"table {table} changed since it was written"
     return None
+
+
+def withdraw(config: Config, recorded: dict | None, tables: tuple[Dataset, ...]) -> list[str]:
+    """Remove the outputs of an earlier run of a step that is not applicable now: the files
+    of its record (``recorded``, as :func:`record` made it under ``outputs``) that are still
+    as written, and ``tables``; returns the paths and table names removed."""
+    removed = []
+    files = ((recorded or {}).get("outputs") or {}).get("files", {})
+    for name, was in sorted(files.items()):
+        path = Path(name)
+        if path.is_file() and not _file_changed(path, was):
+            path.unlink()
+            removed.append(str(path))
+    if not tables or not warehouse.warehouse_path(config.workspace).exists():
+        return removed
+    with warehouse.connect(config.workspace) as con:
+        for dataset in tables:
+            if catalog.exists(con, dataset):
+                con.execute(f"DROP TABLE {dataset.sql}")
+                removed.append(dataset.name)
+    return removed
 
 
 def seen_downstream(fingerprint: str, outputs: dict) -> str:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from forecast import tracking
 from forecast.config import Config
+from forecast.engines import open_engine
 from forecast.engines.local import ScoringOptions
 from forecast.engines.local import score_churn as run_scoring
 from forecast.errors import ConfigError
@@ -24,8 +27,61 @@ from forecast.features.customers import build_snapshot_sql
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import CHURN_MODEL, CHURN_SCORES, CUSTOMER_SNAPSHOTS, CUSTOMERS
 from forecast.models.churn_data import label_counts
+from forecast.pipeline.results import Result
 from forecast.reports.charts import render_gains_png, render_reliability_png
 from forecast.schemas import CHURN_PROBA, LABEL
+
+
+@dataclass(frozen=True)
+class ChurnTrainResult(Result):
+    """The churn model trained and registered.
+
+    Attributes:
+        model_uri, run_id, tracking_uri: where MLflow keeps the model and its run.
+        chosen: the winning candidate; threshold: its cost-based decision threshold.
+        rows: training rows; labels: rows per label value.
+        validation: how the model was validated (out-of-time or across customers).
+        metrics: held-out metrics (ROC-AUC, PR-AUC, Brier, log-loss, ECE, ...).
+        candidates: one row of validation scores per candidate.
+        seconds: wall time.
+    """
+
+    model_uri: str
+    run_id: str
+    tracking_uri: str
+    chosen: str
+    threshold: float
+    rows: int
+    labels: Mapping[str, int]
+    validation: str
+    metrics: Mapping[str, float]
+    candidates: Sequence[Mapping[str, Any]]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ChurnScoreResult(Result):
+    """The customers of one cutoff scored: the scoring engine's summary (see
+    :func:`forecast.engines.local.score_churn`) with the model and the table written."""
+
+    model_uri: str
+    table: str
+    run_key: str
+    source: str
+    cutoff: str | None
+    rows: int
+    active_within_days: int | None
+    excluded_inactive: int
+    chunks: int
+    skipped_chunks: int
+    scored_rows: int
+    seconds: float
+    customers_per_second: float | None
+    workers: int
+    tiers: Mapping[str, int]
+    revenue_at_risk: float
+    unseen_categories: Mapping[str, int]
+    exports: Sequence[str]
 
 
 def _churn_training_frame(config: Config) -> pd.DataFrame:
@@ -44,10 +100,10 @@ def _churn_training_frame(config: Config) -> pd.DataFrame:
             raise ConfigError(
                 "churn training on snapshots needs at least two cutoffs (churn.cutoffs or "
                 "features.customers.cutoffs): earlier ones to train, later ones to validate")
-        return con.execute(build_snapshot_sql(con, config.features.customers, cutoffs)).df()
+        return con.execute(*build_snapshot_sql(con, config.features.customers, cutoffs)).df()
 
 
-def train_churn(config: Config) -> dict:
+def train_churn(config: Config) -> ChurnTrainResult:
     """Train, calibrate and evaluate the churn model; log it to MLflow as ``churn-risk``."""
     started = time.perf_counter()
     frame = _churn_training_frame(config)
@@ -74,28 +130,30 @@ def train_churn(config: Config) -> dict:
             tracking.log_files([Path(c) for c in charts], "charts")
         uri = tracking.log_model(model, X.head(50), CHURN_MODEL.name)
         run_id = run.info.run_id
-    return {
-        "model_uri": uri,
-        "run_id": run_id,
-        "tracking_uri": tracking.tracking_uri(config.workspace),
-        "chosen": model.chosen_,
-        "threshold": round(float(model.threshold_), 4),
-        "rows": len(X),
-        "labels": label_counts(frame, config.churn.label_column),
-        "validation": model.validation_scheme_,
-        "metrics": {k: round(float(v), 4) for k, v in metrics.items()},
-        "candidates": model.validation_.drop(columns=["params"]).round(4).to_dict("records"),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return ChurnTrainResult(
+        model_uri=uri,
+        run_id=run_id,
+        tracking_uri=tracking.tracking_uri(config.workspace),
+        chosen=model.chosen_,
+        threshold=round(float(model.threshold_), 4),
+        rows=len(X),
+        labels=label_counts(frame, config.churn.label_column),
+        validation=model.validation_scheme_,
+        metrics={k: round(float(v), 4) for k, v in metrics.items()},
+        candidates=model.validation_.drop(columns=["params"]).round(4).to_dict("records"),
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def score_churn(config: Config, model_uri: str | None = None,
                 progress: Callable[[int, int], None] | None = None, force: bool = False
-                ) -> dict:
+                ) -> ChurnScoreResult:
     """Score the customers of the latest snapshot cutoff with a registered churn model.
 
     Only customers with a purchase in the ``churn.active_within_days`` days before the cutoff
     are scored (all when it is null); the summary counts the others as ``excluded_inactive``.
+    The chunks are scored on the config's ``engine`` (this machine, or Spark) and committed
+    to the warehouse here, so resuming and rerunning behave the same on either.
 
     Args:
         config: the job config (workspace, churn tiers).
@@ -108,7 +166,8 @@ def score_churn(config: Config, model_uri: str | None = None,
     exports = tuple(catalog.export_path(config.workspace, CHURN_SCORES, suffix)
                     for suffix in (".parquet", ".csv"))
     options = ScoringOptions(model_key=uri, exports=exports, force=force)
-    with warehouse.connect(config.workspace) as con:
+    with open_engine(config.engine, config.workspace) as engine, \
+            warehouse.connect(config.workspace) as con:
         result = run_scoring(con, model, CUSTOMER_SNAPSHOTS.name, config.churn, options=options,
-                             progress=progress)
-    return {"model_uri": uri, "table": CHURN_SCORES.name, **result}
+                             progress=progress, engine=engine)
+    return ChurnScoreResult(model_uri=uri, table=CHURN_SCORES.name, **result)

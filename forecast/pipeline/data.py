@@ -4,71 +4,147 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from forecast.config import Config, SynthOptions
-from forecast.errors import ConfigError, WorkspaceError
+from forecast.errors import ConfigError, ValidationError, WorkspaceError
 from forecast.features.customers import build_snapshot_sql
 from forecast.features.series import build_series_sql
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import CUSTOMER_SNAPSHOTS, SERIES
 from forecast.io.ingest import check_sources, ingest_report
+from forecast.io.load import RemovedRows, UnchangedSource
+from forecast.io.staged import SourceSummary
+from forecast.pipeline.results import Result
+from forecast.schemas import TOTAL
 from forecast.synth import generate_company
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SynthResult(Result):
+    """The synthetic company written: its folder, customers, rows and file per table."""
+
+    out_dir: str
+    customers: int
+    rows: Mapping[str, int]
+    files: Mapping[str, str]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CheckResult(Result):
+    """What validating the sources found, one summary per source."""
+
+    sources: Sequence[SourceSummary]
+
+
+@dataclass(frozen=True)
+class IngestResult(Result):
+    """What an ingest loaded: per source, the rows a config no longer feeds (removed) and the
+    append-mode files skipped as already loaded (unchanged)."""
+
+    workspace: str
+    warehouse: str
+    sources: Sequence[SourceSummary]
+    removed: Sequence[RemovedRows]
+    unchanged: Sequence[UnchangedSource]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SeriesResult(Result):
+    """The series table built: rows, series, date range, frequency, grains and its Parquet."""
+
+    table: str
+    rows: int
+    series: int
+    start: str
+    end: str
+    freq: str
+    grains: Sequence[Sequence[str]]
+    parquet: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SnapshotsResult(Result):
+    """The customer snapshots built; ``cutoffs`` holds per cutoff ``cutoff, customers,
+    labelled, churn_rate``."""
+
+    table: str
+    rows: int
+    cutoffs: Sequence[Mapping[str, Any]]
+    parquet: str
+    seconds: float
+
+
 def synthesise(
     options: SynthOptions, out_dir: Path, progress: Callable[[int, int], None] | None = None
-) -> dict:
+) -> SynthResult:
     """Generate the synthetic company into ``out_dir``."""
-    return generate_company(options, Path(out_dir), progress)
+    return SynthResult(**generate_company(options, Path(out_dir), progress))
 
 
-def check(config: Config) -> dict:
+def check(config: Config) -> CheckResult:
     """Validate every source of a config without writing anything."""
-    summaries = check_sources(config)
-    return {"sources": [s.to_dict() for s in summaries]}
+    return CheckResult(sources=tuple(check_sources(config)))
 
 
-def ingest(config: Config) -> dict:
+def ingest(config: Config) -> IngestResult:
     """Load every source of a config into the workspace warehouse."""
     started = time.perf_counter()
     report = ingest_report(config)
-    return {
-        "workspace": str(config.workspace),
-        "warehouse": str(warehouse.warehouse_path(config.workspace)),
-        "sources": [s.to_dict() for s in report.sources],
-        "removed": [r.to_dict() for r in report.removed],
-        "unchanged": [u.to_dict() for u in report.unchanged],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return IngestResult(
+        workspace=str(config.workspace),
+        warehouse=str(warehouse.warehouse_path(config.workspace)),
+        sources=tuple(report.sources),
+        removed=tuple(report.removed),
+        unchanged=tuple(report.unchanged),
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
-def build_series(config: Config) -> dict:
+def build_series(config: Config) -> SeriesResult:
     """Build the series frame of ``config.features.series`` into the warehouse and Parquet."""
     started = time.perf_counter()
     cfg = config.features.series
     with warehouse.connect(config.workspace) as con:
         sql = build_series_sql(con, cfg, config.country)
         rows = catalog.write_select(con, SERIES, sql)
+        _refuse_shared_ids(con)
         count, start, end = catalog.series_summary(con)
         path = catalog.export(con, SERIES,
                               catalog.export_path(config.workspace, SERIES, ".parquet",
                                                   "features"), order_by="unique_id, ds")
-    return {
-        "table": SERIES.name,
-        "rows": rows,
-        "series": count,
-        "start": str(start),
-        "end": str(end),
-        "freq": cfg.freq,
-        "grains": cfg.grains,
-        "parquet": str(path),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return SeriesResult(
+        table=SERIES.name, rows=rows, series=count, start=str(start), end=str(end),
+        freq=cfg.freq, grains=cfg.grains, parquet=str(path),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _refuse_shared_ids(con) -> None:
+    """A series id must name one series: two grains giving the same id (a store called
+    "total", a region and a store of one name) would be summed into one series downstream.
+
+    Raises:
+        ValidationError: naming the ids and their grains; the series table is dropped.
+    """
+    shared = catalog.shared_series_ids(con)
+    if shared:
+        con.execute(f"DROP TABLE {SERIES.sql}")
+        shown = "; ".join(f"{uid!r} is a {' and a '.join(grains)} series"
+                          for uid, grains in shared)
+        raise ValidationError(
+            f"series ids must differ across grains, but {shown}. Rename those values in the "
+            f"data (the company total's id is {TOTAL!r}), or drop one of the grains "
+            "(features.series.grains)")
 
 
 def check_cutoffs(cutoffs: list[date], last_order_day: date, origin: str) -> None:
@@ -92,7 +168,7 @@ def check_cutoffs(cutoffs: list[date], last_order_day: date, origin: str) -> Non
             f"{latest.isoformat()}. Nothing was written; existing snapshots are unchanged")
 
 
-def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> dict:
+def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> SnapshotsResult:
     """Build point-in-time customer snapshots at each cutoff into the warehouse and Parquet.
 
     ``cutoffs`` default to ``features.customers.cutoffs``. Every cutoff must be on or before the
@@ -117,17 +193,17 @@ def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> dic
                               catalog.export_path(config.workspace, CUSTOMER_SNAPSHOTS,
                                                   ".parquet", "features"),
                               order_by="cutoff, customer_id")
-    return {
-        "table": CUSTOMER_SNAPSHOTS.name,
-        "rows": rows,
-        "cutoffs": [
+    return SnapshotsResult(
+        table=CUSTOMER_SNAPSHOTS.name,
+        rows=rows,
+        cutoffs=[
             {"cutoff": str(c), "customers": n, "labelled": k,
              "churn_rate": None if rate is None else round(rate, 4)}
             for c, n, k, rate in per_cutoff
         ],
-        "parquet": str(path),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+        parquet=str(path),
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def _as_date(value) -> date:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,7 +23,8 @@ from forecast.config import (
 from forecast.config.revenue import GlobalModelOptions
 from forecast.io.catalog import CUSTOMERS, OPPORTUNITIES, ORDERS, SURVEYS, TARGETS
 from forecast.pipeline.chain import run_chain
-from forecast.pipeline.data import synthesise
+from forecast.pipeline.data import SynthResult, synthesise
+from forecast.pipeline.results import Result
 from forecast.schemas import CANONICAL_TABLES
 
 # Files of the synthetic company that map onto canonical tables (same basenames, same columns).
@@ -43,6 +46,19 @@ DEMO_REVENUE = RevenueConfig(
     candidates=["seasonal_naive", "seasonal_growth", "moving_average", "global_hgb"],
     regressors=["holiday_count"], global_model=GlobalModelOptions(max_iter=200),
 )
+
+
+@dataclass(frozen=True)
+class DemoResult(Result):
+    """The demo workspace: its config, the synthetic company and the chain run on it (the
+    fields of :class:`~forecast.pipeline.results.ChainResult`)."""
+
+    workspace: str
+    config: str
+    synth: SynthResult
+    steps: Sequence[Mapping[str, Any]]
+    reports: Sequence[str]
+    seconds: float
 
 
 def demo_config(data_dir: Path, workspace: Path) -> Config:
@@ -81,7 +97,7 @@ def run_demo(
     progress: Callable[[int, int], None] | None = None,
     chain_progress: Callable[[int, int], None] | None = None,
     until: str | None = None,
-) -> dict:
+) -> DemoResult:
     """Generate the sample company into a fresh workspace and run the whole chain on it.
 
     The generated files go to ``<workspace>/source-data`` and the config used to ingest them is
@@ -101,4 +117,5 @@ def run_demo(
         encoding="utf-8",
     )
     chain = run_chain(config, force=True, progress=chain_progress, until=until)
-    return {"workspace": str(workspace), "config": str(config_path), "synth": synth, **chain}
+    return DemoResult(workspace=chain.workspace, config=str(config_path), synth=synth,
+                      steps=chain.steps, reports=chain.reports, seconds=chain.seconds)

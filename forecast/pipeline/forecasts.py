@@ -10,7 +10,9 @@ forecasts, and their sums per calendar month and quarter with a distribution (se
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -18,6 +20,7 @@ import pandas as pd
 from forecast import tracking
 from forecast.config import Config
 from forecast.config.revenue import horizon_periods
+from forecast.engines import on_engine
 from forecast.errors import WorkspaceError
 from forecast.hierarchy import coherence_error
 from forecast.hierarchy.periods import aggregate_to_periods
@@ -25,12 +28,46 @@ from forecast.io import catalog, warehouse
 from forecast.io.frames import export_workbook
 from forecast.model_selection import RevenueForecaster
 from forecast.models.base import infer_freq
+from forecast.pipeline.results import Result
 from forecast.pipeline.revenue import future_frame, load_series
 from forecast.schemas import DISCONTINUED, DS, GRAIN, UNIQUE_ID, Y
 
 
+@dataclass(frozen=True)
+class RevenuePredictResult(Result):
+    """The forecast written.
+
+    Attributes:
+        model_uri: the model used; horizon: as asked (``1Q``, ``13W`` ...); periods: how many
+            periods of ``freq`` that is.
+        series: series forecast; start, end: the first and last forecast period.
+        coherence_error: the largest gap between a parent's forecast and its children's sum.
+        discontinued: series the model treats as discontinued.
+        quarters: per quarter of the top grain ``unique_id, period, yhat, yhat_lo_80,
+            yhat_hi_80``.
+        tables, exports: the warehouse tables and the files written.
+        seconds: wall time.
+    """
+
+    model_uri: str
+    horizon: str
+    periods: int
+    freq: str
+    series: int
+    start: str
+    end: str
+    coherence_error: float
+    discontinued: int
+    quarters: Sequence[Mapping[str, Any]]
+    tables: Sequence[str]
+    exports: Sequence[str]
+    seconds: float
+
+
+@on_engine
 def predict_revenue(config: Config, horizon: str | None = None, model_uri: str | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> dict:
+                    progress: Callable[[int, int], None] | None = None
+                    ) -> RevenuePredictResult:
     """Forecast the next ``horizon`` (default ``revenue.horizon``) with a registered model.
 
     Args:
@@ -63,21 +100,21 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
     coherence = 0.0 if model.hierarchy_ is None else coherence_error(forecast, model.hierarchy_)
     quarters = by_period[(by_period["period_type"] == "quarter")
                          & (by_period[GRAIN] == series[GRAIN].iloc[0])]
-    return {
-        "model_uri": uri, "horizon": horizon or config.revenue.horizon, "periods": periods,
-        "freq": freq, "series": int(forecast[UNIQUE_ID].nunique()),
-        "start": str(forecast[DS].min().date()), "end": str(forecast[DS].max().date()),
-        "coherence_error": float(coherence),
-        "discontinued": int(forecast.loc[forecast[DISCONTINUED], UNIQUE_ID].nunique()),
-        "quarters": [{"unique_id": r[UNIQUE_ID], "period": str(r["period"].date()),
-                      "yhat": round(float(r["yhat"]), 2),
-                      "yhat_lo_80": round(float(r["yhat_lo_80"]), 2),
-                      "yhat_hi_80": round(float(r["yhat_hi_80"]), 2)}
-                     for _, r in quarters.iterrows()],
-        "tables": [catalog.REVENUE_FORECAST.name, catalog.REVENUE_FORECAST_PERIODS.name],
-        "exports": [str(p) for p in exports],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return RevenuePredictResult(
+        model_uri=uri, horizon=horizon or config.revenue.horizon, periods=periods,
+        freq=freq, series=int(forecast[UNIQUE_ID].nunique()),
+        start=str(forecast[DS].min().date()), end=str(forecast[DS].max().date()),
+        coherence_error=float(coherence),
+        discontinued=int(forecast.loc[forecast[DISCONTINUED], UNIQUE_ID].nunique()),
+        quarters=[{"unique_id": r[UNIQUE_ID], "period": str(r["period"].date()),
+                   "yhat": round(float(r["yhat"]), 2),
+                   "yhat_lo_80": round(float(r["yhat_lo_80"]), 2),
+                   "yhat_hi_80": round(float(r["yhat_hi_80"]), 2)}
+                  for _, r in quarters.iterrows()],
+        tables=[catalog.REVENUE_FORECAST.name, catalog.REVENUE_FORECAST_PERIODS.name],
+        exports=[str(p) for p in exports],
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def _write(con: duckdb.DuckDBPyConnection, config: Config, forecast: pd.DataFrame,
@@ -89,8 +126,9 @@ def _write(con: duckdb.DuckDBPyConnection, config: Config, forecast: pd.DataFram
         for suffix in (".csv", ".parquet"):
             paths.append(catalog.export(con, dataset,
                                         catalog.export_path(config.workspace, dataset, suffix)))
-    sheets = {"forecast": forecast,
+    # The summary first: quarters, then months, then every series' forecast.
+    sheets = {"quarters": by_period[by_period["period_type"] == "quarter"],
               "months": by_period[by_period["period_type"] == "month"],
-              "quarters": by_period[by_period["period_type"] == "quarter"]}
+              "forecast": forecast}
     paths.append(export_workbook(sheets, config.workspace / "outputs" / "revenue_forecast.xlsx"))
     return paths

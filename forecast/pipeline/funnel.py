@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -26,12 +29,113 @@ from forecast.io.catalog import (
     Dataset,
 )
 from forecast.io.warehouse import quote
+from forecast.pipeline.results import Result
+from forecast.schemas import TOTAL
 from forecast.targets import attainment as core
 from forecast.targets.attainment import parse_period
 
 OPPORTUNITY_COLUMNS = ("opportunity_id", "stage", "stage_date", "amount", "expected_close_date",
                        "rep_id", "team", "region", "channel", "segment")
 FUNNEL_TABLES = (FUNNEL_CONVERSION, FUNNEL_WIN_RATES, FUNNEL_PIPELINE)
+
+
+@dataclass(frozen=True)
+class OpportunityCounts:
+    """Opportunities seen: all, those the rates come from (``history``), and by outcome."""
+
+    total: int
+    history: int
+    open: int
+    won: int
+    lost: int
+
+
+@dataclass(frozen=True)
+class WeightedPipeline:
+    """The open opportunities expected to close in a period, their amount and weighted value;
+    ``by_stage`` has a row per stage."""
+
+    period: str
+    start: str
+    end: str
+    opportunities: int
+    without_amount: int
+    amount: float
+    weighted: float
+    by_stage: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class FunnelResult(Result):
+    """The funnel as of a day.
+
+    Attributes:
+        as_of, lookback_days: the as-of day and the window the rates look back over.
+        opportunities: counts of the opportunities seen.
+        win_rate, cycle_days_median: the overall win rate and median days to a win.
+        stages: per stage ``stage, reached, converted, conversion, median_days, p_win`` ...
+        win_rates: per breakdown (rep, channel, segment ...) rows of ``value, win_rate,
+            closed`` ...
+        pipeline: the weighted pipeline of the period.
+        forecast: the statistical forecast of the period against the pipeline (None without
+            a forecast).
+        notes: what is left out, in words.
+        tables, files: the warehouse tables and table -> CSV file written.
+        seconds: wall time.
+    """
+
+    as_of: str
+    lookback_days: int | None
+    opportunities: OpportunityCounts
+    win_rate: float | None
+    cycle_days_median: float | None
+    stages: Sequence[Mapping[str, Any]]
+    win_rates: Mapping[str, Sequence[Mapping[str, Any]]]
+    pipeline: WeightedPipeline
+    forecast: Mapping[str, Any] | None
+    notes: Sequence[str]
+    tables: Sequence[str]
+    files: Mapping[str, str]
+    seconds: float
+
+    def output_files(self) -> tuple[str, ...]:
+        return tuple(self.files.values())
+
+
+@dataclass(frozen=True)
+class DataSpan:
+    """The first and last order day."""
+
+    first: str
+    last: str
+
+
+@dataclass(frozen=True)
+class AttainmentResult(Result):
+    """Actual against target for a past period.
+
+    Attributes:
+        period, kind, start, end: the period (``2026-10`` or ``2026-Q3``), month or quarter,
+            and its days; complete: whether the orders cover all of it.
+        data: the days the orders cover.
+        company: the company's row (None without one); levels: per level its totals and its
+            best and worst units (see :func:`forecast.targets.attainment.summarise_attainment`).
+        table, rows, csv: the warehouse table, its rows and its CSV copy.
+        seconds: wall time.
+    """
+
+    period: str
+    kind: str
+    start: str
+    end: str
+    complete: bool
+    data: DataSpan
+    company: Mapping[str, Any] | None
+    levels: Mapping[str, Mapping[str, Any]]
+    table: str
+    rows: int
+    csv: str
+    seconds: float
 
 
 def _write_frame(con: duckdb.DuckDBPyConnection, workspace: Path, table: Dataset,
@@ -70,8 +174,8 @@ def _read_forecast(con: duckdb.DuckDBPyConnection, period) -> tuple[dict | None,
     if not catalog.exists(con, table):
         return None, (f"no {table} table in the warehouse: the comparison with the "
                       "statistical forecast is skipped (run the revenue forecast first)")
-    rows = catalog.read_frame(con, table, where="grain = 'total' AND period_type = ? "
-                              "AND period = ?", params=[period.kind, period.start])
+    rows = catalog.read_frame(con, table, where="grain = ? AND period_type = ? AND period = ?",
+                              params=[TOTAL, period.kind, period.start])
     if rows.empty:
         return None, (f"{table} has no total {period.kind} row for {period.label}: "
                       "the comparison with the statistical forecast is skipped")
@@ -99,7 +203,7 @@ def _funnel_frames(opportunities: pd.DataFrame, config: Config, as_of: date, win
     }
 
 
-def build_funnel(config: Config, period: str | None = None) -> dict:
+def build_funnel(config: Config, period: str | None = None) -> FunnelResult:
     """Stage conversion, time in stage, win rates and the weighted pipeline of a period.
 
     Reads ``opportunities`` (and the last order day, which is the as-of day; the last stage
@@ -129,28 +233,29 @@ def build_funnel(config: Config, period: str | None = None) -> dict:
     weighted = float(pipeline["weighted_amount"].sum())
     outcomes = paths["outcome"].value_counts()
     rates = frames[FUNNEL_WIN_RATES]
-    return {
-        "as_of": str(as_of),
-        "lookback_days": config.funnel.lookback_days,
-        "opportunities": {"total": len(paths), "history": len(frames["history"]),
-                          **{k: int(outcomes.get(k, 0)) for k in ("open", "won", "lost")}},
-        "win_rate": _number(rates["win_rate"].iloc[0]) if len(rates) else None,
-        "cycle_days_median": funnel.cycle_days(frames["history"]),
-        "stages": _records(frames[FUNNEL_CONVERSION].drop(columns="as_of")),
-        "win_rates": {d: _records(rows.drop(columns=["dimension", "as_of"]))
-                      for d, rows in rates.groupby("dimension", sort=False) if d != "all"},
-        "pipeline": {
-            "period": window.label, "start": str(window.start), "end": str(window.last_day),
-            "opportunities": int(pipeline["opportunities"].sum()),
-            "without_amount": int(pipeline["without_amount"].sum()),
-            "amount": round(float(pipeline["amount"].sum()), 2), "weighted": round(weighted, 2),
-            "by_stage": _records(pipeline.drop(columns="period")),
-        },
-        "forecast": _rounded(funnel.compare_with_forecast(weighted, forecast_row)),
-        "notes": notes,
-        "tables": list(files), "files": files,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return FunnelResult(
+        as_of=str(as_of),
+        lookback_days=config.funnel.lookback_days,
+        opportunities=OpportunityCounts(
+            len(paths), len(frames["history"]),
+            *(int(outcomes.get(k, 0)) for k in ("open", "won", "lost"))),
+        win_rate=_number(rates["win_rate"].iloc[0]) if len(rates) else None,
+        cycle_days_median=funnel.cycle_days(frames["history"]),
+        stages=_records(frames[FUNNEL_CONVERSION].drop(columns="as_of")),
+        win_rates={d: _records(rows.drop(columns=["dimension", "as_of"]))
+                   for d, rows in rates.groupby("dimension", sort=False) if d != "all"},
+        pipeline=WeightedPipeline(
+            period=window.label, start=str(window.start), end=str(window.last_day),
+            opportunities=int(pipeline["opportunities"].sum()),
+            without_amount=int(pipeline["without_amount"].sum()),
+            amount=round(float(pipeline["amount"].sum()), 2), weighted=round(weighted, 2),
+            by_stage=_records(pipeline.drop(columns="period")),
+        ),
+        forecast=_rounded(funnel.compare_with_forecast(weighted, forecast_row)),
+        notes=notes,
+        tables=list(files), files=files,
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def _unpriced_note(pipeline: pd.DataFrame) -> list[str]:
@@ -212,8 +317,9 @@ def _read_attainment_inputs(con: duckdb.DuckDBPyConnection, workspace: Path,
     return period, span, targets, actuals
 
 
-def build_attainment(config: Config, period: str, level: str | None = None) -> dict:
-    """Actual against target for a past month or quarter, per organisation level.
+def build_attainment(config: Config, period: str, grain: str | None = None
+                     ) -> AttainmentResult:
+    """Actual against target for a past month or quarter, per unit of each grain.
 
     Reads ``orders`` and ``targets``; writes table ``attainment`` and
     ``<workspace>/outputs/attainment.csv`` (columns of
@@ -222,22 +328,22 @@ def build_attainment(config: Config, period: str, level: str | None = None) -> d
     Args:
         config: the job config (workspace, attainment).
         period: ``2026-10`` (a month), ``2026-Q3`` (a quarter) or ``next``.
-        level: one of company, region, team, rep; default the configured levels the targets
-            support.
+        grain: one of company, region, team, rep (the command line's ``--level``); default
+            the configured ones (``attainment.levels``) the targets support.
     """
     started = time.perf_counter()
     with warehouse.connect(config.workspace) as con:
         window, span, targets, actuals = _read_attainment_inputs(con, config.workspace, period)
         core.check_period(targets, window, span)
-        requested = [level] if level else list(config.attainment.levels)
-        levels = core.resolve_levels(requested, targets, window, explicit=level is not None)
-        frame = core.build_attainment(actuals, targets, window, levels, span)
+        requested = [grain] if grain else list(config.attainment.levels)
+        grains = core.resolve_grains(requested, targets, window, explicit=grain is not None)
+        frame = core.build_attainment(actuals, targets, window, grains, span)
         path = _write_frame(con, config.workspace, ATTAINMENT, frame)
     summary = core.summarise_attainment(frame, config.attainment.top)
-    return {
-        "period": window.label, "kind": window.kind, "start": str(window.start),
-        "end": str(window.last_day), "complete": bool(frame["complete"].iloc[0]),
-        "data": {"first": str(span[0]), "last": str(span[1])}, **summary,
-        "table": ATTAINMENT.name, "rows": len(frame), "csv": path,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return AttainmentResult(
+        period=window.label, kind=window.kind, start=str(window.start),
+        end=str(window.last_day), complete=bool(frame["complete"].iloc[0]),
+        data=DataSpan(str(span[0]), str(span[1])), **summary,
+        table=ATTAINMENT.name, rows=len(frame), csv=path,
+        seconds=round(time.perf_counter() - started, 3),
+    )

@@ -3,34 +3,61 @@
 The SQL lives in :mod:`forecast.io.report_queries` and :mod:`forecast.io.report_reads`, the
 builders in :mod:`forecast.reports`, the renderers in :mod:`forecast.reports.render`, and the
 files are written by :mod:`forecast.io.report_files`. A section whose tables are missing is
-omitted with a note; nothing here fails for lack of optional data. The risk report's frames are
-read by :mod:`forecast.pipeline.reports_risk`.
+omitted with a note; nothing here fails for lack of optional data. Run by ``forecast run``, a
+report is told which of its inputs a step could not make on the data (``missing``), and the
+sections that show them say so and why. The risk report's frames are read by
+:mod:`forecast.pipeline.reports_risk`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Mapping
 from pathlib import Path
+
+import pandas as pd
 
 from forecast.config import Config
 from forecast.errors import ValidationError
 from forecast.io import report_queries as q
 from forecast.io import report_reads as reads
 from forecast.io import warehouse
-from forecast.io.catalog import CUSTOMERS, OPPORTUNITIES, ORDERS, TARGETS
+from forecast.io.catalog import (
+    CHURN_SCORES,
+    CUSTOMER_SNAPSHOTS,
+    CUSTOMERS,
+    OPPORTUNITIES,
+    ORDERS,
+    REVENUE_BACKTEST,
+    REVENUE_FORECAST_PERIODS,
+    TARGETS,
+    TARGETS_PLAN,
+)
 from forecast.io.report_files import write_report_files
 from forecast.io.report_reads import Warehouse
 from forecast.pipeline.reports_risk import read_risk_inputs
+from forecast.pipeline.results import ReportResult
 from forecast.reports.document import metric_values
 from forecast.reports.i18n import Locale
-from forecast.reports.inputs import MonthlyInputs, ReportOptions
-from forecast.reports.monthly import CONTRIBUTION_LEVELS, build_monthly
-from forecast.reports.monthly_org import BELOW_TARGET_LEVELS
+from forecast.reports.inputs import MonthlyInputs, ReportOptions, RiskInputs
+from forecast.reports.missing import missing_notes
+from forecast.reports.monthly import CONTRIBUTION_KEYS, build_monthly
+from forecast.reports.monthly_org import BELOW_TARGET_KEYS
 from forecast.reports.periods import MonthWindow, default_month, parse_month
 from forecast.reports.render import render_report
 from forecast.reports.risk import build_risk
+from forecast.schemas import TARGET_KEYS
 
-ORGANISATION_LEVELS = ("region", "team", "rep_id")
+# The section of each report an optional input feeds, and what its note calls the input.
+MONTHLY_SECTIONS = {REVENUE_FORECAST_PERIODS.name: ("next_month", "forecast"),
+                    CHURN_SCORES.name: ("risk", "scores"),
+                    TARGETS_PLAN.name: ("plan", "plan")}
+RISK_SECTIONS = {REVENUE_FORECAST_PERIODS.name: ("downside", "forecast"),
+                 REVENUE_BACKTEST.name: ("backtest", "backtest"),
+                 CUSTOMER_SNAPSHOTS.name: ("drift", "snapshots")}
+# Input name -> (the step that could not make it on this run, why).
+Missing = Mapping[str, tuple[str, str]]
 
 
 def report_options(config: Config, lang: str | None = None) -> ReportOptions:
@@ -59,7 +86,7 @@ def month_window(wh: Warehouse, workspace: Path, month: str | None) -> MonthWind
     return window
 
 
-def _key_rule(wh: Warehouse, config: Config, w: MonthWindow) -> tuple[str, str]:
+def _key_rule(wh: Warehouse, config: Config, w: MonthWindow) -> tuple[str, q.Query]:
     """The key-account rule in force and the SQL of the key customers."""
     r = config.reports
     if reads.key_account_tiers(wh):
@@ -72,14 +99,14 @@ def _key_rule(wh: Warehouse, config: Config, w: MonthWindow) -> tuple[str, str]:
 
 
 def _sales_frames(wh: Warehouse, config: Config, w: MonthWindow) -> dict:
-    """Totals, contribution levels and the customer distribution."""
+    """Totals, contribution per key and the customer distribution."""
     monthly = wh.frame(q.monthly_totals_sql(w.end))
     counts = wh.frame(q.month_counts_sql(w)).assign(period=lambda f: f["period"].astype(str))
     monthly = monthly.assign(key=monthly["period"].astype(str).str[:10]).merge(
         counts.rename(columns={"period": "key"}), on="key", how="left").drop(columns="key")
     out: dict = {"monthly": monthly, "notes": {}}
-    out["dimensions"] = {lv: wh.frame(q.dimension_sql(lv, w)) for lv in CONTRIBUTION_LEVELS
-                         if wh.filled(ORDERS, lv)}
+    out["dimensions"] = {key: wh.frame(q.dimension_sql(key, w)) for key in CONTRIBUTION_KEYS
+                         if wh.filled(ORDERS, key)}
     if wh.filled(ORDERS, "customer_id"):
         rule, keys = _key_rule(wh, config, w)
         channels = wh.filled(ORDERS, "channel")
@@ -93,25 +120,25 @@ def _names_available(wh: Warehouse) -> bool:
 
 
 def _target_frames(wh: Warehouse, w: MonthWindow, top_n: int) -> dict:
-    """Targets, attainment per organisation level, and the drivers of units below target."""
+    """Targets, attainment per organisation key, and the drivers of units below target."""
     if not wh.exists(TARGETS):
         return {}
     out: dict = {"target_totals": wh.frame(q.target_totals_sql())}
-    out["attainment"] = {lv: wh.frame(q.attainment_sql(lv, w)) for lv in ORGANISATION_LEVELS
-                         if wh.filled(TARGETS, lv) or wh.filled(ORDERS, lv)}
+    out["attainment"] = {key: wh.frame(q.attainment_sql(key, w)) for key in TARGET_KEYS
+                         if wh.filled(TARGETS, key) or wh.filled(ORDERS, key)}
     out["change_items"], out["declining_customers"] = {}, {}
     quantities = wh.filled(ORDERS, "quantity")
-    for level in BELOW_TARGET_LEVELS:
-        if not wh.filled(ORDERS, level):
+    for key in BELOW_TARGET_KEYS:
+        if not wh.filled(ORDERS, key):
             continue
         item = "product_id"
-        if level != "product_line" and wh.filled(ORDERS, "product_line"):
+        if key != "product_line" and wh.filled(ORDERS, "product_line"):
             item = "product_line"
         if quantities and wh.filled(ORDERS, item):
-            out["change_items"][level] = wh.frame(q.change_items_sql(level, item, w))
+            out["change_items"][key] = wh.frame(q.change_items_sql(key, item, w))
         if wh.filled(ORDERS, "customer_id"):
-            out["declining_customers"][level] = wh.frame(q.declining_customers_sql(
-                level, w, top_n, _names_available(wh)))
+            out["declining_customers"][key] = wh.frame(q.declining_customers_sql(
+                key, w, top_n, _names_available(wh)))
     return out
 
 
@@ -143,9 +170,29 @@ def _outlook_frames(wh: Warehouse, w: MonthWindow) -> dict:
     nxt = reads.month_forecast(wh, w.next_month)
     if nxt is None:
         return {}
-    return {"forecast_next": nxt, "forecast_trend": reads.total_month_forecast(wh),
+    trend = reads.total_month_forecast(wh)
+    return {"forecast_next": nxt, "forecast_trend": trend,
             "targets_next": reads.targets_by_grain(wh, [w.next_month]),
-            "plan_next": reads.plan_rows(wh, w.next_month)}
+            "plan_next": reads.plan_rows(wh, w.next_month),
+            "plan_targets": _plan_targets(wh, trend, w)}
+
+
+def _plan_targets(wh: Warehouse, trend: pd.DataFrame | None, w: MonthWindow
+                  ) -> pd.DataFrame | None:
+    """``period, target``: the targets plan's company target of each forecast month after the
+    report month (at most 12), for the trend chart's target line."""
+    if trend is None or trend.empty:
+        return None
+    months = sorted({d for d in pd.to_datetime(trend["period"]).dt.date if d > w.start})[:12]
+    rows = []
+    for month in months:
+        plan = reads.plan_rows(wh, month)
+        if plan is None:
+            return None
+        company = plan[plan["level"] == "company"]
+        if len(company):
+            rows.append({"period": month, "target": float(company["target"].iloc[0])})
+    return pd.DataFrame(rows) if rows else None
 
 
 def read_monthly_inputs(wh: Warehouse, config: Config, month: str | None) -> MonthlyInputs:
@@ -166,22 +213,34 @@ def _write(report: dict, config: Config, formats: list[str] | None, out_dir: Pat
     return {fmt: str(p) for fmt, p in paths.items()}
 
 
-def _summary(report: dict, files: dict[str, str], started: float) -> dict:
+def _summary(report: dict, files: dict[str, str], started: float) -> ReportResult:
     sections = {s["key"]: s["status"] for s in report["sections"]}
     headline = {}
     for s in report["sections"]:
         if s["status"] == "ok" and s["key"] in ("revenue", "at_risk", "concentration"):
             headline.update(metric_values(s))
     problems = next(s for s in report["sections"] if s["key"] == "problems")["items"]
-    return {"report": report["report"], "month": report.get("month"), "lang": report["lang"],
-            "data_through": report["data_through"], "sections": sections,
-            "omitted": [s["key"] for s in report["sections"] if s["status"] == "omitted"],
-            "headline": headline, "problems": [p["finding"] for p in problems],
-            "files": files, "seconds": round(time.perf_counter() - started, 3)}
+    return ReportResult(
+        report=report["report"], month=report.get("month"), lang=report["lang"],
+        data_through=report["data_through"], sections=sections,
+        omitted=[s["key"] for s in report["sections"] if s["status"] == "omitted"],
+        headline=headline, problems=[p["finding"] for p in problems],
+        files=files, seconds=round(time.perf_counter() - started, 3))
+
+
+def _with_notes(inputs: MonthlyInputs | RiskInputs, missing: Missing | None,
+                sections: Mapping[str, tuple[str, str]], options: ReportOptions
+                ) -> MonthlyInputs | RiskInputs:
+    """The inputs with a note in each section a missing input feeds (see :data:`Missing`)."""
+    if not missing:
+        return inputs
+    notes = missing_notes(missing, sections, options.locale)
+    return dataclasses.replace(inputs, notes={**inputs.notes, **notes})
 
 
 def build_monthly_report(config: Config, month: str | None = None, lang: str | None = None,
-                         formats: list[str] | None = None, out_dir: Path | None = None) -> dict:
+                         formats: list[str] | None = None, out_dir: Path | None = None,
+                         missing: Missing | None = None) -> ReportResult:
     """Build the monthly sales report of ``month`` (YYYY-MM) and write its files.
 
     Args:
@@ -190,6 +249,8 @@ def build_monthly_report(config: Config, month: str | None = None, lang: str | N
         lang: ``en`` or ``zh``; default ``reports.lang``.
         formats: any of html, md, json, xlsx; default ``reports.formats``.
         out_dir: folder for the files; default ``<workspace>/<reports.output_dir>``.
+        missing: inputs a step of ``forecast run`` could not make on the data: input name ->
+            (step, why); the sections that show them say so.
 
     Returns:
         A summary: month, sections and their status, headline numbers, problems, file paths.
@@ -198,14 +259,15 @@ def build_monthly_report(config: Config, month: str | None = None, lang: str | N
     options = report_options(config, lang)
     with warehouse.connect(config.workspace, read_only=True) as con:
         inputs = read_monthly_inputs(Warehouse(con), config, month)
-    report = build_monthly(inputs, options)
+    report = build_monthly(_with_notes(inputs, missing, MONTHLY_SECTIONS, options), options)
     suffix = "" if options.locale.lang == "en" else f".{options.locale.lang}"
     files = _write(report, config, formats, out_dir, f"monthly-{report['month']}{suffix}")
     return _summary(report, files, started)
 
 
 def build_risk_report(config: Config, lang: str | None = None, formats: list[str] | None = None,
-                      out_dir: Path | None = None) -> dict:
+                      out_dir: Path | None = None, missing: Missing | None = None
+                      ) -> ReportResult:
     """Build the risk report as of the data's last day and write its files.
 
     Args:
@@ -213,6 +275,7 @@ def build_risk_report(config: Config, lang: str | None = None, formats: list[str
         lang: ``en`` or ``zh``; default ``reports.lang``.
         formats: any of html, md, json, xlsx; default ``reports.formats``.
         out_dir: folder for the files; default ``<workspace>/<reports.output_dir>``.
+        missing: as for :func:`build_monthly_report`.
 
     Returns:
         A summary: sections and their status, headline numbers, problems, file paths.
@@ -221,7 +284,7 @@ def build_risk_report(config: Config, lang: str | None = None, formats: list[str
     options = report_options(config, lang)
     with warehouse.connect(config.workspace, read_only=True) as con:
         inputs = read_risk_inputs(Warehouse(con), config)
-    report = build_risk(inputs, options)
+    report = build_risk(_with_notes(inputs, missing, RISK_SECTIONS, options), options)
     suffix = "" if options.locale.lang == "en" else f".{options.locale.lang}"
     files = _write(report, config, formats, out_dir, f"risk-{report['data_through']}{suffix}")
     return _summary(report, files, started)

@@ -11,9 +11,9 @@ from forecast.io import report_queries as q
 from forecast.io import report_reads as reads
 from forecast.io.catalog import CUSTOMERS, ORDERS
 from forecast.io.report_reads import Warehouse
+from forecast.periods import add_months
 from forecast.reports.inputs import RiskInputs
-from forecast.reports.periods import add_months
-from forecast.reports.risk import CONCENTRATION_LEVELS
+from forecast.reports.risk import CONCENTRATION_KEYS
 
 
 def _forecast_part(wh: Warehouse, data_through: date) -> dict:
@@ -83,8 +83,8 @@ def read_risk_inputs(wh: Warehouse, config: Config) -> RiskInputs:
     value_tiers = reads.value_tiers(wh)
     if value_tiers is not None:
         parts["value_tiers"] = value_tiers
-    parts["level_revenue"] = {lv: wh.frame(q.level_revenue_sql(lv, start, end))
-                              for lv in CONCENTRATION_LEVELS if wh.filled(ORDERS, lv)}
+    parts["key_revenue"] = {key: wh.frame(q.key_revenue_sql(key, start, end))
+                            for key in CONCENTRATION_KEYS if wh.filled(ORDERS, key)}
     parts.update(_forecast_part(wh, last))
     parts.update(_health_part(wh, config, last))
     return RiskInputs(data_through=last, trailing_start=start, **parts)

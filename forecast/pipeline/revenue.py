@@ -9,16 +9,20 @@ backtest, and logs everything to MLflow, registering the model as ``revenue-fore
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from forecast import factory, tracking
 from forecast.config import Config
+from forecast.engines import on_engine
 from forecast.errors import ValidationError, WorkspaceError
 from forecast.evaluation.backtest import history_spans
 from forecast.evaluation.metrics import score_backtest
@@ -28,8 +32,46 @@ from forecast.io import catalog, warehouse
 from forecast.model_selection import CrossValidation, RevenueForecaster
 from forecast.model_selection.revenue import pyfunc_output
 from forecast.models.base import infer_freq
+from forecast.pipeline.results import Result
 from forecast.reports.revenue_charts import render_accuracy_png, render_fan_png
 from forecast.schemas import DS, FOLD, GRAIN, MODEL, TOTAL, UNIQUE_ID, Y
+
+
+@dataclass(frozen=True)
+class RevenueTrainResult(Result):
+    """The revenue forecaster cross-validated, fitted and registered.
+
+    Attributes:
+        model_uri, run_id, tracking_uri: where MLflow keeps the model and its run.
+        series: series modelled (every grain); freq: their frequency; horizon_periods: the
+            periods the model forecasts.
+        layout: the backtest's fold layout (``h, step, selection_folds, eval_folds``).
+        selected: the selected forecast's scores at the bottom grain (``model, grain, wape,
+            mase, coverage_<l>`` ...); None without evaluation folds.
+        pooled, by_grain: backtest scores per model, and per model and grain.
+        by_level: WAPE per grain before and after reconciliation; None without it.
+        strategies: the selection strategy chosen at each evaluation fold.
+        reconcile: the reconciliation method; dropped: series left out, and why.
+        notes: what the layout and the model say about the history.
+        seconds: wall time.
+    """
+
+    model_uri: str
+    run_id: str
+    tracking_uri: str
+    series: int
+    freq: str
+    horizon_periods: int
+    layout: Mapping[str, int]
+    selected: Mapping[str, Any] | None
+    pooled: Sequence[Mapping[str, Any]]
+    by_grain: Sequence[Mapping[str, Any]]
+    by_level: Sequence[Mapping[str, Any]] | None
+    strategies: Sequence[str]
+    reconcile: str
+    dropped: Mapping[str, Any]
+    notes: Sequence[str]
+    seconds: float
 
 
 def load_series(con: duckdb.DuckDBPyConnection, config: Config
@@ -38,7 +80,7 @@ def load_series(con: duckdb.DuckDBPyConnection, config: Config
 
     Returns:
         ``(frame, series)``: ``unique_id, ds, y`` + regressor columns, one row per series and
-        period; and ``unique_id, grain`` + level columns, one row per series.
+        period; and ``unique_id, grain`` + key columns, one row per series.
 
     Raises:
         WorkspaceError: there is no ``series`` table (run ``forecast features series``).
@@ -48,21 +90,21 @@ def load_series(con: duckdb.DuckDBPyConnection, config: Config
         raise WorkspaceError(f"{warehouse.warehouse_path(config.workspace)}: no series "
                              "table; run `forecast features series --config ...` first")
     columns = list(catalog.columns(con, catalog.SERIES))
-    levels = [c for c in columns if c in _level_columns(config)]
+    keys = [c for c in columns if c in _key_columns(config)]
     missing = [c for c in config.revenue.regressors if c not in columns]
     if missing:
         raise ValidationError(f"revenue.regressors {missing} are not columns of the series "
                               f"table; columns: {columns}")
-    wanted = [UNIQUE_ID, DS, Y, GRAIN, *levels, *config.revenue.regressors]
+    wanted = [UNIQUE_ID, DS, Y, GRAIN, *keys, *config.revenue.regressors]
     frame = catalog.read_frame(con, catalog.SERIES, wanted, order_by=(UNIQUE_ID, DS))
     frame[DS] = pd.to_datetime(frame[DS])
     regressors = list(config.revenue.regressors)
     frame[regressors] = frame[regressors].astype(float)
-    series = frame[[UNIQUE_ID, GRAIN, *levels]].drop_duplicates(UNIQUE_ID).reset_index(drop=True)
+    series = frame[[UNIQUE_ID, GRAIN, *keys]].drop_duplicates(UNIQUE_ID).reset_index(drop=True)
     return frame[[UNIQUE_ID, DS, Y, *regressors]], series
 
 
-def _level_columns(config: Config) -> set[str]:
+def _key_columns(config: Config) -> set[str]:
     return {c for grain in config.features.series.grains for c in grain}
 
 
@@ -92,10 +134,10 @@ def _headline(cv: CrossValidation, by_grain: pd.DataFrame, series: pd.DataFrame)
 
 def _charts(tmp: Path, cv: CrossValidation | None, frame: pd.DataFrame, forecast: pd.DataFrame
             ) -> list[Path]:
-    """Accuracy by level and the fan chart of the top series (the company total if any)."""
+    """Accuracy by grain and the fan chart of the top series (the company total if any)."""
     paths = []
-    if cv is not None and cv.by_level is not None:
-        paths.append(render_accuracy_png(cv.by_level, tmp / "accuracy_by_level.png"))
+    if cv is not None and cv.accuracy_by_grain is not None:
+        paths.append(render_accuracy_png(cv.accuracy_by_grain, tmp / "accuracy_by_level.png"))
     top = TOTAL if (forecast[UNIQUE_ID] == TOTAL).any() else forecast[UNIQUE_ID].iloc[0]
     history = frame[frame[UNIQUE_ID] == top].tail(156)
     paths.append(render_fan_png(history, forecast[forecast[UNIQUE_ID] == top],
@@ -130,15 +172,17 @@ def _track(config: Config, cv: CrossValidation | None, scores: tuple,
         if cv is not None:
             tracking.log_frame(cv.rows, "backtest.csv")
             tracking.log_frame(cv.choices, "choices.csv")
-            if cv.by_level is not None:
-                tracking.log_frame(cv.by_level, "accuracy_by_level.csv")
+            if cv.accuracy_by_grain is not None:
+                tracking.log_frame(cv.accuracy_by_grain, "accuracy_by_level.csv")
         with tempfile.TemporaryDirectory() as tmp:
             tracking.log_files(_charts(Path(tmp), cv, frame, forecast), "charts")
         uri = tracking.log_model(model, example, catalog.REVENUE_MODEL.name, pyfunc_output(forecast))
         return uri, run.info.run_id
 
 
-def train_revenue(config: Config, progress: Callable[[int, int], None] | None = None) -> dict:
+@on_engine
+def train_revenue(config: Config, progress: Callable[[int, int], None] | None = None
+                  ) -> RevenueTrainResult:
     """Cross-validate, fit and register the revenue forecaster; see the module doc."""
     started = time.perf_counter()
     with warehouse.connect(config.workspace, read_only=True) as con:
@@ -158,21 +202,22 @@ def train_revenue(config: Config, progress: Callable[[int, int], None] | None = 
         example = future_frame(con, config, model.horizon_)
     params = _params(config, model, {"series": len(series), "freq": freq, "rows": len(frame),
                                      "inflation": round(model.inflation_, 4),
-                                     "layout": vars(layout)})
+                                     "layout": dataclasses.asdict(layout)})
     uri, run_id = _track(config, cv, (pooled, by_grain), model, (frame, example), params)
     _write_backtest(config, by_grain)
-    return {
-        "model_uri": uri, "run_id": run_id, "tracking_uri": tracking.tracking_uri(config.workspace),
-        "series": len(series), "freq": freq, "horizon_periods": model.horizon_,
-        "layout": {k: v for k, v in vars(layout).items() if k != "note"},
-        "selected": None if cv is None else _headline(cv, by_grain, series),
-        "pooled": _records(pooled), "by_grain": _records(by_grain),
-        "by_level": None if cv is None or cv.by_level is None else _records(cv.by_level),
-        "strategies": [] if cv is None else cv.choices.groupby(FOLD)["strategy"].first().tolist(),
-        "reconcile": config.revenue.reconcile, "dropped": dict(model.dropped_),
-        "notes": [n for n in (layout.note, *model.notes()) if n],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return RevenueTrainResult(
+        model_uri=uri, run_id=run_id, tracking_uri=tracking.tracking_uri(config.workspace),
+        series=len(series), freq=freq, horizon_periods=model.horizon_,
+        layout={k: v for k, v in dataclasses.asdict(layout).items() if k != "note"},
+        selected=None if cv is None else _headline(cv, by_grain, series),
+        pooled=_records(pooled), by_grain=_records(by_grain),
+        by_level=None if cv is None or cv.accuracy_by_grain is None
+        else _records(cv.accuracy_by_grain),
+        strategies=[] if cv is None else cv.choices.groupby(FOLD)["strategy"].first().tolist(),
+        reconcile=config.revenue.reconcile, dropped=dict(model.dropped_),
+        notes=[n for n in (layout.note, *model.notes()) if n],
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -196,8 +241,8 @@ def future_frame(con: duckdb.DuckDBPyConnection, config: Config, periods: int
         ValidationError: a regressor has no future value (it is not known ahead).
     """
     regressors = list(config.revenue.regressors)
-    sql = build_future_exogenous_sql(con, config.features.series, config.country, periods)
-    future = con.execute(sql).df()
+    query = build_future_exogenous_sql(con, config.features.series, config.country, periods)
+    future = con.execute(*query).df()
     unknown = [c for c in regressors if future[c].isna().any()]
     if unknown:
         raise ValidationError(

@@ -4,29 +4,73 @@ write the ``targets_plan`` table and the planners' workbook."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from forecast.config import Config
-from forecast.errors import ConfigError, WorkspaceError
+from forecast.errors import ConfigError, DataError, WorkspaceError
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import ORDERS, TARGETS, TARGETS_PLAN
 from forecast.io.catalog import REVENUE_FORECAST as WEEKLY
 from forecast.io.catalog import REVENUE_FORECAST_PERIODS as PERIODS
+from forecast.io.sql import Query, quote
 from forecast.io.targets_workbook import write_targets_workbook
-from forecast.io.warehouse import literal, quote
-from forecast.targets.attainment import LEVEL_KEYS, parse_period
+from forecast.periods import add_months
+from forecast.pipeline.results import Result
+from forecast.schemas import GRAIN, TOTAL
+from forecast.targets.attainment import GRAIN_KEYS, parse_period
 from forecast.targets.plan import PlanInputs, build_plan, summarise_plan
 from forecast.targets.policy import management_from_targets
 from forecast.targets.units import period_months, series_of_grain
 
-_LEVEL_COLUMNS = {"region": "region", "team": "team", "rep": "rep_id"}
+# The key column each grain of the targets adds to the grain above it.
+_GRAIN_KEY = {"region": "region", "team": "team", "rep": "rep_id"}
 _PREDICT_HINT = "run `forecast predict revenue` with a horizon that reaches {end}"
 
 
-def build_targets(config: Config, period: str) -> dict:
+@dataclass(frozen=True)
+class TargetsResult(Result):
+    """The targets set for a period.
+
+    Attributes:
+        period, policy, policy_description, decomposition: what was set and how.
+        company: ``base, stretch, target, probability, last_year, due`` of the company.
+        levels: per level ``units, target, base, mismatches, probability_min,
+            probability_max`` (see :func:`forecast.targets.plan.summarise_plan`).
+        weeks: whether the plan splits months into weeks; rows: rows of the plan.
+        levels_used, forecast_levels: the organisation levels of the plan, and those whose
+            units have their own forecast.
+        table, table_rows, workbook: the warehouse table, its rows for the period, and the
+            planners' workbook.
+        history_window, weeks_note: the history the split used, and why weeks are or are not
+            split by the weekly forecast.
+        seconds: wall time.
+    """
+
+    period: str
+    policy: str
+    policy_description: str
+    decomposition: str
+    company: Mapping[str, Any]
+    levels: Mapping[str, Mapping[str, Any]]
+    weeks: bool
+    rows: int
+    levels_used: Sequence[str]
+    forecast_levels: Sequence[str]
+    table: str
+    table_rows: int
+    workbook: str
+    history_window: str
+    weeks_note: str
+    seconds: float
+
+
+def build_targets(config: Config, period: str) -> TargetsResult:
     """Set next-period targets from the revenue forecast and split them to the cent.
 
     Args:
@@ -44,8 +88,8 @@ def build_targets(config: Config, period: str) -> dict:
     started = time.perf_counter()
     with warehouse.connect(config.workspace, read_only=True) as con:
         inputs, chosen, parsed, notes = _read_inputs(con, config, period)
-    levels, forecast_levels = chosen
-    plan = build_plan(inputs, config.targets, parsed, levels, forecast_levels)
+    grains, forecast_grains = chosen
+    plan = build_plan(inputs, config.targets, parsed, grains, forecast_grains)
     if inputs.weekly is not None and not (plan["span"] == "week").any():
         notes["weeks_note"] = (f"no weeks: the company's weekly forecast in {WEEKLY} "
                                f"does not cover every day of {parsed.label}")
@@ -53,13 +97,13 @@ def build_targets(config: Config, period: str) -> dict:
         rows = _write_plan(con, plan, parsed.label)
     path = config.workspace / "outputs" / f"targets_{parsed.label}.xlsx"
     write_targets_workbook(plan, path, {**notes, "tolerance": config.targets.mismatch_tolerance})
-    return {
+    return TargetsResult(
         **summarise_plan(plan, config.targets),
-        "levels_used": ["company", *levels], "forecast_levels": ["company", *forecast_levels],
-        "table": TARGETS_PLAN.name, "table_rows": rows, "workbook": str(path),
-        "history_window": notes["history_window"], "weeks_note": notes["weeks_note"],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+        levels_used=["company", *grains], forecast_levels=["company", *forecast_grains],
+        table=TARGETS_PLAN.name, table_rows=rows, workbook=str(path),
+        history_window=notes["history_window"], weeks_note=notes["weeks_note"],
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
@@ -69,14 +113,14 @@ def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
         f"SELECT min(order_date), max(order_date) FROM {ORDERS.sql}").fetchone()
     period = parse_period(text, last_day)
     forecast = _read_forecast(con, period)
-    levels = _levels(con, config)
-    forecast_levels = _forecast_levels(forecast, levels, config)
-    window_start = _add_months(last_day, -config.targets.history_months) + timedelta(days=1)
-    history = _revenue(con, levels, window_start, last_day)
+    grains = _grains(con, config)
+    forecast_grains = _forecast_grains(forecast, grains, config)
+    window_start = add_months(last_day, -config.targets.history_months) + timedelta(days=1)
+    history = _revenue(con, grains, window_start, last_day)
     year_ago = period.year_before()
     last_year = None
     if first_day <= year_ago.start and year_ago.last_day <= last_day:
-        last_year = _revenue(con, levels, year_ago.start, year_ago.last_day, by_month=True)
+        last_year = _revenue(con, grains, year_ago.start, year_ago.last_day, by_month=True)
     weekly, weeks_note = _read_weekly(con, config, period)
     management = None
     if config.targets.policy == "management" and catalog.exists(con, TARGETS):
@@ -86,8 +130,8 @@ def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
     notes = {"period": period.label, "policy": config.targets.policy,
              "decomposition": config.targets.decomposition,
              "history_window": f"{window_start} to {last_day}", "weeks_note": weeks_note,
-             "levels": ["company", *levels]}
-    return inputs, (levels, forecast_levels), period, notes
+             "levels": ["company", *grains]}
+    return inputs, (grains, forecast_grains), period, notes
 
 
 def _read_forecast(con, period) -> pd.DataFrame:
@@ -108,58 +152,59 @@ def _read_forecast(con, period) -> pd.DataFrame:
     needed = 1 + (3 if period.kind == "quarter" else 0)
     counts = forecast.groupby("unique_id")["period"].transform("count")
     forecast = forecast[counts == needed].reset_index(drop=True)
-    if not (forecast["grain"] == "total").any():
-        reach = con.execute(f"SELECT max(period) FROM {PERIODS.sql} WHERE grain = 'total' "
-                            "AND period_type = 'month'").fetchone()[0]
+    if not (forecast[GRAIN] == TOTAL).any():
+        reach = con.execute(f"SELECT max(period) FROM {PERIODS.sql} WHERE grain = ? "
+                            "AND period_type = 'month'", [TOTAL]).fetchone()[0]
         covered = (f"the company forecast's last month is {reach:%Y-%m}" if reach
                    else "there is no company ('total') forecast")
-        raise WorkspaceError(f"{PERIODS} does not cover {period.label} "
+        # The forecast there is fine, it ends too early: forecast run marks targets n/a.
+        raise DataError(f"{PERIODS} does not cover {period.label} "
                              f"({period.start} to {period.last_day}): {covered}; {hint}")
     forecast["period"] = pd.to_datetime(forecast["period"])
     return forecast
 
 
-def _levels(con: duckdb.DuckDBPyConnection, config: Config) -> list[str]:
-    """The configured levels, or region and team (and rep where targets name reps), keeping
-    only levels whose key column has values in the orders."""
+def _grains(con: duckdb.DuckDBPyConnection, config: Config) -> list[str]:
+    """The configured grains (``targets.levels``), or region and team (and rep where targets
+    name reps), keeping only grains whose key column has values in the orders."""
     columns = catalog.columns(con, ORDERS)
-    filled = {level for level, column in _LEVEL_COLUMNS.items() if column in columns and
+    filled = {grain for grain, column in _GRAIN_KEY.items() if column in columns and
               con.execute(f"SELECT count({column}) FROM {ORDERS.sql}").fetchone()[0] > 0}
     if config.targets.levels is not None:
-        empty = [level for level in config.targets.levels if level not in filled]
+        empty = [grain for grain in config.targets.levels if grain not in filled]
         if empty:
-            raise ConfigError(f"targets.levels: the orders have no {_LEVEL_COLUMNS[empty[0]]} "
+            raise ConfigError(f"targets.levels: the orders have no {_GRAIN_KEY[empty[0]]} "
                               f"values, so there are no {empty[0]} units; drop {empty[0]!r}")
         return list(config.targets.levels)
-    levels = ["region", "team"]
+    grains = ["region", "team"]
     if "rep_id" in catalog.columns(con, TARGETS) and \
             con.execute(f"SELECT count(rep_id) FROM {TARGETS.sql}").fetchone()[0] > 0:
-        levels.append("rep")
-    return [level for level in levels if level in filled]
+        grains.append("rep")
+    return [grain for grain in grains if grain in filled]
 
 
-def _forecast_levels(forecast: pd.DataFrame, levels: list[str], config: Config) -> list[str]:
-    have = [level for level in levels if len(series_of_grain(forecast, LEVEL_KEYS[level]))]
+def _forecast_grains(forecast: pd.DataFrame, grains: list[str], config: Config) -> list[str]:
+    have = [grain for grain in grains if len(series_of_grain(forecast, GRAIN_KEYS[grain]))]
     wanted = config.targets.forecast_levels
     if wanted is None:
-        return [level for k, level in enumerate(levels) if levels[: k + 1] == have[: k + 1]]
-    if list(wanted) != levels[: len(wanted)]:
+        return [grain for k, grain in enumerate(grains) if grains[: k + 1] == have[: k + 1]]
+    if list(wanted) != grains[: len(wanted)]:
         raise ConfigError("targets.forecast_levels must be the leading levels of "
-                          f"{', '.join(levels)}")
-    missing = [level for level in wanted if level not in have]
+                          f"{', '.join(grains)}")
+    missing = [grain for grain in wanted if grain not in have]
     if missing:
-        grain = "|".join(LEVEL_KEYS[missing[0]])
+        grain = "|".join(GRAIN_KEYS[missing[0]])
         raise WorkspaceError(f"targets.forecast_levels names {missing[0]!r}, but "
                              f"{PERIODS} has no series of grain {grain!r} covering the "
                              "period: add it to features.series.grains and forecast again")
     return list(wanted)
 
 
-def _revenue(con: duckdb.DuckDBPyConnection, levels: list[str], start: date, end: date,
+def _revenue(con: duckdb.DuckDBPyConnection, grains: list[str], start: date, end: date,
              by_month: bool = False) -> pd.DataFrame:
     """Net revenue of the orders from ``start`` to ``end`` (inclusive) per deepest unit; with
     ``by_month`` per month too, dated a year later (the month it is compared with)."""
-    dims = [quote(_LEVEL_COLUMNS[level]) for level in levels]
+    dims = [quote(_GRAIN_KEY[grain]) for grain in grains]
     if by_month:
         dims.insert(0, "date_trunc('month', order_date) + INTERVAL 12 MONTH AS month")
     select = ", ".join([*dims, "sum(amount) AS revenue"])
@@ -167,7 +212,7 @@ def _revenue(con: duckdb.DuckDBPyConnection, levels: list[str], start: date, end
     frame = con.execute(
         f"SELECT {select} FROM {ORDERS.sql} WHERE order_date BETWEEN ? AND ?{group}",
         [start, end]).df()
-    for column in _LEVEL_COLUMNS.values():
+    for column in _GRAIN_KEY.values():
         if column not in frame:
             frame[column] = None
     return frame
@@ -190,9 +235,9 @@ def _read_weekly(con: duckdb.DuckDBPyConnection, config: Config, period
         spread = "(yhat_hi_80 - yhat_lo_80) / (2 * 1.2815515655446004) AS yhat_sd"
     else:
         return None, f"{WEEKLY} has neither yhat_sd nor an 80% interval"
-    levels = ", ".join(c for c in _LEVEL_COLUMNS.values() if c in columns)
+    keys = ", ".join(c for c in _GRAIN_KEY.values() if c in columns)
     weekly = con.execute(
-        f"SELECT unique_id, grain, {levels + ', ' if levels else ''}ds, yhat, {spread} "
+        f"SELECT unique_id, grain, {keys + ', ' if keys else ''}ds, yhat, {spread} "
         f"FROM {WEEKLY.sql} WHERE ds > ? AND ds < ?",
         [period.start - timedelta(days=7), period.end]).df()
     return weekly, "weeks split by the weekly forecast"
@@ -205,17 +250,12 @@ def _write_plan(con: duckdb.DuckDBPyConnection, plan: pd.DataFrame, label: str) 
         f" AS {c}" if c in ("region", "team", "rep_id", "parent_id", "start", "due", "month")
         else c for c in plan.columns)
     con.register("_targets_plan", plan)
-    select = f"SELECT {typed} FROM _targets_plan"
+    select, params = f"SELECT {typed} FROM _targets_plan", {}
     if catalog.exists(con, TARGETS_PLAN):
-        select = (f"SELECT * FROM {TARGETS_PLAN.sql} WHERE period <> {literal(label)} "
+        select = (f"SELECT * FROM {TARGETS_PLAN.sql} WHERE period <> $label "
                   f"UNION ALL BY NAME {select}")
-    catalog.write_select(con, TARGETS_PLAN, select)
+        params = {"label": label}
+    catalog.write_select(con, TARGETS_PLAN, Query(select, params))
     con.unregister("_targets_plan")
     return int(con.execute(f"SELECT count(*) FROM {TARGETS_PLAN.sql} WHERE period = ?",
                            [label]).fetchone()[0])
-
-
-def _add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, clipped to the end of a shorter month."""
-    stamp = pd.Timestamp(day) + pd.DateOffset(months=months)
-    return stamp.date()

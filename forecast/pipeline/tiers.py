@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -13,15 +16,59 @@ from forecast.errors import WorkspaceError
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import CHURN_SCORES, CUSTOMER_TIERS, ORDERS, TIER_SUMMARY
 from forecast.io.frames import export_workbook
-from forecast.io.warehouse import date_literal, exact_sum
+from forecast.io.sql import Params, Query, exact_sum
+from forecast.pipeline.results import Result
 from forecast.tiers import build_customer_tiers, summarise_tiers
 
 WORKBOOK_NAME = "tiers.xlsx"
 EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
 
 
-def build_measures_sql(as_of: date, config: TiersConfig) -> str:
-    """SQL of one row per customer with an order line before ``as_of``.
+@dataclass(frozen=True)
+class RiskSource:
+    """Where the risk tiers came from: the churn scores table and cutoff (None without
+    scores), and how many customers have no score (risk ``unknown``)."""
+
+    table: str | None
+    cutoff: str | None
+    unknown: int
+
+
+@dataclass(frozen=True)
+class TiersResult(Result):
+    """The customers tiered.
+
+    Attributes:
+        as_of: the first day after the data tiered; customers, revenue: customers tiered and
+            their revenue over the last ``revenue_days``; rfm_days: the RFM window (None: all).
+        risk: where the risk tiers came from.
+        notes: what is missing or left out, in words.
+        summary: per dimension (``rfm_segment``, ``abc_class``, ``value_tier``,
+            ``risk_tier``, ``matrix``) rows of ``tier, customers, customer_share, revenue,
+            revenue_share`` (and ``action`` in the matrix).
+        tables, files: the warehouse tables and the files written.
+        seconds: wall time.
+    """
+
+    as_of: str
+    customers: int
+    revenue: float
+    revenue_days: int
+    rfm_days: int | None
+    risk: RiskSource
+    notes: Sequence[str]
+    summary: Mapping[str, Sequence[Mapping[str, Any]]]
+    tables: Sequence[str]
+    files: Sequence[str]
+    seconds: float
+
+    def output_files(self) -> tuple[str, ...]:
+        return tuple(self.files)
+
+
+def build_measures_sql(as_of: date, config: TiersConfig) -> Query:
+    """SQL (its dates bound as parameters) of one row per customer with an order line before
+    ``as_of``.
 
     Lines are netted per order (``order_id``; per customer and day where it is empty), so a
     cancellation invoice is a negative order and counts in revenue, not in frequency. Sums are
@@ -35,13 +82,14 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
     ``revenue`` (net, ``[as_of - revenue_days, as_of)``) and ``revenue_prior`` (the window of
     the same length before that).
     """
-    day = date_literal(as_of)
-    revenue_start = date_literal(as_of - timedelta(days=config.revenue_days))
-    prior_start = date_literal(as_of - timedelta(days=2 * config.revenue_days))
+    p = Params()
+    day = p(as_of)
+    revenue_start = p(as_of - timedelta(days=config.revenue_days))
+    prior_start = p(as_of - timedelta(days=2 * config.revenue_days))
     in_rfm = ("TRUE" if config.rfm_days is None else
-              f"order_date >= {date_literal(as_of - timedelta(days=config.rfm_days))}")
+              f"order_date >= {p(as_of - timedelta(days=config.rfm_days))}")
     last = "coalesce(max(order_date) FILTER (WHERE amount > 0), max(order_date))"
-    return f"""
+    return p.query(f"""
         WITH lines AS (
             SELECT CAST(customer_id AS VARCHAR) AS customer_id, order_date, amount,
                    coalesce(CAST(order_id AS VARCHAR), CAST(order_date AS VARCHAR)) AS order_key
@@ -63,7 +111,7 @@ def build_measures_sql(as_of: date, config: TiersConfig) -> str:
                                              f"{revenue_start}")}, 0) AS revenue_prior
         FROM baskets GROUP BY customer_id
         ORDER BY customer_id
-    """
+    """)
 
 
 def _default_as_of(con: duckdb.DuckDBPyConnection) -> date:
@@ -104,7 +152,7 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, config: Config, tiers: pd.Dat
         catalog.write_frame(con, table, frame)
         files.append(str(catalog.export(con, table, out_dir / f"{table}.csv", order_by=order)))
     notes = []
-    sheets = {CUSTOMER_TIERS.name: tiers, TIER_SUMMARY.name: summary}
+    sheets = {TIER_SUMMARY.name: summary, CUSTOMER_TIERS.name: tiers}  # the summary first
     if len(tiers) >= EXCEL_MAX_ROWS:
         del sheets[CUSTOMER_TIERS.name]
         notes.append(f"{len(tiers):,} customers do not fit in an Excel sheet: {WORKBOOK_NAME} "
@@ -128,7 +176,7 @@ def _summary_json(summary) -> dict:
     return out
 
 
-def build_tiers(config: Config, as_of: date | None = None) -> dict:
+def build_tiers(config: Config, as_of: date | None = None) -> TiersResult:
     """RFM segments, ABC classes, value tiers and the value x risk matrix of every customer.
 
     Writes warehouse tables ``customer_tiers`` (see :func:`forecast.tiers.build_customer_tiers`,
@@ -142,8 +190,8 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
             last order with a customer. Orders on or after it are ignored.
 
     Returns:
-        A JSON-serialisable summary: as_of, customers, revenue, risk source, notes, per-tier
-        counts and shares, tables and files.
+        The summary: as_of, customers, revenue, risk source, notes, per-tier counts and
+        shares, tables and files.
 
     Raises:
         WorkspaceError: no warehouse, no orders, no customer ids, or no order before ``as_of``.
@@ -159,23 +207,23 @@ def build_tiers(config: Config, as_of: date | None = None) -> dict:
     if risk["table"] and unscored:
         notes.append(f"{unscored:,} customers have no churn score at {risk['cutoff']}: "
                      "risk unknown")
-    return {
-        "as_of": str(as_of),
-        "customers": len(tiers),
-        "revenue": round(float(tiers["revenue"].sum()), 2),
-        "revenue_days": cfg.revenue_days,
-        "rfm_days": cfg.rfm_days,
-        "risk": {"table": risk["table"], "cutoff": risk["cutoff"], "unknown": unscored},
-        "notes": notes + written.pop("notes"),
-        "summary": _summary_json(summary),
+    return TiersResult(
+        as_of=str(as_of),
+        customers=len(tiers),
+        revenue=round(float(tiers["revenue"].sum()), 2),
+        revenue_days=cfg.revenue_days,
+        rfm_days=cfg.rfm_days,
+        risk=RiskSource(risk["table"], risk["cutoff"], unscored),
+        notes=notes + written.pop("notes"),
+        summary=_summary_json(summary),
         **written,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+        seconds=round(time.perf_counter() - started, 3),
+    )
 
 
 def _tier_frames(con: duckdb.DuckDBPyConnection, cfg: TiersConfig, as_of: date):
     """Customer tiers and their summary as of a day, and where the risk tiers came from."""
-    measures = con.execute(build_measures_sql(as_of, cfg)).df()
+    measures = con.execute(*build_measures_sql(as_of, cfg)).df()
     if measures.empty:
         raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
                              "pick a later --as-of or ingest orders with customer ids")

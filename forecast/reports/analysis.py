@@ -7,7 +7,6 @@ quote the same formulas in their definitions section.
 from __future__ import annotations
 
 import math
-import re
 from statistics import NormalDist
 
 import numpy as np
@@ -175,44 +174,6 @@ def population_stability(reference: pd.Series, current: pd.Series, bins: int = 1
 
     r, c = shares(ref), shares(cur)
     return float(((c - r) * np.log(c / r)).sum())
-
-
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?!\d|\.\d|d\b)")
-_TYPICAL = re.compile(r",\s*typical\s+#$")
-
-
-def reason_kind(reason: str | None) -> str | None:
-    """A churn reason without its customer's numbers, so reasons can be counted.
-
-    ``"days since survey is 102, typical 61"`` -> ``"days since survey is #"``;
-    ``"no order for 731 days, 6.0x the usual interval"`` ->
-    ``"no order for # days, #x the usual interval"``; window names like ``90d`` stay.
-    """
-    if reason is None or (isinstance(reason, float) and math.isnan(reason)) or not str(reason):
-        return None
-    return _TYPICAL.sub("", _NUMBER.sub("#", str(reason).strip()))
-
-
-def reason_counts(reasons: pd.DataFrame, columns: tuple[str, ...] = ("reason_1", "reason_2",
-                                                                     "reason_3")) -> pd.DataFrame:
-    """How many customers have each kind of reason among their reasons.
-
-    Returns:
-        ``reason, customers, share`` sorted by customers descending (share of the customers in
-        ``reasons``).
-    """
-    present = [c for c in columns if c in reasons.columns]
-    if reasons.empty or not present:
-        return pd.DataFrame({"reason": [], "customers": [], "share": []})
-    long = reasons[present].reset_index(drop=True).stack().map(reason_kind)
-    long = long[long.map(lambda k: isinstance(k, str))]
-    # A customer counts once per kind even when two of their reasons share it.
-    pairs = pd.DataFrame({"row": long.index.get_level_values(0), "reason": long.to_numpy()})
-    pairs = pairs.drop_duplicates()
-    counts = pairs["reason"].value_counts().rename_axis("reason").reset_index(name="customers")
-    counts = counts.sort_values(["customers", "reason"], ascending=[False, True])
-    counts["share"] = counts["customers"] / len(reasons)
-    return counts.reset_index(drop=True)
 
 
 def abc_classes(revenue: pd.Series, a: float = 0.8, b: float = 0.95) -> pd.Series:

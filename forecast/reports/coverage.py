@@ -3,7 +3,7 @@
 A month with no order line at all is *empty*: its revenue is missing, not 0, and nothing is
 compared with it. A month whose amounts do not add up to a finite number (an amount in the
 warehouse is NaN or infinite) is *not finite*: its revenue and every total that includes it are
-missing. A member of a level (a region, a channel) that sold nothing in a month that has orders
+missing. A member of a key (a region, a channel) that sold nothing in a month that has orders
 is a real 0 and stays 0.
 
 :func:`mask_empty_months` rewrites the frames of :class:`MonthlyInputs` so the values of empty
@@ -19,9 +19,9 @@ from datetime import date
 
 import pandas as pd
 
+from forecast.periods import add_months
 from forecast.reports.i18n import MISSING, Locale
 from forecast.reports.inputs import MonthlyInputs
-from forecast.reports.periods import add_months
 
 OK, EMPTY, NOT_FINITE = "ok", "empty", "not_finite"
 
@@ -64,12 +64,12 @@ def mask_empty_months(inputs: MonthlyInputs) -> MonthlyInputs:
              if month_state(monthly, period) == EMPTY}
     if not empty:
         return inputs
-    dims = {level: _blank(f, [c for c in ("current", "previous", "year_ago") if c in empty])
-            for level, f in inputs.dimensions.items()}
+    dims = {key: _blank(f, [c for c in ("current", "previous", "year_ago") if c in empty])
+            for key, f in inputs.dimensions.items()}
     spread = [c for c in ("current", "previous") if c in empty]
     actuals = {"current": "actual_month", "previous": "actual_previous"}
-    attainment = {level: _blank(f, [actuals[c] for c in spread])
-                  for level, f in inputs.attainment.items()}
+    attainment = {key: _blank(f, [actuals[c] for c in spread])
+                  for key, f in inputs.attainment.items()}
     return replace(inputs, dimensions=dims, distribution=_blank(inputs.distribution, spread),
                    attainment=attainment)
 

@@ -8,7 +8,8 @@ A section::
 
     {"key", "title", "status": "ok" | "omitted", "note", "paragraphs": [str],
      "metrics": [{"key", "label", "value", "kind"}],
-     "tables": [{"key", "title", "columns": [{"key", "label", "kind"}], "rows": [dict]}],
+     "tables": [{"key", "title", "columns": [{"key", "label", "kind"[, "labels"]}],
+                 "rows": [dict]}],
      "charts": [{"kind", "key", "title", ...chart data}]}
 """
 
@@ -42,9 +43,14 @@ def metric(key: str, label: str, value: Any, kind: str) -> dict:
     return {"key": key, "label": label, "value": clean(value), "kind": kind}
 
 
-def column(key: str, label: str, kind: str = "text") -> dict:
-    """One table column."""
-    return {"key": key, "label": label, "kind": kind}
+def column(key: str, label: str, kind: str = "text", labels: dict[str, str] | None = None
+           ) -> dict:
+    """One table column; ``labels`` maps raw values to what the reader sees (the rows keep the
+    raw values), for values whose name depends on the report (key accounts, model names)."""
+    out = {"key": key, "label": label, "kind": kind}
+    if labels:
+        out["labels"] = dict(labels)
+    return out
 
 
 def table(key: str, title: str, columns: list[dict], rows: pd.DataFrame | list[dict],

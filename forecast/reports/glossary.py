@@ -183,6 +183,37 @@ VALUES = {
     "v:month": ("month", "月"),
     "v:quarter": ("quarter", "季度"),
     "v:total": ("total", "合计"),
+    "v:company": ("company", "公司"),
+    "v:region": ("region", "区域"),
+    "v:team": ("team", "团队"),
+    "v:rep": ("rep", "销售代表"),
+    # Revenue models of the backtest (forecast.factory's candidate names).
+    "v:selected_reconciled": ("chosen combination, reconciled (in use)", "选定组合（协调后，在用）"),
+    "v:selected": ("chosen combination", "选定组合"),
+    "v:naive": ("naive (last value)", "朴素法（上期值）"),
+    "v:seasonal_naive": ("seasonal naive (same period last year)", "季节朴素法（去年同期）"),
+    "v:seasonal_growth": ("seasonal naive with growth", "带增长的季节朴素法"),
+    "v:moving_average": ("moving average", "移动平均"),
+    "v:prophet": ("Prophet", "Prophet模型"),
+    "v:global_hgb": ("gradient boosting across series", "跨序列梯度提升"),
+    "v:croston_sba": ("Croston (SBA)", "Croston法（SBA）"),
+    "v:tsb": ("TSB", "TSB法"),
+    "v:adida": ("ADIDA", "ADIDA法"),
+    "v:imapa": ("IMAPA", "IMAPA法"),
+    # Industries of the customers table (the demo company's and other common ones).
+    "v:hospitality": ("hospitality", "酒店业"),
+    "v:healthcare": ("healthcare", "医疗"),
+    "v:logistics": ("logistics", "物流"),
+    "v:technology": ("technology", "科技"),
+    "v:manufacturing": ("manufacturing", "制造业"),
+    "v:retail": ("retail", "零售业"),
+    "v:construction": ("construction", "建筑业"),
+    "v:education": ("education", "教育"),
+    "v:finance": ("finance", "金融"),
+    "v:government": ("government", "政府"),
+    "v:wholesale": ("wholesale", "批发"),
+    "v:energy": ("energy", "能源"),
+    "v:agriculture": ("agriculture", "农业"),
 }
 
 # Words of snapshot feature names (forecast.features.customers), for Chinese churn reasons.
@@ -271,6 +302,6 @@ def reason_zh(reason: str) -> str:
     match = _GENERIC.match(reason)
     if match:
         feature, value, typical = match.groups()
-        text = f"{feature_zh(feature)}为{value}"
+        text = f"{feature_zh(feature)}为{_value_zh(value)}"
         return text + (f"，通常为{typical}" if typical else "")
     return reason

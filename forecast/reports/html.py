@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from forecast.reports.i18n import Locale
+from forecast.reports.i18n import NUMERIC, Locale
 from forecast.reports.svg import render_chart
 
 CSS = """
@@ -63,21 +63,17 @@ SORT_SCRIPT = """
 })();
 """
 
-NUMERIC = {"money", "signed_money", "count", "number", "ratio", "pct", "signed_pct", "points",
-           "prob"}
-
-
-def _cell(value: object, kind: str, loc: Locale) -> str:
+def _cell(value: object, column: dict, loc: Locale) -> str:
     raw = "" if value is None else str(value)
-    cls = ' class="num"' if kind in NUMERIC else ""
-    return f'<td{cls} data-v="{escape(raw)}">{escape(loc.format(value, kind))}</td>'
+    cls = ' class="num"' if column["kind"] in NUMERIC else ""
+    return f'<td{cls} data-v="{escape(raw)}">{escape(loc.cell(value, column))}</td>'
 
 
 def render_table(table: dict, loc: Locale) -> str:
     """One sortable table; each cell keeps its raw value in ``data-v`` for sorting."""
     head = "".join(f"<th>{escape(c['label'])}</th>" for c in table["columns"])
     rows = "".join(
-        "<tr>" + "".join(_cell(r.get(c["key"]), c["kind"], loc) for c in table["columns"])
+        "<tr>" + "".join(_cell(r.get(c["key"]), c, loc) for c in table["columns"])
         + "</tr>" for r in table["rows"])
     note = f'<p class="note">{escape(table["note"])}</p>' if table.get("note") else ""
     title = f'<h3>{escape(table["title"])}</h3>' if table["title"] else ""

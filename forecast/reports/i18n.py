@@ -3,6 +3,22 @@
 A :class:`Locale` translates phrase keys (see :mod:`forecast.reports.phrases`) and formats values
 by kind. The JSON of a report keeps raw numbers; only text meant for reading is formatted.
 Chinese amounts can be shown in 万元 (units of 10,000), the way Chinese sales reports count.
+
+One rule per kind of number, in every table, card, sentence and chart label:
+
+==========  ==================================================  ===================
+kind        rule                                                 examples
+==========  ==================================================  ===================
+money       whole currency units, thousands separated; 万元      1,276,254 / 90 / 0;
+            with two decimals when configured                    127.63万元
+count       whole number, thousands separated                    12,417
+pct         percent with one decimal (prob: none; signed_pct:    12.3% / 67% / +4.0%
+            a sign)
+points      percentage points with one decimal and a sign        +3.1 pts
+days        whole days from 10 up, one decimal below             10 / 2.5
+ratio       three decimals (indices: HHI, PSI, ECE, Brier)       0.094
+number      up to two decimals, trailing zeros dropped          10.64 / 90.5 / 3
+==========  ==================================================  ===================
 """
 
 from __future__ import annotations
@@ -12,11 +28,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from forecast.reports.glossary import DEFINITIONS, VALUES, reason_zh
+from forecast.reports.glossary import DEFINITIONS, VALUES, feature_zh, reason_zh
 from forecast.reports.phrases import PHRASES
+from forecast.schemas import TOTAL
 
 Kind = Literal["text", "money", "count", "number", "pct", "signed_pct", "points", "prob",
-               "date", "month", "signed_money", "ratio", "member", "reason"]
+               "date", "month", "signed_money", "ratio", "days", "member", "reason", "feature",
+               "grain"]
+NUMERIC = frozenset({"money", "signed_money", "count", "number", "ratio", "pct", "signed_pct",
+                     "points", "prob", "days"})
 _ALL = {**PHRASES, **DEFINITIONS, **VALUES}
 MISSING = {"en": "–", "zh": "—"}
 
@@ -48,12 +68,18 @@ class Locale:
         text = zh if self.lang == "zh" else en
         return text.format(**values) if values else text
 
+    def has(self, key: str) -> bool:
+        """Whether there is a phrase ``key``."""
+        return key in _ALL
+
     def member(self, value: object) -> str:
         """A data value, translated when it is a canonical one (channel, segment, stage, tier)."""
         if _is_missing(value):
             return MISSING[self.lang]
         pair = VALUES.get(f"v:{value}")
-        return pair[1] if pair and self.lang == "zh" else str(value)
+        if pair is None:
+            return str(value)
+        return pair[1] if self.lang == "zh" else pair[0]
 
     def reason(self, value: object) -> str:
         """A churn reason, in Chinese when the report is."""
@@ -62,17 +88,19 @@ class Locale:
         return reason_zh(str(value)) if self.lang == "zh" else str(value)
 
     def money(self, value: float | None, signed: bool = False) -> str:
-        """An amount: ``$12,345`` / ``12,345元`` / ``1.23万元``; ``signed`` adds a leading +."""
+        """An amount in whole units: ``$12,345`` / ``12,345元`` / ``1.23万元`` (万 with two
+        decimals); ``signed`` adds a leading +."""
         if _is_missing(value):
             return MISSING[self.lang]
-        sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
-        size = abs(float(value))
-        if self.lang == "zh" and self.unit == "wan":
-            body = f"{size / 10_000:,.2f}万"
-            suffix = "" if self.currency else "元"
+        wan = self.lang == "zh" and self.unit == "wan"
+        size = abs(float(value)) / (10_000 if wan else 1)
+        shown = f"{size:,.2f}" if wan else f"{size:,.0f}"
+        zero = float(shown.replace(",", "")) == 0
+        sign = "" if zero else ("-" if value < 0 else ("+" if signed and value > 0 else ""))
+        if wan:
+            body, suffix = f"{shown}万", "" if self.currency else "元"
         else:
-            body = f"{size:,.0f}" if size >= 100 else f"{size:,.2f}"
-            suffix = "元" if self.lang == "zh" and not self.currency else ""
+            body, suffix = shown, "元" if self.lang == "zh" and not self.currency else ""
         return f"{sign}{self.currency}{body}{suffix}"
 
     def compact(self, value: float | None) -> str:
@@ -93,9 +121,41 @@ class Locale:
         """A whole number with thousands separators."""
         return MISSING[self.lang] if _is_missing(value) else f"{round(float(value)):,}"
 
-    def number(self, value: float | None, digits: int = 2) -> str:
-        """A plain number with ``digits`` decimals."""
-        return MISSING[self.lang] if _is_missing(value) else f"{float(value):,.{digits}f}"
+    def number(self, value: float | None) -> str:
+        """A plain measure: up to two decimals, trailing zeros dropped (``90.5``, ``3``)."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        text = f"{float(value):,.2f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+
+    def ratio(self, value: float | None) -> str:
+        """An index such as HHI, PSI, ECE or a Brier score: three decimals."""
+        return MISSING[self.lang] if _is_missing(value) else f"{float(value):,.3f}"
+
+    def days(self, value: float | None) -> str:
+        """A number of days: whole from 10 up (and whole numbers), one decimal below."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        v = float(value)
+        return f"{v:,.0f}" if abs(v) >= 10 or round(v, 1) == round(v) else f"{v:.1f}"
+
+    def feature(self, value: object) -> str:
+        """A model input's name in words: ``recency_days`` -> ``recency days`` / 距末次下单天数."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        words = str(value).replace("_", " ")
+        return feature_zh(words) if self.lang == "zh" else words
+
+    def grain(self, value: object) -> str:
+        """A forecast grain in words: ``region|channel`` -> ``Region x Channel`` / 区域×渠道."""
+        if _is_missing(value):
+            return MISSING[self.lang]
+        text = str(value)
+        if text in ("", TOTAL):
+            return self.member(TOTAL)
+        parts = text.replace("/", "|").split("|")
+        names = [self.t(f"level_{p}") if self.has(f"level_{p}") else p for p in parts]
+        return ("×" if self.lang == "zh" else " x ").join(names)
 
     def pct(self, value: float | None, signed: bool = False, digits: int = 1) -> str:
         """A fraction as a percentage: 0.123 -> ``12.3%``."""
@@ -134,7 +194,10 @@ class Locale:
             "signed_money": lambda v: self.money(v, signed=True),
             "count": self.count,
             "number": self.number,
-            "ratio": lambda v: self.number(v, 3),
+            "ratio": self.ratio,
+            "days": self.days,
+            "feature": self.feature,
+            "grain": self.grain,
             "pct": self.pct,
             "prob": lambda v: self.pct(v, digits=0),
             "signed_pct": lambda v: self.pct(v, signed=True),
@@ -149,6 +212,14 @@ class Locale:
         if isinstance(value, bool):
             return self.t("yes") if value else self.t("no")
         return str(value)
+
+    def cell(self, value: object, column: dict) -> str:
+        """A table cell as shown: the column's own label of the value when it has one (see
+        :func:`forecast.reports.document.column`), else the value formatted by its kind."""
+        labels = column.get("labels")
+        if labels and not _is_missing(value) and str(value) in labels:
+            return labels[str(value)]
+        return self.format(value, column["kind"])
 
     @property
     def money_unit_label(self) -> str:

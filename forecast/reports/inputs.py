@@ -43,12 +43,12 @@ class MonthlyInputs:
         window: the month and the dates it is compared with.
         monthly: ``period, revenue`` per month up to the report month, with ``orders,
             customers`` filled for the report month only.
-        dimensions: level -> ``value, current, previous, year_ago`` revenue per member.
+        dimensions: key -> ``value, current, previous, year_ago`` revenue per member.
         distribution: ``grouping ('accounts' | 'channel'), member, current, previous, customers,
             customers_previous``.
         key_rule: how key accounts were picked: ``tiers``, ``segment`` or ``top_share``.
         target_totals: ``period, target`` company target per month.
-        attainment: level -> ``unit, target_month, actual_month, actual_previous, target_ytd,
+        attainment: key -> ``unit, target_month, actual_month, actual_previous, target_ytd,
             actual_ytd``.
         funnel: ``stage, entered, amount, entered_previous, amount_previous``.
         open_pipeline: ``stage, opportunities, amount`` open at the month's end.
@@ -59,13 +59,15 @@ class MonthlyInputs:
         risk_tiers: ``cutoff, tier, customers, revenue_at_risk, churn_proba_mean``.
         at_risk: top high/medium-tier customers with their reasons.
         at_risk_reasons: ``reason_1..3`` of every high- and medium-tier customer.
-        change_items: level -> ``unit, item, quantity_0, revenue_0, quantity_1, revenue_1``.
-        declining_customers: level -> ``unit, customer_id, revenue_0, revenue_1, change``.
+        change_items: key -> ``unit, item, quantity_0, revenue_0, quantity_1, revenue_1``.
+        declining_customers: key -> ``unit, customer_id, revenue_0, revenue_1, change``.
         forecast_next: ``revenue_forecast_periods`` rows of the next month.
         forecast_trend: the company total's monthly forecast rows.
-        targets_next: grain (tuple of levels) -> ``<levels>, target`` for the next month.
+        targets_next: grain (tuple of keys) -> ``<keys>, target`` for the next month.
         plan_next: ``targets_plan`` month rows of the next month: ``level, unit, base, stretch,
             target, probability``.
+        plan_targets: ``period, target``: the targets plan's company target of each forecast
+            month after the report month.
     """
 
     window: MonthWindow
@@ -87,6 +89,7 @@ class MonthlyInputs:
     change_items: dict[str, pd.DataFrame] = field(default_factory=dict)
     declining_customers: dict[str, pd.DataFrame] = field(default_factory=dict)
     plan_next: pd.DataFrame | None = None
+    plan_targets: pd.DataFrame | None = None
     forecast_next: pd.DataFrame | None = None
     forecast_trend: pd.DataFrame | None = None
     targets_next: dict[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
@@ -106,9 +109,9 @@ class RiskInputs:
         scored: ``customer_id, tier, churn_proba, revenue_at_risk, revenue`` per scored customer.
         value_tiers: ``customer_id, value_tier`` from customer_tiers, when present.
         customer_revenue: ``customer_id, revenue`` over the trailing 12 months.
-        level_revenue: level -> ``value, revenue`` over the trailing 12 months.
+        key_revenue: key -> ``value, revenue`` over the trailing 12 months.
         forecast: ``revenue_forecast_periods`` rows after the data.
-        targets: period type ('month' | 'quarter') -> grain -> ``period, <levels>, target``
+        targets: period type ('month' | 'quarter') -> grain -> ``period, <keys>, target``
             for the forecast's periods.
         backtest: ``revenue_backtest`` rows.
         churn_outcomes: ``cutoff, churn_proba, churned`` of scores whose window has closed.
@@ -126,7 +129,7 @@ class RiskInputs:
     scored: pd.DataFrame | None = None
     value_tiers: pd.DataFrame | None = None
     customer_revenue: pd.DataFrame | None = None
-    level_revenue: dict[str, pd.DataFrame] = field(default_factory=dict)
+    key_revenue: dict[str, pd.DataFrame] = field(default_factory=dict)
     forecast: pd.DataFrame | None = None
     targets: dict[str, dict[tuple[str, ...], pd.DataFrame]] = field(default_factory=dict)
     backtest: pd.DataFrame | None = None

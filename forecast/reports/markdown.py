@@ -5,7 +5,7 @@ Charts are left to the HTML report; every number they show is also in a table he
 
 from __future__ import annotations
 
-from forecast.reports.i18n import Locale
+from forecast.reports.i18n import NUMERIC, Locale
 
 
 def _escape(text: str) -> str:
@@ -14,18 +14,16 @@ def _escape(text: str) -> str:
 
 def render_table(table: dict, loc: Locale) -> list[str]:
     """A pipe table with formatted values (numbers right-aligned)."""
-    numeric = {"money", "signed_money", "count", "number", "ratio", "pct", "signed_pct",
-               "points", "prob"}
     lines = [f"### {table['title']}", ""] if table["title"] else []
     if table.get("note"):
         lines += [f"_{table['note']}_", ""]
     if not table["rows"]:
         return lines + ["-", ""]
     lines.append("| " + " | ".join(_escape(c["label"]) for c in table["columns"]) + " |")
-    lines.append("|" + "|".join("---:" if c["kind"] in numeric else "---"
+    lines.append("|" + "|".join("---:" if c["kind"] in NUMERIC else "---"
                                 for c in table["columns"]) + "|")
     for row in table["rows"]:
-        cells = [_escape(loc.format(row.get(c["key"]), c["kind"])) for c in table["columns"]]
+        cells = [_escape(loc.cell(row.get(c["key"]), c)) for c in table["columns"]]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + [""]
 

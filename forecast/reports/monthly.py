@@ -1,15 +1,16 @@
 """The monthly sales report: frames in, a report document (see :mod:`.document`) out.
 
-Sections: summary, revenue (MoM, YoY, year to date vs target), contribution by level, customer
-distribution, target attainment, funnel, customers won and lost, units below target, next month,
-problems and actions, definitions. A section whose data are missing is kept with status
-``omitted`` and a note saying what it needs.
+Sections: summary, revenue (MoM, YoY, year to date vs target), contribution by key (product
+line, segment, channel, region), customer distribution, target attainment, funnel, customers won
+and lost, units below target, next month, problems and actions, definitions. A section whose
+data are missing is kept with status ``omitted`` and a note saying what it needs.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from forecast.periods import add_months
 from forecast.reports import document as doc
 from forecast.reports.analysis import contribution
 from forecast.reports.coverage import (
@@ -25,10 +26,9 @@ from forecast.reports.monthly_customers import customers_section
 from forecast.reports.monthly_org import attainment_section, below_target_section, funnel_section
 from forecast.reports.monthly_outlook import next_month_section
 from forecast.reports.narrative import company_prefix, definitions_section, monthly_summary
-from forecast.reports.periods import add_months
 from forecast.reports.rules import monthly_problems
 
-CONTRIBUTION_LEVELS = ("product_line", "segment", "channel", "region")
+CONTRIBUTION_KEYS = ("product_line", "segment", "channel", "region")
 WATERFALL_STEPS = 8
 
 
@@ -139,7 +139,8 @@ def _growth(current: float | None, base: float | None) -> float | None:
 
 def trend_chart(inputs: MonthlyInputs, loc: Locale, monthly: pd.DataFrame,
                 targets: pd.DataFrame | None) -> dict:
-    """Revenue of the last 24 months, the monthly target, and the forecast fan after the month."""
+    """Revenue of the last 24 months, the monthly target (the targets table's, and after the
+    month the targets plan's where the table has none), and the forecast fan after the month."""
     w = inputs.window
     first, last = add_months(w.start, -23), w.start
     fan = []
@@ -157,6 +158,10 @@ def trend_chart(inputs: MonthlyInputs, loc: Locale, monthly: pd.DataFrame,
         p = add_months(p, 1)
     actual = {r.period: r.revenue for r in monthly.itertuples()}
     target = {} if targets is None else {r.period: r.target for r in targets.itertuples()}
+    plan = _dated(inputs.plan_targets)
+    if plan is not None:  # the targets plan's months the targets table has no target for
+        target.update({r.period: r.target for r in plan.itertuples()
+                       if r.period > w.start and r.period not in target})
     return {
         "kind": "trend", "key": "revenue_trend", "title": loc.t("chart_trend"),
         "periods": [d.isoformat() for d in periods],
@@ -172,28 +177,38 @@ def trend_chart(inputs: MonthlyInputs, loc: Locale, monthly: pd.DataFrame,
 
 
 def contribution_section(inputs: MonthlyInputs, loc: Locale) -> dict:
-    """Each level's members: value, share, change vs last month and share of the total change."""
-    levels = [lv for lv in CONTRIBUTION_LEVELS if lv in inputs.dimensions]
-    if not levels:
+    """Each key's members: value, share, change vs last month and share of the total change."""
+    keys = [k for k in CONTRIBUTION_KEYS if k in inputs.dimensions]
+    if not keys:
         return doc.omitted("contribution", loc.t("s_contribution"), loc.t("no_levels"))
     if not month_has_orders(inputs):
         return doc.omitted("contribution", loc.t("s_contribution"), no_orders_note(inputs, loc))
     tables, charts, paragraphs = [], [], []
-    for level in levels:
-        frame = contribution(inputs.dimensions[level])
+    for key in keys:
+        frame = contribution(inputs.dimensions[key])
         frame["yoy"] = frame["current"] / frame["year_ago"].where(frame["year_ago"] > 0) - 1
-        tables.append(doc.table(level, loc.t(f"level_{level}"), _contribution_columns(loc, level),
+        tables.append(doc.table(key, loc.t(f"level_{key}"), _contribution_columns(loc, key),
                                 frame))
-        paragraphs.append(_contribution_sentence(frame, loc, level))
+        paragraphs.append(_contribution_sentence(frame, loc, key))
         if not charts and _complete(frame):
-            charts.append(waterfall_chart(frame, loc, level))
+            charts.append(waterfall_chart(frame, loc, key))
     return doc.section("contribution", loc.t("s_contribution"), tables=tables, charts=charts,
                        paragraphs=[p for p in paragraphs if p])
 
 
-def _contribution_columns(loc: Locale, level: str) -> list[dict]:
+def member_labels(key: str, loc: Locale) -> dict[str, str]:
+    """How a key's members read where a value names two concepts: the segment "key account"
+    is labelled as a segment, apart from the key accounts of the customer distribution."""
+    return {"key account": loc.t("segment_key_account")} if key == "segment" else {}
+
+
+def _member(value: object, key: str, loc: Locale) -> str:
+    return member_labels(key, loc).get(str(value)) or loc.member(value)
+
+
+def _contribution_columns(loc: Locale, key: str) -> list[dict]:
     return [
-        doc.column("value", loc.t(f"level_{level}"), "member"),
+        doc.column("value", loc.t(f"level_{key}"), "member", member_labels(key, loc)),
         doc.column("current", loc.t("revenue"), "money"),
         doc.column("share", loc.t("share"), "pct"),
         doc.column("previous", loc.t("last_month"), "money"),
@@ -210,33 +225,34 @@ def _complete(frame: pd.DataFrame) -> bool:
     return bool(frame[["current", "previous"]].notna().all().all())
 
 
-def _contribution_sentence(frame: pd.DataFrame, loc: Locale, level: str) -> str:
+def _contribution_sentence(frame: pd.DataFrame, loc: Locale, key: str) -> str:
     changes = frame["change"].dropna()
     if changes.empty or changes.abs().sum() == 0:
         return ""
     up = frame.loc[changes.idxmax()]
     down = frame.loc[changes.idxmin()]
-    parts = [loc.t("contribution_up", level=loc.t(f"level_{level}"),
-                   member=loc.member(up["value"]), change=loc.money(up["change"], signed=True),
+    parts = [loc.t("contribution_up", level=loc.t(f"level_{key}"),
+                   member=_member(up["value"], key, loc),
+                   change=loc.money(up["change"], signed=True),
                    share=loc.pct(up["share_of_change"]))]
     if down["change"] < 0:
-        parts.append(loc.t("contribution_down", member=loc.member(down["value"]),
+        parts.append(loc.t("contribution_down", member=_member(down["value"], key, loc),
                            change=loc.money(down["change"], signed=True),
                            share=loc.pct(down["share_of_change"])))
     return loc.t("sentence_join").join(parts) + loc.t("full_stop")
 
 
-def waterfall_chart(frame: pd.DataFrame, loc: Locale, level: str) -> dict:
+def waterfall_chart(frame: pd.DataFrame, loc: Locale, key: str) -> dict:
     """Last month's total, each member's change, this month's total (small members merged)."""
     ordered = frame.sort_values("change", ascending=False, key=abs, kind="stable")
-    steps = [{"label": loc.member(r["value"]), "value": doc.clean(r["change"])}
+    steps = [{"label": _member(r["value"], key, loc), "value": doc.clean(r["change"])}
              for _, r in ordered.head(WATERFALL_STEPS).iterrows()]
     if len(ordered) > WATERFALL_STEPS:
         steps.append({"label": loc.t("others"),
                       "value": doc.clean(ordered["change"].iloc[WATERFALL_STEPS:].sum())})
     return {
-        "kind": "waterfall", "key": f"waterfall_{level}",
-        "title": loc.t("chart_waterfall", level=loc.t(f"level_{level}")),
+        "kind": "waterfall", "key": f"waterfall_{key}",
+        "title": loc.t("chart_waterfall", level=loc.t(f"level_{key}")),
         "start": {"label": loc.t("last_month"), "value": doc.clean(frame["previous"].sum())},
         "steps": steps,
         "end": {"label": loc.t("this_month"), "value": doc.clean(frame["current"].sum())},
@@ -253,6 +269,9 @@ def distribution_section(inputs: MonthlyInputs, loc: Locale, key_share: float = 
         return doc.omitted("customers_mix", loc.t("s_customers_mix"),
                            no_orders_note(inputs, loc))
     tables = []
+    accounts = {"key account": loc.t(f"account_key_{inputs.key_rule}",
+                                     pct=loc.pct(key_share, digits=0)),
+                "other": loc.t("account_other")} if inputs.key_rule else {}
     for grouping in ("accounts", "channel"):
         part = frame[frame["grouping"] == grouping].rename(columns={"member": "value"})
         if part.empty:
@@ -261,7 +280,8 @@ def distribution_section(inputs: MonthlyInputs, loc: Locale, key_share: float = 
         part["revenue_per_customer"] = part["current"] / part["customers"].where(
             part["customers"] > 0)
         tables.append(doc.table(grouping, loc.t(f"grouping_{grouping}"), [
-            doc.column("value", loc.t(f"grouping_{grouping}"), "member"),
+            doc.column("value", loc.t(f"grouping_{grouping}"), "member",
+                       accounts if grouping == "accounts" else None),
             doc.column("current", loc.t("revenue"), "money"),
             doc.column("share", loc.t("share"), "pct"),
             doc.column("previous", loc.t("last_month"), "money"),

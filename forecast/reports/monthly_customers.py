@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from forecast.reports import document as doc
-from forecast.reports.analysis import reason_counts
 from forecast.reports.coverage import month_has_orders
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs, ReportOptions
+from forecast.reports.reason_groups import reason_groups
 
 RISK_TIERS = ("high", "medium", "low")
 
@@ -63,11 +63,13 @@ def customers_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
 
 
 def reasons_table(key: str, title: str, reasons: pd.DataFrame, loc: Locale) -> dict:
+    """The ten commonest reason groups, named in words, with their typical values."""
     return doc.table(key, title, [
-        doc.column("reason", loc.t("reason"), "reason"),
+        doc.column("reason", loc.t("reason_group"), "text"),
+        doc.column("typical", loc.t("reason_typical"), "text"),
         doc.column("customers", loc.t("customers"), "count"),
         doc.column("share", loc.t("share_of_customers"), "pct"),
-    ], reason_counts(reasons).head(10))
+    ], reason_groups(reasons, loc).head(10))
 
 
 def risk_parts(inputs: MonthlyInputs, loc: Locale, top_n: int

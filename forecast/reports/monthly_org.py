@@ -9,10 +9,9 @@ from forecast.reports.analysis import decompose_change, main_driver
 from forecast.reports.coverage import month_has_orders, no_orders_note
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs, ReportOptions
-from forecast.schemas import FUNNEL_STAGES
+from forecast.schemas import FUNNEL_STAGES, TARGET_KEYS
 
-ATTAINMENT_LEVELS = ("region", "team", "rep_id")
-BELOW_TARGET_LEVELS = ("region", "product_line")
+BELOW_TARGET_KEYS = ("region", "product_line")
 MAX_BARS = 30
 
 
@@ -49,27 +48,27 @@ def attainment_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
         return doc.omitted("attainment", loc.t("s_attainment"),
                            inputs.notes.get("attainment", loc.t("no_targets_table")))
     tables, charts, notes, metrics = [], [], [], []
-    for level in ATTAINMENT_LEVELS:
-        frame = inputs.attainment.get(level)
+    for key in TARGET_KEYS:
+        frame = inputs.attainment.get(key)
         if frame is None or frame.empty:
             continue
         ranked = rank_attainment(frame)
         if ranked.empty:
-            tables.append(_revenue_ranking(frame, loc, level, options.top_n))
-            notes.append(loc.t("no_level_targets", level=loc.t(f"level_{level}")))
+            tables.append(_revenue_ranking(frame, loc, key, options.top_n))
+            notes.append(loc.t("no_level_targets", level=loc.t(f"level_{key}")))
             continue
         known = ranked["attainment"].notna()
         below = int((ranked["attainment"] < options.rules.unit_attainment).sum())
         metrics.append(doc.metric(
-            f"below_{level}", loc.t("m_units_below", level=loc.t(f"level_{level}"),
+            f"below_{key}", loc.t("m_units_below", level=loc.t(f"level_{key}"),
                                     pct=loc.pct(options.rules.unit_attainment, digits=0)),
             below if known.any() else None, "count"))
         shown, capped = _cap(ranked, options.top_n)
         note = loc.t("capped", n=options.top_n, total=len(ranked)) if capped else ""
-        tables.append(doc.table(level, loc.t(f"level_{level}"), _attainment_columns(loc, level),
+        tables.append(doc.table(key, loc.t(f"level_{key}"), _attainment_columns(loc, key),
                                 shown, note))
         if len(ranked) <= MAX_BARS:
-            charts = [_bars(ranked, loc, level)]
+            charts = [_bars(ranked, loc, key)]
     if not tables:
         return doc.omitted("attainment", loc.t("s_attainment"), loc.t("no_month_targets"))
     if not month_has_orders(inputs):
@@ -78,10 +77,10 @@ def attainment_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
                        charts=charts[-1:], note=" ".join(notes))
 
 
-def _attainment_columns(loc: Locale, level: str) -> list[dict]:
+def _attainment_columns(loc: Locale, key: str) -> list[dict]:
     return [
         doc.column("rank", loc.t("rank"), "count"),
-        doc.column("unit", loc.t(f"level_{level}"), "text"),
+        doc.column("unit", loc.t(f"level_{key}"), "text"),
         doc.column("target_month", loc.t("target"), "money"),
         doc.column("actual_month", loc.t("actual"), "money"),
         doc.column("attainment", loc.t("attainment"), "pct"),
@@ -92,25 +91,25 @@ def _attainment_columns(loc: Locale, level: str) -> list[dict]:
     ]
 
 
-def _revenue_ranking(frame: pd.DataFrame, loc: Locale, level: str, top_n: int) -> dict:
+def _revenue_ranking(frame: pd.DataFrame, loc: Locale, key: str, top_n: int) -> dict:
     ranked = frame.sort_values(["actual_month", "unit"], ascending=[False, True], kind="stable")
     ranked = ranked.assign(rank=range(1, len(ranked) + 1), change_pct=(
         ranked["actual_month"] / ranked["actual_previous"].where(ranked["actual_previous"] > 0)
         - 1))
     shown, capped = _cap(ranked, top_n)
     note = loc.t("capped", n=top_n, total=len(ranked)) if capped else ""
-    return doc.table(level, loc.t("revenue_ranking", level=loc.t(f"level_{level}")), [
+    return doc.table(key, loc.t("revenue_ranking", level=loc.t(f"level_{key}")), [
         doc.column("rank", loc.t("rank"), "count"),
-        doc.column("unit", loc.t(f"level_{level}"), "text"),
+        doc.column("unit", loc.t(f"level_{key}"), "text"),
         doc.column("actual_month", loc.t("revenue"), "money"),
         doc.column("actual_previous", loc.t("last_month"), "money"),
         doc.column("change_pct", loc.t("change_pct"), "signed_pct"),
     ], shown, note)
 
 
-def _bars(ranked: pd.DataFrame, loc: Locale, level: str) -> dict:
-    return {"kind": "bars", "key": f"attainment_{level}",
-            "title": loc.t("chart_attainment", level=loc.t(f"level_{level}")),
+def _bars(ranked: pd.DataFrame, loc: Locale, key: str) -> dict:
+    return {"kind": "bars", "key": f"attainment_{key}",
+            "title": loc.t("chart_attainment", level=loc.t(f"level_{key}")),
             "items": [{"label": str(r["unit"]), "value": doc.clean(r["attainment"])}
                       for _, r in ranked.iterrows() if pd.notna(r["attainment"])],
             "reference": 1.0, "value_kind": "pct"}
@@ -177,25 +176,25 @@ def _conversion(conversion: pd.DataFrame, pipe: pd.DataFrame, loc: Locale
         doc.column("stage", loc.t("stage"), "member"),
         doc.column("reached", loc.t("reached"), "count"),
         doc.column("conversion", loc.t("conversion"), "pct"),
-        doc.column("median_days", loc.t("median_days"), "number"),
+        doc.column("median_days", loc.t("median_days"), "days"),
         doc.column("p_win", loc.t("p_win"), "pct"),
     ], conversion, loc.t("conversion_note", day=loc.day(as_of)))
     return weighted, table
 
 
-def unit_targets(inputs: MonthlyInputs, level: str) -> tuple[pd.DataFrame | None, str]:
-    """``unit, target, actual`` of a level for the month, and where the targets come from.
+def unit_targets(inputs: MonthlyInputs, key: str) -> tuple[pd.DataFrame | None, str]:
+    """``unit, target, actual`` of a key's units for the month, and where the targets come from.
 
     Regions (and teams) use the targets table. Product lines, which have no targets of their
     own, get an implied target: the company's month target x the line's share of revenue in the
     same month last year.
     """
-    if level in inputs.attainment:
-        f = inputs.attainment[level]
+    if key in inputs.attainment:
+        f = inputs.attainment[key]
         f = f[f["target_month"].fillna(0) > 0]
         return f.rename(columns={"target_month": "target", "actual_month": "actual"})[
             ["unit", "target", "actual"]], "targets"
-    dims, totals = inputs.dimensions.get(level), inputs.target_totals
+    dims, totals = inputs.dimensions.get(key), inputs.target_totals
     if dims is None or totals is None or dims["year_ago"].clip(lower=0).sum() <= 0:
         return None, ""
     month = totals.loc[pd.to_datetime(totals["period"]).dt.date == inputs.window.start, "target"]
@@ -214,23 +213,23 @@ def below_target_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
     if not month_has_orders(inputs):
         return doc.omitted("below_target", loc.t("s_below_target"), no_orders_note(inputs, loc))
     tables, paragraphs, notes = [], [], []
-    for level in BELOW_TARGET_LEVELS:
-        targets, source = unit_targets(inputs, level)
+    for key in BELOW_TARGET_KEYS:
+        targets, source = unit_targets(inputs, key)
         if targets is None:
             continue
-        notes.append(loc.t(f"target_source_{source}", level=loc.t(f"level_{level}")))
+        notes.append(loc.t(f"target_source_{source}", level=loc.t(f"level_{key}")))
         below = targets[targets["actual"] < targets["target"]].copy()
         if below.empty:
-            paragraphs.append(loc.t("none_below", level=loc.t(f"level_{level}")))
+            paragraphs.append(loc.t("none_below", level=loc.t(f"level_{key}")))
             continue
         below["gap"] = below["actual"] - below["target"]
         below["attainment"] = below["actual"] / below["target"]
-        tables.append(_drivers_table(inputs, loc, level, below))
-        customers = inputs.declining_customers.get(level)
+        tables.append(_drivers_table(inputs, loc, key, below))
+        customers = inputs.declining_customers.get(key)
         if customers is not None and not customers.empty:
-            tables.append(doc.table(f"{level}_customers", loc.t(
-                "declining_customers", level=loc.t(f"level_{level}")), [
-                doc.column("unit", loc.t(f"level_{level}"), "member"),
+            tables.append(doc.table(f"{key}_customers", loc.t(
+                "declining_customers", level=loc.t(f"level_{key}")), [
+                doc.column("unit", loc.t(f"level_{key}"), "member"),
                 doc.column("customer_id", loc.t("customer"), "text"),
                 doc.column("name", loc.t("name"), "text"),
                 doc.column("revenue_0", loc.t("year_ago"), "money"),
@@ -243,15 +242,15 @@ def below_target_section(inputs: MonthlyInputs, options: ReportOptions) -> dict:
                        paragraphs=paragraphs, note=" ".join([*notes, loc.t("pvm_note")]))
 
 
-def _drivers_table(inputs: MonthlyInputs, loc: Locale, level: str, below: pd.DataFrame) -> dict:
+def _drivers_table(inputs: MonthlyInputs, loc: Locale, key: str, below: pd.DataFrame) -> dict:
     columns = [
-        doc.column("unit", loc.t(f"level_{level}"), "member"),
+        doc.column("unit", loc.t(f"level_{key}"), "member"),
         doc.column("target", loc.t("target"), "money"),
         doc.column("actual", loc.t("actual"), "money"),
         doc.column("gap", loc.t("gap"), "signed_money"),
         doc.column("attainment", loc.t("attainment"), "pct"),
     ]
-    items = inputs.change_items.get(level)
+    items = inputs.change_items.get(key)
     if items is not None and not items.empty:
         effects = decompose_change(items[items["unit"].isin(below["unit"])])
         below = below.merge(effects, on="unit", how="left")
@@ -264,5 +263,5 @@ def _drivers_table(inputs: MonthlyInputs, loc: Locale, level: str, below: pd.Dat
                     for k in ("volume", "price", "mix", "other")]
         columns.append(doc.column("driver", loc.t("main_driver"), "text"))
     below = below.sort_values("gap", kind="stable")
-    return doc.table(level, loc.t("below_target_units", level=loc.t(f"level_{level}")),
+    return doc.table(key, loc.t("below_target_units", level=loc.t(f"level_{key}")),
                      columns, below)

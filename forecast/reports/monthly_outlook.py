@@ -9,13 +9,12 @@ from forecast.reports import document as doc
 from forecast.reports.analysis import p10, probability_at_least
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs
+from forecast.schemas import TOTAL
 
-FORECAST_LEVELS = ("region", "channel", "product_line", "team", "rep_id", "segment", "store")
 
-
-def grain_levels(grain: str) -> tuple[str, ...]:
+def grain_keys(grain: str) -> tuple[str, ...]:
     """``'total'`` -> (); ``'region|channel'`` or ``'region/channel'`` -> ('region', 'channel')."""
-    return () if grain in ("", "total") else tuple(grain.replace("/", "|").split("|"))
+    return () if grain in ("", TOTAL) else tuple(grain.replace("/", "|").split("|"))
 
 
 def forecast_against_targets(forecast: pd.DataFrame,
@@ -27,22 +26,22 @@ def forecast_against_targets(forecast: pd.DataFrame,
     ``probability = 1 - Phi((target - yhat) / yhat_sd)`` and ``p10 = yhat - 1.2816 x yhat_sd``.
 
     Args:
-        forecast: ``unique_id, grain, <level columns>, yhat, yhat_sd, yhat_lo_80, ...``.
-        targets: grain levels -> ``<levels>, target`` (and ``period`` when ``period_column``).
+        forecast: ``unique_id, grain, <key columns>, yhat, yhat_sd, yhat_lo_80, ...``.
+        targets: grain keys -> ``<keys>, target`` (and ``period`` when ``period_column``).
         period_column: join on this column as well (several periods at once).
 
     Returns:
-        The forecast rows of grains that have targets, plus the company total and single-level
+        The forecast rows of grains that have targets, plus the company total and single-key
         grains when no targets exist, with ``target, p10, probability, gap`` added
         (``gap = yhat - target``).
     """
     rows = []
     for grain, part in forecast.groupby("grain", sort=False):
-        levels = grain_levels(str(grain))
-        wanted = levels in targets or len(levels) <= (1 if not targets else 0)
+        key_columns = grain_keys(str(grain))
+        wanted = key_columns in targets or len(key_columns) <= (1 if not targets else 0)
         if not wanted:
             continue
-        rows.append(_with_targets(part, targets.get(levels), levels, period_column))
+        rows.append(_with_targets(part, targets.get(key_columns), key_columns, period_column))
     if not rows:
         return forecast.iloc[0:0].assign(target=[], p10=[], probability=[], gap=[])
     out = pd.concat(rows, ignore_index=True)
@@ -51,20 +50,20 @@ def forecast_against_targets(forecast: pd.DataFrame,
                           for t, m, s in zip(out["target"], out["yhat"], out["yhat_sd"],
                                              strict=True)]
     out["gap"] = out["yhat"] - out["target"]
-    out["depth"] = out["grain"].map(lambda g: len(grain_levels(str(g))))
+    out["depth"] = out["grain"].map(lambda g: len(grain_keys(str(g))))
     return out.sort_values(["depth", "unique_id"], kind="stable").reset_index(drop=True)
 
 
-def _with_targets(part: pd.DataFrame, targets: pd.DataFrame | None, levels: tuple[str, ...],
+def _with_targets(part: pd.DataFrame, targets: pd.DataFrame | None, key_columns: tuple[str, ...],
                   period_column: str | None) -> pd.DataFrame:
     part = part.copy()
     if targets is None:
         return part.assign(target=float("nan"))
-    keys = list(levels) + ([period_column] if period_column else [])
+    keys = list(key_columns) + ([period_column] if period_column else [])
     if not keys:
         return part.assign(target=float(targets["target"].sum()) if len(targets) else np.nan)
     t = targets.copy()
-    for k in levels:
+    for k in key_columns:
         t[k], part[k] = t[k].astype(str), part[k].astype(str)
     if period_column:
         t[period_column] = pd.to_datetime(t[period_column])
@@ -108,11 +107,13 @@ def next_month_section(inputs: MonthlyInputs, loc: Locale) -> dict:
         ]
     table = doc.table("forecast", loc.t("next_month_table", month=loc.month(inputs.window.end)),
                       forecast_columns(loc), rows)
-    tables = [table]
+    tables, notes = [table], [loc.t("probability_note")]
     if inputs.plan_next is not None and len(inputs.plan_next):
         tables.append(plan_table(inputs.plan_next, loc))
+    elif "plan" in inputs.notes:  # the targets step could not run on the data
+        notes.append(inputs.notes["plan"])
     return doc.section("next_month", loc.t("s_next_month"), metrics=metrics, tables=tables,
-                       note=loc.t("probability_note"))
+                       note=" ".join(notes))
 
 
 def plan_table(plan: pd.DataFrame, loc: Locale) -> dict:

@@ -82,7 +82,7 @@ def risk_summary(report: dict, loc: Locale) -> dict:
     k = _m(report, "concentration")
     if k.get("top10_share") is not None:
         paragraphs.append(loc.t("summary_concentration", share=loc.pct(k["top10_share"]),
-                                hhi=loc.number(k["hhi_customer"], 3)))
+                                hhi=loc.ratio(k["hhi_customer"])))
     f = _m(report, "downside")
     if f.get("probability") is not None:
         paragraphs.append(loc.t("summary_downside", month=loc.month(f["period"]),

@@ -54,6 +54,15 @@ NOTE_PHRASES: dict[str, tuple[str, str]] = {
                     "没有收入预测：请运行 forecast predict revenue。"),
     "no_backtest": ("No revenue backtest: run `forecast train revenue`.",
                     "没有收入模型回测：请运行 forecast train revenue。"),
+    "step_not_applicable": (
+        "No {what}: the step '{step}' could not run on this data ({reason}).",
+        "没有{what}：数据不足以运行“{step}”步骤（{reason}）。",
+    ),
+    "what_forecast": ("revenue forecast", "收入预测"),
+    "what_backtest": ("revenue backtest", "收入模型回测"),
+    "what_churn_scores": ("churn scores", "流失评分"),
+    "what_targets_plan": ("targets plan", "目标计划"),
+    "what_snapshots": ("customer snapshots", "客户快照"),
     "no_outcomes": (
         ("No churn scores whose outcome is known yet (a cutoff plus the horizon must lie within "
          "the data)."),

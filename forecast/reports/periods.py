@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from forecast.errors import ConfigError
-from forecast.targets.attainment import add_months
+from forecast.periods import add_months, month_start
 
-__all__ = ["MonthWindow", "add_months", "default_month", "parse_month"]
+__all__ = ["MonthWindow", "default_month", "parse_month"]
 
 
 def parse_month(text: str) -> date:
@@ -95,7 +95,7 @@ class MonthWindow:
 def default_month(data_through: date) -> date:
     """The last month the data cover completely (the data's own month when it ends on its last
     day)."""
-    start = date(data_through.year, data_through.month, 1)
+    start = month_start(data_through)
     if add_months(start, 1) - timedelta(days=1) == data_through:
         return start
     return add_months(start, -1)

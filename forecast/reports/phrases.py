@@ -190,6 +190,78 @@ _WORDS = {
     "effect_price": ("Price", "价格"),
     "effect_mix": ("Mix", "结构"),
     "effect_other": ("New/dropped items", "新增/停售产品"),
+    "reason_group": ("Reason", "原因类别"),
+    "reason_typical": ("Typical values", "典型值"),
+    "account_key_tiers": ("Key accounts (value tier)", "大客户（按价值分层）"),
+    "account_key_segment": ("Key accounts (key-account segment in the last 12 months)",
+                            "大客户（近12个月客户类型为大客户）"),
+    "account_key_top_share": ("Key accounts (top {pct} of customers by revenue)",
+                              "大客户（收入排名前{pct}的客户）"),
+    "account_other": ("Other customers", "其他客户"),
+    "segment_key_account": ("key account (segment)", "大客户（客户类型）"),
+    "tier_key_account": ("key account (value tier)", "大客户（价值分层）"),
+    "tier_potential": ("potential (value tier)", "潜力客户（价值分层）"),
+    "tier_regular": ("regular (value tier)", "普通客户（价值分层）"),
+}
+
+_WORKBOOK = {
+    "wb_section": ("section", "部分"),
+    "wb_status": ("status", "状态"),
+    "wb_metric": ("metric", "指标"),
+    "wb_label": ("label", "名称"),
+    "wb_value": ("value", "数值"),
+    "wb_note": ("note", "说明"),
+    "wb_status_ok": ("ok", "已包含"),
+    "wb_status_omitted": ("omitted", "已省略"),
+}
+
+_BACKTEST = {
+    "backtest_terms": ("What the backtest columns mean", "回测各列的含义"),
+    "bt_model": ("Model", "模型"),
+    "bt_grain": ("Level", "层级"),
+    "bt_n": ("Points scored", "评估点数"),
+    "bt_wape": ("WAPE (weighted absolute error)", "WAPE（加权绝对误差率）"),
+    "bt_smape": ("sMAPE (symmetric % error)", "sMAPE（对称百分比误差）"),
+    "bt_mape": ("MAPE (mean % error)", "MAPE（平均绝对百分比误差）"),
+    "bt_bias": ("Bias", "偏差"),
+    "bt_mase": ("MASE (error vs seasonal naive)", "MASE（相对季节朴素法的误差）"),
+    "bt_rmsse": ("RMSSE (squared error vs seasonal naive)", "RMSSE（相对季节朴素法的均方误差）"),
+    "bt_coverage": ("Coverage of the {level} interval", "{level}区间覆盖率"),
+    "bt_pinball": ("Pinball loss of the {level} interval", "{level}区间分位数损失"),
+    "btdef_n": ("Forecast points (origin x series x horizon) the scores are computed over.",
+                "计算各项分数所用的预测点数（起点 × 序列 × 预测步长）。"),
+    "btdef_wape": (
+        "Sum |actual - forecast| / sum |actual|: the share of revenue missed; lower is better.",
+        "Σ|实际 - 预测| / Σ|实际|：预测偏离收入的比例，越低越好。",
+    ),
+    "btdef_smape": ("Mean of 2 |actual - forecast| / (|actual| + |forecast|), from 0 to 200%.",
+                    "2|实际 - 预测| /（|实际| + |预测|）的平均值，范围0至200%。"),
+    "btdef_mape": ("Mean of |actual - forecast| / |actual| over points with sales.",
+                   "有销售的各点 |实际 - 预测| / |实际| 的平均值。"),
+    "btdef_bias": (
+        ("Sum (forecast - actual) / sum |actual|: above 0 the model forecasts too high, below 0 "
+         "too low."),
+        "Σ(预测 - 实际) / Σ|实际|：大于0表示预测偏高，小于0表示偏低。",
+    ),
+    "btdef_mase": (
+        ("Mean absolute error / that of the seasonal naive forecast before the origin: below 1 "
+         "beats it."),
+        "平均绝对误差 / 起点前季节朴素法的平均绝对误差：小于1即优于该方法。",
+    ),
+    "btdef_rmsse": (
+        ("Root mean squared error / that of the seasonal naive forecast, averaged over series "
+         "and origins."),
+        "均方根误差 / 季节朴素法的均方根误差，按序列与起点平均。",
+    ),
+    "btdef_coverage": (
+        "Share of actuals inside the {level} interval; a good interval covers about {level}.",
+        "落在{level}区间内的实际值比例；好的区间约覆盖{level}。",
+    ),
+    "btdef_pinball": (
+        ("Quantile loss of the {level} interval's two bounds / the size of the actuals; lower "
+         "is better."),
+        "{level}区间上下限的分位数损失 / 实际值规模；越低越好。",
+    ),
 }
 
 _TABLES = {
@@ -200,8 +272,8 @@ _TABLES = {
     "chart_heatmap": ("Value x risk: revenue at risk (customers)", "价值×风险：风险收入（客户数）"),
     "chart_odds": ("Probability of reaching the monthly target", "各月达标概率"),
     "funnel_stages": ("Stages entered", "各阶段进入情况"),
-    "funnel_stage_conversion": ("Stage conversion and P(win) (forecast funnel)",
-                                "阶段转化率与赢单概率（forecast funnel）"),
+    "funnel_stage_conversion": ("Stage conversion and P(win), from the funnel analysis",
+                                "阶段转化率与赢单概率（来自销售漏斗分析）"),
     "new_customers": ("Largest new customers", "主要新增客户"),
     "lost_customers": ("Largest lost customers", "主要流失客户"),
     "lost_reasons": ("Main churn reasons of the lost customers", "流失客户的主要流失原因"),
@@ -211,7 +283,7 @@ _TABLES = {
     "revenue_ranking": ("{level} ranking by revenue", "{level}收入排名"),
     "declining_customers": ("{level}: customers who fell most vs last year", "{level}：同比下降最多的客户"),
     "below_target_units": ("{level} below target", "未达标{level}"),
-    "plan_table": ("Targets plan (forecast targets)", "目标计划（forecast targets）"),
+    "plan_table": ("Targets plan, from the targets planning", "目标计划（来自目标规划）"),
     "next_month_table": ("Forecast for {month}", "{month}预测"),
     "downside_table": ("Forecast, P10 and probability of reaching the target", "预测、P10与达标概率"),
     "value_risk": ("Value x risk", "价值×风险矩阵"),
@@ -269,5 +341,6 @@ _SENTENCES = {
 }
 
 PHRASES: dict[str, tuple[str, str]] = {
-    **_TITLES, **_METRICS, **_WORDS, **_TABLES, **NOTE_PHRASES, **_SENTENCES, **RULE_PHRASES,
+    **_TITLES, **_METRICS, **_WORDS, **_WORKBOOK, **_BACKTEST, **_TABLES, **NOTE_PHRASES,
+    **_SENTENCES, **RULE_PHRASES,
 }

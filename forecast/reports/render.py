@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from forecast.errors import ConfigError
 from forecast.reports.html import render_html
 from forecast.reports.markdown import render_markdown
+from forecast.reports.pdf import pdf_bytes
 from forecast.reports.workbook import excel_bytes
 
 RENDERERS: dict[str, Callable[[dict], bytes]] = {
@@ -18,6 +19,7 @@ RENDERERS: dict[str, Callable[[dict], bytes]] = {
     "md": lambda report: render_markdown(report).encode("utf-8"),
     "json": lambda report: json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8"),
     "xlsx": excel_bytes,
+    "pdf": pdf_bytes,
 }
 
 
@@ -26,7 +28,8 @@ def render_report(report: dict, formats: Sequence[str]) -> dict[str, bytes]:
 
     Args:
         report: a report document (see :mod:`forecast.reports.document`).
-        formats: any of ``html``, ``md``, ``json``, ``xlsx``.
+        formats: any of ``html``, ``md``, ``json``, ``xlsx``, ``pdf`` (needs headless
+            Chromium, see :mod:`forecast.reports.pdf`).
 
     Returns:
         format -> the file's bytes, in the order asked.

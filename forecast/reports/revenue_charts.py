@@ -1,4 +1,4 @@
-"""PNG charts of revenue training runs: backtest error by model and level, and a forecast fan."""
+"""PNG charts of revenue training runs: backtest error by model and grain, and a forecast fan."""
 
 from __future__ import annotations
 
@@ -15,19 +15,19 @@ def _figure(size=(7, 4)):
     return figure, figure.add_subplot()
 
 
-def render_accuracy_png(by_level: pd.DataFrame, path: Path | str) -> Path:
+def render_accuracy_png(by_grain: pd.DataFrame, path: Path | str) -> Path:
     """Bars of WAPE per grain, unreconciled beside reconciled.
 
     Args:
-        by_level: ``grain, unreconciled, reconciled`` (see ``accuracy_by_level``).
+        by_grain: ``grain, unreconciled, reconciled`` (see ``accuracy_by_grain``).
         path: PNG file to write.
     """
     figure, axes = _figure()
-    positions = range(len(by_level))
-    axes.bar([p - 0.2 for p in positions], by_level["unreconciled"], width=0.4,
+    positions = range(len(by_grain))
+    axes.bar([p - 0.2 for p in positions], by_grain["unreconciled"], width=0.4,
              label="unreconciled")
-    axes.bar([p + 0.2 for p in positions], by_level["reconciled"], width=0.4, label="reconciled")
-    axes.set_xticks(list(positions), by_level["grain"], rotation=20, ha="right")
+    axes.bar([p + 0.2 for p in positions], by_grain["reconciled"], width=0.4, label="reconciled")
+    axes.set_xticks(list(positions), by_grain["grain"], rotation=20, ha="right")
     axes.set(ylabel="WAPE (backtest)", title="Backtest error by level")
     axes.legend()
     figure.tight_layout()

@@ -24,7 +24,7 @@ from forecast.reports.narrative import company_prefix, definitions_section, risk
 from forecast.reports.risk_health import model_health_section
 from forecast.reports.risk_rules import risk_problems
 
-CONCENTRATION_LEVELS = ("channel", "product_line", "region", "segment")
+CONCENTRATION_KEYS = ("channel", "product_line", "region", "segment")
 VALUE_ORDER = ("key account", "potential", "regular", "A", "B", "C")
 
 
@@ -92,7 +92,7 @@ def at_risk_section(inputs: RiskInputs, options: ReportOptions) -> dict:
     if inputs.scored is not None and len(inputs.scored):
         grid, source = value_risk_grid(inputs.scored, inputs.value_tiers)
         tables.append(doc.table("value_risk", loc.t("value_risk"), [
-            doc.column("value_tier", loc.t("value_tier"), "member"),
+            doc.column("value_tier", loc.t("value_tier"), "member", value_tier_labels(loc)),
             doc.column("tier", loc.t("risk_tier"), "member"),
             doc.column("customers", loc.t("customers"), "count"),
             doc.column("revenue", loc.t("revenue_12m"), "money"),
@@ -139,13 +139,20 @@ def value_risk_grid(scored: pd.DataFrame, value_tiers: pd.DataFrame | None
     return grid, source
 
 
+def value_tier_labels(loc: Locale) -> dict[str, str]:
+    """Value tiers named as such, apart from the segments of the same name."""
+    return {tier: loc.t(f"tier_{tier.replace(' ', '_')}")
+            for tier in ("key account", "potential", "regular")}
+
+
 def heatmap_chart(grid: pd.DataFrame, loc: Locale) -> dict:
     """The value x risk heat map: cells coloured by revenue at risk, labelled with counts."""
     rows = list(dict.fromkeys(grid["value_tier"]))
     cells = grid.set_index(["value_tier", "tier"])
+    labels = value_tier_labels(loc)
     return {
         "kind": "heatmap", "key": "value_risk", "title": loc.t("chart_heatmap"),
-        "rows": [loc.member(r) for r in rows], "cols": [loc.member(c) for c in RISK_TIERS],
+        "rows": [labels.get(str(r)) or loc.member(r) for r in rows], "cols": [loc.member(c) for c in RISK_TIERS],
         "values": [[doc.clean(cells.at[(r, c), "revenue_at_risk"]) for c in RISK_TIERS]
                    for r in rows],
         "counts": [[int(cells.at[(r, c), "customers"]) for c in RISK_TIERS] for r in rows],
@@ -153,17 +160,17 @@ def heatmap_chart(grid: pd.DataFrame, loc: Locale) -> dict:
     }
 
 
-def _level_rows(inputs: RiskInputs, loc: Locale) -> tuple[list[dict], list[dict]]:
-    """HHI metrics and table rows of each level (channel, product line, region, segment)."""
+def _key_rows(inputs: RiskInputs, loc: Locale) -> tuple[list[dict], list[dict]]:
+    """HHI metrics and table rows of each key (channel, product line, region, segment)."""
     metrics, rows = [], []
-    for level in CONCENTRATION_LEVELS:
-        frame = inputs.level_revenue.get(level)
+    for key in CONCENTRATION_KEYS:
+        frame = inputs.key_revenue.get(key)
         if frame is None or frame.empty:
             continue
         value, normalised = herfindahl(frame["revenue"]), herfindahl_normalised(frame["revenue"])
-        label = loc.t(f"level_{level}")
-        metrics.append(doc.metric(f"hhi_{level}", loc.t("m_hhi", level=label), value, "ratio"))
-        metrics.append(doc.metric(f"hhi_normalised_{level}",
+        label = loc.t(f"level_{key}")
+        metrics.append(doc.metric(f"hhi_{key}", loc.t("m_hhi", level=label), value, "ratio"))
+        metrics.append(doc.metric(f"hhi_normalised_{key}",
                                   loc.t("m_hhi_normalised", level=label), normalised, "ratio"))
         top = frame.sort_values("revenue", ascending=False).iloc[0]
         rows.append({"level": label, "members": len(frame), "hhi": value,
@@ -173,7 +180,7 @@ def _level_rows(inputs: RiskInputs, loc: Locale) -> tuple[list[dict], list[dict]
     return metrics, rows
 
 
-def _levels_table(rows: list[dict], loc: Locale) -> dict:
+def _keys_table(rows: list[dict], loc: Locale) -> dict:
     return doc.table("levels", loc.t("concentration_levels"), [
         doc.column("level", loc.t("level"), "text"),
         doc.column("members", loc.t("members"), "count"),
@@ -212,7 +219,7 @@ def concentration_section(inputs: RiskInputs, options: ReportOptions) -> dict:
         doc.metric("hhi_normalised_customer", loc.t("m_hhi_normalised", level=customer),
                    normalised, "ratio"),
     ]
-    level_metrics, level_rows = _level_rows(inputs, loc)
+    key_metrics, key_rows = _key_rows(inputs, loc)
     first = {"level": customer, "members": len(positive), "hhi": hhi,
              "hhi_normalised": normalised, "equivalent": None if not hhi else 1 / hhi,
              "largest": positive["customer_id"].iloc[0] if len(positive) else None,
@@ -223,9 +230,9 @@ def concentration_section(inputs: RiskInputs, options: ReportOptions) -> dict:
         doc.column("revenue", loc.t("revenue_12m"), "money"),
         doc.column("share", loc.t("share"), "pct"),
         doc.column("cumulative_share", loc.t("cumulative_share"), "pct"),
-    ], positive.head(max(options.top_n, 10))), _levels_table([first, *level_rows], loc)]
+    ], positive.head(max(options.top_n, 10))), _keys_table([first, *key_rows], loc)]
     return doc.section("concentration", loc.t("s_concentration"),
-                       metrics=metrics + level_metrics, tables=tables,
+                       metrics=metrics + key_metrics, tables=tables,
                        note=loc.t("concentration_note", start=loc.day(inputs.trailing_start),
                                   end=loc.day(inputs.data_through)))
 

@@ -10,6 +10,7 @@ from forecast.reports import document as doc
 from forecast.reports.analysis import population_stability
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import ReportOptions, RiskInputs
+from forecast.schemas import GRAIN, TOTAL
 
 SHARE_METRICS = ("wape", "smape", "bias", "mape")
 # The model a forecast comes from, most specific first (forecast.pipeline.revenue's names).
@@ -21,7 +22,7 @@ NOT_FEATURES = {"customer_id", "cutoff", "churned", "label_complete"}
 
 def backtest_table(backtest: pd.DataFrame, loc: Locale) -> tuple[dict, float | None,
                                                                    float | None]:
-    """The backtest scores as stored, the best total-level WAPE and its 80% coverage.
+    """The backtest scores as stored, the best WAPE of the total grain and its 80% coverage.
 
     Args:
         backtest: ``revenue_backtest`` rows: identifying text columns (model, grain, ...) and
@@ -32,20 +33,11 @@ def backtest_table(backtest: pd.DataFrame, loc: Locale) -> tuple[dict, float | N
         in use (selected_reconciled, else selected, else the lowest WAPE), its coverage of the
         80% interval).
     """
-    columns = []
-    for name in backtest.columns:
-        if backtest[name].dtype == object or str(backtest[name].dtype).startswith("str"):
-            kind = "member"
-        elif name in SHARE_METRICS or name.startswith("coverage_"):
-            kind = "pct"
-        elif name == "n":
-            kind = "count"
-        else:
-            kind = "ratio"
-        columns.append(doc.column(name, name, kind))
+    columns = [doc.column(name, backtest_label(name, loc), _backtest_kind(backtest, name))
+               for name in backtest.columns]
     rows = backtest
-    if "grain" in backtest.columns and (backtest["grain"] == "total").any():
-        rows = backtest[backtest["grain"] == "total"]
+    if GRAIN in backtest.columns and (backtest[GRAIN] == TOTAL).any():
+        rows = backtest[backtest[GRAIN] == TOTAL]
     if "wape" not in rows.columns or rows["wape"].isna().all():
         return doc.table("backtest", loc.t("backtest"), columns, backtest), None, None
     chosen = rows.loc[rows["wape"].idxmin()]
@@ -57,6 +49,45 @@ def backtest_table(backtest: pd.DataFrame, loc: Locale) -> tuple[dict, float | N
     cover = chosen.get("coverage_80")
     return (doc.table("backtest", loc.t("backtest"), columns, backtest), float(chosen["wape"]),
             None if cover is None or pd.isna(cover) else float(cover))
+
+
+def _backtest_kind(backtest: pd.DataFrame, name: str) -> str:
+    if name == "grain":
+        return "grain"
+    if backtest[name].dtype == object or str(backtest[name].dtype).startswith("str"):
+        return "member"
+    if name in SHARE_METRICS or name.startswith(("coverage_", "pinball_")):
+        return "pct"
+    return "count" if name == "n" else "ratio"
+
+
+def _metric_level(name: str) -> tuple[str, dict[str, str]]:
+    """``coverage_80`` -> (``coverage``, {level: 80%}); other names -> (name, {})."""
+    stem, _, level = name.partition("_")
+    if stem in ("coverage", "pinball") and level:
+        return stem, {"level": f"{level}%"}
+    return name, {}
+
+
+def backtest_label(name: str, loc: Locale) -> str:
+    """A backtest column's label (``coverage_80`` -> "Coverage of the 80% interval")."""
+    stem, values = _metric_level(name)
+    key = f"bt_{stem}"
+    return loc.t(key, **values) if loc.has(key) else name.replace("_", " ")
+
+
+def backtest_terms(columns: list[str], loc: Locale) -> dict:
+    """One line of definition for each metric column of the backtest table."""
+    rows = []
+    for name in columns:
+        stem, values = _metric_level(name)
+        if loc.has(f"btdef_{stem}"):
+            rows.append({"term": backtest_label(name, loc),
+                         "definition": loc.t(f"btdef_{stem}", **values)})
+    return doc.table("backtest_terms", loc.t("backtest_terms"), [
+        doc.column("term", loc.t("term"), "text"),
+        doc.column("definition", loc.t("definition"), "text"),
+    ], rows)
 
 
 def calibration_table(outcomes: pd.DataFrame, loc: Locale) -> dict:
@@ -119,7 +150,7 @@ def _drift_part(inputs: RiskInputs, options: ReportOptions) -> tuple[list, list,
                doc.metric("features_drifting", loc.t("m_features_drifting"), len(over), "count"),
                doc.metric("features_checked", loc.t("m_features_checked"), len(drift), "count")]
     table = doc.table("drift", loc.t("drift"), [
-        doc.column("feature", loc.t("feature"), "text"),
+        doc.column("feature", loc.t("feature"), "feature"),
         doc.column("psi", loc.t("psi"), "ratio"),
         doc.column("reference_mean", loc.t("reference_mean"), "number"),
         doc.column("current_mean", loc.t("current_mean"), "number"),
@@ -141,12 +172,12 @@ def _unseen_part(inputs: RiskInputs, loc: Locale) -> tuple[list, list, str]:
     if not len(found):
         return metrics, [], loc.t("no_unseen", day=day)
     table = doc.table("unseen_categories", loc.t("unseen_categories"), [
-        doc.column("feature", loc.t("feature"), "text"),
+        doc.column("feature", loc.t("feature"), "feature"),
         doc.column("rows", loc.t("customers"), "count"),
         doc.column("share", loc.t("share"), "pct"),
     ], found)
-    counts = loc.t("list_sep").join(f"{f} {int(n)}" for f, n in zip(found["feature"],
-                                                                     found["rows"], strict=True))
+    counts = loc.t("list_sep").join(f"{loc.feature(f)} {int(n)}" for f, n in zip(
+        found["feature"], found["rows"], strict=True))
     return metrics, [table], loc.t("unseen_note", day=day, counts=counts)
 
 
@@ -158,7 +189,7 @@ def model_health_section(inputs: RiskInputs, options: ReportOptions) -> dict:
     metrics, tables, notes = [], [], []
     if inputs.backtest is not None and len(inputs.backtest):
         table, wape, coverage = backtest_table(inputs.backtest, loc)
-        tables.append(table)
+        tables += [table, backtest_terms(list(inputs.backtest.columns), loc)]
         metrics += [doc.metric("backtest_wape", loc.t("m_backtest_wape"), wape, "pct"),
                     doc.metric("backtest_coverage_80", loc.t("m_backtest_coverage_80"),
                                coverage, "pct")]

@@ -7,7 +7,7 @@ from forecast.reports.rules import problem, problems_section, section_metrics
 
 RISK_RULES = ("top10", "hhi", "at_risk_12m", "downside", "backtest_wape", "coverage", "ece",
               "drift")
-HHI_LEVELS = ("customer", "channel", "product_line", "region", "segment")
+HHI_KEYS = ("customer", "channel", "product_line", "region", "segment")
 
 
 def _concentration_rules(report: dict, options: ReportOptions) -> list[dict]:
@@ -16,13 +16,13 @@ def _concentration_rules(report: dict, options: ReportOptions) -> list[dict]:
     if k.get("top10_share") is not None and k["top10_share"] > rules.top10_share:
         out.append(problem("top10", loc, k["top10_share"], rules.top10_share,
                             share=loc.pct(k["top10_share"]), threshold=loc.pct(rules.top10_share)))
-    for level in HHI_LEVELS:
-        value, raw = k.get(f"hhi_normalised_{level}"), k.get(f"hhi_{level}")
+    for key in HHI_KEYS:
+        value, raw = k.get(f"hhi_normalised_{key}"), k.get(f"hhi_{key}")
         if value is not None and value > rules.hhi:
-            out.append(problem("hhi", loc, value, rules.hhi, level=loc.t(f"level_{level}"),
-                               hhi=loc.number(raw, 3), normalised=loc.number(value, 3),
-                               threshold=loc.number(rules.hhi, 2),
-                               equivalent=loc.number(1 / raw, 1)))
+            out.append(problem("hhi", loc, value, rules.hhi, level=loc.t(f"level_{key}"),
+                               hhi=loc.ratio(raw), normalised=loc.ratio(value),
+                               threshold=loc.ratio(rules.hhi),
+                               equivalent=loc.number(1 / raw)))
     a = section_metrics(report, "at_risk")
     if a.get("high_at_risk_share") is not None and \
             a["high_at_risk_share"] > rules.at_risk_revenue_share:
@@ -55,12 +55,12 @@ def _model_rules(report: dict, options: ReportOptions) -> list[dict]:
                             tolerance=loc.points(rules.coverage_tolerance).lstrip("+")))
     if h.get("churn_ece") is not None and h["churn_ece"] > rules.calibration_ece:
         out.append(problem("ece", loc, h["churn_ece"], rules.calibration_ece,
-                            ece=loc.number(h["churn_ece"], 3),
-                            threshold=loc.number(rules.calibration_ece, 3)))
+                            ece=loc.ratio(h["churn_ece"]),
+                            threshold=loc.ratio(rules.calibration_ece)))
     if h.get("features_drifting"):
         out.append(problem("drift", loc, h["max_psi"], rules.drift_psi,
-                            n=loc.count(h["features_drifting"]), psi=loc.number(h["max_psi"], 2),
-                            threshold=loc.number(rules.drift_psi, 2)))
+                            n=loc.count(h["features_drifting"]), psi=loc.ratio(h["max_psi"]),
+                            threshold=loc.ratio(rules.drift_psi)))
     return out
 
 

@@ -33,7 +33,7 @@ def problem(rule: str, loc: Locale, observed: float, limit: float, **words) -> d
 
 
 def _worst_member(report: dict, column: str) -> tuple[str, dict] | None:
-    """The level and member with the most negative ``column`` over the contribution tables."""
+    """The key and member with the most negative ``column`` over the contribution tables."""
     s = ok_section(report, "contribution")
     if not s:
         return None
@@ -49,18 +49,18 @@ def _revenue_rules(report: dict, options: ReportOptions) -> list[dict]:
     m = section_metrics(report, "revenue")
     worst = _worst_member(report, "change")
     if m.get("mom") is not None and m["mom"] < -rules.mom_decline and worst:
-        level, row = worst
+        key, row = worst
         out.append(problem("mom_decline", loc, m["mom"], -rules.mom_decline,
                             mom=loc.pct(-m["mom"]),
                             threshold=loc.pct(rules.mom_decline),
-                            level=loc.t(f"level_{level}"), member=loc.member(row["value"]),
+                            level=loc.t(f"level_{key}"), member=loc.member(row["value"]),
                             change=loc.money(row["change"], signed=True)))
     yoy_rows = _yoy_worst(report)
     if m.get("yoy") is not None and m["yoy"] < -rules.yoy_decline and yoy_rows:
-        level, row, change = yoy_rows
+        key, row, change = yoy_rows
         out.append(problem("yoy_decline", loc, m["yoy"], -rules.yoy_decline,
                             yoy=loc.pct(-m["yoy"]),
-                            threshold=loc.pct(rules.yoy_decline), level=loc.t(f"level_{level}"),
+                            threshold=loc.pct(rules.yoy_decline), level=loc.t(f"level_{key}"),
                             member=loc.member(row["value"]), change=loc.money(change, signed=True)))
     if m.get("ytd_attainment") is not None and m["ytd_attainment"] < rules.ytd_attainment:
         month = int(report["month"][5:7])

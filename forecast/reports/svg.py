@@ -115,18 +115,18 @@ def waterfall_svg(chart: dict, loc: Locale) -> str:
         running += s["value"] or 0.0
     ends = [chart["start"]["value"] or 0.0, chart["end"]["value"] or 0.0]
     every = ends + [v for pair in levels for v in pair]
-    low, high = min(every), max(every)
-    # The axis starts near the smallest running total (not at 0) so the steps are visible; the
-    # two totals are drawn from the axis floor.
-    floor = max(0.0, low - 0.6 * (high - low)) if low > 0 else low
-    ticks = nice_ticks(floor, high)
+    # The axis includes 0 and the two totals are bars from 0: a 7% change looks like 7%, not
+    # like a doubling (no broken axis); each step is labelled with its amount.
+    ticks = nice_ticks(min(0.0, *every), max(0.0, *every))
     y = _scale(ticks[0], ticks[-1], bottom, top)
     slot = (right - left) / n
     body = _y_axis(ticks, y, left, right, loc)
-    bars = [(chart["start"]["label"], ticks[0], chart["start"]["value"] or 0.0, MAIN)]
+    body.append(f'<line class="zero" x1="{left}" x2="{right}" y1="{y(0.0):.1f}" '
+                f'y2="{y(0.0):.1f}" stroke="#888"/>')
+    bars = [(chart["start"]["label"], 0.0, chart["start"]["value"] or 0.0, MAIN)]
     bars += [(s["label"], a, b, GOOD if b >= a else BAD) for s, (a, b) in zip(steps, levels,
                                                                                strict=True)]
-    bars.append((chart["end"]["label"], ticks[0], chart["end"]["value"] or 0.0, MAIN))
+    bars.append((chart["end"]["label"], 0.0, chart["end"]["value"] or 0.0, MAIN))
     for i, (label, a, b, colour) in enumerate(bars):
         x0 = left + i * slot + slot * 0.15
         top_y, bar_h = min(y(a), y(b)), max(abs(y(a) - y(b)), 1.0)

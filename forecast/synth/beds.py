@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.schemas import DS, UNIQUE_ID, Y
+from forecast.schemas import DS, TOTAL, UNIQUE_ID, Y
 
 # (mean inter-demand interval, squared CV of the sizes) in the middle of each demand class.
 DEMAND_CLASSES: dict[str, tuple[float, float]] = {
@@ -71,7 +71,7 @@ def decaying_base(n_weeks: int = 40, seed: int = 0, burst_customers: int = 5000,
         customers = rng.binomial(int(customers), 1 - weekly_churn) + arrivals[week]
         active[week] = customers
     revenue = np.array([rng.gamma(2.0, 25.0, int(n)).sum() for n in active])
-    return pd.DataFrame({UNIQUE_ID: "total", DS: pd.date_range(start, periods=n_weeks,
+    return pd.DataFrame({UNIQUE_ID: TOTAL, DS: pd.date_range(start, periods=n_weeks,
                                                                  freq="W-FRI"), Y: revenue})
 
 

@@ -2,15 +2,16 @@
 
 Definitions (rates are fractions: 0.95 means 95 %):
 
-- A unit of a level is a distinct value of the level's key columns (``LEVEL_KEYS``): the
-  company, a region, a team (region, team) or a rep (region, team, rep_id).
+- A unit of a grain is a distinct value of the grain's key columns (``GRAIN_KEYS``): the
+  company, a region, a team (region, team) or a rep (region, team, rep_id). The config and
+  the output call these grains levels (``attainment.levels``, the ``level`` column).
 - actual = sum of ``orders.amount`` whose ``order_date`` falls in the period and whose key
   columns equal the unit's (net of returns, which are negative amounts).
 - target = sum of the monthly targets of the period's months whose key columns equal the
-  unit's. Target rows with a key column empty are not part of that level, so rep attainment
+  unit's. Target rows with a key column empty are not part of that grain, so rep attainment
   exists only where targets have reps. Units are those with a target in the period.
 - attainment = actual / target; gap = target - actual; shortage = max(gap, 0) / target.
-- rank within a level: by attainment, highest first; ties by actual, highest first; units
+- rank within a grain: by attainment, highest first; ties by actual, highest first; units
   equal in both share a rank.
 - growth_vs_previous = actual / actual of the previous period - 1 (the previous month of a
   month, the previous quarter of a quarter); growth_vs_year_ago likewise against the same
@@ -22,36 +23,31 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from forecast.errors import ConfigError, ValidationError
+from forecast.periods import MONTHS_IN, PeriodKind, add_months
+from forecast.schemas import TARGET_KEYS
 
-PeriodKind = Literal["month", "quarter"]
-
-LEVEL_KEYS: dict[str, tuple[str, ...]] = {
+# The grains of targets and attainment by name (the ``level`` the config and the outputs give),
+# and their key columns.
+GRAIN_KEYS: dict[str, tuple[str, ...]] = {
     "company": (),
     "region": ("region",),
     "team": ("region", "team"),
     "rep": ("region", "team", "rep_id"),
 }
-UNIT_COLUMNS = ("region", "team", "rep_id")
 ATTAINMENT_COLUMNS = (
-    "period", "period_start", "level", *UNIT_COLUMNS, "actual", "target", "attainment", "gap",
+    "period", "period_start", "level", *TARGET_KEYS, "actual", "target", "attainment", "gap",
     "shortage", "rank", "previous_actual", "growth_vs_previous", "year_ago_actual",
     "growth_vs_year_ago", "complete",
 )
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
-
-
-def add_months(day: date, months: int) -> date:
-    """The first day of the month ``months`` after the month of ``day``."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 class Period(NamedTuple):
@@ -64,7 +60,7 @@ class Period(NamedTuple):
     @classmethod
     def of(cls, start: date, kind: PeriodKind) -> Period:
         """The month or quarter that starts on ``start`` (a month start)."""
-        return cls(start, add_months(start, 1 if kind == "month" else 3), kind)
+        return cls(start, add_months(start, MONTHS_IN[kind]), kind)
 
     @property
     def label(self) -> str:
@@ -79,8 +75,7 @@ class Period(NamedTuple):
 
     def shifted(self, periods: int) -> Period:
         """The period ``periods`` months or quarters later (earlier when negative)."""
-        return Period.of(add_months(self.start, periods * (1 if self.kind == "month" else 3)),
-                         self.kind)
+        return Period.of(add_months(self.start, periods * MONTHS_IN[self.kind]), self.kind)
 
     def year_before(self) -> Period:
         return Period.of(add_months(self.start, -12), self.kind)
@@ -123,63 +118,63 @@ def covers(span: tuple[date, date], period: Period) -> bool:
     return span[0] <= period.start and period.last_day <= span[1]
 
 
-def available_levels(targets: pd.DataFrame, period: Period) -> list[str]:
-    """Levels that have at least one target row in the period with every key column filled.
+def available_grains(targets: pd.DataFrame, period: Period) -> list[str]:
+    """Grains that have at least one target row in the period with every key column filled.
 
     Args:
         targets: monthly targets: period (month start), region, team, rep_id, target.
         period: the period.
     """
     rows = _in_period(targets, period)
-    return [level for level, keys in LEVEL_KEYS.items()
+    return [grain for grain, keys in GRAIN_KEYS.items()
             if len(rows) and rows[list(keys)].notna().all(axis=1).any()]
 
 
-def resolve_levels(requested: list[str], targets: pd.DataFrame, period: Period,
+def resolve_grains(requested: list[str], targets: pd.DataFrame, period: Period,
                    explicit: bool) -> list[str]:
-    """The requested levels the targets support, in ``LEVEL_KEYS`` order.
+    """The requested grains the targets support, in ``GRAIN_KEYS`` order.
 
     Raises:
-        ConfigError: an ``explicit`` (asked-for-by-name) level that the targets cannot support,
-            or no level left.
+        ConfigError: an ``explicit`` (asked-for-by-name) grain that the targets cannot support,
+            or no grain left.
     """
-    available = available_levels(targets, period)
-    missing = [level for level in requested if level not in available]
+    available = available_grains(targets, period)
+    missing = [grain for grain in requested if grain not in available]
     if missing and explicit:
-        keys = ", ".join(LEVEL_KEYS[missing[0]])
+        keys = ", ".join(GRAIN_KEYS[missing[0]])
         raise ConfigError(
             f"level {missing[0]!r} needs target rows with {keys} filled in; "
             f"the targets of {period.label} support: {', '.join(available)}")
-    levels = [level for level in LEVEL_KEYS if level in requested and level in available]
-    if not levels:
+    grains = [grain for grain in GRAIN_KEYS if grain in requested and grain in available]
+    if not grains:
         raise ConfigError(f"none of the levels {', '.join(requested)} is supported by the "
                           f"targets of {period.label}; supported: {', '.join(available)}")
-    return levels
+    return grains
 
 
 def build_attainment(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period,
-                     levels: list[str], span: tuple[date, date]) -> pd.DataFrame:
-    """Actual against target for every unit of each level in one period.
+                     grains: list[str], span: tuple[date, date]) -> pd.DataFrame:
+    """Actual against target for every unit of each grain in one period.
 
     Args:
         actuals: monthly net revenue: period (month start), region, team, rep_id, actual. It
             must hold the period, the previous period and the same period a year before.
         targets: monthly targets: period (month start), region, team, rep_id, target.
         period: the month or quarter.
-        levels: level names of ``LEVEL_KEYS``.
+        grains: grain names of ``GRAIN_KEYS`` (the ``level`` of each output row).
         span: first and last day of the order data.
 
     Returns:
         One row per unit: the ``ATTAINMENT_COLUMNS`` (period label, period_start, level,
         region, team, rep_id, actual, target, attainment, gap, shortage, rank,
         previous_actual, growth_vs_previous, year_ago_actual, growth_vs_year_ago, complete),
-        by level then rank.
+        by grain then rank.
 
     Raises:
         ValidationError: the data hold no day of the period, or no target falls in it.
     """
     check_period(targets, period, span)
-    frames = [_level_frame(actuals, targets, period, level, span) for level in levels]
+    frames = [_grain_frame(actuals, targets, period, grain, span) for grain in grains]
     frame = pd.concat(frames, ignore_index=True)
     frame.insert(0, "period", period.label)
     frame.insert(1, "period_start", pd.Timestamp(period.start))
@@ -215,7 +210,12 @@ def _sum_by(frame: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
     frame = frame.assign(**{value: values})
     if not keys:
         return pd.DataFrame({value: [float(values.sum(skipna=False))]})
-    return frame.groupby(keys, as_index=False, dropna=True)[value].agg(
+    # Rows without a key belong to no group; with none left, pandas 2 gives a Series, not a
+    # frame, for a group-by with a lambda, so the empty frame is made here.
+    frame = frame.dropna(subset=keys)
+    if frame.empty:
+        return frame[[*keys, value]].iloc[0:0]
+    return frame.groupby(keys, as_index=False)[value].agg(
         lambda group: group.sum(skipna=False))
 
 
@@ -236,9 +236,9 @@ def _attach(left: pd.DataFrame, right: pd.DataFrame, keys: list[str], value: str
     return joined.assign(**{value: sums.mask(without_rows, 0.0)})
 
 
-def _level_frame(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period, level: str,
+def _grain_frame(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period, grain: str,
                  span: tuple[date, date]) -> pd.DataFrame:
-    keys = list(LEVEL_KEYS[level])
+    keys = list(GRAIN_KEYS[grain])
     frame = _sum_by(_in_period(targets, period).dropna(subset=keys), keys, "target")
     complete = covers(span, period)
     windows = (("actual", period, True),
@@ -257,8 +257,8 @@ def _level_frame(actuals: pd.DataFrame, targets: pd.DataFrame, period: Period, l
     frame["growth_vs_previous"] = _growth(frame["actual"], frame["previous_actual"])
     frame["growth_vs_year_ago"] = _growth(frame["actual"], frame["year_ago_actual"])
     frame["rank"] = _rank(frame)
-    frame["level"] = level
-    for column in UNIT_COLUMNS:
+    frame["level"] = grain
+    for column in TARGET_KEYS:
         if column not in frame:
             frame[column] = None
     return frame.sort_values(["rank", *keys], na_position="last", kind="stable")
@@ -283,18 +283,19 @@ def _rank(frame: pd.DataFrame) -> pd.Series:
 
 
 def summarise_attainment(frame: pd.DataFrame, top: int) -> dict:
-    """A JSON-ready summary: the company row and, per level, totals and best/worst units.
+    """A JSON-ready summary: the company row and, per grain (under ``levels``), totals and
+    best/worst units.
 
     Args:
         frame: the result of :func:`build_attainment`.
-        top: how many best and worst units to list per level.
+        top: how many best and worst units to list per grain.
     """
     company = frame[frame["level"] == "company"]
     company_actual = float(company["actual"].iloc[0]) if len(company) else None
-    levels = {}
-    for level, rows in frame.groupby("level", sort=False):
+    grains = {}
+    for grain, rows in frame.groupby("level", sort=False):
         ranked = rows[rows["rank"].notna()].sort_values("rank", kind="stable")
-        levels[level] = {
+        grains[grain] = {
             "units": len(rows),
             "on_target": int((rows["attainment"] >= 1.0).sum()),
             "actual": _round(rows["actual"].sum(skipna=False)),
@@ -304,7 +305,7 @@ def summarise_attainment(frame: pd.DataFrame, top: int) -> dict:
             "best": _records(ranked.head(top)),
             "worst": _records(ranked.tail(top).iloc[::-1]),
         }
-    return {"company": _records(company)[0] if len(company) else None, "levels": levels}
+    return {"company": _records(company)[0] if len(company) else None, "levels": grains}
 
 
 def _records(rows: pd.DataFrame) -> list[dict]:
@@ -313,7 +314,7 @@ def _records(rows: pd.DataFrame) -> list[dict]:
     records = []
     for row in rows[keep].to_dict("records"):
         records.append({k: _round(v) for k, v in row.items()
-                        if not (k in UNIT_COLUMNS and pd.isna(v))})
+                        if not (k in TARGET_KEYS and pd.isna(v))})
     return records
 
 

@@ -209,8 +209,8 @@ def decompose_tree(
         raise ValidationError("a target tree needs exactly one top unit")
     cents = {str(root.iloc[0]): np.asarray(top, dtype=np.int64)}
     for depth in sorted(units["depth"].unique())[1:]:
-        level = units[units["depth"] == depth]
-        for parent, children in level.groupby("parent_id", sort=False):
+        at_depth = units[units["depth"] == depth]
+        for parent, children in at_depth.groupby("parent_id", sort=False):
             if parent not in cents:
                 raise ValidationError(f"unit {children['unit_id'].iloc[0]!r} has no parent "
                                       f"{parent!r} among the units above it")

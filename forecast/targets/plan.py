@@ -25,13 +25,12 @@ import numpy as np
 import pandas as pd
 
 from forecast.config.targets import TargetsConfig
-from forecast.targets.attainment import LEVEL_KEYS, Period
+from forecast.schemas import TARGET_KEYS, TOTAL
+from forecast.targets.attainment import GRAIN_KEYS, Period
 from forecast.targets.decompose import decompose_tree, split_cents, to_cents
 from forecast.targets.policy import company_target, describe_policy, own_stretch
 from forecast.targets.probability import probability_of_reaching
 from forecast.targets.units import (
-    TOTAL,
-    UNIT_COLUMNS,
     build_spans,
     build_units,
     build_week_pieces,
@@ -40,7 +39,7 @@ from forecast.targets.units import (
 )
 
 PLAN_COLUMNS = (
-    "metric", "period", "level", "unit_id", "parent_id", *UNIT_COLUMNS, "span", "start", "due",
+    "metric", "period", "level", "unit_id", "parent_id", *TARGET_KEYS, "span", "start", "due",
     "month", "base", "yhat_sd", "stretch", "target", "probability", "bottom_up", "mismatch",
     "last_year", "statement",
 )
@@ -52,13 +51,13 @@ class PlanInputs:
     """What a plan is built from (frames read from the warehouse).
 
     Attributes:
-        forecast: ``revenue_forecast_periods`` rows of the period: unique_id, grain, level
+        forecast: ``revenue_forecast_periods`` rows of the period: unique_id, grain, key
             columns, period_type, period, yhat, yhat_sd.
-        history: trailing revenue at the deepest level: region, team, rep_id, revenue.
+        history: trailing revenue at the deepest grain: region, team, rep_id, revenue.
         last_year: revenue of each month a year before the period's months: month (the
             period's month start), region, team, rep_id, revenue; None when the orders do not
             cover those months.
-        weekly: ``revenue_forecast`` weekly rows: unique_id, grain, level columns, ds, yhat,
+        weekly: ``revenue_forecast`` weekly rows: unique_id, grain, key columns, ds, yhat,
             yhat_sd; None when there is no weekly forecast.
         management_total: the management number from the ``targets`` table, if any.
     """
@@ -71,8 +70,8 @@ class PlanInputs:
 
 
 def build_plan(inputs: PlanInputs, config: TargetsConfig, period: Period,
-               levels: Sequence[str], forecast_levels: Sequence[str]) -> pd.DataFrame:
-    """Targets for every unit of ``levels`` in the period, its months and (if known) weeks.
+               grains: Sequence[str], forecast_grains: Sequence[str]) -> pd.DataFrame:
+    """Targets for every unit of ``grains`` in the period, its months and (if known) weeks.
 
     Returns:
         One row per unit and span with the ``PLAN_COLUMNS``: metric ('revenue'), period
@@ -80,9 +79,9 @@ def build_plan(inputs: PlanInputs, config: TargetsConfig, period: Period,
         'week'), start, due (last day), month (month start; empty for the period), base,
         yhat_sd, stretch, target, probability, bottom_up, mismatch, last_year, statement.
     """
-    units = build_units(inputs.forecast, inputs.history, levels, forecast_levels)
-    spans = build_spans(units, inputs.forecast, period, levels)
-    spans = spans.merge(_last_year(units, inputs.last_year, period, levels),
+    units = build_units(inputs.forecast, inputs.history, grains, forecast_grains)
+    spans = build_spans(units, inputs.forecast, period, grains)
+    spans = spans.merge(_last_year(units, inputs.last_year, period, grains),
                         on=["unit_id", "span", "start"], how="left")
     company = spans[(spans["unit_id"] == TOTAL) & (spans["span"] == "period")].iloc[0]
     known_last_year = None if inputs.last_year is None else float(company["last_year"])
@@ -110,14 +109,14 @@ def build_plan(inputs: PlanInputs, config: TargetsConfig, period: Period,
 
 
 def _last_year(units: pd.DataFrame, last_year: pd.DataFrame | None, period: Period,
-               levels: Sequence[str]) -> pd.DataFrame:
+               grains: Sequence[str]) -> pd.DataFrame:
     """``unit_id, span, start, last_year`` (empty when last year is unknown)."""
     if last_year is None:
         return pd.DataFrame(columns=["unit_id", "span", "start", "last_year"])
     frames = []
-    for level, keys in (("company", ()), *((lv, LEVEL_KEYS[lv]) for lv in levels)):
+    for grain, keys in (("company", ()), *((g, GRAIN_KEYS[g]) for g in grains)):
         rows = last_year.dropna(subset=list(keys))
-        ids = units.loc[units["level"] == level, "unit_id"]
+        ids = units.loc[units["level"] == grain, "unit_id"]
         grouped = rows.assign(unit_id=unit_ids(rows, keys), start=pd.to_datetime(rows["month"]))
         sums = grouped.groupby(["unit_id", "start"], as_index=False)["revenue"].sum()
         full = pd.MultiIndex.from_product([ids, period_months(period)], names=["unit_id", "start"])
@@ -165,7 +164,7 @@ def _week_cents(units: pd.DataFrame, pieces: pd.DataFrame, cents: dict[str, np.n
 
 def _finish(frame: pd.DataFrame, units: pd.DataFrame, period: Period,
             config: TargetsConfig) -> pd.DataFrame:
-    frame = frame.merge(units[["unit_id", "parent_id", "level", "depth", *UNIT_COLUMNS]],
+    frame = frame.merge(units[["unit_id", "parent_id", "level", "depth", *TARGET_KEYS]],
                         on="unit_id")
     frame["target"] = frame.pop("cents") / 100.0
     frame["base"] = frame.pop("yhat")
@@ -200,12 +199,13 @@ def _statement(row) -> str:
 
 
 def summarise_plan(plan: pd.DataFrame, config: TargetsConfig) -> dict:
-    """A JSON-ready summary of a plan: the company, and per level the units and flags."""
+    """A JSON-ready summary of a plan: the company, and per grain (under ``levels``) the
+    units and flags."""
     whole = plan[plan["span"] == "period"]
     company = whole[whole["level"] == "company"].iloc[0]
-    levels = {}
-    for level, rows in whole.groupby("level", sort=False):
-        levels[str(level)] = {
+    grains = {}
+    for grain, rows in whole.groupby("level", sort=False):
+        grains[str(grain)] = {
             "units": len(rows), "target": round(float(rows["target"].sum()), 2),
             "base": round(float(rows["base"].sum()), 2),
             "mismatches": int(rows["mismatch"].sum()),
@@ -220,7 +220,7 @@ def summarise_plan(plan: pd.DataFrame, config: TargetsConfig) -> dict:
                     "target": round(float(company["target"]), 2),
                     "probability": _round(company["probability"]),
                     "last_year": _round(company["last_year"]), "due": str(company["due"].date())},
-        "levels": levels, "weeks": bool((plan["span"] == "week").any()), "rows": len(plan),
+        "levels": grains, "weeks": bool((plan["span"] == "week").any()), "rows": len(plan),
     }
 
 

@@ -1,12 +1,13 @@
 """The organisation units of a targets plan and their forecast distributions per span.
 
-Units form a tree: the company (``unit_id`` ``total``), then one level after another of
-``LEVEL_KEYS`` (region; team = region, team; rep = region, team, rep_id). A unit's id is its
-key values joined by ``|`` (``North|North-1``), as in the forecast's ``unique_id``.
+Units form a tree: the company (``unit_id`` ``total``), then one grain after another of
+``GRAIN_KEYS`` (region; team = region, team; rep = region, team, rep_id), which the config and
+the plan call levels. A unit's id is its key values joined by ``|`` (``North|North-1``), as in
+the forecast's ``unique_id``.
 
-A level taken from the forecast has the units of the forecast grain of its key columns, each
-with its own forecast. A level split by history has the units with orders in the trailing
-window (orders without the level's key columns belong to no unit of it, so the named units
+A grain taken from the forecast has the units of the forecast series of its key columns, each
+with its own forecast. A grain split by history has the units with orders in the trailing
+window (orders without the grain's key columns belong to no unit of it, so the named units
 share the whole parent); each gets ``share`` = its revenue / its siblings' revenue (negative revenue counts as
 none; siblings without any revenue share equally) and the forecast of its parent scaled by
 that share: ``yhat = share x parent yhat`` and ``yhat_sd = sqrt(share) x parent yhat_sd``.
@@ -22,18 +23,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.targets.attainment import LEVEL_KEYS, Period, add_months
+from forecast.periods import MONTHS_IN, add_months
+from forecast.schemas import GRAIN, TARGET_KEYS, TOTAL
+from forecast.targets.attainment import GRAIN_KEYS, Period
 
-TOTAL = "total"
-UNIT_COLUMNS = ("region", "team", "rep_id")
 WEEK_DAYS = 7
 _GRAIN_SEPARATOR = re.compile(r"[|/]")
 
 
 def period_months(period: Period) -> list[pd.Timestamp]:
     """The month starts of a month or quarter."""
-    count = 1 if period.kind == "month" else 3
-    return [pd.Timestamp(add_months(period.start, i)) for i in range(count)]
+    return [pd.Timestamp(add_months(period.start, i)) for i in range(MONTHS_IN[period.kind])]
 
 
 def unit_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
@@ -49,11 +49,11 @@ def unit_ids(frame: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
 def series_of_grain(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Rows of a forecast frame whose grain is exactly ``keys`` (in any order), with unit_id.
 
-    A grain names its level columns joined by ``|`` or ``/`` (``region|channel``), or is
+    A grain names its key columns joined by ``|`` or ``/`` (``region|channel``), or is
     ``total``.
     """
     wanted = set(keys)
-    grains = frame["grain"].astype(str)
+    grains = frame[GRAIN].astype(str)
     match = grains.map(lambda g: set() if g == TOTAL else set(_GRAIN_SEPARATOR.split(g))) == wanted
     rows = frame[match.to_numpy()].copy()
     if keys and not set(keys) <= set(rows.columns):
@@ -62,15 +62,15 @@ def series_of_grain(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return rows
 
 
-def build_units(forecast: pd.DataFrame, history: pd.DataFrame, levels: Sequence[str],
-                forecast_levels: Sequence[str]) -> pd.DataFrame:
+def build_units(forecast: pd.DataFrame, history: pd.DataFrame, grains: Sequence[str],
+                forecast_grains: Sequence[str]) -> pd.DataFrame:
     """The unit tree.
 
     Args:
-        forecast: ``revenue_forecast_periods`` rows (unique_id, grain, level columns, ...).
-        history: trailing revenue at the deepest level: level columns, ``revenue``.
-        levels: level names below the company, in order.
-        forecast_levels: the leading levels whose units come from the forecast.
+        forecast: ``revenue_forecast_periods`` rows (unique_id, grain, key columns, ...).
+        history: trailing revenue at the deepest grain: key columns, ``revenue``.
+        grains: grain names below the company, in order.
+        forecast_grains: the leading grains whose units come from the forecast.
 
     Returns:
         ``level, depth, unit_id, parent_id, region, team, rep_id, from_forecast, history,
@@ -80,31 +80,31 @@ def build_units(forecast: pd.DataFrame, history: pd.DataFrame, levels: Sequence[
     frames = [pd.DataFrame({"level": ["company"], "depth": [0], "unit_id": [TOTAL],
                             "parent_id": [None], "from_forecast": [True]})]
     parents, parent_keys = {TOTAL}, ()
-    for depth, level in enumerate(levels, 1):
-        keys = list(LEVEL_KEYS[level])
-        from_forecast = level in forecast_levels
+    for depth, grain in enumerate(grains, 1):
+        keys = list(GRAIN_KEYS[grain])
+        from_forecast = grain in forecast_grains
         source = series_of_grain(forecast, keys) if from_forecast else history.dropna(
             subset=keys)
         rows = source[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
         rows["unit_id"] = unit_ids(rows, keys)
         rows["parent_id"] = unit_ids(rows, parent_keys)
         rows = rows[rows["parent_id"].isin(parents)]
-        frames.append(rows.assign(level=level, depth=depth, from_forecast=from_forecast))
+        frames.append(rows.assign(level=grain, depth=depth, from_forecast=from_forecast))
         parents, parent_keys = set(rows["unit_id"]), keys
     units = pd.concat(frames, ignore_index=True)
-    for column in UNIT_COLUMNS:
+    for column in TARGET_KEYS:
         if column not in units:
             units[column] = None
-    units["history"] = _unit_history(units, history, levels)
+    units["history"] = _unit_history(units, history, grains)
     units["share"] = _sibling_shares(units)
-    return units[["level", "depth", "unit_id", "parent_id", *UNIT_COLUMNS, "from_forecast",
+    return units[["level", "depth", "unit_id", "parent_id", *TARGET_KEYS, "from_forecast",
                   "history", "share"]]
 
 
-def _unit_history(units: pd.DataFrame, history: pd.DataFrame, levels: Sequence[str]) -> pd.Series:
+def _unit_history(units: pd.DataFrame, history: pd.DataFrame, grains: Sequence[str]) -> pd.Series:
     totals = {TOTAL: float(history["revenue"].sum()) if len(history) else 0.0}
-    for level in levels:
-        keys = list(LEVEL_KEYS[level])
+    for grain in grains:
+        keys = list(GRAIN_KEYS[grain])
         rows = history.dropna(subset=keys)
         sums = rows.groupby(unit_ids(rows, keys))["revenue"].sum() if len(rows) else {}
         totals.update({str(k): float(v) for k, v in dict(sums).items()})
@@ -120,14 +120,14 @@ def _sibling_shares(units: pd.DataFrame) -> pd.Series:
 
 
 def build_spans(units: pd.DataFrame, forecast: pd.DataFrame, period: Period,
-                levels: Sequence[str]) -> pd.DataFrame:
+                grains: Sequence[str]) -> pd.DataFrame:
     """Forecast median and deviation of every unit for the period and each of its months.
 
     Args:
         units: the result of :func:`build_units`.
         forecast: ``revenue_forecast_periods`` rows.
         period: the month or quarter.
-        levels: the level names of ``units`` below the company.
+        grains: the grain names of ``units`` below the company.
 
     Returns:
         ``unit_id, span ('period' or 'month'), start, yhat, yhat_sd``; every unit has the
@@ -135,8 +135,8 @@ def build_spans(units: pd.DataFrame, forecast: pd.DataFrame, period: Period,
     """
     months = period_months(period)
     own = []
-    for level, keys in (("company", ()), *((lv, LEVEL_KEYS[lv]) for lv in levels)):
-        ids = set(units.loc[units["from_forecast"] & (units["level"] == level), "unit_id"])
+    for grain, keys in (("company", ()), *((g, GRAIN_KEYS[g]) for g in grains)):
+        ids = set(units.loc[units["from_forecast"] & (units["level"] == grain), "unit_id"])
         if ids:
             rows = series_of_grain(forecast, keys)
             own.append(rows[rows["unit_id"].isin(ids)])
@@ -187,7 +187,7 @@ def build_week_pieces(units: pd.DataFrame, weekly: pd.DataFrame, spans: pd.DataF
 
     Args:
         units: the unit tree.
-        weekly: ``revenue_forecast`` rows: unique_id, grain, level columns, ds, yhat, yhat_sd.
+        weekly: ``revenue_forecast`` rows: unique_id, grain, key columns, ds, yhat, yhat_sd.
         spans: the result of :func:`build_spans`.
         period: the month or quarter.
 
@@ -196,10 +196,10 @@ def build_week_pieces(units: pd.DataFrame, weekly: pd.DataFrame, spans: pd.DataF
         weekly forecast does not cover every day of the period.
     """
     own = []
-    for level in units["level"].unique():
-        keys = () if level == "company" else LEVEL_KEYS[level]
+    for grain in units["level"].unique():
+        keys = () if grain == "company" else GRAIN_KEYS[grain]
         rows = series_of_grain(weekly, keys)
-        own.append(rows[rows["unit_id"].isin(units.loc[units["level"] == level, "unit_id"])])
+        own.append(rows[rows["unit_id"].isin(units.loc[units["level"] == grain, "unit_id"])])
     pieces = _cut_weeks(pd.concat(own, ignore_index=True), period)
     company = pieces[pieces["unit_id"] == TOTAL]
     if (company["end"] - company["start"]).dt.days.sum() != (period.end - period.start).days:

@@ -63,3 +63,44 @@ def latest_frame(snapshot_con) -> Callable[[], pd.DataFrame]:
             [SMALL_CUTOFFS[-1]]).df()
 
     return read
+
+
+SPARK_MASTER = "local[2]"
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here (no pyspark, no Java), or None."""
+    import importlib.util
+    import os
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed: `make test-spark` installs the spark extra"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return ("no Java runtime: `make test-spark` installs openjdk-17-jre-headless "
+                "(or set JAVA_HOME)")
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one classic Spark session of the test run (``local[2]``), started with forecast's
+    settings; Spark tests skip, saying why, without pyspark or Java."""
+    reason = spark_missing()
+    if reason:
+        pytest.skip(reason)
+    from forecast.config import EngineConfig
+    from forecast.engines.spark import spark_session
+
+    session, started = spark_session(EngineConfig(kind="spark", master=SPARK_MASTER))
+    yield session
+    if started:
+        session.stop()
+
+
+@pytest.fixture
+def spark_engine(spark, tmp_path):
+    """A Spark engine on the test session with its exchange folder in ``tmp_path``."""
+    from forecast.engines.spark import SparkEngine
+
+    return SparkEngine(spark, tmp_path / "exchange", partitions=4)

@@ -3,6 +3,7 @@ interrupts a run after a number of chunks."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from datetime import date
 
@@ -50,3 +51,9 @@ def stop_after(chunks: int):
         if done == chunks:
             raise Stop
     return progress
+
+
+def clone_with(model, **params):
+    """A copy of a fitted model with other parameters (a shared fixture's model stays as it
+    is)."""
+    return copy.deepcopy(model).set_params(**params)

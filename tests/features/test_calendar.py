@@ -19,11 +19,17 @@ from forecast.features.calendar import (
     spring_festival,
     spring_festival_days,
 )
+from forecast.io.sql import Params
 
 
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     return duckdb.connect()
+
+
+@pytest.fixture
+def p() -> Params:
+    return Params()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str):
@@ -76,17 +82,18 @@ def test_country_holidays_and_unknown_codes():
         country_holidays("XX", [2024])
 
 
-def features(con, starts: list[date], freq: str, country: str | None, days_sql: str) -> list:
-    values = ", ".join(f"(DATE '{d}')" for d in starts)
-    periods = f"(SELECT * FROM (VALUES {values}) AS v(ds))"
-    cursor = con.execute(calendar_features_sql(periods, days_sql, freq, country) + " ORDER BY ds")
+def features(con, p: Params, starts: list[date], freq: str, country: str | None,
+             days_sql: str) -> list:
+    periods = f"(SELECT unnest(CAST({p(starts)} AS DATE[])) AS ds)"
+    sql = calendar_features_sql(periods, days_sql, freq, country, p) + " ORDER BY ds"
+    cursor = con.execute(*p.query(sql))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
-def test_cn_weeks_around_the_2024_spring_festival(con):
-    days = special_days_sql(con, "CN", None, range(2023, 2025), (14, 7))
-    weeks = features(con, [date(2024, 2, 5), date(2024, 2, 12), date(2024, 2, 19)], "W", "CN",
+def test_cn_weeks_around_the_2024_spring_festival(con, p):
+    days = special_days_sql(con, p, "CN", None, range(2023, 2025), (14, 7))
+    weeks = features(con, p, [date(2024, 2, 5), date(2024, 2, 12), date(2024, 2, 19)], "W", "CN",
                      days)
     # Holidays Feb 10-16 (three festival days, two observed, two substituted days off);
     # festival window Feb 10-16; pre-festival window Jan 27 - Feb 9.
@@ -98,34 +105,34 @@ def test_cn_weeks_around_the_2024_spring_festival(con):
                                                                          "cny_window"}
 
 
-def test_us_independence_day_by_day_and_month(con):
-    days = special_days_sql(con, "US", None, range(2024, 2025), (14, 7))
-    daily = features(con, [date(2024, 7, 3), date(2024, 7, 4), date(2024, 7, 5)], "D", "US",
+def test_us_independence_day_by_day_and_month(con, p):
+    days = special_days_sql(con, p, "US", None, range(2024, 2025), (14, 7))
+    daily = features(con, p, [date(2024, 7, 3), date(2024, 7, 4), date(2024, 7, 5)], "D", "US",
                      days)
     assert [d["is_holiday"] for d in daily] == [False, True, False]
     assert all(d["days_in_period"] == 1 for d in daily)
-    months = features(con, [date(2024, 6, 1), date(2024, 7, 1), date(2024, 8, 1)], "M", "US",
+    months = features(con, p, [date(2024, 6, 1), date(2024, 7, 1), date(2024, 8, 1)], "M", "US",
                       days)
     assert [(m["holiday_count"], m["days_in_period"], m["quarter"]) for m in months] == [
         (1, 30, 2), (1, 31, 3), (0, 31, 3)]  # Juneteenth; July 4th; none in August
     assert "cny_window" not in months[0]
 
 
-def test_no_country_gives_zero_holidays(con):
-    days = special_days_sql(con, None, None, range(2024, 2025), (14, 7))
-    (row,) = features(con, [date(2024, 12, 23)], "W", None, days)
+def test_no_country_gives_zero_holidays(con, p):
+    days = special_days_sql(con, p, None, None, range(2024, 2025), (14, 7))
+    (row,) = features(con, p, [date(2024, 12, 23)], "W", None, days)
     assert (row["holiday_count"], row["is_holiday"], row["days_in_period"]) == (0, False, 7)
 
 
-def test_holiday_table_must_exist_and_have_a_date(con):
+def test_holiday_table_must_exist_and_have_a_date(con, p):
     with pytest.raises(ConfigError, match="no table 'holidays'"):
-        special_days_sql(con, "EC", "holidays", range(2016, 2017), (14, 7))
+        special_days_sql(con, p, "EC", "holidays", range(2016, 2017), (14, 7))
     con.execute("CREATE TABLE holidays (day DATE, name VARCHAR)")
     with pytest.raises(ConfigError, match="no `date` column"):
-        special_days_sql(con, "EC", "holidays", range(2016, 2017), (14, 7))
+        special_days_sql(con, p, "EC", "holidays", range(2016, 2017), (14, 7))
     con.execute("CREATE TABLE plain (date DATE, name VARCHAR)")
     con.execute("INSERT INTO plain VALUES ('2016-05-24', 'x'), ('2016-05-24', 'y')")
-    days = special_days_sql(con, "EC", "plain", range(2016, 2017), (14, 7))
+    days = special_days_sql(con, p, "EC", "plain", range(2016, 2017), (14, 7))
     start = date(2016, 5, 23)
-    (row,) = features(con, [start], "W", "EC", days)
+    (row,) = features(con, p, [start], "W", "EC", days)
     assert row["holiday_count"] == 1  # one day, however many rows name it

@@ -106,7 +106,7 @@ def _build_full(con: duckdb.DuckDBPyConnection) -> None:
 def snapshot(con: duckdb.DuckDBPyConnection, cutoffs: list[date],
              config: CustomerFeaturesConfig = CONFIG) -> pd.DataFrame:
     """The snapshot rows, indexed by (cutoff, customer_id)."""
-    frame = con.execute(build_snapshot_sql(con, config, cutoffs)).df()
+    frame = con.execute(*build_snapshot_sql(con, config, cutoffs)).df()
     frame["cutoff"] = pd.to_datetime(frame["cutoff"]).dt.date
     return frame.set_index(["cutoff", "customer_id"]).sort_index()
 
@@ -262,8 +262,8 @@ def test_stacked_cutoffs_recompute_features(rows):
 def test_catalogue_matches_the_produced_columns_and_types(full):
     with warehouse.connect(full, read_only=True) as con:
         for config in (CONFIG, CustomerFeaturesConfig()):
-            described = con.execute(
-                f"DESCRIBE ({build_snapshot_sql(con, config, [CUTOFF])})").fetchall()
+            sql, params = build_snapshot_sql(con, config, [CUTOFF])
+            described = con.execute(f"DESCRIBE ({sql})", params).fetchall()
             assert [r[0] for r in described] == snapshot_columns(config)
             types = {r[0]: r[1] for r in described}
             for name, feature in describe_features(config).items():
@@ -316,9 +316,9 @@ def test_pipeline_writes_table_and_parquet(tmp_path):
         _build_full(con)
     config = Config(workspace=tmp_path, features=FeaturesConfig(customers=CONFIG))
     result = build_customer_snapshots(config, [CUTOFF, date(2024, 11, 1)])
-    assert result["rows"] == 5 + 6
-    assert [c["labelled"] for c in result["cutoffs"]] == [5, 0]
-    frame = pd.read_parquet(result["parquet"])
+    assert result.rows == 5 + 6
+    assert [c["labelled"] for c in result.cutoffs] == [5, 0]
+    frame = pd.read_parquet(result.parquet)
     assert list(frame.columns) == snapshot_columns(CONFIG)
 
 
@@ -377,7 +377,7 @@ def test_breadth_without_the_bitmask_gives_the_same_values(full, rows, monkeypat
 
     monkeypatch.setattr(customer_sql, "MAX_BITMASK_LINES", 1)  # x, y, z are too many now
     with warehouse.connect(full, read_only=True) as con:
-        sql = build_snapshot_sql(con, CONFIG, [CUTOFF])
+        sql, _ = build_snapshot_sql(con, CONFIG, [CUTOFF])
         assert "line_recency" in sql
         frame = snapshot(con, [CUTOFF])
     pd.testing.assert_frame_equal(frame, rows.loc[[CUTOFF]], check_dtype=False)

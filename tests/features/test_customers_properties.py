@@ -93,7 +93,7 @@ def _snapshot(log: dict) -> pd.DataFrame:
             _CON.executemany(
                 f"INSERT INTO {table.name} ({', '.join(columns)}, source, source_row) "
                 f"VALUES ({marks}, 't', ?)", [(*r, i) for i, r in enumerate(table_rows)])
-    frame = _CON.execute(build_snapshot_sql(_CON, CONFIG, [CUTOFF])).df()
+    frame = _CON.execute(*build_snapshot_sql(_CON, CONFIG, [CUTOFF])).df()
     return frame.set_index("customer_id").sort_index()
 
 

@@ -48,7 +48,7 @@ def online_retail(tmp_path_factory) -> Path:
 def snapshots_and_purchases(online_retail):
     with warehouse.connect(online_retail, read_only=True) as con:
         snapshots = con.execute(
-            build_snapshot_sql(con, CustomerFeaturesConfig(), CUTOFFS)).df()
+            *build_snapshot_sql(con, CustomerFeaturesConfig(), CUTOFFS)).df()
         purchases = con.execute(
             "SELECT customer_id, order_date, amount FROM orders WHERE amount > 0").df()
     snapshots["cutoff"] = pd.to_datetime(snapshots["cutoff"]).dt.date

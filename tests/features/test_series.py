@@ -11,6 +11,7 @@ import pytest
 from forecast.config import ExogenousTable, SeriesConfig, load_config
 from forecast.errors import ConfigError
 from forecast.features.series import build_future_exogenous_sql, build_series_sql
+from forecast.io.sql import Query
 from forecast.io.warehouse import ensure_canonical_table, ensure_columns
 from forecast.schemas import ORDERS
 
@@ -33,8 +34,8 @@ def make_orders(rows: list[dict], extra: dict[str, str] | None = None) -> duckdb
     return con
 
 
-def frame(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
+def frame(con: duckdb.DuckDBPyConnection, query: Query) -> list[dict]:
+    cursor = con.execute(*query)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
@@ -156,7 +157,7 @@ def test_margin_from_cost_column_or_margin_column_and_null_without_cost():
         build(make_orders([line(MON, 5.0)]), target="quantity")
 
 
-def test_grains_are_stacked_with_level_columns_and_unique_ids():
+def test_grains_are_stacked_with_key_columns_and_unique_ids():
     con = make_orders([
         line(MON, 1.0, region="East", channel="online", product_line="Beverages"),
         line(MON, 2.0, region="East", channel="offline", product_line="Beverages"),
@@ -288,9 +289,9 @@ def test_build_series_pipeline_writes_the_table_and_parquet(tmp_path):
     config = Config(workspace=tmp_path, country="CN", features=FeaturesConfig(
         series=SeriesConfig(grains=[[], ["region"]], freq="W")))
     result = build_series(config)
-    assert (result["rows"], result["series"]) == (3 + 3 + 1, 3)
+    assert (result.rows, result.series) == (3 + 3 + 1, 3)
     import pyarrow.parquet as pq
-    table = pq.read_table(result["parquet"])
+    table = pq.read_table(result.parquet)
     assert table.num_rows == 7 and {"cny_before", "cny_window"} <= set(table.column_names)
 
 
@@ -321,7 +322,7 @@ def test_walmart_config_builds_45_stores_of_143_weeks(tmp_path_factory):
     total = con.execute("SELECT count(*), sum(y), max(isodow(ds)), count(temperature) "
                         "FROM series WHERE unique_id = 'total'").fetchall()[0]
     assert total[0] == 143 and total[1] == pytest.approx(expected) and total[2] == 5
-    assert total[3] == 143 and result["series"] == 46
+    assert total[3] == 143 and result.series == 46
     assert con.execute("SELECT bool_or(holiday_flag) FROM series WHERE ds = '2010-02-12'"
                        ).fetchall()[0][0] is True
     con.close()

@@ -22,7 +22,7 @@ from forecast.hierarchy import (
     BottomUp,
     MinTraceShrink,
     WLSVar,
-    accuracy_by_level,
+    accuracy_by_grain,
     build_hierarchy,
     coherence_error,
     reconciler,
@@ -78,7 +78,7 @@ INCOHERENT = {"total": 107.0, "north": 30.0, "south": 70.0, "north|offline": 10.
 
 def test_summing_matrix_has_aggregates_then_identity(hierarchy):
     assert hierarchy.grains == ("total", "region", "region/channel")
-    assert hierarchy.levels == ("region", "channel")
+    assert hierarchy.keys == ("region", "channel")
     assert list(hierarchy.unique_ids) == ORDER
     assert list(hierarchy.bottom_ids) == BOTTOM and hierarchy.n_aggregates == 3
     expected = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], *np.eye(4)])
@@ -281,19 +281,19 @@ def test_coherence_error_is_the_largest_relative_gap(hierarchy):
     assert coherence_error(_stacked(HISTORY), hierarchy, column="y") == 0.0
 
 
-def test_accuracy_by_level_compares_wape_per_grain(hierarchy):
+def test_accuracy_by_grain_compares_wape_per_grain(hierarchy):
     actuals = _stacked({"north|offline": [12.0], "north|online": [20.0],
                         "south|offline": [30.0], "south|online": [38.0]}, days=DAYS[:1])
     base = _forecasts(INCOHERENT)
     reconciled = OLS().reconcile(base, hierarchy)
-    table = accuracy_by_level(actuals, base, reconciled)
+    table = accuracy_by_grain(actuals, base, reconciled)
     assert list(table.columns) == ["grain", "unreconciled", "reconciled"]
     assert list(table.grain) == ["total", "region", "region/channel"]
     # total: y 100, base 107, ols 104. regions: y 32, 68; base 30, 70; ols 32, 72.
     # bottom: y 12, 20, 30, 38; base 10, 20, 30, 40; ols 11, 21, 31, 41.
     expected = [[7 / 100, 4 / 100], [4 / 100, 4 / 100], [4 / 100, 6 / 100]]
     np.testing.assert_allclose(table[["unreconciled", "reconciled"]].to_numpy(), expected)
-    by_hierarchy = accuracy_by_level(actuals.drop(columns="grain"), base, reconciled,
+    by_hierarchy = accuracy_by_grain(actuals.drop(columns="grain"), base, reconciled,
                                      hierarchy=hierarchy)
     pd.testing.assert_frame_equal(by_hierarchy, table)
 
@@ -307,7 +307,7 @@ def test_walmart_store_hierarchy_reconciles_perturbed_forecasts(tmp_path):
 
     config = load_config(REPO / "configs" / "walmart.yaml").with_workspace(tmp_path)
     ingest(config)
-    series = pd.read_parquet(build_series(config)["parquet"])
+    series = pd.read_parquet(build_series(config).parquet)
     hierarchy = build_hierarchy(series)
     assert hierarchy.grains == ("total", "store") and hierarchy.summing.shape == (46, 45)
 
@@ -323,7 +323,7 @@ def test_walmart_store_hierarchy_reconciles_perturbed_forecasts(tmp_path):
         out = reconciler(method).reconcile(base, hierarchy, residuals)
         assert coherence_error(out, hierarchy) < 1e-6
         assert ((out.yhat_lo_80 <= out.yhat) & (out.yhat <= out.yhat_hi_80)).all()
-    table = accuracy_by_level(series, base, out)
+    table = accuracy_by_grain(series, base, out)
     assert list(table.grain) == ["total", "store"]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.hierarchy import build_hierarchy, coherence_error, reconciler
-from forecast.model_selection.revenue import reconcile_folds
+from forecast.model_selection.folds import reconcile_folds
 
 BOTTOM = ["a|x", "a|y", "b|x"]
 DAYS = pd.date_range("2024-03-04", periods=3, freq="D")
@@ -41,7 +41,7 @@ def test_folds_reconcile_existing_series_on_complete_dates_and_keep_the_rest():
     keys = rows[["unique_id", "ds"]].drop_duplicates()
     residuals = keys.assign(residual=np.random.default_rng(0).normal(0, 1, len(keys)))
     selections = {0: SimpleNamespace(residuals=residuals), 1: SimpleNamespace(residuals=residuals)}
-    reconciled, by_level = reconcile_folds(rows, selections, hierarchy, reconciler("mint_shrink"))
+    reconciled, by_grain = reconcile_folds(rows, selections, hierarchy, reconciler("mint_shrink"))
     assert len(reconciled) == len(rows) and (reconciled["model"] == "selected_reconciled").all()
     full = reconciled[~((reconciled["fold"] == 1) & (reconciled["ds"] == DAYS[2]))]
     for (fold, ds), part in full.groupby(["fold", "ds"]):
@@ -51,9 +51,9 @@ def test_folds_reconcile_existing_series_on_complete_dates_and_keep_the_rest():
     original = rows[(rows["fold"] == 1) & (rows["ds"] == DAYS[2])]
     np.testing.assert_allclose(kept.sort_values("unique_id")["yhat"],
                                original.sort_values("unique_id")["yhat"])
-    assert list(by_level["grain"]) == ["total", "region", "region/store"]
+    assert list(by_grain["grain"]) == ["total", "region", "region/store"]
     # Bottom forecasts are exact and the aggregates 5 too high: reconciling cuts the total's
     # error, and the bottom series move less than the aggregates they fix.
-    scores = by_level.set_index("grain")
+    scores = by_grain.set_index("grain")
     assert scores.loc["total", "reconciled"] < scores.loc["total", "unreconciled"]
     assert scores.loc["region/store", "reconciled"] < scores.loc["total", "unreconciled"]

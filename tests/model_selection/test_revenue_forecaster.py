@@ -51,7 +51,7 @@ def test_cross_validation_scores_only_folds_no_choice_saw(make_panel):
     assert sorted(cv.table["fold"].unique()) == [0, 1, 2, 3]
     assert sorted(cv.rows["fold"].unique()) == [2, 3]
     assert set(cv.rows["model"]) == {"naive", "snaive", "selected"}
-    assert cv.final == "selected" and cv.by_level is None
+    assert cv.final == "selected" and cv.accuracy_by_grain is None
     # The choice scored on fold 3 is the one made on folds 1 and 2 alone.
     alone = RevenueForecaster(CANDIDATES, h=4, levels=(80,), selection_folds=2)
     window = cv.table[cv.table["fold"].isin([1, 2])]
@@ -77,7 +77,7 @@ def test_forecasts_of_a_hierarchy_add_up_and_are_scored_per_grain(make_panel, re
                               selection_folds=2, reconciler=reconciler)
     cv = model.cross_validation(frame, hierarchy, series, n_windows=1)
     assert cv.final == "selected_reconciled"
-    assert list(cv.by_level["grain"]) == ["total", "region", "region/store"]
+    assert list(cv.accuracy_by_grain["grain"]) == ["total", "region", "region/store"]
     assert set(cv.rows["grain"]) == {"total", "region", "region/store"}
     model.fit(frame, hierarchy, series, cv=cv)
     reconciled, base = model.predict_with_base(4)

@@ -49,7 +49,7 @@ def test_check_series_frame_names_the_problem():
         check_series_frame(dup)
 
 
-def test_regularize_fills_gaps_and_carries_levels():
+def test_regularize_fills_gaps_and_carries_keys():
     frame = weekly([1, 2, 3, 4]).assign(region="north").drop(index=[1, 2])
     out = regularize(frame.reset_index(drop=True), "W-FRI")
     assert len(out) == 4
@@ -108,6 +108,22 @@ def test_seasonal_growth_skips_missing_pairs_and_falls_back_to_growth_one():
     assert out["yhat"].tolist() == [5.0]
 
 
+def test_seasonal_growth_is_bounded_when_last_years_base_is_near_zero():
+    # A year ago the window sold 1 (a lone sale); now 30: the ratio 30 is not a trend.
+    frame = weekly([0, 0, 1, 0, 10, 0, 10, 20])
+    model = SeasonalGrowthForecaster(season_length=4, window=2).fit(frame)
+    assert model.growth_[0] == pytest.approx(3.0)
+    out = model.predict(4, levels=())
+    assert out["yhat"].to_numpy() == pytest.approx([30.0, 0.0, 30.0, 60.0])
+    falling = SeasonalGrowthForecaster(season_length=4, window=2).fit(
+        weekly([5, 10, 40, 50, 5, 10, 1, 2]))
+    assert falling.growth_[0] == pytest.approx(1 / 3)
+    wider = SeasonalGrowthForecaster(season_length=4, window=2, max_growth=50).fit(frame)
+    assert wider.growth_[0] == pytest.approx(30.0)
+    with pytest.raises(ValidationError, match="max_growth"):
+        SeasonalGrowthForecaster(season_length=4, max_growth=0.5).fit(frame)
+
+
 def test_year_lengths_keep_weekdays_aligned():
     assert [year_length_for(f) for f in ("D", "W-FRI", "MS", "QS")] == [364, 52, 12, 4]
     with pytest.raises(ValidationError, match="year length"):
@@ -137,3 +153,23 @@ def test_fit_does_not_change_its_input():
     before = frame.copy()
     SeasonalNaiveForecaster(season_length=2).fit(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+@pytest.mark.parametrize("seasonal", [SeasonalNaiveForecaster, SeasonalGrowthForecaster])
+def test_a_series_shorter_than_a_season_gets_the_naive_forecast_and_spread(seasonal):
+    """Under a season of history the seasonal baselines fall back to the last value; their
+    intervals must then widen like the naive's (sqrt of the step), not stay flat for a season."""
+    rng = np.random.default_rng(0)
+    young = pd.DataFrame({"unique_id": "young", "ds": pd.date_range("2024-01-05", periods=20,
+                                                                      freq="W-FRI"),
+                          "y": 100 + np.cumsum(rng.normal(0, 5, 20))})
+    old = pd.DataFrame({"unique_id": "old", "ds": pd.date_range("2022-01-07", periods=120,
+                                                                  freq="W-FRI"),
+                        "y": 100 + 10 * np.sin(np.arange(120) / 8.3)})
+    frame = pd.concat([old, young], ignore_index=True)
+    lo, hi = interval_columns(80)
+    got = seasonal(freq="W-FRI").fit(frame).predict(26)
+    naive = NaiveForecaster(freq="W-FRI").fit(young).predict(26)
+    got = got[got["unique_id"] == "young"].reset_index(drop=True)
+    np.testing.assert_allclose(got["yhat"], naive["yhat"])
+    np.testing.assert_allclose(got[hi] - got[lo], naive[hi] - naive[lo])

@@ -70,7 +70,7 @@ def trained(tmp_path_factory):
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         summary = train_churn(config)
     with warehouse.connect(config.workspace, read_only=True) as con:
-        frame = con.execute(build_snapshot_sql(con, config.features.customers, CUTOFFS)).df()
+        frame = con.execute(*build_snapshot_sql(con, config.features.customers, CUTOFFS)).df()
     return summary, frame, config
 
 
@@ -84,15 +84,15 @@ def test_the_test_bed_has_no_cutoff_that_can_be_validated_in_time(trained):
 
 def test_training_validates_across_customers_and_says_it_is_not_out_of_time(trained):
     summary, _, _ = trained
-    assert summary["validation"].startswith(
+    assert summary.validation.startswith(
         f"stratified k-fold across customers on cutoff {LATEST_COMPLETE} (not out-of-time")
-    rows_at_latest = summary["candidates"][0]["n_validated"]
-    assert summary["metrics"]["n"] == rows_at_latest > 500
+    rows_at_latest = summary.candidates[0]["n_validated"]
+    assert summary.metrics["n"] == rows_at_latest > 500
 
 
 def test_the_model_beats_recency_frequency_monetary_on_the_same_folds(trained):
     summary, frame, config = trained
-    metrics = summary["metrics"]
+    metrics = summary.metrics
     assert metrics["roc_auc"] >= metrics["baseline_auc"]
     # The recorded baseline is a logistic regression on R, F and M over the model's own folds.
     X, y = churn_training_set(frame, config.churn)

@@ -35,7 +35,7 @@ def test_learns_seasonal_panel_and_uses_future_promo(weekly_panel):
     assert wape < 0.08
     lift = merged.groupby("promo")["yhat"].sum() / merged.groupby("promo")["y"].sum()
     assert lift[1.0] == pytest.approx(1.0, abs=0.12)
-    assert set(model.exog_) == {"promo"} and model.levels_ == ["region"]
+    assert set(model.exog_) == {"promo"} and model.keys_ == ["region"]
 
 
 @pytest.mark.parametrize("relative_window", [None, 8])

@@ -47,6 +47,19 @@ def test_train_reports_out_of_sample_scores_of_every_model_and_level(workspace):
     assert summary["model_uri"] == "models:/revenue-forecaster/1"
 
 
+def test_train_json_keeps_the_keys_scripts_read(workspace):
+    """The typed summary prints the keys (and order) the dict summary printed; benchmarks
+    parse them."""
+    _, summary = workspace
+    assert list(summary) == [
+        "model_uri", "run_id", "tracking_uri", "series", "freq", "horizon_periods", "layout",
+        "selected", "pooled", "by_grain", "by_level", "strategies", "reconcile", "dropped",
+        "notes", "seconds"]
+    assert list(summary["layout"]) == ["h", "step", "selection_folds", "eval_folds"]
+    assert list(summary["selected"])[:2] == ["model", "grain"]
+    assert list(summary["by_level"][0]) == ["grain", "unreconciled", "reconciled"]
+
+
 def test_predict_writes_coherent_forecasts_periods_and_files(workspace):
     path, _ = workspace
     result = CliRunner().invoke(main, ["predict", "revenue", "--config", str(path),

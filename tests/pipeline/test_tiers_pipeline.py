@@ -118,7 +118,7 @@ def test_files_hold_both_tables(tiny_workspace, tmp_path):
     csv = pd.read_csv(out / "customer_tiers.csv")
     assert csv["customer_id"].tolist() == ["A", "D", "B", "C"]  # largest revenue first
     book = pd.read_excel(out / "tiers.xlsx", sheet_name=None)
-    assert list(book) == ["customer_tiers", "tier_summary"]
+    assert list(book) == ["tier_summary", "customer_tiers"]  # the summary first
     assert sorted(book["customer_tiers"]["customer_id"]) == ["A", "B", "C", "D"]
     assert len(book["tier_summary"]) == len(pd.read_csv(out / "tier_summary.csv")) == 32
     assert not list(out.glob("*.tmp"))
@@ -135,7 +135,7 @@ def test_measures_over_all_history_when_rfm_days_is_null(tmp_path):
                     "customer AS customer_id, amount FROM read_csv(?, header = true)",
                     [str(source)])
         sql = build_measures_sql(date(2024, 7, 1), TiersConfig(rfm_days=None, revenue_days=30))
-        got = con.execute(sql).df().set_index("customer_id")
+        got = con.execute(*sql).df().set_index("customer_id")
     # B's order o4 of 03-01 now counts: two orders and 80 + 20.
     assert got["frequency"].tolist() == [2, 2, 0, 1]
     assert got["monetary"].tolist() == [160.0, 100.0, -25.0, 25.0]
@@ -321,7 +321,7 @@ def test_measures_are_the_same_to_the_bit_whatever_order_the_rows_are_added_in()
             con.execute("CREATE TABLE orders (order_id VARCHAR, order_date DATE, "
                         "customer_id VARCHAR, amount DOUBLE)")
             con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", order)
-            results.append(con.execute(sql).fetchall())
+            results.append(con.execute(*sql).fetchall())
     assert [r[0] for r in results[0]] == ["c0", "c1", "c2"]
     assert repr(results[0]) == repr(results[1])
     assert math.isnan(results[0][0][5])  # a NaN amount stays NaN, never a number

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import statistics
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -146,7 +148,7 @@ def reconciled(request, synthetic_config):
     """(report from the JSON file, ledger, raw tables, connection, month)."""
     month = request.param
     result = build_monthly_report(synthetic_config, month)
-    report = json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    report = json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
     con = duckdb.connect(str(synthetic_config.workspace / "warehouse.duckdb"), read_only=True)
     tables = {t: con.execute(f"SELECT * FROM {t}").df() for t in
               ("orders", "targets", "opportunities", "churn_scores", "customers",
@@ -352,21 +354,37 @@ def check_funnel(ledger: Ledger, tables: dict, month: str) -> dict:
 
 
 def reason_kind(text) -> str | None:
-    """The fixture's reasons without their numbers (see conftest.add_churn_scores)."""
+    """The group of a fixture's reason, by its name (see conftest.add_churn_scores)."""
     if not isinstance(text, str):
         return None
     if text.startswith("no order for"):
-        return "no order for # days, #x the usual interval"
+        return "Long silence against the usual order interval"
     assert text.startswith("days since survey is")
-    return "days since survey is #"
+    return "Unusual days since survey"
+
+
+def typical(kind: str, texts: list[str]) -> str:
+    """The typical values of a group of the fixture's reasons: medians of their numbers."""
+    numbers = [[float(x) for x in re.findall(r"\d+(?:\.\d+)?", t)] for t in texts]
+
+    def median(k: int) -> str:
+        value = statistics.median(n[k] for n in numbers)
+        return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+
+    if kind.startswith("Long silence"):
+        return f"median {median(0)} days without an order, {median(1)}x the usual interval"
+    return f"median {median(0)} (usual {median(1)})"
 
 
 def expected_reasons(scores: pd.DataFrame) -> pd.DataFrame:
-    kinds = {}
+    kinds: dict[str, list[str]] = {}
     for _, row in scores.iterrows():
-        for k in {reason_kind(row[c]) for c in ("reason_1", "reason_2", "reason_3")} - {None}:
-            kinds[k] = kinds.get(k, 0) + 1
-    e = pd.DataFrame({"reason": list(kinds), "customers": list(kinds.values())})
+        texts = {reason_kind(row[c]): row[c] for c in ("reason_1", "reason_2", "reason_3")}
+        for k, text in texts.items():
+            if k is not None:
+                kinds.setdefault(k, []).append(text)
+    e = pd.DataFrame({"reason": list(kinds), "customers": [len(v) for v in kinds.values()],
+                      "typical": [typical(k, v) for k, v in kinds.items()]})
     e["share"] = e["customers"] / len(scores)
     return e.sort_values(["customers", "reason"], ascending=[False, True])
 
@@ -403,7 +421,7 @@ def check_customers(ledger: Ledger, tables: dict, month: str) -> dict:
     lost_scores = scores[scores["customer_id"].isin(lost_ids)]
     if len(lost_scores):
         ledger.rows("customers", "lost_reasons", "reason", expected_reasons(lost_scores).head(10),
-                    ["customers", "share"])
+                    ["customers", "share", "typical"])
     check_risk_tables(ledger, "customers", scores)
     return {"new": len(new), "lost": len(lost), "lost_revenue": float(lost["revenue_12m"].sum()),
             "lost_top": list(lost["customer_id"].head(3))}
@@ -428,7 +446,7 @@ def check_risk_tables(ledger: Ledger, section: str, scores: pd.DataFrame) -> Non
                             ascending=[False, False, True]).head(10)
     ledger.rows(section, "at_risk", "customer_id", top, ["churn_proba", "revenue_at_risk"])
     ledger.rows(section, "at_risk_reasons", "reason", expected_reasons(risky).head(10),
-                ["customers", "share"])
+                ["customers", "share", "typical"])
 
 
 def effects(frame: pd.DataFrame, unit: str, item: str, month: str) -> pd.DataFrame:
@@ -583,9 +601,9 @@ def test_every_number_of_the_monthly_report_reconciles_with_the_warehouse(reconc
 def test_the_chinese_report_holds_the_same_numbers(synthetic_config):
     en = build_monthly_report(synthetic_config, "2026-10")
     zh = build_monthly_report(synthetic_config, "2026-10", lang="zh")
-    assert zh["files"]["json"].endswith("monthly-2026-10.zh.json")
-    a = json.loads(Path(en["files"]["json"]).read_text(encoding="utf-8"))
-    b = json.loads(Path(zh["files"]["json"]).read_text(encoding="utf-8"))
+    assert zh.files["json"].endswith("monthly-2026-10.zh.json")
+    a = json.loads(Path(en.files["json"]).read_text(encoding="utf-8"))
+    b = json.loads(Path(zh.files["json"]).read_text(encoding="utf-8"))
 
     def numbers(node):
         if isinstance(node, bool):

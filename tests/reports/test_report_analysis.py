@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ConfigError
+from forecast.periods import add_months, month_start
 from forecast.reports.analysis import (
     abc_classes,
     contribution,
@@ -20,11 +21,9 @@ from forecast.reports.analysis import (
     p10,
     population_stability,
     probability_at_least,
-    reason_counts,
-    reason_kind,
     top_share,
 )
-from forecast.reports.periods import MonthWindow, add_months, default_month, parse_month
+from forecast.reports.periods import MonthWindow, default_month, parse_month
 
 
 def test_contribution_shares_changes_and_share_of_change():
@@ -120,31 +119,6 @@ def test_population_stability_counts_missing_values_as_their_own_bin():
     assert population_stability(reference, current) > 0.1
 
 
-def test_reason_kinds_drop_the_numbers_but_keep_window_names():
-    assert reason_kind("days since survey is 102, typical 61") == "days since survey is #"
-    assert reason_kind("no order for 731 days, 6.0x the usual interval") == \
-        "no order for # days, #x the usual interval"
-    assert reason_kind("revenue 90d is 0, typical 66.12") == "revenue 90d is #"
-    assert reason_kind("industry is retail") == "industry is retail"
-    assert reason_kind(None) is None
-
-
-def test_reason_counts_count_each_customer_once_per_kind():
-    reasons = pd.DataFrame({
-        "reason_1": ["no order for 100 days, 2.0x the usual interval",
-                     "no order for 5 days, 1.5x the usual interval", "industry is retail"],
-        "reason_2": ["days since survey is 90, typical 61", None, "industry is retail"],
-        "reason_3": [None, None, None],
-    })
-    out = reason_counts(reasons)
-    assert out.to_dict("records") == [
-        {"reason": "no order for # days, #x the usual interval", "customers": 2,
-         "share": pytest.approx(2 / 3)},
-        {"reason": "days since survey is #", "customers": 1, "share": pytest.approx(1 / 3)},
-        {"reason": "industry is retail", "customers": 1, "share": pytest.approx(1 / 3)},
-    ]
-
-
 def test_abc_classes_at_the_cut_offs():
     revenue = pd.Series([10.0, 100.0, 30.0, 50.0, 10.0], index=list("vwxyz"))
     # Largest first: w (0 before), y (0.5), x (0.75) are A; v (0.9) is B; z (0.95) is C.
@@ -152,8 +126,9 @@ def test_abc_classes_at_the_cut_offs():
 
 
 def test_month_arithmetic_and_parsing():
-    assert add_months(date(2026, 1, 31), -1) == date(2025, 12, 1)
-    assert add_months(date(2026, 11, 5), 14) == date(2028, 1, 1)
+    # The report's months are month starts; add_months keeps the day (see tests/test_periods).
+    assert add_months(month_start(date(2026, 1, 31)), -1) == date(2025, 12, 1)
+    assert add_months(month_start(date(2026, 11, 5)), 14) == date(2028, 1, 1)
     assert parse_month(" 2026-3 ") == date(2026, 3, 1)
     for bad in ("2026-13", "Oct 2026", "2026/10", ""):
         with pytest.raises(ConfigError, match="YYYY-MM"):

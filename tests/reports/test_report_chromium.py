@@ -124,8 +124,8 @@ def check_screenshot(path: Path, colours: tuple[tuple[int, int, int], ...]) -> N
 def test_monthly_report_in_chromium(synthetic_config, tmp_path, lang):
     result = build_monthly_report(synthetic_config, "2026-10", lang=lang,
                                   formats=["html", "json"], out_dir=tmp_path / "out")
-    report = json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
-    page = Path(result["files"]["html"])
+    report = json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
+    page = Path(result.files["html"])
     dom = check_page(page, report, tmp_path)
     loc = Locale(lang)
     revenue = {m["key"]: m["value"] for m in find_section(report, "revenue")["metrics"]}
@@ -138,13 +138,14 @@ def test_monthly_report_in_chromium(synthetic_config, tmp_path, lang):
     check_screenshot(screenshot(page, tmp_path), (BLUE, GREEN, RED))
 
 
-def test_risk_report_in_chromium(synthetic_config, tmp_path):
-    result = build_risk_report(synthetic_config, formats=["html", "json"],
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_risk_report_in_chromium(synthetic_config, tmp_path, lang):
+    result = build_risk_report(synthetic_config, lang=lang, formats=["html", "json"],
                                out_dir=tmp_path / "out")
-    report = json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
-    page = Path(result["files"]["html"])
+    report = json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
+    page = Path(result.files["html"])
     dom = check_page(page, report, tmp_path)
     k = {m["key"]: m["value"] for m in find_section(report, "concentration")["metrics"]}
-    assert Locale().pct(k["top10_share"]) in dom
+    assert Locale(lang).pct(k["top10_share"]) in dom
     assert [c["kind"] for s in report["sections"] for c in s["charts"]] == ["heatmap", "bars"]
     check_screenshot(screenshot(page, tmp_path), (RED, GREEN))

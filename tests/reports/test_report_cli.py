@@ -58,9 +58,9 @@ def test_bad_months_are_errors_without_tracebacks(config_file, args, message):
 
 def test_an_unknown_format_is_a_usage_error(config_file):
     result = CliRunner().invoke(main, ["report", "risk", "--config", str(config_file),
-                                       "--format", "html,pdf"])
+                                       "--format", "html,docx"])
     assert result.exit_code == 2
-    assert "give a comma-separated list of html, md, json, xlsx" in result.stderr
+    assert "give a comma-separated list of html, md, json, xlsx, pdf" in result.stderr
 
 
 def test_a_workspace_without_a_warehouse_is_an_error(config_file, tmp_path):

@@ -88,7 +88,7 @@ def test_markdown_has_the_metrics_and_escaped_tables():
     assert md.startswith("# Test <report>\n")
     assert "| Revenue | $1,234,568 |" in md
     assert "| Region | Revenue | Share | Day |\n|---|---:|---:|---|" in md
-    assert "| South \\| East | $90.50 | – | – |" in md
+    assert "| South \\| East | $90 | – | – |" in md
     assert "## Funnel\n\n> No opportunities." in md
 
 
@@ -121,7 +121,7 @@ def test_write_report_in_every_format(tmp_path):
 
 def test_unknown_format_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown report format"):
-        render_report(sample_report(), ["pdf"])
+        render_report(sample_report(), ["docx"])
 
 
 def test_axis_ticks_are_round_and_cover_the_range():

@@ -21,7 +21,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def test_money_in_english_and_chinese():
     assert Locale().money(1234567.8) == "1,234,568"
     assert Locale(currency="$").money(-1234567.8) == "-$1,234,568"
-    assert Locale(currency="$").money(12.345, signed=True) == "+$12.35"
+    assert Locale(currency="$").money(12.345, signed=True) == "+$12"
+    # One rule for money: whole units, also for small amounts and zero.
+    assert (Locale().money(90.5), Locale().money(0.0), Locale().money(-0.4)) == ("90", "0", "0")
     assert Locale("zh").money(1234567.8) == "1,234,568元"
     assert Locale("zh", unit="wan").money(1234567.8) == "123.46万元"
     assert Locale("zh", currency="¥", unit="wan").money(-1234567.8) == "-¥123.46万"
@@ -62,7 +64,7 @@ def test_canonical_values_translate_and_data_values_stay():
     ("revenue 90d is 0, typical 66.12", "近90天收入为0，通常为66.12"),
     ("days since survey is #", "距上次调查天数为#"),
     ("channel share online is 0, typical 0.3", "线上渠道占比为0，通常为0.3"),
-    ("industry is technology", "行业为technology"),
+    ("industry is technology", "行业为科技"),
 ])
 def test_churn_reasons_in_chinese(reason, chinese):
     assert Locale("zh").reason(reason) == chinese

@@ -44,12 +44,12 @@ def config(tmp_path, write_config):
 
 def _report(config, month: str, lang: str = "en") -> dict:
     result = build_monthly_report(config, month, lang=lang)
-    return json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    return json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
 
 
 def _markdown(config, month: str, lang: str = "en") -> str:
     result = build_monthly_report(config, month, lang=lang)
-    return Path(result["files"]["md"]).read_text(encoding="utf-8")
+    return Path(result.files["md"]).read_text(encoding="utf-8")
 
 
 def _add_order(config, day: str, amount: str, region: str = "North") -> None:
@@ -170,7 +170,7 @@ def test_risk_concentration_is_not_computed_over_a_non_finite_revenue(config):
 
     _add_order(config, "2026-10-15", "NaN", region="North")
     result = build_risk_report(config)
-    report = json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    report = json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
     concentration = find_section(report, "concentration")
     assert concentration["status"] == "omitted"
     assert "c1" in concentration["note"] and "NaN or infinite" in concentration["note"]

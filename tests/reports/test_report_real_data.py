@@ -19,7 +19,7 @@ RISK_OMITTED = ["at_risk", "downside", "model_health"]
 
 
 def _report(result: dict) -> dict:
-    return json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    return json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(("name", "month", "levels"), [
@@ -30,7 +30,7 @@ def test_reports_of_real_data(shared_data, tmp_path, name, month, levels):
     config = load_config(CONFIGS / f"{name}.yaml").with_workspace(tmp_path / name)
     ingest(config)
     monthly = build_monthly_report(config, formats=["json", "html"])
-    assert (monthly["month"], monthly["omitted"]) == (month, MONTHLY_OMITTED)
+    assert (monthly.month, monthly.omitted) == (month, MONTHLY_OMITTED)
     report = _report(monthly)
     with duckdb.connect(str(tmp_path / name / "warehouse.duckdb"), read_only=True) as con:
         revenue, customers = con.execute(
@@ -48,6 +48,6 @@ def test_reports_of_real_data(shared_data, tmp_path, name, month, levels):
     zh = _report(build_monthly_report(config, lang="zh", formats=["json"]))
     assert metric_values(find_section(zh, "revenue")) == r
     risk = build_risk_report(config, formats=["json", "html"])
-    assert risk["omitted"] == RISK_OMITTED
-    assert Path(risk["files"]["html"]).read_text(encoding="utf-8").count("<svg") == 0
-    assert Path(monthly["files"]["html"]).read_text(encoding="utf-8").count("<svg") == 2
+    assert risk.omitted == RISK_OMITTED
+    assert Path(risk.files["html"]).read_text(encoding="utf-8").count("<svg") == 0
+    assert Path(monthly.files["html"]).read_text(encoding="utf-8").count("<svg") == 2

@@ -44,7 +44,7 @@ def thin(tmp_path, write_config):
 
 
 def _load(result: dict) -> dict:
-    return json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    return json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
 
 
 def test_hand_worked_month_with_only_orders(thin):
@@ -109,7 +109,7 @@ def test_data_without_customer_ids_omit_the_customer_sections(thin):
     assert find_section(monthly, "customers")["note"] == "The orders have no customer ids."
     risk = _load(build_risk_report(config))
     assert find_section(risk, "concentration")["status"] == "omitted"
-    assert Path(build_risk_report(config)["files"]["html"]).stat().st_size > 0
+    assert Path(build_risk_report(config).files["html"]).stat().st_size > 0
 
 
 def test_open_pipeline_weighted_by_the_funnel_win_probabilities(synthetic_config):

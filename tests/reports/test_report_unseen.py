@@ -26,7 +26,7 @@ def _add_unseen(config, rows: list[tuple]) -> int:
 
 def _health(config, lang: str) -> dict:
     result = build_risk_report(config, lang=lang, formats=["json"])
-    report = json.loads(Path(result["files"]["json"]).read_text(encoding="utf-8"))
+    report = json.loads(Path(result.files["json"]).read_text(encoding="utf-8"))
     return find_section(report, "model_health")
 
 
@@ -45,7 +45,7 @@ def test_unseen_categories_per_feature_in_english_and_chinese(synthetic_config):
     assert find_table(zh, "unseen_categories")["rows"] == table["rows"]
     assert ("Customers scored on 1 Nov 2026 with a category the churn model never saw in "
             "training: segment 15. The model treats such a value as unknown") in en["note"]
-    assert "2026年11月1日评分的客户中，含流失模型训练中未见过类别的客户数：segment 15。" in zh["note"]
+    assert "2026年11月1日评分的客户中，含流失模型训练中未见过类别的客户数：客户类型 15。" in zh["note"]
     assert {m["label"] for m in zh["metrics"] if m["key"] == "unseen_features"} == {
         "含未见类别的特征数"}
 

@@ -29,7 +29,7 @@ def test_a_customer_named_like_a_formula_is_text_in_the_monthly_workbook(tmp_pat
     config = load_config(path)
     ingest(config)
     result = build_monthly_report(config, "2026-10")
-    book = openpyxl.load_workbook(result["files"]["xlsx"])
+    book = openpyxl.load_workbook(result.files["xlsx"])
     cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
     named = [c for c in cells if c.value in (EVIL, "-Minus Ltd")]
     assert {c.value for c in named} == {EVIL, "-Minus Ltd"}

@@ -23,13 +23,13 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ConfigError, ValidationError
+from forecast.periods import add_months
 from forecast.targets.attainment import (
     Period,
-    add_months,
-    available_levels,
+    available_grains,
     build_attainment,
     parse_period,
-    resolve_levels,
+    resolve_grains,
     summarise_attainment,
 )
 
@@ -37,7 +37,7 @@ SPAN = (date(2024, 10, 1), date(2025, 10, 31))
 OCTOBER = parse_period("2025-10")
 UNITS = {"r1": ("N", "N1"), "r2": ("N", "N1"), "r3": ("N", "N2"), "r4": ("S", "S1"),
          "r5": ("S", "S2")}
-LEVELS = ["company", "region", "team", "rep"]
+GRAINS = ["company", "region", "team", "rep"]
 
 
 def _frame(rows: list[tuple[str, str, float]], value: str) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def targets() -> pd.DataFrame:
 
 @pytest.fixture
 def table(actuals, targets) -> pd.DataFrame:
-    return build_attainment(actuals, targets, OCTOBER, LEVELS, SPAN)
+    return build_attainment(actuals, targets, OCTOBER, GRAINS, SPAN)
 
 
 def _level(table: pd.DataFrame, level: str, key: str) -> pd.DataFrame:
@@ -154,20 +154,20 @@ def test_year_ago_not_covered_is_unknown(actuals, targets):
 
 def test_period_without_data_or_targets_is_an_error(actuals, targets):
     with pytest.raises(ValidationError, match="no orders in 2025-11.*2024-10-01 to 2025-10-31"):
-        build_attainment(actuals, targets, parse_period("2025-11"), LEVELS, SPAN)
+        build_attainment(actuals, targets, parse_period("2025-11"), GRAINS, SPAN)
     with pytest.raises(ValidationError, match="no row for 2025-09; targets cover 2025-10..2025-10"):
-        build_attainment(actuals, targets, parse_period("2025-09"), LEVELS, SPAN)
+        build_attainment(actuals, targets, parse_period("2025-09"), GRAINS, SPAN)
 
 
-def test_levels_follow_the_targets(targets):
+def test_grains_follow_the_targets(targets):
     team_only = targets.assign(rep_id=None)
-    assert available_levels(targets, OCTOBER) == LEVELS
-    assert available_levels(team_only, OCTOBER) == ["company", "region", "team"]
-    assert resolve_levels(LEVELS, team_only, OCTOBER, explicit=False) == [
+    assert available_grains(targets, OCTOBER) == GRAINS
+    assert available_grains(team_only, OCTOBER) == ["company", "region", "team"]
+    assert resolve_grains(GRAINS, team_only, OCTOBER, explicit=False) == [
         "company", "region", "team"]
     with pytest.raises(ConfigError, match="level 'rep' needs target rows with region, team, "
                                           "rep_id.*support: company, region, team"):
-        resolve_levels(["rep"], team_only, OCTOBER, explicit=True)
+        resolve_grains(["rep"], team_only, OCTOBER, explicit=True)
 
 
 def test_summary_lists_best_and_worst(table):

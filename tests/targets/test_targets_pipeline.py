@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from forecast.cli import main
 from forecast.config import SynthOptions, TargetsConfig, load_config
-from forecast.errors import WorkspaceError
+from forecast.errors import DataError, WorkspaceError
 from forecast.pipeline import build_targets, run_demo
 
 MONTHS = pd.to_datetime(["2027-01-01", "2027-02-01", "2027-03-01"])
@@ -90,21 +90,21 @@ def test_quantile_targets_for_the_synthetic_company(workspace, demo_workspace):
     regions = demo_workspace[1]
     base = 100_000.0 * sum(range(1, len(regions) + 1))
     # Data end 2026-10-31, so next is 2027-Q1; target = base + z(0.6) x 150000.
-    assert result["period"] == "2027-Q1"
-    assert result["company"]["target"] == round(base + 0.2533471031 * COMPANY_SD, 2)
-    assert result["company"]["probability"] == pytest.approx(0.4, abs=1e-6)
-    assert result["company"]["due"] == "2027-03-31"
-    assert result["levels_used"] == ["company", "region", "team"]
-    assert result["forecast_levels"] == ["company", "region"]
-    assert result["weeks"] is True
+    assert result.period == "2027-Q1"
+    assert result.company["target"] == round(base + 0.2533471031 * COMPANY_SD, 2)
+    assert result.company["probability"] == pytest.approx(0.4, abs=1e-6)
+    assert result.company["due"] == "2027-03-31"
+    assert result.levels_used == ["company", "region", "team"]
+    assert result.forecast_levels == ["company", "region"]
+    assert result.weeks is True
     orders = _orders(workspace)
     window = orders[pd.to_datetime(orders["order_date"]) >= pd.Timestamp("2025-11-01")]
     teams = window.groupby(["region", "team"])["amount"].sum()
-    assert result["levels"]["region"]["units"] == len(regions)
-    assert result["levels"]["team"]["units"] == len(teams)
+    assert result.levels["region"]["units"] == len(regions)
+    assert result.levels["team"]["units"] == len(teams)
     plan = _plan(workspace)
     # Every unit has the quarter, three months and the 14 week pieces of 2027-Q1.
-    assert len(plan) == result["table_rows"] == (1 + len(regions) + len(teams)) * (1 + 3 + 14)
+    assert len(plan) == result.table_rows == (1 + len(regions) + len(teams)) * (1 + 3 + 14)
     whole = plan[plan["span"] == "period"].set_index("unit_id")
     for (region, team), revenue in teams.items():
         share = revenue / teams[region].sum()
@@ -134,8 +134,8 @@ def test_growth_over_last_years_same_quarter(workspace):
     orders = _orders(workspace)
     days = pd.to_datetime(orders["order_date"])
     last_year = orders.loc[(days >= "2026-01-01") & (days <= "2026-03-31"), "amount"].sum()
-    assert result["company"]["last_year"] == pytest.approx(last_year, abs=1e-4)
-    assert result["company"]["target"] == round(last_year * 1.05, 2)
+    assert result.company["last_year"] == pytest.approx(last_year, abs=1e-4)
+    assert result.company["target"] == round(last_year * 1.05, 2)
 
 
 def test_management_number_defaults_to_the_targets_table(workspace):
@@ -143,7 +143,7 @@ def test_management_number_defaults_to_the_targets_table(workspace):
         january = con.execute("SELECT sum(target) FROM targets WHERE period = DATE "
                               "'2027-01-01'").fetchone()[0]
     result = build_targets(_config(workspace, policy="management"), "2027-01")
-    assert result["company"]["target"] == round(january, 2)
+    assert result.company["target"] == round(january, 2)
     # The demo's targets end in 2027-01, so a quarter has no management number.
     with pytest.raises(Exception, match="management_total"):
         build_targets(_config(workspace, policy="management"), "2027-Q1")
@@ -154,12 +154,14 @@ def test_another_period_keeps_the_rows_of_the_first(workspace):
     second = build_targets(_config(workspace), "2027-02")
     again = build_targets(_config(workspace), "2027-Q1")
     counts = _plan(workspace).groupby("period").size().to_dict()
-    assert counts == {"2027-Q1": first["table_rows"], "2027-02": second["table_rows"]}
-    assert again["table_rows"] == first["table_rows"]
+    assert counts == {"2027-Q1": first.table_rows, "2027-02": second.table_rows}
+    assert again.table_rows == first.table_rows
 
 
 def test_a_missing_or_short_forecast_says_to_forecast_further(workspace):
-    with pytest.raises(WorkspaceError, match=r"does not cover 2027-Q2 .*2027-03.*"
+    # A forecast that ends too early is a DataError: `forecast run` marks targets not
+    # applicable with this message and goes on (the command alone still exits 2).
+    with pytest.raises(DataError, match=r"does not cover 2027-Q2 .*2027-03.*"
                                              r"forecast predict revenue.*2027-06-30"):
         build_targets(_config(workspace), "2027-Q2")
     with pytest.raises(WorkspaceError, match="grain 'region|team'"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import openpyxl
+import pandas as pd
 import pytest
 from openpyxl.utils import column_index_from_string, range_boundaries
 from scipy.stats import norm
@@ -24,6 +25,7 @@ _PROBABILITY = re.compile(r"^=IF\((\w+)>0,1-NORMDIST\((\w+),(\w+),(\w+),TRUE\),"
                           r"IF\((\w+)<=(\w+),1,0\)\)$")
 BOTTOM_UP = "bottom-up (children's base)"
 _MISMATCH = re.compile(r'^=IF\(ABS\((\w+)-(\w+)\)>([\d.]+)\*ABS\((\w+)\),"yes","no"\)$')
+_PRODUCT = re.compile(r"^=((?:'[^']+'!)?[A-Z]+\d+)\*([A-Z]+\d+)$")
 
 
 def evaluate(book, sheet: str, address: str):
@@ -38,6 +40,8 @@ def evaluate(book, sheet: str, address: str):
     if match := _PROBABILITY.match(value):
         sd, target, base = (evaluate(book, sheet, match.group(k)) for k in (1, 2, 3))
         return 1 - norm.cdf(target, base, sd) if sd > 0 else float(target <= base)
+    if match := _PRODUCT.match(value):
+        return _values(book, sheet, match.group(1)) * _values(book, sheet, match.group(2))
     if match := _MISMATCH.match(value):
         target, bottom_up = evaluate(book, sheet, match.group(1)), evaluate(book, sheet,
                                                                             match.group(2))
@@ -144,5 +148,46 @@ def test_weeks_sheet_lists_week_targets_with_probabilities(workbook):
     assert [c.value for c in sheet[1]][:7] == ["level", "unit", "month", "week start",
                                                "week end", "target", "P(reach)"]
     first = weeks[weeks["unit_id"] == "total"].iloc[0]
-    assert sheet["B2"].value == "total" and sheet["F2"].value == pytest.approx(first["target"])
+    assert sheet["B2"].value == "total" and sheet["F2"].value == "='company'!F2*J2"
+    assert evaluate(book, "weeks", "F2") == pytest.approx(first["target"])
     assert evaluate(book, "weeks", "G2") == pytest.approx(first["probability"], abs=1e-9)
+    for row in range(2, sheet.max_row + 1):  # every week is a formula of its month
+        unit, start = sheet[f"B{row}"].value, pd.Timestamp(sheet[f"D{row}"].value)
+        want = weeks[(weeks["unit_id"] == unit) & (weeks["start"] == start) & (
+            weeks["month"] == pd.Timestamp(sheet[f"C{row}"].value))]["target"].iloc[0]
+        assert sheet[f"F{row}"].value.startswith("='"), row
+        assert evaluate(book, "weeks", f"F{row}") == pytest.approx(want, abs=1e-6)
+
+
+def test_an_edit_of_a_month_flows_down_to_its_weeks(workbook, tmp_path):
+    _, book, _ = workbook
+    team = book["team"]
+    columns = _headers(team)
+    cell = f"{columns['Feb 2027 target']}2"
+    unit = team["A2"].value
+    weeks = book["weeks"]
+    rows = [r for r in range(2, weeks.max_row + 1) if weeks[f"B{r}"].value == unit
+            and weeks[f"C{r}"].value.month == 2]
+    before = [evaluate(book, "weeks", f"F{r}") for r in rows]
+    chances = [evaluate(book, "weeks", f"G{r}") for r in rows]
+    assert sum(before) == pytest.approx(team[cell].value)
+    team[cell] = team[cell].value * 1.5
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    again = openpyxl.load_workbook(edited)
+    after = [evaluate(again, "weeks", f"F{r}") for r in rows]
+    assert after == pytest.approx([1.5 * b for b in before])
+    assert sum(after) == pytest.approx(again["team"][cell].value)
+    assert all(a < c for a, c in zip([evaluate(again, "weeks", f"G{r}") for r in rows],
+                                     chances, strict=True))
+
+
+def test_every_sheet_is_finished(workbook):
+    _, book, _ = workbook
+    for sheet in book.worksheets[1:]:  # the level sheets and the weeks; "about" is notes
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+        assert sheet.freeze_panes and sheet.freeze_panes.endswith("2"), sheet.title
+        assert all(c.font.b for c in sheet[1] if c.value is not None), sheet.title
+    weeks = book["weeks"]
+    assert weeks["J2"].number_format == "0.00%" and weeks["F2"].number_format == "#,##0.00"
+    assert weeks["G2"].number_format == "0.0%"

@@ -1,0 +1,172 @@
+"""The test beds of the any-sales-data benchmark: the kinds of sales data nobody tuned for.
+
+Each bed is a regular series frame ``unique_id, ds, y`` (zeros where nothing sold, no rows
+before a series' first sale), a frequency, a horizon in periods and the forecast origins the
+tool is run at, as a user with that history would run it:
+
+- intermittent: generated items of the four Syntetos-Boylan demand classes (daily); Superstore
+  weekly sales by sub-category x region; Online Retail II daily sales by country;
+- short history, long horizon: Walmart's 45 stores and the demo company's total at 26, 39 and
+  52 weeks of history, forecasting 39 weeks; a generated customer base that decays after an
+  acquisition burst, 20 to 30 weeks old, forecasting 26 weeks;
+- discontinued and new: generated seasonal series of which some stop and some start late;
+  Favorita stores (daily transactions) around the months when three of them opened.
+
+The real-data beds read ``../shared/data``; :func:`available` says which beds can be built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.schemas import DS, UNIQUE_ID, Y
+from forecast.synth import beds
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Bed:
+    """One test bed: the full data, the forecast origins and the horizon."""
+
+    name: str
+    kind: str  # "intermittent", "short", "new"
+    freq: str
+    h: int
+    origins: tuple[pd.Timestamp, ...]
+    frame: pd.DataFrame
+    note: str = ""
+
+
+def _grid(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Each series on a regular grid from its first sale to the frame's end, zero-filled."""
+    frame = frame.groupby([UNIQUE_ID, DS], as_index=False)[Y].sum()
+    end = frame[DS].max()
+    first = frame.groupby(UNIQUE_ID)[DS].min()
+    index = pd.MultiIndex.from_tuples(
+        [(uid, ds) for uid, start in first.items()
+         for ds in pd.date_range(start, end, freq=freq)], names=[UNIQUE_ID, DS])
+    return (frame.set_index([UNIQUE_ID, DS])[Y].reindex(index, fill_value=0.0)
+            .reset_index().sort_values([UNIQUE_ID, DS], ignore_index=True))
+
+
+def _last_origins(frame: pd.DataFrame, freq: str, h: int, n: int) -> tuple[pd.Timestamp, ...]:
+    offset = pd.tseries.frequencies.to_offset(freq)
+    end = frame[DS].max()
+    return tuple(end - (h * k) * offset for k in range(n, 0, -1))
+
+
+def synth_intermittent() -> Bed:
+    frame = beds.intermittent_demand(n_series=40, n_days=730, seed=0)[[UNIQUE_ID, DS, Y]]
+    return Bed("synth_intermittent", "intermittent", "D", 28,
+               _last_origins(frame, "D", 28, 3), frame,
+               "40 generated daily items, 10 per Syntetos-Boylan class")
+
+
+def superstore_weekly() -> Bed:
+    raw = pd.read_csv(DATA / "superstore" / "superstore.csv", encoding="utf-8-sig",
+                      usecols=["Order Date", "Region", "Sub-Category", "Sales"])
+    day = pd.to_datetime(raw["Order Date"], format="%d/%m/%y")
+    week = day - pd.to_timedelta((day.dt.dayofweek - 4) % 7, unit="D")  # week ending Friday
+    week = week + pd.to_timedelta(np.where(day.dt.dayofweek > 4, 7, 0), unit="D")
+    frame = pd.DataFrame({UNIQUE_ID: raw["Sub-Category"] + "/" + raw["Region"], DS: week,
+                          Y: raw["Sales"].astype(float)})
+    frame = _grid(frame, "W-FRI")
+    return Bed("superstore_weekly", "intermittent", "W-FRI", 13,
+               _last_origins(frame, "W-FRI", 13, 3), frame,
+               "Superstore weekly sales, 17 sub-categories x 4 regions")
+
+
+def online_retail_daily() -> Bed:
+    raw = pd.read_csv(DATA / "online_retail_ii" / "online_retail_II_10countries.csv",
+                      usecols=["Quantity", "InvoiceDate", "Price", "Country"])
+    frame = pd.DataFrame({UNIQUE_ID: raw["Country"],
+                          DS: pd.to_datetime(raw["InvoiceDate"]).dt.normalize(),
+                          Y: (raw["Quantity"] * raw["Price"]).astype(float)})
+    frame = _grid(frame, "D")
+    return Bed("online_retail_daily", "intermittent", "D", 28,
+               _last_origins(frame, "D", 28, 3), frame,
+               "Online Retail II daily sales by country (returns netted)")
+
+
+def _first_weeks(frame: pd.DataFrame, histories: tuple[int, ...], h: int, name: str,
+                 note: str) -> Bed:
+    start = frame[DS].min()
+    origins = tuple(start + (n - 1) * pd.offsets.Week(weekday=start.dayofweek)
+                    for n in histories)
+    frame = frame[frame[DS] <= origins[-1] + h * pd.offsets.Week(weekday=start.dayofweek)]
+    freq = f"W-{start.strftime('%a').upper()}"
+    return Bed(name, "short", freq, h, origins, frame.reset_index(drop=True), note)
+
+
+def walmart_young() -> Bed:
+    raw = pd.read_csv(DATA / "walmart_weekly" / "walmart_store_sales_weekly.csv",
+                      usecols=["Store", "Date", "Weekly_Sales"])
+    frame = pd.DataFrame({UNIQUE_ID: "store_" + raw["Store"].astype(str),
+                          DS: pd.to_datetime(raw["Date"]),
+                          Y: raw["Weekly_Sales"].astype(float)})
+    frame = frame.sort_values([UNIQUE_ID, DS], ignore_index=True)
+    return _first_weeks(frame, (26, 39, 52), 39, "walmart_young",
+                        "Walmart's 45 stores at 26, 39 and 52 weeks of history, 39 weeks ahead")
+
+
+def demo_young() -> Bed:
+    import tempfile
+
+    from forecast.config.features import SynthOptions
+    from forecast.synth.company import generate_company
+
+    with tempfile.TemporaryDirectory() as tmp:
+        written = generate_company(SynthOptions(customers=2000, years=3, seed=0), Path(tmp))
+        orders = pd.read_parquet(written["files"]["orders"], columns=["order_date", "amount"])
+    day = pd.to_datetime(orders["order_date"])
+    week = day + pd.to_timedelta((4 - day.dt.dayofweek) % 7, unit="D")
+    frame = pd.DataFrame({UNIQUE_ID: "total", DS: week, Y: orders["amount"].astype(float)})
+    frame = _grid(frame, "W-FRI")
+    return _first_weeks(frame, (26, 39, 52), 39, "demo_young",
+                        "the demo company's weekly total at 26, 39 and 52 weeks, 39 weeks ahead")
+
+
+def decaying() -> Bed:
+    frame = beds.decaying_base(n_weeks=56, seed=0)
+    return _first_weeks(frame, (20, 25, 30), 26, "decaying_base",
+                        "a customer base that decays after an acquisition burst, 26 weeks ahead")
+
+
+def stopping_and_new() -> Bed:
+    frame = beds.stopping_and_new(n_series=12, n_weeks=156, seed=0)[[UNIQUE_ID, DS, Y]]
+    return Bed("stopping_and_new", "new", "W-FRI", 13,
+               _last_origins(frame, "W-FRI", 13, 3), frame,
+               "generated seasonal series: 4 stopped a year ago, 4 started 13 weeks ago")
+
+
+def favorita_new_stores() -> Bed:
+    raw = pd.read_csv(DATA / "favorita" / "transactions.csv", parse_dates=["date"])
+    keep = raw["store_nbr"].isin([1, 2, 3, 4, 5, 6, 21, 22, 42])
+    raw = raw[keep & (raw["date"] >= "2015-01-01") & (raw["date"] <= "2015-12-13")]
+    frame = pd.DataFrame({UNIQUE_ID: "store_" + raw["store_nbr"].astype(str), DS: raw["date"],
+                          Y: raw["transactions"].astype(float)})
+    frame = _grid(frame, "D")
+    origins = tuple(pd.Timestamp(d) for d in ("2015-09-15", "2015-10-15", "2015-11-15"))
+    return Bed("favorita_new_stores", "new", "D", 28, origins, frame,
+               "Favorita daily transactions of 6 old stores and 3 opened Jul-Oct 2015")
+
+
+BEDS: dict[str, Callable[[], Bed]] = {
+    "synth_intermittent": synth_intermittent, "superstore_weekly": superstore_weekly,
+    "online_retail_daily": online_retail_daily, "walmart_young": walmart_young,
+    "demo_young": demo_young, "decaying_base": decaying, "stopping_and_new": stopping_and_new,
+    "favorita_new_stores": favorita_new_stores,
+}
+_NEEDS = {"superstore_weekly": "superstore", "online_retail_daily": "online_retail_ii",
+          "walmart_young": "walmart_weekly", "favorita_new_stores": "favorita"}
+
+
+def available() -> list[str]:
+    """The beds whose data is here."""
+    return [name for name in BEDS if name not in _NEEDS or (DATA / _NEEDS[name]).is_dir()]

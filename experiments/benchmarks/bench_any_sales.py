@@ -1,0 +1,204 @@
+"""Sales data nobody tuned for: the tool's default forecast against statsforecast's on test beds.
+
+    python experiments/benchmarks/bench_any_sales.py            # every bed whose data is here
+    python experiments/benchmarks/bench_any_sales.py walmart_young decaying_base
+    python experiments/benchmarks/bench_any_sales.py --chain     # forecast run on every bed
+
+For each bed of ``any_sales_beds.py`` and each of its origins, the tool is run as a user would
+run it with the default config (only the horizon set): the fold layout fitted to the history,
+the default candidates, backtest, selection, calibration and refit
+(``forecast.factory.revenue_forecaster`` -> ``RevenueForecaster.fit`` -> ``predict``), on the
+history up to the origin only; the forecast is scored on the horizon after it. On the same
+history and horizon, statsforecast fits its reference models: Naive, SeasonalNaive, Croston SBA,
+TSB and the mean of the last 28 periods (WindowAverage). Pooled over each bed's origins: WAPE,
+MASE (scale: the in-sample seasonal naive error of the history), bias, and for the tool the 80 %
+interval's coverage and scaled pinball loss. The issue's goals are checked per bed and recorded
+in experiments/benchmarks/results/any_sales.json with versions, cores and load.
+
+``--chain`` writes each bed as an orders file (``store`` = the series, ``order_date``,
+``amount``) with a config of its frequency and horizon, runs ``forecast run --json`` on it in a
+fresh workspace and records each step's status and reason in results/any_sales_chain.json: the
+chain must complete (exit 0) on every bed, with the steps the data cannot support (churn without
+customers, the funnel without opportunities) marked not applicable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import any_sales_beds
+from benchlib import record, versions
+
+from forecast import factory
+from forecast.config.revenue import RevenueConfig
+from forecast.evaluation.backtest import SCALE_MAE, SCALE_MSE, seasonal_scales
+from forecast.evaluation.metrics import score_backtest
+from forecast.models.baselines import season_length_for
+from forecast.schemas import CUTOFF, DS, MODEL, UNIQUE_ID, YHAT, Y
+
+PEERS = ("Naive", "SeasonalNaive", "CrostonSBA", "TSB", "WindowAverage")
+OURS = "forecast"
+
+
+def _horizon_text(freq: str, h: int) -> str:
+    return f"{h}{freq[0].upper()}"
+
+
+def ours(history: pd.DataFrame, freq: str, h: int) -> tuple[pd.DataFrame, dict]:
+    """The tool's default forecast from ``history``, and what it chose."""
+    config = RevenueConfig(horizon=_horizon_text(freq, h))
+    spans = history.groupby(UNIQUE_ID).size()
+    layout = factory.fold_layout(config, freq, int(spans.max()))
+    model = factory.revenue_forecaster(config, freq, None, layout)
+    model.fit(history)
+    forecast = model.predict(h)
+    info = {"layout": [layout.h, layout.selection_folds, layout.eval_folds],
+            "candidates": sorted(model.models_), "dropped": dict(model.dropped_),
+            "notes": model.notes()}
+    return forecast, info
+
+
+def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
+    """statsforecast's reference models fitted on ``history``, forecasting ``h`` periods."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import (
+        TSB,
+        CrostonSBA,
+        Naive,
+        SeasonalNaive,
+        WindowAverage,
+    )
+
+    m = season_length_for(freq)
+    models = [Naive(), SeasonalNaive(season_length=m), CrostonSBA(),
+              TSB(alpha_d=0.2, alpha_p=0.2), WindowAverage(window_size=28)]
+    sf = StatsForecast(models=models, freq=freq, n_jobs=1)
+    out = sf.forecast(df=history[[UNIQUE_ID, DS, Y]], h=h)
+    long = out.melt(id_vars=[UNIQUE_ID, DS], var_name=MODEL, value_name=YHAT)
+    return long[long[MODEL].isin(PEERS)]
+
+
+def run_bed(bed: any_sales_beds.Bed) -> dict:
+    """Every origin of ``bed``: the tool and the peers, scored on the same points."""
+    offset = pd.tseries.frequencies.to_offset(bed.freq)
+    rows, infos, seconds = [], [], {"forecast": 0.0, "statsforecast": 0.0}
+    for origin in bed.origins:
+        history = bed.frame[bed.frame[DS] <= origin]
+        actual = bed.frame[(bed.frame[DS] > origin) & (bed.frame[DS] <= origin + bed.h * offset)]
+        started = time.perf_counter()
+        mine, info = ours(history, bed.freq, bed.h)
+        seconds["forecast"] += time.perf_counter() - started
+        started = time.perf_counter()
+        theirs = peers(history, bed.freq, bed.h)
+        seconds["statsforecast"] += time.perf_counter() - started
+        mine = mine.assign(**{MODEL: OURS})
+        scales = seasonal_scales(history.sort_values([UNIQUE_ID, DS]),
+                                 season_length_for(bed.freq))
+        for frame in (mine, theirs):
+            scored = frame.merge(actual[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS], how="inner")
+            scored = scored.merge(scales, left_on=UNIQUE_ID, right_index=True, how="left")
+            rows.append(scored.assign(**{CUTOFF: origin}))
+        infos.append({"origin": str(origin.date()), **info})
+    table = pd.concat(rows, ignore_index=True)
+    # A series with a zero in-sample scale (constant history) has no MASE; it is left out of
+    # MASE and counted, never divided by zero.
+    table.loc[table[SCALE_MAE] <= 0, [SCALE_MAE, SCALE_MSE]] = np.nan
+    scores = score_backtest(table.dropna(subset=[YHAT]), levels=[80] if
+                            "yhat_lo_80" in table else [])
+    return {"bed": bed.name, "kind": bed.kind, "note": bed.note, "freq": bed.freq, "h": bed.h,
+            "series": int(bed.frame[UNIQUE_ID].nunique()),
+            "zero_share": round(float((bed.frame[Y] == 0).mean()), 3),
+            "origins": infos, "seconds": {k: round(v, 1) for k, v in seconds.items()},
+            "scores": scores.round(4).to_dict("records"), "goals": goals(bed, scores)}
+
+
+def goals(bed: any_sales_beds.Bed, scores: pd.DataFrame) -> dict:
+    """The issue's goals on this bed: met or not, with the figures they compare."""
+    by = scores.set_index(MODEL)
+    mine = by.loc[OURS]
+    out: dict = {}
+    if "coverage_80" in by.columns:
+        out["coverage_80_within_75_85"] = bool(0.75 <= mine["coverage_80"] <= 0.85)
+    if bed.kind == "intermittent":
+        best = min(by.loc[p, "mase"] for p in ("CrostonSBA", "TSB", "WindowAverage"))
+        out["mase_no_worse_than_best_intermittent_peer"] = bool(mine["mase"] <= best)
+        out["best_intermittent_peer_mase"] = round(float(best), 4)
+        out["bias_within_10pct"] = bool(abs(mine["bias"]) <= 0.10)
+    if bed.kind == "short":
+        naive = by.loc["Naive", "wape"]
+        out["wape_within_5pct_of_naive"] = bool(mine["wape"] <= 1.05 * naive)
+        out["wape_over_naive"] = round(float(mine["wape"] / naive), 4)
+    return out
+
+
+def main(names: list[str]) -> Path:
+    load_before = os.getloadavg()
+    results = []
+    for name in names or any_sales_beds.available():
+        bed = any_sales_beds.BEDS[name]()
+        result = run_bed(bed)
+        print(name, result["goals"], flush=True)
+        results.append(result)
+    payload = {"load_average_before": load_before,
+               "load_average_after": os.getloadavg(), "beds": results,
+               "versions": versions("statsforecast", "prophet", "scikit-learn", "pandas",
+                                    "numpy")}
+    return record("any_sales", payload)
+
+
+def _bed_config(bed: any_sales_beds.Bed, data: Path, workspace: Path) -> str:
+    unit = bed.freq[0].upper()
+    return json.dumps({
+        "description": f"any-sales bed {bed.name}", "workspace": str(workspace),
+        "sources": [{"table": "orders", "name": bed.name, "path": str(data),
+                     "columns": {"store": "store", "order_date": "order_date",
+                                 "amount": "amount"},
+                     "required": ["store"], "unique_key": ["store", "order_date"]}],
+        # One series is the company total itself; several are stores under it.
+        "features": {"series": {"grains": [[], ["store"]] if bed.frame[UNIQUE_ID].nunique() > 1
+                                else [[]], "freq": unit}},
+        "revenue": {"horizon": f"{bed.h}{unit}"}})
+
+
+def chain(names: list[str]) -> Path:
+    """``forecast run`` on every bed; each step's status and reason."""
+    forecast = Path(sys.executable).with_name("forecast")
+    runs = []
+    for name in names or any_sales_beds.available():
+        bed = any_sales_beds.BEDS[name]()
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "orders.csv"
+            bed.frame.rename(columns={UNIQUE_ID: "store", DS: "order_date", Y: "amount"}).to_csv(
+                data, index=False)
+            config = Path(tmp) / "bed.yaml"  # JSON is YAML
+            config.write_text(_bed_config(bed, data, Path(tmp) / "ws"), encoding="utf-8")
+            started = time.perf_counter()
+            proc = subprocess.run([forecast, "run", "--config", config, "--json"],
+                                  capture_output=True, text=True, check=False)
+            seconds = time.perf_counter() - started
+        steps = []
+        if proc.returncode == 0:
+            steps = [{k: v for k, v in step.items() if k in ("step", "status", "reason")}
+                     for step in json.loads(proc.stdout)["steps"]]
+        runs.append({"bed": name, "exit_code": proc.returncode, "seconds": round(seconds, 1),
+                     "steps": steps, "error": proc.stderr.strip().splitlines()[-1:]
+                     if proc.returncode else []})
+        print(name, proc.returncode, [(s["step"], s["status"]) for s in steps], flush=True)
+    return record("any_sales_chain", {"runs": runs, "versions": versions("pandas", "duckdb")})
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--chain"]:
+        print(chain(sys.argv[2:]))
+    else:
+        print(main(sys.argv[1:]))

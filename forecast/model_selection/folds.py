@@ -1,0 +1,79 @@
+"""The result of a cross-validation, and the reconciliation of its evaluation folds.
+
+Each evaluation fold's selected forecast is reconciled with the residuals of the choice made for
+that fold, so the reported accuracy of the reconciled forecast is as out-of-sample as the
+selected one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from forecast.hierarchy import Hierarchy, Reconciler, accuracy_by_grain
+from forecast.model_selection.selection import SELECTED, Selection
+from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID
+
+RECONCILED = "selected_reconciled"
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """The nested out-of-sample evaluation of a :class:`RevenueForecaster` on one frame.
+
+    Attributes:
+        table: the candidates' backtest rows over every origin (``fold, cutoff, unique_id, ds,
+            model, y, yhat``, intervals, scales).
+        rows: the scored rows of the evaluation folds: the candidates', the selected forecast's
+            (``model == "selected"``) and, with a hierarchy, the reconciled one's
+            (``"selected_reconciled"``), with each series' ``grain`` when it is known.
+        choices: ``fold, cutoff, strategy, unique_id, model, error, weight`` per window.
+        accuracy_by_grain: WAPE per grain, unreconciled and reconciled; None without a hierarchy.
+        final: the model name of the forecast the fitted model makes (reconciled or not).
+        inflation: spread factor of multi-period totals of that forecast.
+        end: the last date of the frame (a fit can reuse the backtest only on the same data).
+        dropped: candidates that could not fit or forecast at some origin, with the reason;
+            they are in no table and get no weight.
+    """
+
+    table: pd.DataFrame
+    rows: pd.DataFrame
+    choices: pd.DataFrame
+    accuracy_by_grain: pd.DataFrame | None
+    final: str
+    inflation: float
+    end: pd.Timestamp
+    dropped: Mapping[str, str] = field(default_factory=dict)
+
+
+def reconcile_folds(rows: pd.DataFrame, selections: dict[int, Selection],
+                     hierarchy: Hierarchy, reconciler: Reconciler
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reconcile each evaluation fold's selected forecast; WAPE per grain before and after.
+
+    A fold reconciles the series that existed at its origin, on the dates where each of them
+    has a row; rows of dates with a closed store (no actual, so no backtest row) stay as they
+    were and are scored unreconciled.
+    """
+    selected = rows[rows[MODEL] == SELECTED]
+    pieces, actuals = [], []
+    for fold, group in selected.groupby(FOLD):
+        # A series that did not exist yet at the fold's origin has no forecast there.
+        present = hierarchy.restrict(group[UNIQUE_ID].unique())
+        residuals = selections[fold].residuals
+        residuals = residuals[residuals[UNIQUE_ID].isin(present.unique_ids)]
+        full = group.groupby(DS)[UNIQUE_ID].transform("size") == len(present.unique_ids)
+        pieces += [reconciler.reconcile(group[full], present, residuals), group[~full]]
+        actuals.append(group)
+    reconciled = pd.concat(pieces, ignore_index=True).assign(**{MODEL: RECONCILED})
+    base = pd.concat(actuals, ignore_index=True)
+    by_grain = accuracy_by_grain(_fold_key(base), _fold_key(base), _fold_key(reconciled),
+                                 hierarchy=hierarchy)
+    return reconciled, by_grain
+
+
+def _fold_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows keyed by (series, fold and date), so folds that share dates stay apart."""
+    return frame.assign(**{DS: frame[FOLD].astype(str) + "|" + frame[DS].astype(str)})

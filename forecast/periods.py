@@ -1,0 +1,56 @@
+"""The calendar vocabulary: month arithmetic and the tables of pandas frequencies.
+
+Beside ``schemas`` and ``errors`` at the bottom of the layers, so it imports neither: a caller
+that needs an error for an unknown frequency raises its own (``models.baselines`` does).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Literal
+
+# The calendar periods forecasts are summed to and targets are set for, and the pandas period
+# code of each (``Series.dt.to_period``).
+PeriodKind = Literal["month", "quarter"]
+PERIOD_CODES: dict[PeriodKind, str] = {"month": "M", "quarter": "Q"}
+MONTHS_IN: dict[PeriodKind, int] = {"month": 1, "quarter": 3}
+
+# Default season length of a frequency (the first part of a pandas alias: "W" of "W-FRI").
+SEASON_LENGTHS: dict[str, int] = {
+    "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
+}
+# Periods in a year, kept on the same weekday for daily data (52 weeks of 7 days).
+YEAR_LENGTHS: dict[str, int] = {
+    "D": 364, "B": 260, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
+}
+
+
+def freq_code(freq: str) -> str:
+    """The base of a pandas frequency alias, upper case: ``W-FRI`` -> ``W``, ``ms`` -> ``MS``."""
+    return freq.split("-")[0].upper()
+
+
+def season_length(freq: str) -> int | None:
+    """Default season length of ``freq`` (7 daily, 52 weekly, 12 monthly, 4 quarterly), or
+    None for a frequency without one."""
+    return SEASON_LENGTHS.get(freq_code(freq))
+
+
+def year_length(freq: str) -> int | None:
+    """Periods of ``freq`` in a year (364 daily, 260 business-daily, 52 weekly, 12 monthly,
+    4 quarterly), or None for a frequency without one."""
+    return YEAR_LENGTHS.get(freq_code(freq))
+
+
+def month_start(day: date) -> date:
+    """The first day of the month of ``day``."""
+    return date(day.year, day.month, 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (earlier when negative), clipped to the end of a shorter
+    month: 2026-01-31 + 1 -> 2026-02-28. A month start stays a month start."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
