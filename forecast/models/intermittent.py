@@ -40,7 +40,17 @@ SPORADIC_CLASSES = (ERRATIC, INTERMITTENT, LUMPY)
 
 
 class _IntermittentForecaster(Forecaster):
-    """Shared fit and predict: one statsforecast model per series, flat mean forecasts."""
+    """Shared fit and predict: one statsforecast model per series, flat mean forecasts.
+
+    Args:
+        classes: demand classes the model is made for; None for every series.
+        freq: pandas frequency alias; inferred from the frame when None.
+    """
+
+    def __init__(self, classes: tuple[str, ...] | None = SPORADIC_CLASSES,
+                 freq: str | None = None):
+        self.classes = classes
+        self.freq = freq
 
     def made_for(self) -> frozenset[str] | None:
         """The demand classes this model is made for (``classes``); None: every series."""
@@ -87,11 +97,6 @@ class CrostonSBAForecaster(_IntermittentForecaster):
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
-    def __init__(self, classes: tuple[str, ...] | None = SPORADIC_CLASSES,
-                 freq: str | None = None):
-        self.classes = classes
-        self.freq = freq
-
     def _statsforecast_model(self):
         from statsforecast.models import CrostonSBA  # slow: imported when fitting
 
@@ -132,11 +137,6 @@ class ADIDAForecaster(_IntermittentForecaster):
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
-    def __init__(self, classes: tuple[str, ...] | None = SPORADIC_CLASSES,
-                 freq: str | None = None):
-        self.classes = classes
-        self.freq = freq
-
     def _statsforecast_model(self):
         from statsforecast.models import ADIDA  # slow: imported when fitting
 
@@ -150,11 +150,6 @@ class IMAPAForecaster(_IntermittentForecaster):
         classes: demand classes the model is made for; None for every series.
         freq: pandas frequency alias; inferred from the frame when None.
     """
-
-    def __init__(self, classes: tuple[str, ...] | None = SPORADIC_CLASSES,
-                 freq: str | None = None):
-        self.classes = classes
-        self.freq = freq
 
     def _statsforecast_model(self):
         from statsforecast.models import IMAPA  # slow: imported when fitting
