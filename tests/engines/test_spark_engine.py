@@ -14,6 +14,11 @@ import pyarrow as pa
 import pytest
 from scoring_helpers import Stop, clone_with, stop_after
 
+# Without the spark extra the module is skipped at collection, with the reason (make test-spark
+# installs it); forecast.engines.spark imports pyspark at its top.
+pytest.importorskip("pyspark", reason="pyspark is not installed: `make test-spark` installs "
+                    "the spark extra")
+
 from forecast import tracking
 from forecast.config import ChurnConfig
 from forecast.engine import LocalEngine, use_engine
