@@ -22,7 +22,18 @@ from forecast.models.base import (
     regularize,
 )
 from forecast.models.baselines import season_length_for, tail_matrix
-from forecast.schemas import CUTOFF, DEFAULT_LEVELS, DS, FOLD, MODEL, UNIQUE_ID, YHAT, H, Y, interval_columns
+from forecast.schemas import (
+    CUTOFF,
+    DEFAULT_LEVELS,
+    DS,
+    FOLD,
+    MODEL,
+    UNIQUE_ID,
+    YHAT,
+    H,
+    Y,
+    interval_columns,
+)
 
 SCALE_MAE, SCALE_MSE = "scale_mae", "scale_mse"
 # Periods from a series' first observation to the fold's origin (see Forecaster.regime).

@@ -103,7 +103,7 @@ def classification_metrics(y_true, proba, n_bins: int = 10) -> dict[str, float]:
     both = len(np.unique(y)) == 2
     lift, capture = lift_and_capture(y, p, 0.1)
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "base_rate": float(y.mean()),
         "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
         "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
