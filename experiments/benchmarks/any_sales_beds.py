@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from forecast.schemas import DS, UNIQUE_ID, Y
@@ -55,6 +54,11 @@ def _grid(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
             .reset_index().sort_values([UNIQUE_ID, DS], ignore_index=True))
 
 
+def _week_ending_friday(day: pd.Series) -> pd.Series:
+    """The Friday that ends each day's week (Saturday to Friday)."""
+    return day + pd.to_timedelta((4 - day.dt.dayofweek) % 7, unit="D")
+
+
 def _last_origins(frame: pd.DataFrame, freq: str, h: int, n: int) -> tuple[pd.Timestamp, ...]:
     offset = pd.tseries.frequencies.to_offset(freq)
     end = frame[DS].max()
@@ -71,9 +75,7 @@ def synth_intermittent() -> Bed:
 def superstore_weekly() -> Bed:
     raw = pd.read_csv(DATA / "superstore" / "superstore.csv", encoding="utf-8-sig",
                       usecols=["Order Date", "Region", "Sub-Category", "Sales"])
-    day = pd.to_datetime(raw["Order Date"], format="%d/%m/%y")
-    week = day - pd.to_timedelta((day.dt.dayofweek - 4) % 7, unit="D")  # week ending Friday
-    week = week + pd.to_timedelta(np.where(day.dt.dayofweek > 4, 7, 0), unit="D")
+    week = _week_ending_friday(pd.to_datetime(raw["Order Date"], format="%d/%m/%y"))
     frame = pd.DataFrame({UNIQUE_ID: raw["Sub-Category"] + "/" + raw["Region"], DS: week,
                           Y: raw["Sales"].astype(float)})
     frame = _grid(frame, "W-FRI")
@@ -124,8 +126,7 @@ def demo_young() -> Bed:
     with tempfile.TemporaryDirectory() as tmp:
         written = generate_company(SynthOptions(customers=2000, years=3, seed=0), Path(tmp))
         orders = pd.read_parquet(written["files"]["orders"], columns=["order_date", "amount"])
-    day = pd.to_datetime(orders["order_date"])
-    week = day + pd.to_timedelta((4 - day.dt.dayofweek) % 7, unit="D")
+    week = _week_ending_friday(pd.to_datetime(orders["order_date"]))
     frame = pd.DataFrame({UNIQUE_ID: "total", DS: week, Y: orders["amount"].astype(float)})
     frame = _grid(frame, "W-FRI")
     return _first_weeks(frame, (26, 39, 52), 39, "demo_young",

@@ -37,7 +37,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import any_sales_beds
-from benchlib import record, versions
+from benchlib import RESULTS, record, versions
 
 from forecast import factory
 from forecast.config.revenue import RevenueConfig
@@ -91,6 +91,7 @@ def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
 def run_bed(bed: any_sales_beds.Bed) -> dict:
     """Every origin of ``bed``: the tool and the peers, scored on the same points."""
     offset = pd.tseries.frequencies.to_offset(bed.freq)
+    load = os.getloadavg()
     rows, infos, seconds = [], [], {"forecast": 0.0, "statsforecast": 0.0}
     for origin in bed.origins:
         history = bed.frame[bed.frame[DS] <= origin]
@@ -118,8 +119,13 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
     return {"bed": bed.name, "kind": bed.kind, "note": bed.note, "freq": bed.freq, "h": bed.h,
             "series": int(bed.frame[UNIQUE_ID].nunique()),
             "zero_share": round(float((bed.frame[Y] == 0).mean()), 3),
-            "origins": infos, "seconds": {k: round(v, 1) for k, v in seconds.items()},
+            "load_average_before": load, "origins": infos, "seconds": {k: round(v, 1) for k, v in seconds.items()},
             "scores": scores.round(4).to_dict("records"), "goals": goals(bed, scores)}
+
+
+def _recorded_beds() -> list[dict]:
+    path = RESULTS / "any_sales.json"
+    return json.loads(path.read_text(encoding="utf-8"))["beds"] if path.exists() else []
 
 
 def goals(bed: any_sales_beds.Bed, scores: pd.DataFrame) -> dict:
@@ -142,13 +148,18 @@ def goals(bed: any_sales_beds.Bed, scores: pd.DataFrame) -> dict:
 
 
 def main(names: list[str]) -> Path:
+    """Run the named beds (default all); named beds replace their entries of the last record,
+    the others are kept as they were."""
     load_before = os.getloadavg()
-    results = []
+    kept = _recorded_beds() if names else []
+    results = [bed for bed in kept if bed["bed"] not in names]
     for name in names or any_sales_beds.available():
         bed = any_sales_beds.BEDS[name]()
         result = run_bed(bed)
         print(name, result["goals"], flush=True)
         results.append(result)
+    order = list(any_sales_beds.BEDS)
+    results.sort(key=lambda bed: order.index(bed["bed"]))
     payload = {"load_average_before": load_before,
                "load_average_after": os.getloadavg(), "beds": results,
                "versions": versions("statsforecast", "prophet", "scikit-learn", "pandas",

@@ -1,4 +1,5 @@
-"""The result of a cross-validation, and the reconciliation of its evaluation folds.
+"""The result of a cross-validation, the candidates it had to drop, and the reconciliation of
+its evaluation folds.
 
 Each evaluation fold's selected forecast is reconciled with the residuals of the choice made for
 that fold, so the reported accuracy of the reconciled forecast is as out-of-sample as the
@@ -7,15 +8,19 @@ selected one's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from forecast.errors import DataError
 from forecast.hierarchy import Hierarchy, Reconciler, accuracy_by_grain
 from forecast.model_selection.selection import SELECTED, Selection
+from forecast.models.base import Forecaster
 from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID
 
+_log = logging.getLogger(__name__)
 RECONCILED = "selected_reconciled"
 
 
@@ -77,3 +82,15 @@ def reconcile_folds(rows: pd.DataFrame, selections: dict[int, Selection],
 def _fold_key(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows keyed by (series, fold and date), so folds that share dates stay apart."""
     return frame.assign(**{DS: frame[FOLD].astype(str) + "|" + frame[DS].astype(str)})
+
+
+def check_left(candidates: Mapping[str, Forecaster], dropped: Mapping[str, str],
+                backtested: bool = True) -> None:
+    """Warn about each candidate the backtest dropped; refuse when none is left."""
+    for name in candidates:
+        if backtested and name in dropped:
+            _log.warning("candidate %s dropped: it failed in the backtest at %s", name,
+                        dropped[name])
+    if not set(candidates) - set(dropped):
+        raise DataError("no candidate could be fitted: " + "; ".join(
+            f"{name}: {reason}" for name, reason in dropped.items()))

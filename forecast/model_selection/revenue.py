@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from forecast.errors import DataError, ValidationError
+from forecast.errors import ValidationError
 from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
 from forecast.features.intermittency import DEMAND_CLASS, demand_classes
 from forecast.hierarchy import OLS, Hierarchy, Reconciler
@@ -40,7 +40,12 @@ from forecast.model_selection.demand import (
     restrict_choice,
     unsuited,
 )
-from forecast.model_selection.folds import RECONCILED, CrossValidation, reconcile_folds
+from forecast.model_selection.folds import (
+    RECONCILED,
+    CrossValidation,
+    check_left,
+    reconcile_folds,
+)
 from forecast.model_selection.selection import (
     SELECTED,
     apply_selection,
@@ -134,7 +139,7 @@ class RevenueForecaster(BaseEstimator):
         active = self._active(frame)
         table = backtest(active, self._with_caps(frame, frame),
                          self._spec(self.selection_folds + n_windows), progress, dropped)
-        _check_left(active, dropped)
+        check_left(active, dropped)
         keys = _series_keys(frame, hierarchy, series)
         groups = calibration_groups(_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
         rows, choices, selections = evaluate_selection(
@@ -244,7 +249,7 @@ class RevenueForecaster(BaseEstimator):
             except ValidationError as exc:
                 self.dropped_[name] = f"final fit: {exc}"
                 log.warning("candidate %s dropped: it cannot fit all the history (%s)", name, exc)
-        _check_left({name: model for name, model in self.candidates.items()
+        check_left({name: model for name, model in self.candidates.items()
                      if name not in self.skipped_}, self.dropped_, backtested=False)
         return models
 
@@ -255,7 +260,7 @@ class RevenueForecaster(BaseEstimator):
             active = self._active(frame)
             window = backtest(active, self._with_caps(frame, frame),
                               self._spec(self.selection_folds), failures=self.dropped_)
-            _check_left(active, self.dropped_)
+            check_left(active, self.dropped_)
             return window
         if cv.end != pd.Timestamp(frame[DS].max()):
             raise ValidationError(f"the cross-validation ends on {cv.end.date()}, the frame on "
@@ -369,18 +374,6 @@ class RevenueForecaster(BaseEstimator):
         out = frame[columns].merge(self.series_, on=UNIQUE_ID, how="left")
         out[DISCONTINUED] = out[UNIQUE_ID].isin(self.selection_.discontinued)
         return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
-
-
-def _check_left(candidates: Mapping[str, Forecaster], dropped: Mapping[str, str],
-                backtested: bool = True) -> None:
-    """Warn about each candidate the backtest dropped; refuse when none is left."""
-    for name in candidates:
-        if backtested and name in dropped:
-            log.warning("candidate %s dropped: it failed in the backtest at %s", name,
-                        dropped[name])
-    if not set(candidates) - set(dropped):
-        raise DataError("no candidate could be fitted: " + "; ".join(
-            f"{name}: {reason}" for name, reason in dropped.items()))
 
 
 def _series_keys(frame: pd.DataFrame, hierarchy: Hierarchy | None,
