@@ -26,7 +26,7 @@ import pandas as pd
 
 from forecast.errors import ValidationError
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
-from forecast.models.baselines import tail_matrix
+from forecast.models.baselines import _last_observed, _residual_sigma, tail_matrix
 from forecast.schemas import YHAT, interval_columns
 
 MIN_ETS = 8  # fewest observed periods statsforecast's ETS fits (fewer: "tiny datasets")
@@ -60,12 +60,12 @@ class ETSForecaster(Forecaster):
 
         ids, matrix = tail_matrix(frame)
         self.ids_ = ids
-        self.fitted_, self.last_, self.sigma_ = [], np.zeros(len(ids)), np.zeros(len(ids))
-        for i, row in enumerate(matrix):
+        # The fallback of a series too short for ETS is the naive forecaster's.
+        self.last_ = _last_observed(matrix)
+        self.sigma_ = _residual_sigma(np.diff(matrix, axis=1))
+        self.fitted_ = []
+        for row in matrix:
             y = _observed_tail(row)
-            self.last_[i] = y[-1] if len(y) else np.nan
-            diffs = np.diff(y)
-            self.sigma_[i] = float(np.sqrt(np.mean(diffs**2))) if len(diffs) else 0.0
             model = None
             if len(y) >= MIN_ETS:
                 try:
