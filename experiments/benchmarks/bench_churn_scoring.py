@@ -123,19 +123,23 @@ def _clear_scores(workspace: Path) -> None:
 
 
 def measure(workspace: Path, table: str, reasons: str, chunk_rows: int,
-            pythonpath: Path | None = None) -> dict:
-    """Score ``table`` in a fresh process; its summary, wall seconds and peak RSS."""
+            pythonpath: Path | None = None, model_file: str | None = None,
+            code: str | None = None) -> dict:
+    """Score ``table`` in a fresh process; its summary, wall seconds and peak RSS.
+
+    ``pythonpath``: the ``forecast`` package of another commit (default: this one), which
+    reads ``model_previous.pkl`` unless ``model_file`` says otherwise; ``code`` labels the run.
+    """
     _clear_scores(workspace)
     env = {"FORECAST_DUCKDB_MEMORY": DUCKDB_MEMORY}
-    model_file = "model.pkl"
+    model_file = model_file or ("model.pkl" if pythonpath is None else "model_previous.pkl")
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-        model_file = "model_previous.pkl"
     load = os.getloadavg()
     run = run_python(SCORE, [str(workspace), table, reasons, str(chunk_rows), model_file],
                      env=env)
     summary = json.loads(run["stdout"].strip().splitlines()[-1])
-    return {"table": table, "code": "previous" if pythonpath else "current",
+    return {"table": table, "code": code or ("previous" if pythonpath else "current"),
             "reasons": reasons, "chunk_rows": chunk_rows, "rows": summary["rows"],
             "chunks": summary["chunks"], "workers": summary.get("workers", 1),
             "scoring_seconds": summary["seconds"],
