@@ -98,12 +98,18 @@ class Column:
         dtype: DuckDB type the value is parsed into.
         required: a source for this table must provide it, and every row must have a value.
         description: what the column means, for users mapping their files.
+        money: an amount of money, rounded at ingest to the currency's smallest unit (the
+            source's ``money_decimals``: cents by default).
+        identifier: a key; a whole number written with a decimal part (``12417.0``, as files
+            exported from a float column write it) is read as the whole number (``12417``).
     """
 
     name: str
     dtype: ColumnType
     required: bool = False
     description: str = ""
+    money: bool = False
+    identifier: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,20 +140,23 @@ class Table:
 ORDERS = Table(
     "orders",
     (
-        Column("order_id", "VARCHAR", description="order or invoice number; lines share it"),
+        Column("order_id", "VARCHAR", identifier=True,
+               description="order or invoice number; lines share it"),
         Column("order_date", "DATE", required=True, description="day the order was placed"),
-        Column("customer_id", "VARCHAR", description="buying customer"),
-        Column("product_id", "VARCHAR", description="product or SKU"),
+        Column("customer_id", "VARCHAR", identifier=True, description="buying customer"),
+        Column("product_id", "VARCHAR", identifier=True, description="product or SKU"),
         Column("product_line", "VARCHAR", description="product line or category"),
         Column("channel", "VARCHAR", description="sales channel: online, offline, distributor"),
         Column("region", "VARCHAR", description="sales region"),
         Column("team", "VARCHAR", description="sales team"),
-        Column("rep_id", "VARCHAR", description="sales representative"),
+        Column("rep_id", "VARCHAR", identifier=True, description="sales representative"),
         Column("segment", "VARCHAR", description="customer segment at the time of the order"),
-        Column("store", "VARCHAR", description="store or outlet, for retail series"),
+        Column("store", "VARCHAR", identifier=True,
+               description="store or outlet, for retail series"),
         Column("quantity", "DOUBLE", description="units; negative for returns"),
         Column("unit_price", "DOUBLE", description="price per unit charged"),
-        Column("amount", "DOUBLE", required=True, description="revenue; negative for returns"),
+        Column("amount", "DOUBLE", required=True, money=True,
+               description="revenue; negative for returns"),
         Column("unit_cost", "DOUBLE", description="cost per unit, for margin"),
         Column("promo", "BOOLEAN", description="sold under a promotion"),
     ),
@@ -158,14 +167,15 @@ ORDERS = Table(
 CUSTOMERS = Table(
     "customers",
     (
-        Column("customer_id", "VARCHAR", required=True, description="customer key"),
+        Column("customer_id", "VARCHAR", required=True, identifier=True,
+               description="customer key"),
         Column("name", "VARCHAR", description="customer name"),
         Column("segment", "VARCHAR", description="key account, mid-market or small"),
         Column("region", "VARCHAR", description="home region"),
         Column("industry", "VARCHAR", description="industry"),
         Column("signup_date", "DATE", description="first day as a customer"),
         Column("satisfaction", "DOUBLE", description="latest satisfaction score (0-10)"),
-        Column("rep_id", "VARCHAR", description="account owner"),
+        Column("rep_id", "VARCHAR", identifier=True, description="account owner"),
         Column("channel", "VARCHAR", description="primary channel"),
     ),
     "One row per customer: attributes that are not in the orders.",
@@ -177,8 +187,10 @@ TARGETS = Table(
         Column("period", "DATE", required=True, description="first day of the target month"),
         Column("region", "VARCHAR", description="region the target belongs to"),
         Column("team", "VARCHAR", description="team the target belongs to"),
-        Column("rep_id", "VARCHAR", description="rep the target belongs to, if any"),
-        Column("target", "DOUBLE", required=True, description="revenue target for the month"),
+        Column("rep_id", "VARCHAR", identifier=True,
+               description="rep the target belongs to, if any"),
+        Column("target", "DOUBLE", required=True, money=True,
+               description="revenue target for the month"),
     ),
     "Monthly revenue targets per organisation unit.",
 )
@@ -186,16 +198,19 @@ TARGETS = Table(
 OPPORTUNITIES = Table(
     "opportunities",
     (
-        Column("opportunity_id", "VARCHAR", required=True, description="opportunity key"),
-        Column("customer_id", "VARCHAR", description="customer the deal is with"),
-        Column("rep_id", "VARCHAR", description="rep who owns the deal"),
+        Column("opportunity_id", "VARCHAR", required=True, identifier=True,
+               description="opportunity key"),
+        Column("customer_id", "VARCHAR", identifier=True,
+               description="customer the deal is with"),
+        Column("rep_id", "VARCHAR", identifier=True, description="rep who owns the deal"),
         Column("team", "VARCHAR", description="team of the rep"),
         Column("region", "VARCHAR", description="region of the deal"),
         Column("channel", "VARCHAR", description="channel of the deal"),
         Column("segment", "VARCHAR", description="segment of the customer"),
         Column("stage", "VARCHAR", required=True, description="funnel stage entered: " + ", ".join(FUNNEL_STAGES)),
         Column("stage_date", "DATE", required=True, description="day the stage was entered"),
-        Column("amount", "DOUBLE", description="deal value as estimated at that stage"),
+        Column("amount", "DOUBLE", money=True,
+               description="deal value as estimated at that stage"),
         Column("expected_close_date", "DATE", description="expected close as of that stage"),
     ),
     "Funnel history: one row per opportunity and stage entered.",
@@ -205,7 +220,8 @@ OPPORTUNITIES = Table(
 SURVEYS = Table(
     "surveys",
     (
-        Column("customer_id", "VARCHAR", required=True, description="customer surveyed"),
+        Column("customer_id", "VARCHAR", required=True, identifier=True,
+               description="customer surveyed"),
         Column("survey_date", "DATE", required=True, description="day of the survey"),
         Column("score", "DOUBLE", required=True, description="satisfaction score (0-10)"),
     ),

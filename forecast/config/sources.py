@@ -83,6 +83,9 @@ class SourceConfig(StrictModel):
     date_formats: dict[str, str] = Field(default_factory=dict, description="per-column formats")
     thousands: str | None = Field(None, description="thousands separator to strip from numbers")
     derive_amount: bool = Field(False, description="amount = quantity x unit_price")
+    money_decimals: int = Field(
+        2, ge=0, le=6, description="decimals of the currency's smallest unit: amounts of money "
+        "(amount, target) are rounded to them at ingest; 2 for cents, 0 for yen or won")
     required: tuple[str, ...] = Field((), description="columns that must be non-empty")
     filters: tuple[FilterSpec, ...] = ()
     constants: dict[str, str | float | bool] = Field(

@@ -126,6 +126,20 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Param
     return f"TRY_CAST({text} AS {col.dtype})"
 
 
+def _normalised(col: TargetColumn, parsed: str, source: SourceConfig) -> str:
+    """The parsed value in its canonical form: money rounded to the currency's smallest unit,
+    a key written as a whole number with a decimal part (``12417.0``) as the whole number."""
+    table = CANONICAL_TABLES.get(source.table)
+    spec = table.column(col.name) if table and col.name in table.column_names else None
+    if spec is None:
+        return parsed
+    if spec.money and col.dtype == "DOUBLE":
+        return f"round({parsed}, {int(source.money_decimals)})"
+    if spec.identifier and col.dtype == "VARCHAR":
+        return f"regexp_replace({parsed}, '^(-?[0-9]+)\\.0+$', '\\1')"
+    return parsed
+
+
 def _expected(col: TargetColumn, source: SourceConfig) -> str:
     if col.dtype == "DATE":
         fmt = source.date_formats.get(col.name) or source.date_format
@@ -274,11 +288,11 @@ def stage_source(
     targets = resolve_columns(source, read, lookup_columns, p)
     numeric = numeric_filters or [False] * len(source.filters)
     base = _raw_sql(source, read, targets, join_sql, numeric, p)
-    parsed = [f"{parse_expression(c, _raw(i), source, p)} AS {quote(c.name)}"
-              for i, c in enumerate(targets)]
+    parsed = [f"{_normalised(c, parse_expression(c, _raw(i), source, p), source)} AS "
+              f"{quote(c.name)}" for i, c in enumerate(targets)]
     names = [c.name for c in targets]
     if source.derive_amount:
-        parsed.append("quantity * unit_price AS amount")
+        parsed.append(f"round(quantity * unit_price, {int(source.money_decimals)}) AS amount")
         names.append("amount")
         derived = "SELECT *, " + parsed.pop() + " FROM"
     else:
