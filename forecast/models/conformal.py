@@ -6,9 +6,21 @@ empirical quantile of the scaled backtest errors ``(y - yhat) / scale`` at the s
 (neighbouring steps are pooled until there are enough errors), and ``scale`` is ``|yhat|``
 (errors proportional to the level of the series) or 1. The quantiles get the usual
 finite-sample correction, and the two tails are estimated separately, so a biased model gets
-asymmetric intervals. Steps past the longest backtest fold were never measured: their bounds are
-the last measured step's, widened by ``sqrt(step / last step)`` (errors that add up at least as
-a random walk's), never the same width as a step that was measured.
+asymmetric intervals.
+
+Two cases the plain recipe gets wrong:
+
+- **A point mass at a bound.** Sales cannot go below zero: on sporadic series many actuals are
+  exactly 0, their scaled error is exactly -1, and the lower quantile sits on that tie. The
+  lower bound (0) then misses nothing, the interval misses only on the upper side, and an 80 %
+  interval covered about 90 %. When the lower quantile sits on a tie that holds more than its
+  tail, the miss budget it cannot use goes to the upper tail (the upper quantile is taken at
+  ``1 - (alpha - lower misses)``), so the interval as a whole misses ``alpha``.
+- **Steps past the longest backtest fold** were never measured. Their bounds are the last
+  measured step's, widened by ``(step / last step) ** growth``: ``growth`` is how the measured
+  quantiles grew with the step (a least-squares slope of log width on log step), at least 0.5
+  (errors that add up at least as a random walk's) and at most 1.5. A trend that is uncertain
+  makes errors grow about linearly with the step, which a fixed square root under-covers.
 """
 
 from __future__ import annotations
@@ -43,6 +55,34 @@ def _conformal_quantile(scores: np.ndarray, tail: float) -> float:
     else:
         level = max(0.0, np.floor((n + 1) * tail) / n)
     return float(np.quantile(scores, level, method="higher" if tail >= 0.5 else "lower"))
+
+
+def _lower_and_upper_tail(scores: np.ndarray, tail: float) -> tuple[float, float]:
+    """The lower quantile at ``tail`` and the tail the upper quantile should leave.
+
+    Without ties the upper tail is ``tail``. When the lower quantile sits on a tie holding more
+    than ``tail`` of the scores (a point mass: zero sales), fewer than ``tail`` fall below it;
+    the upper tail gets the budget the lower one cannot use, ``2 * tail - misses below``.
+    """
+    lower = _conformal_quantile(scores, tail)
+    n = len(scores)
+    at_or_below = float(np.mean(scores <= lower))
+    if at_or_below - tail <= 1.0 / n:  # no tie beyond the sample's own granularity
+        return lower, tail
+    below = float(np.mean(scores < lower))
+    return lower, min(2 * tail - below, 0.5)
+
+
+def _growth(by_step: pd.DataFrame) -> float:
+    """How the width of the measured intervals grows with the step: the slope of log width on
+    log step, between 0.5 (a random walk) and 1.5; 0.5 with fewer than three measured steps."""
+    width = (by_step["upper"] - by_step["lower"]).to_numpy(float)
+    steps = by_step.index.to_numpy(float)
+    keep = (width > 0) & (steps > 0)
+    if keep.sum() < 3:
+        return 0.5
+    slope = np.polyfit(np.log(steps[keep]), np.log(width[keep]), 1)[0]
+    return float(np.clip(slope, 0.5, 1.5))
 
 
 class ConformalCalibrator(BaseEstimator):
@@ -112,9 +152,10 @@ class ConformalCalibrator(BaseEstimator):
                 width += 1
             for level in levels:
                 tail = 0.5 - level / 200
+                lower, upper_tail = _lower_and_upper_tail(scores[near], tail)
                 records.append({MODEL: model, H: int(step), "level": float(level),
-                                "lower": _conformal_quantile(scores[near], tail),
-                                "upper": _conformal_quantile(scores[near], 1 - tail)})
+                                "lower": lower,
+                                "upper": _conformal_quantile(scores[near], 1 - upper_tail)})
         return records
 
     def transform(self, forecast: pd.DataFrame, model: str | None = None) -> pd.DataFrame:
@@ -142,18 +183,16 @@ class ConformalCalibrator(BaseEstimator):
             steps = out.sort_values(DS).groupby(UNIQUE_ID, sort=False).cumcount().reindex(
                 out.index).to_numpy() + 1
         scale = self._scale(out[YHAT].to_numpy(float))
-        if self.by_horizon:
-            # Past the last calibrated step the errors were never measured: they are taken to
-            # grow at least as a random walk's, the last step's quantiles times sqrt(step / it).
-            scale = scale * np.sqrt(np.maximum(steps, self.max_h_) / self.max_h_)
-            steps = np.minimum(steps, self.max_h_)
-        else:
-            steps = np.ones(len(out), int)
+        # Past the last calibrated step the errors were never measured: the last step's
+        # quantiles, widened as the measured ones grew with the step (see _growth).
+        beyond = np.maximum(steps, self.max_h_) / self.max_h_ if self.by_horizon else 1.0
+        steps = np.minimum(steps, self.max_h_) if self.by_horizon else np.ones(len(out), int)
         for level, group in table[table[MODEL] == name].groupby("level"):
             by_step = group.set_index(H)
+            widen = scale * beyond ** _growth(by_step) if self.by_horizon else scale
             lo, hi = interval_columns(level)
             nearest = by_step.index.to_numpy()[np.abs(
                 by_step.index.to_numpy()[None, :] - steps[:, None]).argmin(axis=1)]
-            out[lo] = out[YHAT] + by_step.loc[nearest, "lower"].to_numpy() * scale
-            out[hi] = out[YHAT] + by_step.loc[nearest, "upper"].to_numpy() * scale
+            out[lo] = out[YHAT] + by_step.loc[nearest, "lower"].to_numpy() * widen
+            out[hi] = out[YHAT] + by_step.loc[nearest, "upper"].to_numpy() * widen
         return out
