@@ -20,6 +20,7 @@ import math
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,20 +208,33 @@ def load_model(uri: str, workspace: Path) -> Any:
         WorkspaceError: the workspace has no tracking store yet, or the URI names no model in
             it (the message lists the registered models).
     """
-    store = Path(workspace).resolve() / DEFAULT_DB
-    if user_tracking_uri() is None and not store.is_file():
-        raise WorkspaceError(f"cannot load model {uri!r}: no MLflow tracking store at {store}; "
-                             f"train a model in this workspace first ({_train_hint(uri)})")
-    where = use_workspace(workspace)
+    local = download_model(uri, workspace)
     try:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=uri)
-        with open(Path(local) / "artifacts" / "model.pkl", "rb") as fh:
+        with open(local / "artifacts" / "model.pkl", "rb") as fh:
             return pickle.load(fh)
     except (ModuleNotFoundError, AttributeError) as exc:
         # A model pickled by an earlier version names classes that have moved or gone.
         raise WorkspaceError(
             f"model {uri!r} was saved by an earlier version of forecast and cannot be loaded by "
             f"this one ({_first_line(exc)}); retrain it with {_train_hint(uri)}") from None
+    except OSError as exc:
+        raise WorkspaceError(f"model {uri!r} has no model.pkl ({_first_line(exc)}); retrain it "
+                             f"with {_train_hint(uri)}") from None
+
+
+def download_model(uri: str, workspace: Path) -> Path:
+    """The local folder of the MLflow model behind ``uri`` in the workspace's tracking store.
+
+    Raises:
+        WorkspaceError: as :func:`load_model`.
+    """
+    store = Path(workspace).resolve() / DEFAULT_DB
+    if user_tracking_uri() is None and not store.is_file():
+        raise WorkspaceError(f"cannot load model {uri!r}: no MLflow tracking store at {store}; "
+                             f"train a model in this workspace first ({_train_hint(uri)})")
+    where = use_workspace(workspace)
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     except (MlflowException, OSError) as exc:
         registered = _registered_models()
         choose = "" if registered.startswith("no model") else (
@@ -229,6 +243,24 @@ def load_model(uri: str, workspace: Path) -> Any:
             f"model {uri!r} was not found in the tracking store {where} "
             f"({_first_line(exc)}); {registered}; train one with {_train_hint(uri)}"
             f"{choose}") from None
+
+
+def serve_command(uri: str, workspace: Path, host: str, port: int, workers: int = 1
+                  ) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve the model behind ``uri`` over HTTP.
+
+    MLflow's own scoring server (``/ping``, ``/invocations``, as ``mlflow models serve``),
+    started as ``python -m uvicorn`` with this interpreter: ``mlflow models serve
+    --env-manager local`` runs a bare ``uvicorn`` and so fails unless the virtualenv's ``bin``
+    is on ``PATH``.
+    """
+    from mlflow.pyfunc import scoring_server
+
+    local = download_model(uri, workspace)
+    _, env = scoring_server.get_cmd(str(local), port=port, host=host, nworkers=workers)
+    command = [sys.executable, "-m", "uvicorn", "--host", host, "--port", str(port),
+               "--workers", str(workers), "mlflow.pyfunc.scoring_server.app:app"]
+    return command, env
 
 
 def _train_hint(uri: str) -> str:

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +73,8 @@ def two_workspaces(tmp_path_factory):
             result = _invoke("train", "churn", "--config", str(config), "--json")
             assert result.exit_code == 0, result.output
             trained[name] = {**json.loads(result.stdout), "config": config,
-                             "leaked": os.environ.get("MLFLOW_TRACKING_URI")}
+                             "leaked": os.environ.get("MLFLOW_TRACKING_URI"),
+                             "stderr": result.stderr}
     return root, trained
 
 
@@ -139,3 +146,66 @@ def test_a_uri_of_a_missing_version_lists_the_versions(two_workspaces, monkeypat
     with pytest.raises(WorkspaceError, match=r"'models:/churn-risk/7' was not found.*"
                                              r"registered models: churn-risk \(versions 1\)"):
         tracking.load_model("models:/churn-risk/7", root / "a")
+
+
+def test_train_churn_announces_its_steps(two_workspaces):
+    _, trained = two_workspaces
+    for line in ("train churn: 0 of 3, reading the training rows",
+                 "train churn: 1 of 3, fitting and calibrating the candidates on 300 rows",
+                 "train churn: 2 of 3, logging the model to MLflow", "train churn: 3 of 3\n"):
+        assert line in trained["a"]["stderr"], line
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, body: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_serve_answers_the_models_own_input_example(two_workspaces, tmp_path):
+    """``forecast serve`` serves a registered model on 127.0.0.1 with no virtualenv on PATH
+    (where ``mlflow models serve --env-manager local`` fails with ``uvicorn: not found``), and
+    answers the input example logged with the model as the model itself does."""
+    root, trained = two_workspaces
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = "/usr/bin:/bin"
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from forecast.cli import main; main()", "serve", "--config",
+         str(trained["a"]["config"]), "--model", "models:/churn-risk/1", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, server.stdout.read().decode(errors="replace")
+            try:
+                if _get(f"{url}/ping")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the server did not answer /ping"
+            time.sleep(0.5)
+        local = tracking.download_model("models:/churn-risk/1", root / "a")
+        example = (local / "serving_input_example.json").read_bytes()
+        status, body = _get(f"{url}/invocations", example)
+        assert status == 200, body.decode(errors="replace")
+        served = pd.DataFrame(json.loads(body)["predictions"])
+        split = json.loads(example)["dataframe_split"]
+        rows = pd.DataFrame(split["data"], columns=split["columns"])
+        expected = tracking.load_model("models:/churn-risk/1", root / "a").predict_frame(rows)
+        assert len(served) == len(rows) > 0
+        np.testing.assert_allclose(served["churn_proba"], expected["churn_proba"], rtol=1e-9)
+        assert served["tier"].tolist() == expected["tier"].tolist()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

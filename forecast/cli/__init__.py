@@ -13,6 +13,7 @@ from forecast.cli import (  # noqa: F401
     funnel,
     reports,
     revenue,
+    serve,
     targets,
     tiers,
 )

@@ -41,7 +41,9 @@ def train_churn(config_path: Path, workspace: Path | None, as_json: bool) -> Non
     """Train, calibrate and evaluate the churn model; register it in MLflow as churn-risk."""
     from forecast.pipeline import train_churn as run
 
-    emit(run(load_config_for(config_path, workspace)), as_json, _train_churn_text)
+    with Progress("train churn") as progress:
+        result = run(load_config_for(config_path, workspace), progress)
+    emit(result, as_json, _train_churn_text)
 
 
 def _score_churn_text(r: ChurnScoreResult) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -85,13 +87,27 @@ def load_config_for(config_path: Path, workspace: Path | None, engine: str | Non
 
 
 class Progress:
-    """A rich progress bar on stderr, driven by (done, total) callbacks."""
+    """Progress of a long step on stderr, driven by ``(done, total[, what])`` callbacks.
 
-    def __init__(self, description: str, enabled: bool = True):
+    On a terminal: a rich progress bar whose description names the unit under way. Otherwise
+    (a log file, CI, a pipe): log lines, so a batch job's log shows that it moves: one when a
+    named unit starts and one at the end, at most one every ``every_seconds`` for units that
+    are all alike (chunks, fits), and a heartbeat with the elapsed time when nothing was
+    logged for ``every_seconds`` (a single long write is not silence).
+    """
+
+    def __init__(self, description: str, enabled: bool = True, every_seconds: float = 10.0):
         self.description = description
         self.enabled = enabled and sys.stderr.isatty()
+        self.every_seconds = every_seconds
         self._bar = None
         self._task = None
+        self._state: tuple[int, int, str] | None = None
+        self._last_line = 0.0
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     def __enter__(self) -> Self:
         if self.enabled:
@@ -101,14 +117,41 @@ class Progress:
             self._bar = RichProgress(console=Console(stderr=True), transient=True)
             self._bar.__enter__()
             self._task = self._bar.add_task(self.description, total=None)
+        else:
+            self._started = self._last_line = time.monotonic()
+            self._heartbeat = threading.Thread(target=self._beat, daemon=True)
+            self._heartbeat.start()
         return self
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, what: str = "") -> None:
         if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
-        else:
-            log.info("%s: %s of %s", self.description, f"{done:,}", f"{total:,}")
+            label = f"{self.description}: {what}" if what else self.description
+            self._bar.update(self._task, completed=done, total=total, description=label)
+            return
+        with self._lock:
+            first = self._state is None
+            new_unit = first or (bool(what) and what != self._state[2])
+            self._state = (done, total, what)
+            due = time.monotonic() - self._last_line >= self.every_seconds
+            if new_unit or due or done >= total:
+                self._log("")
+
+    def _log(self, suffix: str) -> None:
+        done, total, what = self._state
+        now = f", {what}" if what and done < total else ""
+        log.info("%s: %s of %s%s%s", self.description, f"{done:,}", f"{total:,}", now, suffix)
+        self._last_line = time.monotonic()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(self.every_seconds, 1.0)):
+            with self._lock:
+                quiet = time.monotonic() - self._last_line >= self.every_seconds
+                if quiet and self._state is not None and self._state[0] < self._state[1]:
+                    self._log(f" (running for {time.monotonic() - self._started:,.0f} s)")
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
         if self._bar is not None:
             self._bar.__exit__(*exc)

@@ -81,7 +81,8 @@ def data_check(config_path: Path, as_json: bool) -> None:
     """Validate the config's sources without writing anything: counts and reasons per source."""
     from forecast.pipeline import check
 
-    result = check(load_config_for(config_path, None))
+    with Progress("checking sources") as progress:
+        result = check(load_config_for(config_path, None), progress)
     emit(result, as_json, lambda r: "checked sources:\n" + _source_lines(r))
 
 
@@ -93,7 +94,9 @@ def data_ingest(config_path: Path, workspace: Path | None, as_json: bool) -> Non
     """Load the config's sources into the workspace warehouse (atomic and idempotent)."""
     from forecast.pipeline import ingest
 
-    emit(ingest(load_config_for(config_path, workspace)), as_json, _ingest_text)
+    with Progress("ingest") as progress:
+        result = ingest(load_config_for(config_path, workspace), progress)
+    emit(result, as_json, _ingest_text)
 
 
 def chain_text(r: ChainResult | DemoResult) -> str:

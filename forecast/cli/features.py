@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from forecast.cli.common import (
+    Progress,
     config_option,
     emit,
     json_option,
@@ -25,7 +26,8 @@ def features_series(config_path: Path, workspace: Path | None, as_json: bool) ->
     holiday and exogenous features."""
     from forecast.pipeline import build_series
 
-    result = build_series(load_config_for(config_path, workspace))
+    with Progress("series") as progress:
+        result = build_series(load_config_for(config_path, workspace), progress)
     emit(result, as_json, lambda r: (
         f"built {r.series:,} series, {r.rows:,} rows ({r.freq}, {r.start}..{r.end}) "
         f"in {r.seconds:.1f} s\n  table: series\n  parquet: {r.parquet}"))
@@ -49,7 +51,8 @@ def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple
     if not dates and not config.features.customers.cutoffs:
         raise ConfigError("give at least one --cutoff DATE (or features.customers.cutoffs)")
     # No --cutoff: the config's cutoffs, named as such if one is refused.
-    result = build_customer_snapshots(config, dates or None)
+    with Progress("snapshots") as progress:
+        result = build_customer_snapshots(config, dates or None, progress)
     emit(result, as_json, lambda r: "\n".join(
         [f"built {r.rows:,} snapshot rows in {r.seconds:.1f} s"]
         + [f"  {c['cutoff']}: {c['customers']:,} customers, {c['labelled']:,} labelled, "

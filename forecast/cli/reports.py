@@ -9,6 +9,7 @@ import click
 
 from forecast.cli.common import (
     Group,
+    Progress,
     config_option,
     emit,
     json_option,
@@ -75,7 +76,9 @@ def monthly(config_path: Path, workspace: Path | None, month: str | None, lang: 
     from forecast.pipeline import build_monthly_report
 
     config = load_config_for(config_path, workspace)
-    emit(build_monthly_report(config, month, lang, formats, out_dir), as_json, _report_text)
+    with Progress("monthly report") as progress:
+        result = build_monthly_report(config, month, lang, formats, out_dir, progress=progress)
+    emit(result, as_json, _report_text)
 
 
 @report.command("risk")
@@ -89,4 +92,6 @@ def risk(config_path: Path, workspace: Path | None, lang: str | None,
     from forecast.pipeline import build_risk_report
 
     config = load_config_for(config_path, workspace)
-    emit(build_risk_report(config, lang, formats, out_dir), as_json, _report_text)
+    with Progress("risk report") as progress:
+        result = build_risk_report(config, lang, formats, out_dir, progress=progress)
+    emit(result, as_json, _report_text)

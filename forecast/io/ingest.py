@@ -27,6 +27,7 @@ from forecast.io.source_checks import check_loads_something, filter_modes
 from forecast.io.staged import SourceSummary, StagedSource
 from forecast.io.validate import identical_rows, quarantine_records, stage_source
 from forecast.io.warehouse import quote
+from forecast.progress import ProgressCallback, Steps
 from forecast.schemas import SOURCE_ROW
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,12 @@ def _summarise(con: duckdb.DuckDBPyConnection, item: StagedSource, sample_size: 
 
 
 def stage_all(
-    con: duckdb.DuckDBPyConnection, config: Config, scratch: Path, today: date | None = None
+    con: duckdb.DuckDBPyConnection, config: Config, scratch: Path, today: date | None = None,
+    steps: Steps | None = None,
 ) -> list[StagedSource]:
     """Read, parse and check every source of a config into temp tables (no warehouse writes).
+
+    ``steps`` (optional) is told as each source's reading and checking starts.
 
     Raises:
         SourceError: a source cannot be read as configured, or would load no row (unless the
@@ -110,15 +114,18 @@ def stage_all(
     """
     if not config.sources:
         raise SourceError("the config has no `sources:` to ingest")
+    steps = steps or Steps(1)
     items: list[StagedSource] = []
     for index, source in enumerate(config.sources):
         log.info("reading %s (%s) for table %s", source.path, source.file_format, source.table)
+        steps.start(f"reading {source.path.name}")
         name = f"src_{index}"
         read = read_source(
             con, source.path, name, source.file_format,
             CsvOptions(source.encoding, source.delimiter), source.sheet, scratch,
         )
         lookups = _register_lookups(con, source, index, scratch)
+        steps.start(f"checking {source.path.name}")
         staged = f"staged_{index}"
         numeric = filter_modes(con, source, read)
         columns = stage_source(con, source, read, staged, lookups, today, numeric)
@@ -132,15 +139,23 @@ def stage_all(
     return items
 
 
-def check_sources(config: Config, today: date | None = None) -> list[SourceSummary]:
-    """Validate every source without touching the warehouse (``forecast data check``)."""
+def check_sources(config: Config, today: date | None = None,
+                  progress: ProgressCallback | None = None) -> list[SourceSummary]:
+    """Validate every source without touching the warehouse (``forecast data check``).
+
+    ``progress`` is called as ``(done, total, what)`` as each source's reading and checking
+    starts (see :mod:`forecast.progress`).
+    """
+    steps = Steps(2 * len(config.sources), progress)
     with tempfile.TemporaryDirectory(prefix="forecast-check-") as tmp:
         con = duckdb.connect()
         try:
             warehouse.configure(con, Path(tmp) / "spill")
-            return [item.summary for item in stage_all(con, config, Path(tmp), today)]
+            summaries = [item.summary for item in stage_all(con, config, Path(tmp), today, steps)]
         finally:
             con.close()
+    steps.finish()
+    return summaries
 
 
 @dataclass
@@ -161,7 +176,8 @@ def ingest(config: Config, today: date | None = None) -> list[SourceSummary]:
     return ingest_report(config, today).sources
 
 
-def ingest_report(config: Config, today: date | None = None) -> IngestReport:
+def ingest_report(config: Config, today: date | None = None,
+                  progress: ProgressCallback | None = None) -> IngestReport:
     """Load every source of a config into the workspace warehouse, atomically.
 
     Sources are staged in a separate in-memory database; the warehouse file is opened (and, the
@@ -177,16 +193,21 @@ def ingest_report(config: Config, today: date | None = None) -> IngestReport:
             is unchanged.
         ValidationError: counts failed to reconcile; the warehouse is unchanged.
         WorkspaceError: another process holds the warehouse.
+
+    ``progress`` is called as ``(done, total, what)`` as each step starts: reading and checking
+    each source, writing each one's rows, the commit (see :mod:`forecast.progress`).
     """
+    steps = Steps(3 * len(config.sources) + 1, progress)
     with tempfile.TemporaryDirectory(prefix="forecast-ingest-") as tmp:
         con = duckdb.connect()
         try:
             warehouse.configure(con, Path(tmp) / "spill")
-            items = stage_all(con, config, Path(tmp), today)
+            items = stage_all(con, config, Path(tmp), today, steps)
             hashes = {id(i): file_sha256(i.source.path) for i in items}
-            written = load.write(con, config.workspace, items, hashes)
+            written = load.write(con, config.workspace, items, hashes, steps)
         finally:
             con.close()
+    steps.finish()
     return IngestReport([i.summary for i in items], written.removed, written.unchanged)
 
 

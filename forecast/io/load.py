@@ -27,6 +27,7 @@ from forecast.io import warehouse
 from forecast.io.staged import SourceSummary, StagedSource
 from forecast.io.validate import quarantine_records
 from forecast.io.warehouse import quote
+from forecast.progress import Steps
 from forecast.schemas import (
     CANONICAL_TABLES,
     INGEST_LOG_TABLE,
@@ -93,7 +94,7 @@ class WriteResult:
 
 
 def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[StagedSource],
-          hashes: dict[int, str]) -> WriteResult:
+          hashes: dict[int, str], steps: Steps | None = None) -> WriteResult:
     """Write staged sources into the workspace warehouse (created when missing), atomically.
 
     Args:
@@ -101,6 +102,7 @@ def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[StagedSou
         workspace: the workspace folder.
         items: the staged sources, in config order.
         hashes: ``id(item)`` -> SHA-256 of its file.
+        steps: told as each source's write and the commit start (optional).
 
     Raises:
         WorkspaceError: another process holds the warehouse.
@@ -113,7 +115,7 @@ def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[StagedSou
     warehouse.attach(con, workspace, ALIAS)
     try:
         con.execute(f"USE {ALIAS}")
-        result = _write_all(con, items, hashes)
+        result = _write_all(con, items, hashes, steps)
         con.execute(f"CHECKPOINT {ALIAS}")
     except BaseException:
         if created:
@@ -127,7 +129,8 @@ def write(con: duckdb.DuckDBPyConnection, workspace: Path, items: list[StagedSou
 
 
 def _write_all(con: duckdb.DuckDBPyConnection, items: list[StagedSource],
-               hashes: dict[int, str]) -> WriteResult:
+               hashes: dict[int, str], steps: Steps | None) -> WriteResult:
+    steps = steps or Steps(1)
     con.execute("BEGIN TRANSACTION")
     try:
         warehouse.ensure_bookkeeping(con)
@@ -141,7 +144,9 @@ def _write_all(con: duckdb.DuckDBPyConnection, items: list[StagedSource],
                 log.info("%s", unchanged[-1].message)
                 continue
             log.info("writing %s rows to %s", f"{item.summary.rows_loaded:,}", item.source.table)
+            steps.start(f"writing {item.summary.rows_loaded:,} rows to {item.source.table}")
             _write_one(con, item, sha)
+        steps.start("committing")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -40,12 +40,7 @@ from forecast.model_selection.demand import (
     restrict_choice,
     unsuited,
 )
-from forecast.model_selection.folds import (
-    RECONCILED,
-    CrossValidation,
-    check_left,
-    reconcile_folds,
-)
+from forecast.model_selection.folds import RECONCILED, CrossValidation, check_left, reconcile_folds
 from forecast.model_selection.selection import (
     SELECTED,
     apply_selection,
@@ -54,7 +49,13 @@ from forecast.model_selection.selection import (
     select_on,
 )
 from forecast.model_selection.weights import member_forecasts
-from forecast.models.base import Forecaster, check_series_frame, infer_freq, regularize
+from forecast.models.base import (
+    Forecaster,
+    check_known_series,
+    check_series_frame,
+    infer_freq,
+    regularize,
+)
 from forecast.schemas import (
     DEFAULT_LEVELS,
     DISCONTINUED,
@@ -315,6 +316,7 @@ class RevenueForecaster(BaseEstimator):
         missing = [c for c in (UNIQUE_ID, DS, H, *self.exog) if c not in future.columns]
         if missing:
             raise ValidationError(f"future frame: missing column(s) {missing}")
+        check_known_series(future[UNIQUE_ID], self.series_[UNIQUE_ID], "future frame")
         keep = future[[UNIQUE_ID, DS]].assign(**{DS: pd.to_datetime(future[DS])})
         reconciled = self.predict(int(future[H].max()), future)
         return pyfunc_output(reconciled.merge(keep, on=[UNIQUE_ID, DS]))

@@ -69,6 +69,25 @@ def check_series_frame(frame: pd.DataFrame, name: str = "series frame") -> pd.Da
     return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
 
 
+def check_known_series(ids: pd.Series, known: pd.Series, name: str) -> None:
+    """Refuse series ids a fitted model does not know, naming them and those it knows.
+
+    Raises:
+        ValidationError: ``name``: the unknown ids and the known ones (five of each at most).
+    """
+    known_ids = sorted(set(known.astype(str)))
+    unknown = sorted(set(ids.astype(str)) - set(known_ids))
+    if unknown:
+        raise ValidationError(
+            f"{name}: {len(unknown)} series id(s) the model does not know: {_listed(unknown)}; "
+            f"it forecasts {len(known_ids)} series: {_listed(known_ids)}")
+
+
+def _listed(ids: list[str], shown: int = 5) -> str:
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(repr(i) for i in ids[:shown]) + more
+
+
 def infer_freq(ds: pd.Series) -> str:
     """Infer a pandas frequency alias from the dates of a frame.
 

@@ -45,6 +45,7 @@ from forecast.pipeline import chain_outputs as outputs
 from forecast.pipeline.chain_outputs import STATE_FILE
 from forecast.pipeline.results import ChainResult
 from forecast.pipeline.steps import STEPS, Missing, Step
+from forecast.progress import ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -183,14 +184,14 @@ class _NotApplicable:
 
 
 def run_chain(config: Config, force: bool = False,
-              progress: Callable[[int, int], None] | None = None,
+              progress: ProgressCallback | None = None,
               until: str | None = None) -> ChainResult:
     """Run every step of the chain that is applicable and not up to date.
 
     Args:
         config: the job config.
         force: rerun every step, whatever the recorded fingerprints say.
-        progress: called as (steps done, steps).
+        progress: called as ``(steps done, steps, step)`` as each step starts.
         until: stop after this step (see :func:`build_steps` for the names).
 
     Returns:
@@ -206,6 +207,8 @@ def run_chain(config: Config, force: bool = False,
     needs, inputs, writers = step_needs(STEPS), step_inputs(STEPS), _entry_writers(STEPS)
     started = time.perf_counter()
     for index, step in enumerate(steps):
+        if progress is not None:
+            progress(index, len(steps), step.name)
         reason, needed = blocked.check(step, config, needs[step.name])
         fingerprint = None
         if reason is not None:
@@ -222,8 +225,8 @@ def run_chain(config: Config, force: bool = False,
             prints[step.name] = outputs.seen_downstream(fingerprint,
                                                         state[step.name]["outputs"])
         results.append(result)
-        if progress is not None:
-            progress(index + 1, len(steps))
+    if progress is not None:
+        progress(len(steps), len(steps), "done")
     reports = [f for r in results if r["step"].endswith("report")
                for f in state.get(r["step"], {}).get("files") or []]
     return ChainResult(workspace=str(config.workspace), steps=results, reports=reports,

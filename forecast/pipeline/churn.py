@@ -28,6 +28,7 @@ from forecast.io import catalog, warehouse
 from forecast.io.catalog import CHURN_MODEL, CHURN_SCORES, CUSTOMER_SNAPSHOTS, CUSTOMERS
 from forecast.models.churn_data import label_counts
 from forecast.pipeline.results import Result
+from forecast.progress import ProgressCallback, Steps
 from forecast.reports.charts import render_gains_png, render_reliability_png
 from forecast.schemas import CHURN_PROBA, LABEL
 
@@ -103,11 +104,18 @@ def _churn_training_frame(config: Config) -> pd.DataFrame:
         return con.execute(*build_snapshot_sql(con, config.features.customers, cutoffs)).df()
 
 
-def train_churn(config: Config) -> ChurnTrainResult:
-    """Train, calibrate and evaluate the churn model; log it to MLflow as ``churn-risk``."""
+def train_churn(config: Config, progress: ProgressCallback | None = None) -> ChurnTrainResult:
+    """Train, calibrate and evaluate the churn model; log it to MLflow as ``churn-risk``.
+
+    ``progress`` is called as ``(done, total, what)`` as each phase starts: reading the
+    training rows (labelled customers or snapshots), the candidates' fits, the MLflow logging.
+    """
     started = time.perf_counter()
+    steps = Steps(3, progress)
+    steps.start("reading the training rows")
     frame = _churn_training_frame(config)
     X, y = churn_training_set(frame, config.churn)
+    steps.start(f"fitting and calibrating the candidates on {len(X):,} rows")
     model = churn_model(config.churn).fit(X, y)
     held_out = model.validation_predictions_
     y_held, p_held = held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy()
@@ -117,6 +125,7 @@ def train_churn(config: Config) -> ChurnTrainResult:
     # The options the config leaves to the model (None) are logged with the model's values.
     params = {**config.churn.model_dump(mode="json"), **model.get_params(), "rows": len(X),
               "chosen": model.chosen_}
+    steps.start("logging the model to MLflow")
     with tracking.start_run(config.workspace, CHURN_MODEL.name, "train churn", params) as run:
         tracking.log_metrics(metrics)
         tracking.log_metrics({"threshold": model.threshold_})
@@ -130,6 +139,7 @@ def train_churn(config: Config) -> ChurnTrainResult:
             tracking.log_files([Path(c) for c in charts], "charts")
         uri = tracking.log_model(model, X.head(50), CHURN_MODEL.name)
         run_id = run.info.run_id
+    steps.finish()
     return ChurnTrainResult(
         model_uri=uri,
         run_id=run_id,

@@ -20,6 +20,7 @@ from forecast.io.ingest import check_sources, ingest_report
 from forecast.io.load import RemovedRows, UnchangedSource
 from forecast.io.staged import SourceSummary
 from forecast.pipeline.results import Result
+from forecast.progress import ProgressCallback, Steps
 from forecast.schemas import TOTAL
 from forecast.synth import generate_company
 
@@ -91,15 +92,21 @@ def synthesise(
     return SynthResult(**generate_company(options, Path(out_dir), progress))
 
 
-def check(config: Config) -> CheckResult:
-    """Validate every source of a config without writing anything."""
-    return CheckResult(sources=tuple(check_sources(config)))
+def check(config: Config, progress: ProgressCallback | None = None) -> CheckResult:
+    """Validate every source of a config without writing anything.
+
+    ``progress`` is called as ``(done, total, what)`` per source read and checked.
+    """
+    return CheckResult(sources=tuple(check_sources(config, progress=progress)))
 
 
-def ingest(config: Config) -> IngestResult:
-    """Load every source of a config into the workspace warehouse."""
+def ingest(config: Config, progress: ProgressCallback | None = None) -> IngestResult:
+    """Load every source of a config into the workspace warehouse.
+
+    ``progress`` is called as ``(done, total, what)`` per source read, checked and written.
+    """
     started = time.perf_counter()
-    report = ingest_report(config)
+    report = ingest_report(config, progress=progress)
     return IngestResult(
         workspace=str(config.workspace),
         warehouse=str(warehouse.warehouse_path(config.workspace)),
@@ -110,18 +117,26 @@ def ingest(config: Config) -> IngestResult:
     )
 
 
-def build_series(config: Config) -> SeriesResult:
-    """Build the series frame of ``config.features.series`` into the warehouse and Parquet."""
+def build_series(config: Config, progress: ProgressCallback | None = None) -> SeriesResult:
+    """Build the series frame of ``config.features.series`` into the warehouse and Parquet.
+
+    ``progress`` is called as ``(done, total, what)`` as building and exporting start.
+    """
     started = time.perf_counter()
     cfg = config.features.series
+    steps = Steps(2, progress)
     with warehouse.connect(config.workspace) as con:
+        grains = len(cfg.grains)
+        steps.start(f"building {cfg.freq} series ({grains} grain{'' if grains == 1 else 's'})")
         sql = build_series_sql(con, cfg, config.country)
         rows = catalog.write_select(con, SERIES, sql)
         _refuse_shared_ids(con)
         count, start, end = catalog.series_summary(con)
+        steps.start(f"writing {rows:,} rows to Parquet")
         path = catalog.export(con, SERIES,
                               catalog.export_path(config.workspace, SERIES, ".parquet",
                                                   "features"), order_by="unique_id, ds")
+    steps.finish()
     return SeriesResult(
         table=SERIES.name, rows=rows, series=count, start=str(start), end=str(end),
         freq=cfg.freq, grains=cfg.grains, parquet=str(path),
@@ -168,14 +183,17 @@ def check_cutoffs(cutoffs: list[date], last_order_day: date, origin: str) -> Non
             f"{latest.isoformat()}. Nothing was written; existing snapshots are unchanged")
 
 
-def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> SnapshotsResult:
+def build_customer_snapshots(config: Config, cutoffs: list | None = None,
+                             progress: ProgressCallback | None = None) -> SnapshotsResult:
     """Build point-in-time customer snapshots at each cutoff into the warehouse and Parquet.
 
     ``cutoffs`` default to ``features.customers.cutoffs``. Every cutoff must be on or before the
     day after the last order day (see :func:`check_cutoffs`); otherwise nothing is written and
-    the existing snapshots stay.
+    the existing snapshots stay. ``progress`` is called as ``(done, total, what)`` as building
+    and exporting start.
     """
     started = time.perf_counter()
+    steps = Steps(2, progress)
     cfg = config.features.customers
     origin = "--cutoff" if cutoffs else "features.customers.cutoffs in the config"
     cutoffs = list(cutoffs or cfg.cutoffs)
@@ -186,9 +204,11 @@ def build_customer_snapshots(config: Config, cutoffs: list | None = None) -> Sna
                 f"{warehouse.warehouse_path(config.workspace)}: no order has a customer_id, so "
                 "there are no customers to snapshot (map `customer_id` in the orders source)")
         check_cutoffs([_as_date(c) for c in cutoffs], _as_date(last_day), origin)
+        steps.start(f"building snapshots at {len(cutoffs)} cutoffs")
         sql = build_snapshot_sql(con, cfg, cutoffs)
         rows = catalog.write_select(con, CUSTOMER_SNAPSHOTS, sql)
         per_cutoff = catalog.snapshot_counts(con)
+        steps.start(f"writing {rows:,} rows to Parquet")
         path = catalog.export(con, CUSTOMER_SNAPSHOTS,
                               catalog.export_path(config.workspace, CUSTOMER_SNAPSHOTS,
                                                   ".parquet", "features"),

@@ -38,6 +38,7 @@ from forecast.io.report_files import write_report_files
 from forecast.io.report_reads import Warehouse
 from forecast.pipeline.reports_risk import read_risk_inputs
 from forecast.pipeline.results import ReportResult
+from forecast.progress import ProgressCallback, Steps
 from forecast.reports.document import metric_values
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs, ReportOptions, RiskInputs
@@ -240,7 +241,8 @@ def _with_notes(inputs: MonthlyInputs | RiskInputs, missing: Missing | None,
 
 def build_monthly_report(config: Config, month: str | None = None, lang: str | None = None,
                          formats: list[str] | None = None, out_dir: Path | None = None,
-                         missing: Missing | None = None) -> ReportResult:
+                         missing: Missing | None = None,
+                         progress: ProgressCallback | None = None) -> ReportResult:
     """Build the monthly sales report of ``month`` (YYYY-MM) and write its files.
 
     Args:
@@ -251,23 +253,29 @@ def build_monthly_report(config: Config, month: str | None = None, lang: str | N
         out_dir: folder for the files; default ``<workspace>/<reports.output_dir>``.
         missing: inputs a step of ``forecast run`` could not make on the data: input name ->
             (step, why); the sections that show them say so.
+        progress: called as ``(done, total, what)`` as reading, building and writing start.
 
     Returns:
         A summary: month, sections and their status, headline numbers, problems, file paths.
     """
     started = time.perf_counter()
     options = report_options(config, lang)
+    steps = Steps(3, progress)
+    steps.start("reading the warehouse")
     with warehouse.connect(config.workspace, read_only=True) as con:
         inputs = read_monthly_inputs(Warehouse(con), config, month)
+    steps.start("building the sections and charts")
     report = build_monthly(_with_notes(inputs, missing, MONTHLY_SECTIONS, options), options)
     suffix = "" if options.locale.lang == "en" else f".{options.locale.lang}"
+    steps.start("writing the files")
     files = _write(report, config, formats, out_dir, f"monthly-{report['month']}{suffix}")
+    steps.finish()
     return _summary(report, files, started)
 
 
 def build_risk_report(config: Config, lang: str | None = None, formats: list[str] | None = None,
-                      out_dir: Path | None = None, missing: Missing | None = None
-                      ) -> ReportResult:
+                      out_dir: Path | None = None, missing: Missing | None = None,
+                      progress: ProgressCallback | None = None) -> ReportResult:
     """Build the risk report as of the data's last day and write its files.
 
     Args:
@@ -275,16 +283,21 @@ def build_risk_report(config: Config, lang: str | None = None, formats: list[str
         lang: ``en`` or ``zh``; default ``reports.lang``.
         formats: any of html, md, json, xlsx; default ``reports.formats``.
         out_dir: folder for the files; default ``<workspace>/<reports.output_dir>``.
-        missing: as for :func:`build_monthly_report`.
+        missing, progress: as for :func:`build_monthly_report`.
 
     Returns:
         A summary: sections and their status, headline numbers, problems, file paths.
     """
     started = time.perf_counter()
     options = report_options(config, lang)
+    steps = Steps(3, progress)
+    steps.start("reading the warehouse")
     with warehouse.connect(config.workspace, read_only=True) as con:
         inputs = read_risk_inputs(Warehouse(con), config)
+    steps.start("building the sections and charts")
     report = build_risk(_with_notes(inputs, missing, RISK_SECTIONS, options), options)
     suffix = "" if options.locale.lang == "en" else f".{options.locale.lang}"
+    steps.start("writing the files")
     files = _write(report, config, formats, out_dir, f"risk-{report['data_through']}{suffix}")
+    steps.finish()
     return _summary(report, files, started)

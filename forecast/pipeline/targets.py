@@ -112,6 +112,7 @@ def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
     first_day, last_day = con.execute(
         f"SELECT min(order_date), max(order_date) FROM {ORDERS.sql}").fetchone()
     period = parse_period(text, last_day)
+    _refuse_past(period, first_day, last_day)
     forecast = _read_forecast(con, period)
     grains = _grains(con, config)
     forecast_grains = _forecast_grains(forecast, grains, config)
@@ -132,6 +133,24 @@ def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
              "history_window": f"{window_start} to {last_day}", "weeks_note": weeks_note,
              "levels": ["company", *grains]}
     return inputs, (grains, forecast_grains), period, notes
+
+
+def _refuse_past(period, first_day: date, last_day: date) -> None:
+    """Targets are set for a period that is not over: one that ends on or before the last order
+    day has its actual revenue, not a forecast to set targets from.
+
+    Raises:
+        ConfigError: naming the period, the orders' span and the periods that can be set.
+    """
+    if period.last_day > last_day:
+        return
+    following = parse_period("next", last_day)
+    raise ConfigError(
+        f"period {period.label} ({period.start} to {period.last_day}) is in the past: the "
+        f"orders run from {first_day} to {last_day}, so its revenue is known, not forecast. "
+        f"Targets are set for a period after the data: --period next ({following.label}) or "
+        f"any month or quarter that ends after {last_day}. To see how a past period did against "
+        f"its targets, run `forecast attainment --period {period.label}`")
 
 
 def _read_forecast(con, period) -> pd.DataFrame:

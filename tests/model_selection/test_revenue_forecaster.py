@@ -233,3 +233,20 @@ def test_without_selection_folds_candidates_are_averaged_and_forecast(make_panel
     assert (model.selection_.choice["weight"] == 0.5).all() and model.inflation_ == 1.0
     assert np.isfinite(out[["yhat_lo_80", "yhat_hi_80"]]).all().all()
     assert any("no backtest" in n and "OLS" in n for n in model.notes())
+
+
+def test_predict_frame_names_the_series_it_does_not_know(make_panel):
+    """A served model asked for series it was not trained on says which and which it knows
+    (it used to drop them without a word, or fail on their missing regressor values)."""
+    frame = make_panel(n_series=3, n_weeks=80, seed=2)[["unique_id", "ds", "y"]]
+    model = RevenueForecaster(CANDIDATES, h=2, levels=(80,), selection_folds=1).fit(frame)
+    future = model.predict(2)[["unique_id", "ds", "h"]]
+    assert len(model.predict_frame(future)) == len(future)
+    stranger = future.assign(unique_id=future["unique_id"].where(
+        future["unique_id"] != future["unique_id"].iloc[0], "store_99"))
+    known = sorted(frame["unique_id"].unique())
+    with pytest.raises(ValidationError) as caught:
+        model.predict_frame(stranger)
+    message = str(caught.value)
+    assert "1 series id(s) the model does not know: 'store_99'" in message
+    assert f"it forecasts 3 series: {', '.join(repr(k) for k in known)}" in message

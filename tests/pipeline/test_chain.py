@@ -73,6 +73,11 @@ def test_steps_the_data_cannot_support_are_marked_not_applicable(tmp_path, write
     assert steps["train churn"]["status"] == "not applicable"
     assert "customer_id" in steps["train churn"]["reason"]
     assert steps["ingest"]["status"] == "ran"
+    # Each step is announced as it starts, in the log (stderr is not a terminal here).
+    order = list(steps)
+    for index, name in enumerate(order):
+        assert f"chain steps: {index} of {len(order)}, {name}\n" in result.stderr, name
+    assert f"chain steps: {len(order)} of {len(order)}\n" in result.stderr
 
 
 def test_an_unknown_step_is_refused(tmp_path, write_config):

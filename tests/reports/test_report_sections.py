@@ -159,3 +159,15 @@ def test_key_accounts_come_from_customer_tiers_when_present(synthetic_config):
     assert rows["key account"]["current"] == pytest.approx(key)
     assert rows["other"]["current"] == pytest.approx(other)
     assert rows["key account"]["customers"] == key_customers
+
+
+def test_report_building_reports_its_steps(thin):
+    """Reading, building and writing a report are announced as they start (progress)."""
+    config = thin(COLUMNS)
+    for build in (lambda c, p: build_monthly_report(c, "2026-10", progress=p),
+                  lambda c, p: build_risk_report(c, progress=p)):
+        calls: list[tuple] = []
+        build(config, lambda *args, into=calls: into.append(args))
+        assert calls == [(0, 3, "reading the warehouse"),
+                         (1, 3, "building the sections and charts"),
+                         (2, 3, "writing the files"), (3, 3, "done")]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from forecast.cli import main
 from forecast.config import SynthOptions, TargetsConfig, load_config
-from forecast.errors import DataError, WorkspaceError
+from forecast.errors import ConfigError, DataError, WorkspaceError
 from forecast.pipeline import build_targets, run_demo
 
 MONTHS = pd.to_datetime(["2027-01-01", "2027-02-01", "2027-03-01"])
@@ -192,3 +192,17 @@ def test_cli_prints_the_summary_as_json_and_errors_without_traceback(workspace, 
     assert bad.exit_code == 2
     assert bad.stderr.startswith("error: period '2027-Q5'")
     assert "Traceback" not in bad.output
+
+
+def test_a_past_period_is_refused_as_past_not_as_a_short_forecast(workspace):
+    """``--period 2020-Q1`` used to advise forecasting with a horizon that reaches 2020."""
+    with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
+        first, last = con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+    for period in ("2020-Q1", f"{first:%Y-%m}"):
+        with pytest.raises(ConfigError) as caught:
+            build_targets(_config(workspace), period)
+        message = str(caught.value)
+        assert f"period {period} (" in message and "is in the past" in message
+        assert f"the orders run from {first} to {last}" in message
+        assert "--period next (" in message and f"forecast attainment --period {period}" in message
+        assert "predict revenue" not in message
