@@ -180,6 +180,14 @@ def write_select(con: duckdb.DuckDBPyConnection, dataset: Dataset, select: str |
     return outputs.write_table(con, dataset.name, select)
 
 
+def drop(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> bool:
+    """Drop the table if it exists; whether it did."""
+    if not exists(con, dataset):
+        return False
+    con.execute(f"DROP TABLE {dataset.sql}")
+    return True
+
+
 def export(con: duckdb.DuckDBPyConnection, dataset: Dataset, path: Path,
            order_by: str | None = None) -> Path:
     """Copy the table to Parquet or CSV (by the extension of ``path``), atomically."""

@@ -74,8 +74,7 @@ def withdraw(config: Config, recorded: dict | None, tables: tuple[Dataset, ...])
         return removed
     with warehouse.connect(config.workspace) as con:
         for dataset in tables:
-            if catalog.exists(con, dataset):
-                con.execute(f"DROP TABLE {dataset.sql}")
+            if catalog.drop(con, dataset):
                 removed.append(dataset.name)
     return removed
 

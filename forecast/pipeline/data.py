@@ -153,7 +153,7 @@ def _refuse_shared_ids(con) -> None:
     """
     shared = catalog.shared_series_ids(con)
     if shared:
-        con.execute(f"DROP TABLE {SERIES.sql}")
+        catalog.drop(con, SERIES)
         shown = "; ".join(f"{uid!r} is a {' and a '.join(grains)} series"
                           for uid, grains in shared)
         raise ValidationError(

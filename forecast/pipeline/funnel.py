@@ -17,13 +17,13 @@ from forecast import funnel
 from forecast.config import Config
 from forecast.errors import WorkspaceError
 from forecast.io import catalog, warehouse
+from forecast.io import decision_queries as queries
 from forecast.io.catalog import (
     ATTAINMENT,
     FUNNEL_CONVERSION,
     FUNNEL_PIPELINE,
     FUNNEL_WIN_RATES,
     OPPORTUNITIES,
-    ORDERS,
     REVENUE_FORECAST_PERIODS,
     TARGETS,
     Dataset,
@@ -160,8 +160,7 @@ def _read_opportunities(con: duckdb.DuckDBPyConnection, workspace: Path) -> pd.D
         raise WorkspaceError(
             f"{warehouse.warehouse_path(workspace)} has no opportunities table: add a source "
             "with `table: opportunities` to the config and run `forecast data ingest`")
-    frame = con.execute(
-        f"SELECT {', '.join(OPPORTUNITY_COLUMNS)} FROM {OPPORTUNITIES.sql}").df()
+    frame = queries.opportunities(con, OPPORTUNITY_COLUMNS)
     if frame.empty:
         raise WorkspaceError(f"the opportunities table of {warehouse.warehouse_path(workspace)} "
                              "is empty")
@@ -306,14 +305,7 @@ def _read_attainment_inputs(con: duckdb.DuckDBPyConnection, workspace: Path,
     if span is None:
         raise WorkspaceError(f"{warehouse.warehouse_path(workspace)} has no orders")
     period = parse_period(period_text, span[1])
-    targets = con.execute(
-        f"SELECT period, region, team, rep_id, target FROM {TARGETS.sql} "
-        "WHERE target IS NOT NULL").df()
-    actuals = con.execute(
-        "SELECT CAST(date_trunc('month', order_date) AS DATE) AS period, region, team, rep_id, "
-        f"sum(amount) AS actual FROM {ORDERS.sql} WHERE order_date >= ? AND order_date < ? "
-        "AND amount IS NOT NULL GROUP BY ALL",
-        [period.year_before().start, period.end]).df()
+    targets, actuals = queries.attainment_inputs(con, period.year_before().start, period.end)
     return period, span, targets, actuals
 
 

@@ -15,10 +15,10 @@ import pandas as pd
 from forecast.config import Config
 from forecast.errors import ConfigError, DataError, WorkspaceError
 from forecast.io import catalog, warehouse
+from forecast.io import decision_queries as queries
 from forecast.io.catalog import ORDERS, TARGETS, TARGETS_PLAN
 from forecast.io.catalog import REVENUE_FORECAST as WEEKLY
 from forecast.io.catalog import REVENUE_FORECAST_PERIODS as PERIODS
-from forecast.io.sql import Query, quote
 from forecast.io.targets_workbook import write_targets_workbook
 from forecast.periods import add_months
 from forecast.pipeline.results import Result
@@ -107,10 +107,10 @@ def build_targets(config: Config, period: str) -> TargetsResult:
 
 
 def _read_inputs(con: duckdb.DuckDBPyConnection, config: Config, text: str):
-    if not catalog.exists(con, ORDERS):
+    span = catalog.order_span(con)
+    if span is None:
         raise WorkspaceError("the warehouse has no orders: run `forecast data ingest` first")
-    first_day, last_day = con.execute(
-        f"SELECT min(order_date), max(order_date) FROM {ORDERS.sql}").fetchone()
+    first_day, last_day = span
     period = parse_period(text, last_day)
     _refuse_past(period, first_day, last_day)
     forecast = _read_forecast(con, period)
@@ -172,8 +172,7 @@ def _read_forecast(con, period) -> pd.DataFrame:
     counts = forecast.groupby("unique_id")["period"].transform("count")
     forecast = forecast[counts == needed].reset_index(drop=True)
     if not (forecast[GRAIN] == TOTAL).any():
-        reach = con.execute(f"SELECT max(period) FROM {PERIODS.sql} WHERE grain = ? "
-                            "AND period_type = 'month'", [TOTAL]).fetchone()[0]
+        reach = queries.last_forecast_month(con, TOTAL)
         covered = (f"the company forecast's last month is {reach:%Y-%m}" if reach
                    else "there is no company ('total') forecast")
         # The forecast there is fine, it ends too early: forecast run marks targets n/a.
@@ -186,9 +185,8 @@ def _read_forecast(con, period) -> pd.DataFrame:
 def _grains(con: duckdb.DuckDBPyConnection, config: Config) -> list[str]:
     """The configured grains (``targets.levels``), or region and team (and rep where targets
     name reps), keeping only grains whose key column has values in the orders."""
-    columns = catalog.columns(con, ORDERS)
-    filled = {grain for grain, column in _GRAIN_KEY.items() if column in columns and
-              con.execute(f"SELECT count({column}) FROM {ORDERS.sql}").fetchone()[0] > 0}
+    filled = {grain for grain, column in _GRAIN_KEY.items()
+              if queries.has_values(con, ORDERS, column)}
     if config.targets.levels is not None:
         empty = [grain for grain in config.targets.levels if grain not in filled]
         if empty:
@@ -196,8 +194,7 @@ def _grains(con: duckdb.DuckDBPyConnection, config: Config) -> list[str]:
                               f"values, so there are no {empty[0]} units; drop {empty[0]!r}")
         return list(config.targets.levels)
     grains = ["region", "team"]
-    if "rep_id" in catalog.columns(con, TARGETS) and \
-            con.execute(f"SELECT count(rep_id) FROM {TARGETS.sql}").fetchone()[0] > 0:
+    if queries.has_values(con, TARGETS, "rep_id"):
         grains.append("rep")
     return [grain for grain in grains if grain in filled]
 
@@ -223,14 +220,8 @@ def _revenue(con: duckdb.DuckDBPyConnection, grains: list[str], start: date, end
              by_month: bool = False) -> pd.DataFrame:
     """Net revenue of the orders from ``start`` to ``end`` (inclusive) per deepest unit; with
     ``by_month`` per month too, dated a year later (the month it is compared with)."""
-    dims = [quote(_GRAIN_KEY[grain]) for grain in grains]
-    if by_month:
-        dims.insert(0, "date_trunc('month', order_date) + INTERVAL 12 MONTH AS month")
-    select = ", ".join([*dims, "sum(amount) AS revenue"])
-    group = " GROUP BY ALL" if dims else ""
-    frame = con.execute(
-        f"SELECT {select} FROM {ORDERS.sql} WHERE order_date BETWEEN ? AND ?{group}",
-        [start, end]).df()
+    frame = queries.revenue_by(con, [_GRAIN_KEY[grain] for grain in grains], start, end,
+                               by_month)
     for column in _GRAIN_KEY.values():
         if column not in frame:
             frame[column] = None
@@ -247,34 +238,15 @@ def _read_weekly(con: duckdb.DuckDBPyConnection, config: Config, period
                       f"{config.features.series.freq})")
     if not catalog.exists(con, WEEKLY):
         return None, f"no {WEEKLY} table"
-    columns = catalog.columns(con, WEEKLY)
-    if "yhat_sd" in columns:
-        spread = "yhat_sd"
-    elif {"yhat_lo_80", "yhat_hi_80"} <= set(columns):
-        spread = "(yhat_hi_80 - yhat_lo_80) / (2 * 1.2815515655446004) AS yhat_sd"
-    else:
+    weekly = queries.forecast_weeks(con, list(_GRAIN_KEY.values()),
+                                    period.start - timedelta(days=7), period.end)
+    if weekly is None:
         return None, f"{WEEKLY} has neither yhat_sd nor an 80% interval"
-    keys = ", ".join(c for c in _GRAIN_KEY.values() if c in columns)
-    weekly = con.execute(
-        f"SELECT unique_id, grain, {keys + ', ' if keys else ''}ds, yhat, {spread} "
-        f"FROM {WEEKLY.sql} WHERE ds > ? AND ds < ?",
-        [period.start - timedelta(days=7), period.end]).df()
     return weekly, "weeks split by the weekly forecast"
 
 
 def _write_plan(con: duckdb.DuckDBPyConnection, plan: pd.DataFrame, label: str) -> int:
     """Replace this period's rows of the plan table, keeping other periods' rows."""
-    typed = ", ".join(
-        f"CAST({c} AS {'VARCHAR' if c in ('region', 'team', 'rep_id', 'parent_id') else 'DATE'})"
-        f" AS {c}" if c in ("region", "team", "rep_id", "parent_id", "start", "due", "month")
-        else c for c in plan.columns)
-    con.register("_targets_plan", plan)
-    select, params = f"SELECT {typed} FROM _targets_plan", {}
-    if catalog.exists(con, TARGETS_PLAN):
-        select = (f"SELECT * FROM {TARGETS_PLAN.sql} WHERE period <> $label "
-                  f"UNION ALL BY NAME {select}")
-        params = {"label": label}
-    catalog.write_select(con, TARGETS_PLAN, Query(select, params))
-    con.unregister("_targets_plan")
-    return int(con.execute(f"SELECT count(*) FROM {TARGETS_PLAN.sql} WHERE period = ?",
-                           [label]).fetchone()[0])
+    return queries.replace_plan_period(con, plan, label,
+                                       ("region", "team", "rep_id", "parent_id"),
+                                       ("start", "due", "month"))

@@ -14,9 +14,9 @@ import pandas as pd
 from forecast.config import Config, TiersConfig
 from forecast.errors import WorkspaceError
 from forecast.io import catalog, warehouse
+from forecast.io import decision_queries as queries
 from forecast.io.catalog import CHURN_SCORES, CUSTOMER_TIERS, ORDERS, TIER_SUMMARY
 from forecast.io.frames import export_workbook
-from forecast.io.sql import Params, Query, exact_sum
 from forecast.pipeline.results import Result
 from forecast.tiers import build_customer_tiers, summarise_tiers
 
@@ -66,60 +66,11 @@ class TiersResult(Result):
         return tuple(self.files)
 
 
-def build_measures_sql(as_of: date, config: TiersConfig) -> Query:
-    """SQL (its dates bound as parameters) of one row per customer with an order line before
-    ``as_of``.
-
-    Lines are netted per order (``order_id``; per customer and day where it is empty), so a
-    cancellation invoice is a negative order and counts in revenue, not in frequency. Sums are
-    exact and rows come in customer order, so the same orders give the same tiers, to the bit,
-    on every run (the chain compares its outputs' content).
-
-    Columns: ``customer_id``, ``first_order``, ``last_order`` (last order with positive net
-    amount; the last line of any sign for customers who only returned goods), ``recency_days``
-    (``as_of`` minus ``last_order``, so an order the day before is 1), ``frequency`` (orders
-    with positive net amount in the RFM window), ``monetary`` (net revenue in the RFM window),
-    ``revenue`` (net, ``[as_of - revenue_days, as_of)``) and ``revenue_prior`` (the window of
-    the same length before that).
-    """
-    p = Params()
-    day = p(as_of)
-    revenue_start = p(as_of - timedelta(days=config.revenue_days))
-    prior_start = p(as_of - timedelta(days=2 * config.revenue_days))
-    in_rfm = ("TRUE" if config.rfm_days is None else
-              f"order_date >= {p(as_of - timedelta(days=config.rfm_days))}")
-    last = "coalesce(max(order_date) FILTER (WHERE amount > 0), max(order_date))"
-    return p.query(f"""
-        WITH lines AS (
-            SELECT CAST(customer_id AS VARCHAR) AS customer_id, order_date, amount,
-                   coalesce(CAST(order_id AS VARCHAR), CAST(order_date AS VARCHAR)) AS order_key
-            FROM {ORDERS.sql}
-            WHERE customer_id IS NOT NULL AND amount IS NOT NULL AND order_date < {day}
-        ), baskets AS (
-            SELECT customer_id, order_key, min(order_date) AS order_date,
-                   {exact_sum("amount")} AS amount
-            FROM lines GROUP BY customer_id, order_key
-        )
-        SELECT customer_id,
-               min(order_date) AS first_order,
-               {last} AS last_order,
-               date_diff('day', {last}, {day}) AS recency_days,
-               count(*) FILTER (WHERE amount > 0 AND {in_rfm}) AS frequency,
-               coalesce({exact_sum("amount", in_rfm)}, 0) AS monetary,
-               coalesce({exact_sum("amount", f"order_date >= {revenue_start}")}, 0) AS revenue,
-               coalesce({exact_sum("amount", f"order_date >= {prior_start} AND order_date < "
-                                             f"{revenue_start}")}, 0) AS revenue_prior
-        FROM baskets GROUP BY customer_id
-        ORDER BY customer_id
-    """)
-
-
 def _default_as_of(con: duckdb.DuckDBPyConnection) -> date:
     if not catalog.exists(con, ORDERS):
         raise WorkspaceError("no orders table in the warehouse: ingest orders first "
                              "(`forecast data ingest --config ...`)")
-    last = con.execute(
-        f"SELECT max(order_date) FROM {ORDERS.sql} WHERE customer_id IS NOT NULL").fetchone()[0]
+    last = queries.last_customer_order(con)
     if last is None:
         raise WorkspaceError(
             "the orders hold no customer ids: tiers need them; map `customer_id` in the "
@@ -132,14 +83,10 @@ def _churn_risk(con: duckdb.DuckDBPyConnection, as_of: date):
     if not catalog.exists(con, CHURN_SCORES):
         return None, None, (f"no {CHURN_SCORES} table: every risk tier is unknown; run "
                             "`forecast score churn` to fill the value x risk matrix")
-    cutoff = con.execute(f"SELECT max(cutoff) FROM {CHURN_SCORES.sql} WHERE cutoff <= ?",
-                         [as_of]).fetchone()[0]
+    risk, cutoff = queries.latest_scores(con, as_of)
     if cutoff is None:
         return None, None, (f"{CHURN_SCORES} has no cutoff on or before {as_of}: every risk "
                             "tier is unknown")
-    risk = con.execute(
-        f"SELECT CAST(customer_id AS VARCHAR) AS customer_id, churn_proba, tier "
-        f"FROM {CHURN_SCORES.sql} WHERE cutoff = ?", [cutoff]).df()
     return risk, cutoff, None
 
 
@@ -223,7 +170,7 @@ def build_tiers(config: Config, as_of: date | None = None) -> TiersResult:
 
 def _tier_frames(con: duckdb.DuckDBPyConnection, cfg: TiersConfig, as_of: date):
     """Customer tiers and their summary as of a day, and where the risk tiers came from."""
-    measures = con.execute(*build_measures_sql(as_of, cfg)).df()
+    measures = con.execute(*queries.tier_measures_sql(as_of, cfg)).df()
     if measures.empty:
         raise WorkspaceError(f"no order with a customer id before {as_of}: nothing to tier; "
                              "pick a later --as-of or ingest orders with customer ids")

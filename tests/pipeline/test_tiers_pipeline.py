@@ -126,7 +126,7 @@ def test_files_hold_both_tables(tiny_workspace, tmp_path):
 
 def test_measures_over_all_history_when_rfm_days_is_null(tmp_path):
     from forecast.config.tiers import TiersConfig
-    from forecast.pipeline.tiers import build_measures_sql
+    from forecast.io.decision_queries import tier_measures_sql
 
     source = tmp_path / "orders.csv"
     source.write_text(ORDERS, encoding="utf-8")
@@ -134,7 +134,7 @@ def test_measures_over_all_history_when_rfm_days_is_null(tmp_path):
         con.execute("CREATE TABLE orders AS SELECT order_id, date AS order_date, "
                     "customer AS customer_id, amount FROM read_csv(?, header = true)",
                     [str(source)])
-        sql = build_measures_sql(date(2024, 7, 1), TiersConfig(rfm_days=None, revenue_days=30))
+        sql = tier_measures_sql(date(2024, 7, 1), TiersConfig(rfm_days=None, revenue_days=30))
         got = con.execute(*sql).df().set_index("customer_id")
     # B's order o4 of 03-01 now counts: two orders and 80 + 20.
     assert got["frequency"].tolist() == [2, 2, 0, 1]
@@ -308,11 +308,11 @@ def test_measures_are_the_same_to_the_bit_whatever_order_the_rows_are_added_in()
     steps for nothing (and made a chain test fail now and then). Amounts whose double sums
     depend on the order of addition give one answer in any order, and in customer order."""
     from forecast.config.tiers import TiersConfig
-    from forecast.pipeline.tiers import build_measures_sql
+    from forecast.io.decision_queries import tier_measures_sql
 
     amounts = [0.1, 0.2, 0.3, 1e16, -1e16, 0.7, 123.456, 1e-3] * 8
     assert sum(amounts) != sum(reversed(amounts))  # the doubles really depend on the order
-    sql = build_measures_sql(date(2024, 7, 1), TiersConfig(rfm_days=None, revenue_days=400))
+    sql = tier_measures_sql(date(2024, 7, 1), TiersConfig(rfm_days=None, revenue_days=400))
     rows = [(f"o{i}", date(2024, 1, 1), f"c{i % 3}", a) for i, a in enumerate(amounts)]
     rows += [("x", date(2024, 1, 2), "c0", float("nan"))]
     results = []
