@@ -95,6 +95,17 @@ def exclusions_at(frame: pd.DataFrame, candidates: Mapping[str, Forecaster]
                                    candidates)
 
 
+def demand_shares_at(frame: pd.DataFrame) -> Callable[[pd.Timestamp], pd.Series]:
+    """origin -> unique_id -> the share of each series' observed periods up to the origin that
+    had a sale (1 / ADI), to judge whether a silent series stopped or is only sporadic."""
+    dates = pd.to_datetime(frame[DS])
+
+    def at(origin: pd.Timestamp) -> pd.Series:
+        counts = demand_classes(frame[dates <= origin])
+        return counts["demands"] / counts["periods"].where(counts["periods"] > 0)
+    return at
+
+
 def calibration_groups(groups: pd.Series | None, classes: pd.Series,
                        candidates: Mapping[str, Forecaster]) -> pd.Series | None:
     """Calibration groups in which the series that specialists forecast stand apart by class.

@@ -35,6 +35,7 @@ from forecast.model_selection.demand import (
     REASON,
     calibration_groups,
     demand_note,
+    demand_shares_at,
     exclusions_at,
     needed,
     restrict_choice,
@@ -57,6 +58,7 @@ from forecast.models.base import (
     regularize,
 )
 from forecast.schemas import (
+    CUTOFF,
     DEFAULT_LEVELS,
     DISCONTINUED,
     DS,
@@ -145,7 +147,8 @@ class RevenueForecaster(BaseEstimator):
         groups = calibration_groups(_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
         rows, choices, selections = evaluate_selection(
             table, self.selection_folds, self.strategy, self.levels, groups,
-            self._regime(self._freq(frame)), exclusions_at(frame, active))
+            self._regime(self._freq(frame)), exclusions_at(frame, active),
+            demand_shares_at(frame))
         by_grain = None
         if hierarchy is not None and self.reconciler is not None:
             try:
@@ -201,7 +204,8 @@ class RevenueForecaster(BaseEstimator):
             freq = self._freq(frame)
             target = history_spans(regularize(check_series_frame(frame), freq))
             self.selection_ = select_on(self.backtest_, self.strategy, self.levels, groups,
-                                        self._regime(freq), target, pairs)
+                                        self._regime(freq), target, pairs,
+                                        demand_shares_at(frame)(self.backtest_[CUTOFF].min()))
             self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
                 cv.dropped) else total_error_inflation(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
@@ -320,8 +324,6 @@ class RevenueForecaster(BaseEstimator):
         keep = future[[UNIQUE_ID, DS]].assign(**{DS: pd.to_datetime(future[DS])})
         reconciled = self.predict(int(future[H].max()), future)
         return pyfunc_output(reconciled.merge(keep, on=[UNIQUE_ID, DS]))
-
-    # -- helpers ----------------------------------------------------------------------------
 
     def _freq(self, frame: pd.DataFrame) -> str:
         given = (getattr(m, "freq", None) for m in self.candidates.values())

@@ -46,8 +46,10 @@ class Selection:
         residuals: ``unique_id, ds, residual`` of the cross-fitted ensemble on the window (for
             MinT reconciliation).
         groups: unique_id -> calibration group, or None for one calibration of all series.
-        discontinued: series whose actuals were zero in every fold of the window: they are
-            forecast as zero (intervals too) and take no part in the choice or calibration.
+        discontinued: series whose actuals were zero in every fold of the window, where a
+            series selling as often as before the window would almost surely have sold (see
+            :func:`discontinued_series`): they are forecast as zero (intervals too) and take no
+            part in the choice or calibration.
         excluded: ``unique_id, model, reason`` of candidates given no weight for a series
             because no fold of the window exercised what they will do for it (see
             :func:`unvalidated`).
@@ -64,8 +66,8 @@ class Selection:
 
 def select_on(window: pd.DataFrame, strategy: str, levels,
               groups: pd.Series | None = None, regime: Regime | None = None,
-              target: pd.Series | None = None, exclude: pd.DataFrame | None = None
-              ) -> Selection:
+              target: pd.Series | None = None, exclude: pd.DataFrame | None = None,
+              demand: pd.Series | None = None) -> Selection:
     """Choose weights and calibrate intervals on backtest rows of some folds.
 
     Args:
@@ -79,10 +81,12 @@ def select_on(window: pd.DataFrame, strategy: str, levels,
             for a series only when every fold of the window had the regime it will have then.
         exclude: ``unique_id, model, reason`` of further pairs not to weigh (a candidate not
             made for a series' demand class, see ``model_selection.demand``).
+        demand: unique_id -> share of the periods before the window with a sale (see
+            :func:`discontinued_series`); None: any series without a sale in the window.
     """
     excluded = unvalidated(window, regime, target) if regime is not None else None
     excluded = _with_pairs(window, excluded, exclude)
-    discontinued = discontinued_series(window)
+    discontinued = discontinued_series(window, demand)
     stopped = window[window[UNIQUE_ID].isin(discontinued)]
     window = window[~window[UNIQUE_ID].isin(discontinued)]
     # A discontinued series is forecast as zero, so its residuals are its actuals (zero).
@@ -170,13 +174,26 @@ def choice_table(selection: Selection) -> pd.DataFrame:
     return pd.concat([selection.choice, excluded], ignore_index=True)
 
 
-def discontinued_series(window: pd.DataFrame) -> frozenset:
-    """Series present in every fold of a backtest window whose actuals are all zero there."""
+def discontinued_series(window: pd.DataFrame, demand: pd.Series | None = None,
+                        chance: float = 0.01) -> frozenset:
+    """Series that stopped selling: present in every fold of a backtest window, their actuals
+    all zero there, and, with ``demand`` (unique_id -> share of the periods before the window
+    with a sale, ``p``), so long without a sale that a series selling as often as before would
+    almost surely have sold: ``(1 - p) ** periods in the window < chance``.
+
+    A product sold every week that sells nothing for three folds has stopped; a lumpy one sold
+    once a month has not after 40 quiet days (a 26 % chance), and is forecast by its models.
+    """
     rows = window.dropna(subset=[Y])
     folds = rows.groupby(UNIQUE_ID, observed=True)[FOLD].nunique()
     largest = rows.assign(_abs=rows[Y].abs()).groupby(UNIQUE_ID, observed=True)["_abs"].max()
     every = folds == window[FOLD].nunique()
-    return frozenset(largest.index[(largest == 0) & every.reindex(largest.index)])
+    silent = largest.index[(largest == 0) & every.reindex(largest.index)]
+    if demand is None or not len(silent):
+        return frozenset(silent)
+    periods = rows[rows[UNIQUE_ID].isin(silent)].groupby(UNIQUE_ID, observed=True)[DS].nunique()
+    share = demand.reindex(periods.index).fillna(1.0).clip(0.0, 1.0)
+    return frozenset(periods.index[(1.0 - share) ** periods < chance])
 
 
 def _groups_of(frame: pd.DataFrame, groups: pd.Series | None) -> pd.Series:
@@ -227,6 +244,7 @@ def evaluate_selection(
     table: pd.DataFrame, selection_folds: int, strategy: str, levels,
     groups: pd.Series | None = None, regime: Regime | None = None,
     exclude: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
+    demand_at: Callable[[pd.Timestamp], pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score the selected forecast on every fold that has ``selection_folds`` folds before it.
 
@@ -240,6 +258,9 @@ def evaluate_selection(
             its choice is made for.
         exclude: origin -> pairs not to weigh for a choice made at that origin (see
             :func:`select_on`).
+        demand_at: origin -> each series' share of periods with a sale up to it; a choice's
+            window is judged on the history before its first origin (see
+            :func:`discontinued_series`).
 
     Returns:
         ``(rows, choices, selections)``: the scored rows of the candidates and of the selected
@@ -263,8 +284,9 @@ def evaluate_selection(
         rows = table[table[FOLD] == fold]
         target = rows.groupby(UNIQUE_ID, observed=True)[HISTORY].first() if regime else None
         pairs = exclude(rows[CUTOFF].iloc[0]) if exclude is not None else None
+        demand = demand_at(window[CUTOFF].min()) if demand_at is not None else None
         chosen = selections[fold] = select_on(window, strategy, levels, groups, regime, target,
-                                              pairs)
+                                              pairs, demand)
         scales = rows[[UNIQUE_ID, *[c for c in rows if c.startswith("scale_")]]].drop_duplicates(
             UNIQUE_ID)
         keys = rows.drop(columns=[c for c in rows if c.startswith("scale_")])

@@ -250,3 +250,31 @@ def test_predict_frame_names_the_series_it_does_not_know(make_panel):
     message = str(caught.value)
     assert "1 series id(s) the model does not know: 'store_99'" in message
     assert f"it forecasts 3 series: {', '.join(repr(k) for k in known)}" in message
+
+
+def test_a_sporadic_series_quiet_through_the_window_is_not_taken_for_stopped():
+    """A product sold about once in 60 days, silent through 3 folds of 13 days (39 days: a
+    52 % chance at its rate), is forecast by its models; one sold every day that falls silent
+    has stopped. Only the silence was looked at before, so both were forecast as zero."""
+    days = pd.date_range("2023-01-01", periods=400, freq="D")
+    sporadic = np.zeros(len(days))
+    sporadic[[20, 80, 150, 205, 270, 330]] = [5.0, 8.0, 4.0, 6.0, 7.0, 5.0]
+    stopped = np.r_[np.full(340, 10.0), np.zeros(60)]
+    frame = pd.concat([pd.DataFrame({"unique_id": "sporadic", "ds": days, "y": sporadic}),
+                       pd.DataFrame({"unique_id": "stopped", "ds": days, "y": stopped})])
+    model = RevenueForecaster(CANDIDATES, h=13, levels=(80,), selection_folds=3).fit(frame)
+    assert set(model.selection_.discontinued) == {"stopped"}
+    out = model.predict(13).set_index("unique_id")
+    assert out.loc["stopped", "discontinued"].all() and (out.loc["stopped", "yhat"] == 0).all()
+    assert not out.loc["sporadic", "discontinued"].any()
+
+
+def test_silence_is_judged_against_the_sales_rate_before_the_window():
+    from forecast.model_selection.selection import discontinued_series
+
+    window = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 30), "fold": 0,
+                           "ds": np.tile(pd.date_range("2024-01-01", periods=30), 2),
+                           "y": 0.0})
+    assert discontinued_series(window) == {"a", "b"}  # no rate known: silence is enough
+    rates = pd.Series({"a": 0.9, "b": 0.02})  # (0.1) ** 30 against (0.98) ** 30 = 0.55
+    assert discontinued_series(window, rates) == {"a"}
