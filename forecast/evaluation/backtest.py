@@ -170,8 +170,8 @@ def backtest(
             if failures is not None and name in failures:
                 continue
             try:
-                forecast = clone(model).fit(train).predict(spec.h, future_exog=exog,
-                                                           levels=spec.levels)
+                forecast = clone(model).fit_predict(train, spec.h, future_exog=exog,
+                                                    levels=spec.levels)
             except ValidationError as exc:
                 if failures is None:
                     raise

@@ -209,13 +209,40 @@ class Forecaster(BaseEstimator):
 
     def fit(self, frame: pd.DataFrame) -> Forecaster:
         """Learn from a long frame ``unique_id, ds, y`` (+ exogenous columns); returns self."""
+        self._fit(self._checked(frame))
+        return self
+
+    def _checked(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame checked and regular; records ``freq_``, ``last_ds_`` and ``n_series_``."""
         checked = check_series_frame(frame)
         self.freq_ = self.freq or infer_freq(checked[DS])
         checked = regularize(checked, self.freq_)
         self.last_ds_ = checked.groupby(UNIQUE_ID, sort=True, observed=True)[DS].max()
         self.n_series_ = len(self.last_ds_)
-        self._fit(checked)
-        return self
+        return checked
+
+    def fit_predict(
+        self,
+        frame: pd.DataFrame,
+        h: int,
+        future_exog: pd.DataFrame | None = None,
+        levels: Sequence[int | float] | None = DEFAULT_LEVELS,
+    ) -> pd.DataFrame:
+        """``fit(frame)`` then ``predict(h, future_exog, levels)``, as a backtest fold does; a
+        model that forecasts in the same pass as it fits (Prophet: no model round trip per
+        series) overrides ``_fit_predict``. Leaves the model fitted."""
+        checked = self._checked(frame)
+        h, future_exog, levels = self._predict_args(h, future_exog, levels)
+        out = self._fit_predict(checked, h, future_exog, levels)
+        return out[output_columns(levels)].reset_index(drop=True)
+
+    def _predict_args(self, h, future_exog, levels):
+        if int(h) < 1:
+            raise ValidationError(f"horizon h must be at least 1, got {h}")
+        if future_exog is not None:
+            future_exog = future_exog.copy()
+            future_exog[DS] = pd.to_datetime(future_exog[DS])
+        return int(h), future_exog, check_levels(levels)
 
     def predict(
         self,
@@ -236,13 +263,8 @@ class Forecaster(BaseEstimator):
         """
         if not hasattr(self, "freq_"):
             raise ValidationError(f"{type(self).__name__} is not fitted: call fit(frame) first")
-        if int(h) < 1:
-            raise ValidationError(f"horizon h must be at least 1, got {h}")
-        levels = check_levels(levels)
-        if future_exog is not None:
-            future_exog = future_exog.copy()
-            future_exog[DS] = pd.to_datetime(future_exog[DS])
-        out = self._predict(int(h), future_exog, levels)
+        h, future_exog, levels = self._predict_args(h, future_exog, levels)
+        out = self._predict(h, future_exog, levels)
         return out[output_columns(levels)].reset_index(drop=True)
 
     def regime(self, history: int, freq: str) -> Hashable:
@@ -273,3 +295,8 @@ class Forecaster(BaseEstimator):
 
     def _predict(self, h: int, future_exog: pd.DataFrame | None, levels: tuple[float, ...]):
         raise NotImplementedError
+
+    def _fit_predict(self, frame: pd.DataFrame, h: int, future_exog: pd.DataFrame | None,
+                     levels: tuple[float, ...]) -> pd.DataFrame:
+        self._fit(frame)
+        return self._predict(h, future_exog, levels)

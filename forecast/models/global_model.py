@@ -174,6 +174,14 @@ class GlobalForecaster(Forecaster):
         with threadpool_limits(self.n_threads, user_api="openmp"):
             return super().predict(h, future_exog, levels)
 
+    def fit_predict(self, frame: pd.DataFrame, h: int, future_exog=None,
+                    levels=DEFAULT_LEVELS) -> pd.DataFrame:
+        """Fit and forecast; see :meth:`Forecaster.fit_predict`."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(self.n_threads, user_api="openmp"):
+            return super().fit_predict(frame, h, future_exog, levels)
+
     def _fit(self, frame: pd.DataFrame) -> None:
         from sklearn.ensemble import HistGradientBoostingRegressor
 

@@ -1,176 +1,44 @@
 """Prophet, one model per series, fitted and predicted by an engine.
 
-The only module that imports prophet, and only inside functions, so importing forecast stays
-cheap. Fitted models are kept as Prophet's own JSON (``prophet.serialize.model_to_json``): that is
-what the per-series functions (:func:`fit_series`, :func:`predict_series`) send back from
+:class:`ProphetForecaster` keeps the fitted models as Prophet's own JSON
+(``prophet.serialize.model_to_json``): that is what the per-series functions of
+:mod:`forecast.models.prophet_series` (the only module that imports prophet) send back from
 wherever they run, what :meth:`ProphetForecaster.to_json` saves and what
 :meth:`ProphetForecaster.from_json` loads; the Stan backend is never pickled.
 
 The per-series loop goes through :meth:`forecast.engine.Engine.map_groups` of the engine in force
 (:func:`forecast.engine.use_engine`; by default this machine, ``n_jobs`` loky processes); the
-engine is never stored on the model. Prophet draws its predictive samples from numpy's global
-generator; each series' draws are seeded from its id and its forecast origin
-(:func:`series_seed`), so intervals are the same on every run and on every engine.
+engine is never stored on the model. A backtest fold fits and forecasts each series in one task
+(:meth:`ProphetForecaster.fit_predict`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 from collections.abc import Sequence
-from contextlib import contextmanager
 from functools import partial
 
-import numpy as np
 import pandas as pd
 
 from forecast.engine import Engine, LocalEngine, current_engine
 from forecast.errors import ValidationError
 from forecast.models.base import Forecaster, future_dates
-from forecast.schemas import (
-    DS,
-    UNIQUE_ID,
-    YHAT,
-    ProphetGrowth,
-    SeasonalityMode,
-    Y,
-    interval_columns,
+from forecast.models.prophet_series import (
+    FUTURE,
+    MODEL_JSON,
+    SEED,
+    fit_predict_series,
+    fit_schema,
+    fit_series,
+    output_schema,
+    predict_series,
+    series_seed,
 )
-
-_QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
-
+from forecast.schemas import DS, UNIQUE_ID, ProphetGrowth, SeasonalityMode, Y
 
 # Prophet's own options, shared by every series: the forecaster's parameters of these names.
 SETTINGS = ("growth", "seasonality_mode", "changepoint_prior_scale", "yearly_seasonality",
             "weekly_seasonality", "daily_seasonality", "uncertainty_samples", "flat_below")
-
-
-@contextmanager
-def quiet_stan():
-    """Silence cmdstanpy's and prophet's INFO lines for the duration of a block, then restore."""
-    from cmdstanpy.utils import get_logger
-
-    get_logger()  # cmdstanpy sets its level lazily on first use; do it before overriding.
-    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
-    previous = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, previous):
-            lg.setLevel(level)
-
-
-def _new_prophet(options: dict, observed: int | None = None):
-    """A Prophet with the options; a short linear-trend series (``observed`` periods) is flat."""
-    from prophet import Prophet
-
-    settings = options["settings"]
-    growth = settings["growth"]
-    if growth == "linear" and observed is not None and observed < settings["flat_below"]:
-        growth = "flat"
-    holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
-    if holidays is not None:
-        holidays[DS] = pd.to_datetime(holidays[DS])
-    model = Prophet(
-        growth=growth, seasonality_mode=settings["seasonality_mode"],
-        changepoint_prior_scale=settings["changepoint_prior_scale"],
-        yearly_seasonality=settings["yearly_seasonality"],
-        weekly_seasonality=settings["weekly_seasonality"],
-        daily_seasonality=settings["daily_seasonality"], holidays=holidays,
-        uncertainty_samples=0,
-    )
-    if options["country"]:
-        model.add_country_holidays(country_name=options["country"])
-    for regressor in options["regressors"]:
-        model.add_regressor(regressor)
-    return model
-
-
-MODEL_JSON, SEED = "_model", "_seed"
-
-
-def series_seed(uid: str, origin: pd.Timestamp) -> int:
-    """The seed of a series' predictive sampling: a stable hash of its id and its forecast
-    origin (its last date; in a backtest, the fold's), the same in every process and run."""
-    text = f"{uid}\x1f{pd.Timestamp(origin).isoformat()}"
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "little")
-
-
-def fit_series(group: pd.DataFrame, options: dict) -> pd.DataFrame:
-    """Fit one series' Prophet (runs wherever the engine runs it).
-
-    Args:
-        group: ``unique_id, ds, y`` (+ regressors, ``cap``, ``floor``) of one series.
-
-    Returns:
-        One row: ``unique_id, model`` (Prophet's JSON).
-    """
-    from prophet.serialize import model_to_json
-
-    uid = str(group[UNIQUE_ID].iloc[0])
-    frame = group.drop(columns=UNIQUE_ID)
-    with quiet_stan():
-        model = _new_prophet(options, len(frame)).fit(frame)
-    return pd.DataFrame({UNIQUE_ID: [uid], "model": [model_to_json(model)]})
-
-
-def predict_series(group: pd.DataFrame, levels: Sequence[float], samples: int) -> pd.DataFrame:
-    """Forecast one series' future rows with its Prophet JSON (runs wherever the engine runs
-    it); the intervals' sampling is seeded with the group's seed, so it is the same anywhere.
-
-    Args:
-        group: the series' future rows ``unique_id, ds`` (+ regressors, ``cap``, ``floor``),
-            its model JSON in ``_model`` (on one row at least) and its seed in ``_seed``.
-
-    Returns:
-        Frame ``unique_id, ds, yhat`` + interval columns for ``levels``.
-    """
-    from prophet.serialize import model_from_json
-
-    uid = str(group[UNIQUE_ID].iloc[0])
-    model_json = group[MODEL_JSON].dropna().iloc[0]
-    seed = int(group[SEED].iloc[0])
-    future = group.drop(columns=[UNIQUE_ID, MODEL_JSON, SEED])
-    with quiet_stan():
-        model = model_from_json(model_json)
-        piece = pd.DataFrame({UNIQUE_ID: uid, DS: future[DS].to_numpy()})
-        piece[YHAT] = model.predict(future)[YHAT].to_numpy()
-        if levels:
-            model.uncertainty_samples = samples
-            paths = _seeded_samples(model, future, seed)
-            for level in levels:
-                lo, hi = interval_columns(level)
-                piece[lo] = np.quantile(paths, 0.5 - level / 200, axis=1)
-                piece[hi] = np.quantile(paths, 0.5 + level / 200, axis=1)
-    return piece
-
-
-def _seeded_samples(model, future: pd.DataFrame, seed: int) -> np.ndarray:
-    """Prophet's predictive sample paths of ``yhat``, drawn from numpy's global generator (as
-    Prophet does) seeded with ``seed``; the generator's state is restored afterwards."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        return model.predictive_samples(future)[YHAT]
-    finally:
-        np.random.set_state(state)
-
-
-def _output_schema(levels: Sequence[float]):
-    import pyarrow as pa
-
-    fields = [(UNIQUE_ID, pa.string()), (DS, pa.timestamp("us")), (YHAT, pa.float64())]
-    fields += [(c, pa.float64()) for level in levels for c in interval_columns(level)]
-    return pa.schema(fields)
-
-
-def _fit_schema():
-    import pyarrow as pa
-
-    return pa.schema([(UNIQUE_ID, pa.string()), ("model", pa.string())])
 
 
 class ProphetForecaster(Forecaster):
@@ -182,7 +50,9 @@ class ProphetForecaster(Forecaster):
         changepoint_prior_scale: flexibility of the trend.
         yearly_seasonality, weekly_seasonality, daily_seasonality: "auto", True, False or a
             Fourier order.
-        uncertainty_samples: simulated paths the intervals are read from.
+        uncertainty_samples: simulated paths the intervals are read from; 0 (the default):
+            Normal intervals with the noise Prophet fitted, without simulation (in a
+            ``RevenueForecaster`` conformal intervals from the backtest replace them anyway).
         flat_below: a series with fewer observed periods than this gets a flat trend instead of
             a linear one (a new store's first weeks extrapolated over a quarter can go far
             below zero); 0 keeps every trend linear.
@@ -202,7 +72,7 @@ class ProphetForecaster(Forecaster):
         yearly_seasonality: bool | int | str = "auto",
         weekly_seasonality: bool | int | str = "auto",
         daily_seasonality: bool | int | str = False,
-        uncertainty_samples: int = 200,
+        uncertainty_samples: int = 0,
         flat_below: int = 0,
         holidays: pd.DataFrame | None = None,
         country: str | None = None,
@@ -236,6 +106,21 @@ class ProphetForecaster(Forecaster):
                 "holidays": holidays, "country": self.country,
                 "regressors": list(self.regressors)}
 
+    def _with_country_days(self, years: range) -> dict:
+        """The options with the country's public holidays of ``years`` made once, as special
+        days, instead of by every series' Prophet (``add_country_holidays``, about a tenth of
+        its time); Prophet builds the same frame, so the forecasts are the same."""
+        options = self._options()
+        if not options["country"]:
+            return options
+        from prophet.make_holidays import make_holidays_df
+
+        days = make_holidays_df(year_list=list(years), country=options["country"])
+        days = days.assign(**{DS: pd.to_datetime(days[DS]).dt.strftime("%Y-%m-%d")})
+        own = pd.DataFrame(options["holidays"]) if options["holidays"] else None
+        both = days if own is None else pd.concat([own, days], ignore_index=True)
+        return {**options, "holidays": both.to_dict("list"), "country": None}
+
     def _extra_columns(self) -> list[str]:
         return list(self.regressors) + (["cap"] if self.growth == "logistic" else [])
 
@@ -251,6 +136,13 @@ class ProphetForecaster(Forecaster):
         return "flat trend" if flat else "trend"
 
     def _fit(self, frame: pd.DataFrame) -> None:
+        data = self._history(frame)
+        fitted = self._engine().map_groups(data, [UNIQUE_ID], partial(
+            fit_series, options=self._options()), fit_schema())
+        self.models_ = dict(zip(fitted[UNIQUE_ID], fitted["model"], strict=True))
+
+    def _history(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The observed rows each series' Prophet is fitted on, checked."""
         extra = self._extra_columns()
         missing = [c for c in extra if c not in frame.columns]
         if missing:
@@ -262,10 +154,28 @@ class ProphetForecaster(Forecaster):
         if short:
             raise ValidationError(f"series frame: series {short[:5]} have fewer than 2 observed "
                                   "values; Prophet needs at least 2")
-        data = observed[[UNIQUE_ID, DS, Y, *extra, *floor]].astype({UNIQUE_ID: str})
-        fitted = self._engine().map_groups(data, [UNIQUE_ID], partial(
-            fit_series, options=self._options()), _fit_schema())
-        self.models_ = dict(zip(fitted[UNIQUE_ID], fitted["model"], strict=True))
+        return observed[[UNIQUE_ID, DS, Y, *extra, *floor]].astype({UNIQUE_ID: str})
+
+    def _fit_predict(self, frame: pd.DataFrame, h: int, future_exog, levels) -> pd.DataFrame:
+        """Fit and forecast each series in one task of the engine (see
+        :func:`fit_predict_series`); the models are kept as :meth:`fit` keeps them."""
+        history = self._history(frame)
+        future = self._future(h, future_exog)
+        seeds = future.drop_duplicates(UNIQUE_ID).set_index(UNIQUE_ID)[SEED]
+        data = pd.concat([history.assign(**{FUTURE: False}),
+                          future.drop(columns=MODEL_JSON).assign(**{FUTURE: True})],
+                         ignore_index=True)
+        data[SEED] = data[UNIQUE_ID].map(seeds).astype("int64")
+        import pyarrow as pa
+
+        schema = output_schema(levels).append(pa.field(MODEL_JSON, pa.string()))
+        years = range(history[DS].min().year, future[DS].max().year + 1)
+        out = self._engine().map_groups(data, [UNIQUE_ID], partial(
+            fit_predict_series, options=self._with_country_days(years), levels=levels,
+            samples=self.uncertainty_samples), schema)
+        firsts = out[out[MODEL_JSON].notna()]
+        self.models_ = dict(zip(firsts[UNIQUE_ID], firsts[MODEL_JSON], strict=True))
+        return self._in_order(out.drop(columns=MODEL_JSON))
 
     def _engine(self) -> Engine:
         """The engine of the block this runs in (:func:`forecast.engine.use_engine`), else this
@@ -273,25 +183,31 @@ class ProphetForecaster(Forecaster):
         return current_engine() or LocalEngine(n_jobs=self.n_jobs)
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
-        future = future_dates(self.last_ds_, h, self.freq_)
-        extra = self._extra_columns()
-        if extra:
-            future = self._attach(future, future_exog, extra)
-        out = self._engine().map_groups(self._with_models(future), [UNIQUE_ID], partial(
-            predict_series, levels=levels, samples=self.uncertainty_samples),
-            _output_schema(levels))
+        out = self._engine().map_groups(self._future(h, future_exog, self.models_), [UNIQUE_ID],
+                                        partial(predict_series, levels=levels,
+                                                samples=self.uncertainty_samples),
+                                        output_schema(levels))
+        return self._in_order(out)
+
+    def _in_order(self, out: pd.DataFrame) -> pd.DataFrame:
         id_map = {str(uid): uid for uid in self.last_ds_.index}
         out[UNIQUE_ID] = out[UNIQUE_ID].map(id_map)
         return out.sort_values([UNIQUE_ID, DS], kind="stable")
 
-    def _with_models(self, future: pd.DataFrame) -> pd.DataFrame:
-        """The future rows with each series' model JSON (on its first row only, so the JSON
-        travels once) and the seed of its sampling (:func:`series_seed`)."""
+    def _future(self, h: int, future_exog, models: dict | None = None) -> pd.DataFrame:
+        """The future rows (with their regressors) and each series' seed of its sampling
+        (:func:`series_seed`) and model JSON (on its first row only, so the JSON travels once;
+        None without ``models``)."""
+        future = future_dates(self.last_ds_, h, self.freq_)
+        extra = self._extra_columns()
+        if extra:
+            future = self._attach(future, future_exog, extra)
         future = future.astype({UNIQUE_ID: str}).reset_index(drop=True)
         ids = future[UNIQUE_ID]
         first = ~ids.duplicated()
         future[MODEL_JSON] = None
-        future.loc[first, MODEL_JSON] = ids[first].map(self.models_)
+        if models is not None:
+            future.loc[first, MODEL_JSON] = ids[first].map(models)
         origins = {str(uid): last for uid, last in self.last_ds_.items()}
         seeds = {uid: series_seed(uid, origins[uid]) for uid in ids[first]}
         future[SEED] = ids.map(seeds).astype("int64")

@@ -10,7 +10,7 @@ forecasts, and their sums per calendar month and quarter with a distribution (se
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from forecast.model_selection import RevenueForecaster
 from forecast.models.base import infer_freq
 from forecast.pipeline.results import Result
 from forecast.pipeline.revenue import future_frame, load_series
+from forecast.progress import ProgressCallback, Steps
 from forecast.schemas import DISCONTINUED, DS, GRAIN, UNIQUE_ID, Y
 
 
@@ -66,7 +67,7 @@ class RevenuePredictResult(Result):
 
 @on_engine
 def predict_revenue(config: Config, horizon: str | None = None, model_uri: str | None = None,
-                    progress: Callable[[int, int], None] | None = None
+                    progress: ProgressCallback | None = None
                     ) -> RevenuePredictResult:
     """Forecast the next ``horizon`` (default ``revenue.horizon``) with a registered model.
 
@@ -74,10 +75,10 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
         config: the job config.
         horizon: ``1Q``, ``13W``, ``3M``, ``90D`` ...
         model_uri: MLflow model URI; default the latest ``revenue-forecaster``.
-        progress: called as (steps done, steps).
+        progress: called as ``(steps done, steps, step)`` as each step starts.
     """
     started = time.perf_counter()
-    step = progress or (lambda done, total: None)
+    steps = Steps(4, progress)
     uri = model_uri or f"models:/{catalog.REVENUE_MODEL.name}/latest"
     model = tracking.load_model(uri, config.workspace)
     if not isinstance(model, RevenueForecaster):
@@ -85,18 +86,19 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
                              f"pass --model with a {catalog.REVENUE_MODEL.name} version")
     # One connection for the whole command: read the history and the future, write the results.
     with warehouse.connect(config.workspace) as con:
+        steps.start("reading the series")
         history, series = load_series(con, config)
         freq = infer_freq(history[DS])
         periods = horizon_periods(horizon or config.revenue.horizon, freq)
-        step(1, 4)
+        steps.start(f"forecasting {series[UNIQUE_ID].nunique():,} series {periods} periods ahead")
         forecast = model.predict(periods, future_frame(con, config, periods))
-        step(2, 4)
+        steps.start("summing months and quarters")
         keys = [c for c in series.columns if c != UNIQUE_ID]
         by_period = aggregate_to_periods(forecast, history[[UNIQUE_ID, DS, Y]], freq, keys,
                                          model.inflation_, model.levels)
-        step(3, 4)
+        steps.start("writing the tables and files")
         exports = _write(con, config, forecast, by_period)
-    step(4, 4)
+    steps.finish()
     coherence = 0.0 if model.hierarchy_ is None else coherence_error(forecast, model.hierarchy_)
     quarters = by_period[(by_period["period_type"] == "quarter")
                          & (by_period[GRAIN] == series[GRAIN].iloc[0])]

@@ -18,7 +18,8 @@ from forecast.config import EngineConfig, parse_config
 from forecast.engine import Engine, LocalEngine, current_engine, use_engine
 from forecast.engines import check_spark
 from forecast.errors import ConfigError
-from forecast.models.prophet_model import ProphetForecaster, series_seed
+from forecast.models.prophet_model import ProphetForecaster
+from forecast.models.prophet_series import series_seed
 
 
 def group_total(group: pd.DataFrame, scale: float) -> pd.DataFrame:

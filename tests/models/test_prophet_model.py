@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ValidationError
-from forecast.models.prophet_model import ProphetForecaster, quiet_stan
+from forecast.models.prophet_model import ProphetForecaster
+from forecast.models.prophet_series import quiet_stan
 
 pytest.importorskip("prophet")
 
@@ -116,3 +117,54 @@ def test_regime_changes_only_at_the_flat_trend_fallback():
     assert model.regime(5, "W") != model.regime(20, "W")
     assert model.regime(60, "W") == model.regime(120, "W")
     assert ProphetForecaster().regime(2, "W") == ProphetForecaster().regime(200, "W")
+
+
+@pytest.mark.parametrize("samples", [0, 60])
+def test_fit_predict_in_one_pass_is_fit_then_predict(panel, samples):
+    """A backtest fold fits and forecasts each series in one task (no model JSON round trip):
+    the same forecast and intervals as fit then predict, and the same fitted models."""
+    train = panel[panel["ds"] <= panel["ds"].max() - pd.Timedelta(weeks=8)]
+    future = panel[panel["ds"] > train["ds"].max()][["unique_id", "ds", "promo"]]
+    settings = {"uncertainty_samples": samples, "regressors": ("promo",), "n_jobs": 1}
+    separate = ProphetForecaster(**settings).fit(train)
+    expected = separate.predict(8, future_exog=future)
+    together = ProphetForecaster(**settings)
+    got = together.fit_predict(train, 8, future_exog=future)
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+    assert together.models_.keys() == separate.models_.keys()
+    pd.testing.assert_frame_equal(together.predict(8, future_exog=future), expected, rtol=1e-9)
+
+
+def test_without_sampling_intervals_are_normal_with_the_fitted_noise(panel):
+    train = panel[panel["ds"] <= panel["ds"].max() - pd.Timedelta(weeks=8)][
+        ["unique_id", "ds", "y"]]
+    model = ProphetForecaster(n_jobs=1).fit(train)
+    assert model.uncertainty_samples == 0
+    out = model.predict(8, levels=(80, 95))
+    half80 = (out["yhat_hi_80"] - out["yhat"]).groupby(out["unique_id"]).agg(["min", "max"])
+    np.testing.assert_allclose(half80["min"], half80["max"])  # one spread per series
+    np.testing.assert_allclose(out["yhat"] - out["yhat_lo_80"], out["yhat_hi_80"] - out["yhat"])
+    ratio = (out["yhat_hi_95"] - out["yhat"]) / (out["yhat_hi_80"] - out["yhat"])
+    np.testing.assert_allclose(ratio, 1.959964 / 1.281552, rtol=1e-5)
+    # The spread is the in-sample noise: about the residuals' standard deviation.
+    from prophet.serialize import model_from_json
+
+    fitted = model_from_json(model.models_["s0"])
+    history = train[train["unique_id"] == "s0"]
+    residual = history["y"].to_numpy() - fitted.predict(history[["ds"]])["yhat"].to_numpy()
+    sigma = (out.loc[out["unique_id"] == "s0", "yhat_hi_80"] - out.loc[
+        out["unique_id"] == "s0", "yhat"]).iloc[0] / 1.281552
+    assert sigma == pytest.approx(residual.std(), rel=0.15)
+
+
+def test_country_holidays_made_once_forecast_as_prophet_makes_them(panel):
+    """The one-pass path gives every series the country's holidays made once; Prophet's own
+    add_country_holidays (the fit path) makes the same days, so the forecasts are the same."""
+    train = panel[panel["ds"] <= panel["ds"].max() - pd.Timedelta(weeks=8)][
+        ["unique_id", "ds", "y"]]
+    holidays = pd.DataFrame({"holiday": "fair", "ds": pd.to_datetime(["2021-06-04"]),
+                             "lower_window": -1, "upper_window": 1})
+    settings = {"country": "US", "holidays": holidays, "n_jobs": 1}
+    expected = ProphetForecaster(**settings).fit(train).predict(8)
+    got = ProphetForecaster(**settings).fit_predict(train, 8)
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-9)

@@ -67,6 +67,11 @@ def test_predict_writes_coherent_forecasts_periods_and_files(workspace):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["periods"] == 26 and summary["coherence_error"] < 1e-6
+    for line in ("forecasting: 0 of 4, reading the series",
+                 f"forecasting: 1 of 4, forecasting {summary['series']:,} series 26 periods ahead",
+                 "forecasting: 2 of 4, summing months and quarters",
+                 "forecasting: 3 of 4, writing the tables and files", "forecasting: 4 of 4\n"):
+        assert line in result.stderr, line
     with duckdb.connect(str(path.parent / "warehouse.duckdb"), read_only=True) as con:
         _check_predicted_tables(con)
     sheets = pd.read_excel(path.parent / "outputs" / "revenue_forecast.xlsx", sheet_name=None)
