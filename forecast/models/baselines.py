@@ -175,13 +175,20 @@ def _season_positions(matrix: np.ndarray, m: int) -> np.ndarray:
 
     Returns:
         ``(series, m)`` matrix whose column ``j`` forecasts the ``j + 1``-th period after the
-        end; a position never observed takes the series' last observed value.
+        end; a position never observed takes the series' last observed value, and so does
+        every position of a series with less than a season observed. Its earliest periods are
+        not last year's same weeks but a young series' first ones (a new store's or company's
+        ramp-up): a forecast mixing them in for the later steps was the naive's for the first
+        steps and a quarter below it after (demo company, 39 weeks old: WAPE 0.31 against
+        0.21), a forecast no backtest fold of a young series had shown.
     """
     seasons = -(-matrix.shape[1] // m)
     padded = np.full((matrix.shape[0], seasons * m), np.nan)
     padded[:, -matrix.shape[1]:] = matrix
     by_season = padded.reshape(matrix.shape[0], seasons, m).transpose(0, 2, 1)
     last_season = _last_observed(by_season)
+    young = np.sum(~np.isnan(matrix), axis=1) < m
+    last_season[young] = np.nan
     return np.where(np.isnan(last_season), _last_observed(matrix)[:, None], last_season)
 
 

@@ -173,3 +173,23 @@ def test_a_series_shorter_than_a_season_gets_the_naive_forecast_and_spread(seaso
     got = got[got["unique_id"] == "young"].reset_index(drop=True)
     np.testing.assert_allclose(got["yhat"], naive["yhat"])
     np.testing.assert_allclose(got[hi] - got[lo], naive[hi] - naive[lo])
+
+
+@pytest.mark.parametrize("model", [SeasonalNaiveForecaster(freq="W-FRI"),
+                                   SeasonalGrowthForecaster(freq="W-FRI")])
+def test_under_a_season_of_history_every_step_is_the_last_value(model):
+    """A company 39 weeks old, ramping up: its first weeks are not last year's same weeks.
+    Steps 14..39 used to be those first weeks (a third of today's level); they are the last
+    value, as the first 13 steps are and as the model's regime ("last value") says."""
+    ds = pd.date_range("2024-01-05", periods=39, freq="W-FRI")
+    y = np.minimum(np.arange(1, 40) * 30.0, 900.0)  # ramp-up to 900 a week
+    young = pd.DataFrame({"unique_id": "young", "ds": ds, "y": y})
+    # Beside a series with three years, so the frame's grid is longer than a season.
+    old_ds = pd.date_range(ds[-1] - pd.Timedelta(weeks=155), periods=156, freq="W-FRI")
+    old = pd.DataFrame({"unique_id": "old", "ds": old_ds, "y": 500.0 + np.arange(156) % 52})
+    out = model.fit(pd.concat([young, old])).predict(39)
+    young_out = out[out["unique_id"] == "young"]
+    np.testing.assert_allclose(young_out["yhat"], 900.0)
+    assert model.regime(39, "W-FRI") == "last value"
+    old_out = out[out["unique_id"] == "old"]["yhat"].to_numpy()
+    assert old_out.std() > 1  # a series with three years stays seasonal
