@@ -65,11 +65,15 @@ def _last_origins(frame: pd.DataFrame, freq: str, h: int, n: int) -> tuple[pd.Ti
     return tuple(end - (h * k) * offset for k in range(n, 0, -1))
 
 
+def _rolling(frame: pd.DataFrame, name: str, kind: str, freq: str, h: int, note: str) -> Bed:
+    """A bed scored at its last three origins, a horizon apart."""
+    return Bed(name, kind, freq, h, _last_origins(frame, freq, h, 3), frame, note)
+
+
 def synth_intermittent() -> Bed:
     frame = beds.intermittent_demand(n_series=40, n_days=730, seed=0)[[UNIQUE_ID, DS, Y]]
-    return Bed("synth_intermittent", "intermittent", "D", 28,
-               _last_origins(frame, "D", 28, 3), frame,
-               "40 generated daily items, 10 per Syntetos-Boylan class")
+    return _rolling(frame, "synth_intermittent", "intermittent", "D", 28,
+                    "40 generated daily items, 10 per Syntetos-Boylan class")
 
 
 def superstore_weekly() -> Bed:
@@ -79,9 +83,8 @@ def superstore_weekly() -> Bed:
     frame = pd.DataFrame({UNIQUE_ID: raw["Sub-Category"] + "/" + raw["Region"], DS: week,
                           Y: raw["Sales"].astype(float)})
     frame = _grid(frame, "W-FRI")
-    return Bed("superstore_weekly", "intermittent", "W-FRI", 13,
-               _last_origins(frame, "W-FRI", 13, 3), frame,
-               "Superstore weekly sales, 17 sub-categories x 4 regions")
+    return _rolling(frame, "superstore_weekly", "intermittent", "W-FRI", 13,
+                    "Superstore weekly sales, 17 sub-categories x 4 regions")
 
 
 def online_retail_daily() -> Bed:
@@ -91,9 +94,8 @@ def online_retail_daily() -> Bed:
                           DS: pd.to_datetime(raw["InvoiceDate"]).dt.normalize(),
                           Y: (raw["Quantity"] * raw["Price"]).astype(float)})
     frame = _grid(frame, "D")
-    return Bed("online_retail_daily", "intermittent", "D", 28,
-               _last_origins(frame, "D", 28, 3), frame,
-               "Online Retail II daily sales by country (returns netted)")
+    return _rolling(frame, "online_retail_daily", "intermittent", "D", 28,
+                    "Online Retail II daily sales by country (returns netted)")
 
 
 def _first_weeks(frame: pd.DataFrame, histories: tuple[int, ...], h: int, name: str,
@@ -141,9 +143,8 @@ def decaying() -> Bed:
 
 def stopping_and_new() -> Bed:
     frame = beds.stopping_and_new(n_series=12, n_weeks=156, seed=0)[[UNIQUE_ID, DS, Y]]
-    return Bed("stopping_and_new", "new", "W-FRI", 13,
-               _last_origins(frame, "W-FRI", 13, 3), frame,
-               "generated seasonal series: 4 stopped a year ago, 4 started 13 weeks ago")
+    return _rolling(frame, "stopping_and_new", "new", "W-FRI", 13,
+                    "generated seasonal series: 4 stopped a year ago, 4 started 13 weeks ago")
 
 
 def favorita_new_stores() -> Bed:

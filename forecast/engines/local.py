@@ -35,7 +35,6 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -52,9 +51,9 @@ from forecast.engines.chunks import SnapshotChunks
 from forecast.errors import ValidationError
 from forecast.io import scores
 from forecast.models.churn import ChurnModel
+from forecast.progress import ProgressCallback
 
 ReasonMode = Literal["all", "at_risk", "none"]
-Progress = Callable[[int, int], None]
 DEFAULT_REVENUE_COLUMN = "revenue_365d"
 # Changes whenever chunks are cut differently, so an older run is never resumed by this code.
 CHUNKING = "position-ranges-v2"
@@ -94,7 +93,7 @@ class ScoringOptions:
 
 def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str | Path,
                 config: ChurnConfig, *, options: ScoringOptions | None = None,
-                progress: Progress | None = None, engine: Engine | None = None) -> dict:
+                progress: ProgressCallback | None = None, engine: Engine | None = None) -> dict:
     """Score the customers of one cutoff of a snapshot source into ``churn_scores``.
 
     Args:
@@ -151,7 +150,7 @@ def score_churn(con: duckdb.DuckDBPyConnection, model: ChurnModel, source: str |
 
 
 def _score_chunks(chunks: SnapshotChunks, scorer: ChunkScorer, run: tuple[str, set[int]],
-                  engine: Engine, progress: Progress | None) -> int:
+                  engine: Engine, progress: ProgressCallback | None) -> int:
     """Score the pending chunks on the engine and commit each, with its bookkeeping row, in
     chunk order (:func:`forecast.io.scores.write_chunk`)."""
     key, done = run

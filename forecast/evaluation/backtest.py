@@ -7,7 +7,7 @@ fold forecasts the ``h`` periods after its origin. Only data up to a cutoff is u
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +22,7 @@ from forecast.models.base import (
     regularize,
 )
 from forecast.models.baselines import season_length_for, tail_matrix
+from forecast.progress import ProgressCallback
 from forecast.schemas import (
     CUTOFF,
     DEFAULT_LEVELS,
@@ -126,7 +127,7 @@ def _fold_frames(frame: pd.DataFrame, cutoff: pd.Timestamp, spec: BacktestSpec, 
 
 def backtest(
     models: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
     failures: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of several forecasters on the same folds.

@@ -57,6 +57,7 @@ from forecast.models.base import (
     infer_freq,
     regularize,
 )
+from forecast.progress import ProgressCallback
 from forecast.schemas import (
     CUTOFF,
     DEFAULT_LEVELS,
@@ -121,12 +122,10 @@ class RevenueForecaster(BaseEstimator):
         self.cap_multiple = cap_multiple
         self.reconciler = reconciler
 
-    # -- evaluation -----------------------------------------------------------------------
-
     def cross_validation(
         self, frame: pd.DataFrame, hierarchy: Hierarchy | None = None,
         series: pd.DataFrame | None = None, n_windows: int = 1,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> CrossValidation:
         """Score the whole procedure on ``n_windows`` origins it never chose on.
 
@@ -164,8 +163,6 @@ class RevenueForecaster(BaseEstimator):
             rows = rows.merge(keys[[UNIQUE_ID, GRAIN]], on=UNIQUE_ID, how="left")
         return CrossValidation(table, rows, choices, by_grain, final, inflation,
                                pd.Timestamp(frame[DS].max()), dropped)
-
-    # -- fit and predict --------------------------------------------------------------------
 
     def fit(self, frame: pd.DataFrame, hierarchy: Hierarchy | None = None,
             series: pd.DataFrame | None = None,

@@ -78,8 +78,13 @@ class _IntermittentForecaster(Forecaster):
         out[bounds] = out[bounds].clip(lower=0.0)
         return out
 
+    # The statsforecast model class of a subclass whose model takes no parameter.
+    STATSFORECAST_MODEL: str = ""
+
     def _statsforecast_model(self):
-        raise NotImplementedError
+        import statsforecast.models  # slow: imported when fitting
+
+        return getattr(statsforecast.models, self.STATSFORECAST_MODEL)()
 
 
 def _mean_demand(model, y: np.ndarray) -> float:
@@ -97,10 +102,7 @@ class CrostonSBAForecaster(_IntermittentForecaster):
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
-    def _statsforecast_model(self):
-        from statsforecast.models import CrostonSBA  # slow: imported when fitting
-
-        return CrostonSBA()
+    STATSFORECAST_MODEL = "CrostonSBA"
 
 
 class TSBForecaster(_IntermittentForecaster):
@@ -137,10 +139,7 @@ class ADIDAForecaster(_IntermittentForecaster):
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
-    def _statsforecast_model(self):
-        from statsforecast.models import ADIDA  # slow: imported when fitting
-
-        return ADIDA()
+    STATSFORECAST_MODEL = "ADIDA"
 
 
 class IMAPAForecaster(_IntermittentForecaster):
@@ -151,7 +150,4 @@ class IMAPAForecaster(_IntermittentForecaster):
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
-    def _statsforecast_model(self):
-        from statsforecast.models import IMAPA  # slow: imported when fitting
-
-        return IMAPA()
+    STATSFORECAST_MODEL = "IMAPA"

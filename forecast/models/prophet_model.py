@@ -166,13 +166,10 @@ class ProphetForecaster(Forecaster):
                           future.drop(columns=MODEL_JSON).assign(**{FUTURE: True})],
                          ignore_index=True)
         data[SEED] = data[UNIQUE_ID].map(seeds).astype("int64")
-        import pyarrow as pa
-
-        schema = output_schema(levels).append(pa.field(MODEL_JSON, pa.string()))
         years = range(history[DS].min().year, future[DS].max().year + 1)
         out = self._engine().map_groups(data, [UNIQUE_ID], partial(
             fit_predict_series, options=self._with_country_days(years), levels=levels,
-            samples=self.uncertainty_samples), schema)
+            samples=self.uncertainty_samples), output_schema(levels, with_model=True))
         firsts = out[out[MODEL_JSON].notna()]
         self.models_ = dict(zip(firsts[UNIQUE_ID], firsts[MODEL_JSON], strict=True))
         return self._in_order(out.drop(columns=MODEL_JSON))

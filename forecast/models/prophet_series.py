@@ -182,11 +182,14 @@ def _seeded_samples(model, future: pd.DataFrame, seed: int) -> np.ndarray:
         np.random.set_state(state)
 
 
-def output_schema(levels: Sequence[float]):
+def output_schema(levels: Sequence[float], with_model: bool = False):
+    """The Arrow schema of the forecast rows (with ``with_model``: and each series' model
+    JSON, as :func:`fit_predict_series` returns them)."""
     import pyarrow as pa
 
     fields = [(UNIQUE_ID, pa.string()), (DS, pa.timestamp("us")), (YHAT, pa.float64())]
     fields += [(c, pa.float64()) for level in levels for c in interval_columns(level)]
+    fields += [(MODEL_JSON, pa.string())] if with_model else []
     return pa.schema(fields)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +156,7 @@ def train_churn(config: Config, progress: ProgressCallback | None = None) -> Chu
 
 
 def score_churn(config: Config, model_uri: str | None = None,
-                progress: Callable[[int, int], None] | None = None, force: bool = False
+                progress: ProgressCallback | None = None, force: bool = False
                 ) -> ChurnScoreResult:
     """Score the customers of the latest snapshot cutoff with a registered churn model.
 

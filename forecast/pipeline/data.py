@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -86,7 +86,7 @@ class SnapshotsResult(Result):
 
 
 def synthesise(
-    options: SynthOptions, out_dir: Path, progress: Callable[[int, int], None] | None = None
+    options: SynthOptions, out_dir: Path, progress: ProgressCallback | None = None
 ) -> SynthResult:
     """Generate the synthetic company into ``out_dir``."""
     return SynthResult(**generate_company(options, Path(out_dir), progress))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,7 @@ from forecast.io.catalog import CUSTOMERS, OPPORTUNITIES, ORDERS, SURVEYS, TARGE
 from forecast.pipeline.chain import run_chain
 from forecast.pipeline.data import SynthResult, synthesise
 from forecast.pipeline.results import Result
+from forecast.progress import ProgressCallback
 from forecast.schemas import CANONICAL_TABLES
 
 # Files of the synthetic company that map onto canonical tables (same basenames, same columns).
@@ -94,8 +95,8 @@ def demo_config(data_dir: Path, workspace: Path) -> Config:
 
 def run_demo(
     workspace: Path, options: SynthOptions | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    chain_progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
+    chain_progress: ProgressCallback | None = None,
     until: str | None = None,
 ) -> DemoResult:
     """Generate the sample company into a fresh workspace and run the whole chain on it.

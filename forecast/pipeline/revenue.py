@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from forecast.model_selection import CrossValidation, RevenueForecaster
 from forecast.model_selection.revenue import pyfunc_output
 from forecast.models.base import infer_freq
 from forecast.pipeline.results import Result
+from forecast.progress import ProgressCallback
 from forecast.reports.revenue_charts import render_accuracy_png, render_fan_png
 from forecast.schemas import DS, FOLD, GRAIN, MODEL, TOTAL, UNIQUE_ID, Y
 
@@ -181,7 +182,7 @@ def _track(config: Config, cv: CrossValidation | None, scores: tuple,
 
 
 @on_engine
-def train_revenue(config: Config, progress: Callable[[int, int], None] | None = None
+def train_revenue(config: Config, progress: ProgressCallback | None = None
                   ) -> RevenueTrainResult:
     """Cross-validate, fit and register the revenue forecaster; see the module doc."""
     started = time.perf_counter()

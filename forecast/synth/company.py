@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +14,7 @@ import pyarrow as pa
 from forecast import __version__
 from forecast.config import SynthOptions
 from forecast.io.chunked import ChunkedTableWriter, write_json
+from forecast.progress import ProgressCallback
 from forecast.synth import params
 from forecast.synth.columns import (
     CUSTOMERS_SCHEMA,
@@ -31,8 +31,6 @@ from forecast.synth.surveys import build_surveys
 from forecast.synth.targets import build_targets
 from forecast.synth.truth import seasonality_truth, truth_table
 from forecast.synth.world import World, build_world, products_table, reps_table
-
-Progress = Callable[[int, int], None]
 
 # Output name -> (file name without extension, schema; None: the table's own).
 OUTPUTS: dict[str, tuple[str, pa.Schema | None]] = {
@@ -162,7 +160,7 @@ def manifest(options: SynthOptions, world: World, outputs: OutputFiles) -> dict[
 
 
 def generate_company(
-    options: SynthOptions, out_dir: Path, progress: Progress | None = None
+    options: SynthOptions, out_dir: Path, progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
     """Generate a synthetic company into ``out_dir``.
 
