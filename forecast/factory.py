@@ -32,20 +32,25 @@ from forecast.models.intermittent import (
     IMAPAForecaster,
     TSBForecaster,
 )
+from forecast.models.parent_share import ParentShareForecaster
 from forecast.models.prophet_model import ProphetForecaster
 from forecast.models.statistical import ETSForecaster
+from forecast.models.statsforecast_family import FAMILIES, StatsForecastForecaster
 
 _BASELINES = {"naive": NaiveForecaster, "seasonal_naive": SeasonalNaiveForecaster,
               "seasonal_growth": SeasonalGrowthForecaster,
-              "moving_average": MovingAverageForecaster, "ets": ETSForecaster}
+              "moving_average": MovingAverageForecaster, "ets": ETSForecaster,
+              "parent_share": ParentShareForecaster}
 # Made for sporadic demand (erratic, intermittent, lumpy series): weighted only for those.
 _INTERMITTENT = {"croston_sba": CrostonSBAForecaster, "tsb": TSBForecaster,
                  "adida": ADIDAForecaster, "imapa": IMAPAForecaster}
 # The candidates of a config that names none: the intermittent ones are fitted only on data
 # with such series (see RevenueForecaster), so they cost nothing elsewhere.
 # Non-seasonal ETS is there for the level and trend of young, growing or decaying series.
+# parent_share is the cold start of series too young for the backtest (hierarchies only).
+# statsforecast's families (FAMILIES) are opt-in: see the config's description of candidates.
 DEFAULT_CANDIDATES = ("seasonal_naive", "seasonal_growth", "ets", "prophet", "global_hgb",
-                      *_INTERMITTENT)
+                      "parent_share", *_INTERMITTENT)
 _PROPHET_OPTIONS = ("growth", "seasonality_mode", "uncertainty_samples")
 _GLOBAL_OPTIONS = ("max_iter", "learning_rate", "min_samples_leaf", "loss", "scale_window",
                    "relative_window")
@@ -79,6 +84,8 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
             made[name] = _BASELINES[name](freq=freq)
         elif name in _INTERMITTENT:
             made[name] = _INTERMITTENT[name](freq=freq)
+        elif name in FAMILIES:
+            made[name] = StatsForecastForecaster(family=name, freq=freq)
         elif name == "prophet":
             made[name] = prophet(config, freq, horizon, country)
         elif name == "global_hgb":

@@ -53,6 +53,7 @@ ProphetGrowth = Literal["linear", "logistic", "flat"]
 SeasonalityMode = Literal["additive", "multiplicative"]
 BoostingLoss = Literal["absolute_error", "squared_error", "poisson"]
 ChurnCandidate = Literal["logistic", "gradient_boosting"]
+StatsForecastFamily = Literal["auto_ets", "auto_theta", "auto_arima", "mstl"]
 CalibrationMethod = Literal["auto", "sigmoid", "isotonic", "none"]
 # The group of every series, where a choice or a calibration is made for all series at once.
 ALL_SERIES = "__all__"

@@ -46,7 +46,9 @@ from forecast.models.intermittent import (
     IMAPAForecaster,
     TSBForecaster,
 )
+from forecast.models.parent_share import ParentShareForecaster
 from forecast.models.statistical import ETSForecaster
+from forecast.models.statsforecast_family import StatsForecastForecaster
 from forecast.models.prophet_model import ProphetForecaster
 
 # Packages whose estimators must all be in CASES.
@@ -119,6 +121,9 @@ CASES = {
     "adida": Case(ADIDAForecaster, fit_forecaster),
     "imapa": Case(IMAPAForecaster, fit_forecaster),
     "ets": Case(ETSForecaster, fit_forecaster),
+    "statsforecast": Case(lambda: StatsForecastForecaster(n_jobs=1), fit_forecaster),
+    "parent_share": Case(lambda: ParentShareForecaster(base=NaiveForecaster()), fit_forecaster,
+                         nested=("base__freq", "W-FRI")),
     "prophet": Case(lambda: ProphetForecaster(uncertainty_samples=0, n_jobs=1), fit_forecaster),
     "global": Case(lambda: GlobalForecaster(4, **FAST_BOOSTING), fit_forecaster),
     "horizon_blocks": Case(

@@ -15,8 +15,13 @@ def test_default_candidates_include_the_seasonal_naive_with_growth():
     made = build_candidates(RevenueConfig(), "W-FRI", 13, "US")
     # The models made for sporadic demand are candidates too; they are fitted only on data
     # with such series (tests/model_selection/test_demand_classes.py).
+    # parent_share is the cold start of series too young for the backtest; statsforecast's
+    # families are opt-in (their cost and accuracy: the config's description of candidates).
     assert list(made) == ["seasonal_naive", "seasonal_growth", "ets", "prophet", "global_hgb",
-                          "croston_sba", "tsb", "adida", "imapa"]
+                          "parent_share", "croston_sba", "tsb", "adida", "imapa"]
+    families = RevenueConfig(candidates=["auto_theta", "mstl", "auto_arima", "auto_ets"])
+    assert [m.family for m in build_candidates(families, "W-FRI", 13, None).values()] == [
+        "auto_theta", "mstl", "auto_arima", "auto_ets"]
     assert isinstance(made["seasonal_growth"], SeasonalGrowthForecaster)
     # Prophet flattens the trend of series shorter than two horizons unless told otherwise.
     assert made["prophet"].flat_below == 26

@@ -12,13 +12,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from forecast.errors import DataError
 from forecast.hierarchy import Hierarchy, Reconciler, accuracy_by_grain
 from forecast.model_selection.selection import SELECTED, Selection
 from forecast.models.base import Forecaster
-from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID
+from forecast.schemas import DS, FOLD, GRAIN, MODEL, UNIQUE_ID, H
 
 _log = logging.getLogger(__name__)
 RECONCILED = "selected_reconciled"
@@ -94,3 +95,25 @@ def check_left(candidates: Mapping[str, Forecaster], dropped: Mapping[str, str],
     if not set(candidates) - set(dropped):
         raise DataError("no candidate could be fitted: " + "; ".join(
             f"{name}: {reason}" for name, reason in dropped.items()))
+
+
+def series_keys(frame: pd.DataFrame, hierarchy: Hierarchy | None,
+                series: pd.DataFrame | None) -> pd.DataFrame:
+    """``unique_id`` (+ ``grain`` and key columns) of every series: ``series`` when given, else
+    the hierarchy's, else the frame's ids."""
+    if series is not None:
+        return series.reset_index(drop=True)
+    if hierarchy is not None:
+        return hierarchy.series.reset_index(drop=True)
+    return pd.DataFrame({UNIQUE_ID: pd.unique(frame[UNIQUE_ID])})
+
+
+def grain_groups(keys: pd.DataFrame) -> pd.Series | None:
+    """unique_id -> grain, the calibration group of each series; None without grains."""
+    return keys.set_index(UNIQUE_ID)[GRAIN] if GRAIN in keys else None
+
+
+def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:
+    """A reconciled forecast in the pyfunc's output types (nanosecond dates, 64-bit steps)."""
+    return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
+        {H: np.int64})

@@ -22,7 +22,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
@@ -31,6 +30,14 @@ from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
 from forecast.features.intermittency import DEMAND_CLASS, demand_classes
 from forecast.hierarchy import OLS, Hierarchy, Reconciler
 from forecast.hierarchy.periods import total_error_inflation
+from forecast.model_selection.cold_start import (
+    COLD_ONLY,
+    bind_parents,
+    cold_only,
+    cold_start_name,
+    cold_start_note,
+    with_cold_only,
+)
 from forecast.model_selection.demand import (
     REASON,
     calibration_groups,
@@ -41,7 +48,15 @@ from forecast.model_selection.demand import (
     restrict_choice,
     unsuited,
 )
-from forecast.model_selection.folds import RECONCILED, CrossValidation, check_left, reconcile_folds
+from forecast.model_selection.folds import (
+    RECONCILED,
+    CrossValidation,
+    check_left,
+    grain_groups,
+    pyfunc_output,
+    reconcile_folds,
+    series_keys,
+)
 from forecast.model_selection.selection import (
     SELECTED,
     apply_selection,
@@ -138,16 +153,18 @@ class RevenueForecaster(BaseEstimator):
             progress: called as (fits done, fits) by the backtest.
         """
         dropped: dict[str, str] = {}
-        active = self._active(frame)
+        candidates = bind_parents(self.candidates, hierarchy)
+        active = self._active(frame, candidates)
         table = backtest(active, self._with_caps(frame, frame),
                          self._spec(self.selection_folds + n_windows), progress, dropped)
         check_left(active, dropped)
-        keys = _series_keys(frame, hierarchy, series)
-        groups = calibration_groups(_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
+        keys = series_keys(frame, hierarchy, series)
+        groups = calibration_groups(grain_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
         rows, choices, selections = evaluate_selection(
             table, self.selection_folds, self.strategy, self.levels, groups,
-            self._regime(self._freq(frame)), exclusions_at(frame, active),
-            demand_shares_at(frame))
+            self._regime(self._freq(frame)),
+            with_cold_only(exclusions_at(frame, active), frame, cold_start_name(active)),
+            demand_shares_at(frame), cold_start_name(active))
         by_grain = None
         if hierarchy is not None and self.reconciler is not None:
             try:
@@ -182,17 +199,19 @@ class RevenueForecaster(BaseEstimator):
         """
         if not self.candidates:
             raise ValidationError("RevenueForecaster needs at least one candidate")
-        keys = _series_keys(frame, hierarchy, series)
+        keys = series_keys(frame, hierarchy, series)
         self.dropped_: dict[str, str] = dict(cv.dropped) if cv is not None else {}
         self.demand_classes_ = demand_classes(frame)
-        self.skipped_ = needed(self.candidates, self.demand_classes_[DEMAND_CLASS])
+        self.bound_ = bind_parents(self.candidates, hierarchy)
+        self.skipped_ = needed(self.bound_, self.demand_classes_[DEMAND_CLASS])
         window = self._selection_window(frame, cv)
         self.caps_ = self._caps(frame)
         self.models_ = self._fit_candidates(self._with_caps(frame, frame))
         self.backtest_ = window[window[MODEL].isin(list(self.models_))]
         classes = self.demand_classes_[DEMAND_CLASS]
-        pairs, groups = unsuited(classes, self.models_), calibration_groups(
-            _groups(keys), classes, self.models_)
+        pairs = pd.concat([unsuited(classes, self.models_), cold_only(
+            keys[UNIQUE_ID], cold_start_name(self.models_))], ignore_index=True)
+        groups = calibration_groups(grain_groups(keys), classes, self.models_)
         if self.selection_folds == 0:
             equal = equal_weights(keys[UNIQUE_ID], list(self.models_), groups)
             self.selection_ = replace(equal, choice=restrict_choice(equal.choice, pairs))
@@ -200,9 +219,10 @@ class RevenueForecaster(BaseEstimator):
         else:
             freq = self._freq(frame)
             target = history_spans(regularize(check_series_frame(frame), freq))
-            self.selection_ = select_on(self.backtest_, self.strategy, self.levels, groups,
-                                        self._regime(freq), target, pairs,
-                                        demand_shares_at(frame)(self.backtest_[CUTOFF].min()))
+            self.selection_ = replace(select_on(
+                self.backtest_, self.strategy, self.levels, groups, self._regime(freq), target,
+                pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min())),
+                cold_start=cold_start_name(self.models_))
             self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
                 cv.dropped) else total_error_inflation(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
@@ -223,10 +243,12 @@ class RevenueForecaster(BaseEstimator):
         notes += [demand] if demand else []
         excluded = self.selection_.excluded
         if excluded is not None and len(excluded):
-            excluded = excluded[~excluded["reason"].str.startswith(REASON)]
+            excluded = excluded[~excluded["reason"].str.startswith((REASON, COLD_ONLY))]
             for name, rows in excluded.groupby(MODEL):
                 notes.append(f"candidate {name} not weighted for {len(rows)} series: no backtest "
                              f"fold exercised its forecast (e.g. {rows['reason'].iloc[0]})")
+        cold = cold_start_note(self.series_[UNIQUE_ID], self.selection_)
+        notes += [cold] if cold else []
         if self.selection_.discontinued:
             notes.append(f"{len(self.selection_.discontinued)} series had no sales in any "
                          "selection fold: forecast as zero (column discontinued)")
@@ -243,7 +265,7 @@ class RevenueForecaster(BaseEstimator):
     def _fit_candidates(self, data: pd.DataFrame) -> dict[str, Forecaster]:
         """Every candidate not dropped, fitted on all the history; one that fails is dropped."""
         models = {}
-        for name, model in self.candidates.items():
+        for name, model in self.bound_.items():
             if name in self.dropped_ or name in self.skipped_:
                 continue
             try:
@@ -251,7 +273,7 @@ class RevenueForecaster(BaseEstimator):
             except ValidationError as exc:
                 self.dropped_[name] = f"final fit: {exc}"
                 log.warning("candidate %s dropped: it cannot fit all the history (%s)", name, exc)
-        check_left({name: model for name, model in self.candidates.items()
+        check_left({name: model for name, model in self.bound_.items()
                      if name not in self.skipped_}, self.dropped_, backtested=False)
         return models
 
@@ -259,7 +281,7 @@ class RevenueForecaster(BaseEstimator):
         if self.selection_folds == 0:
             return pd.DataFrame(columns=[FOLD, UNIQUE_ID, DS, MODEL, "y", YHAT])
         if cv is None:
-            active = self._active(frame)
+            active = self._active(frame, self.bound_)
             window = backtest(active, self._with_caps(frame, frame),
                               self._spec(self.selection_folds), failures=self.dropped_)
             check_left(active, self.dropped_)
@@ -326,11 +348,12 @@ class RevenueForecaster(BaseEstimator):
         given = (getattr(m, "freq", None) for m in self.candidates.values())
         return next((f for f in given if f), None) or infer_freq(frame[DS])
 
-    def _active(self, frame: pd.DataFrame) -> dict[str, Forecaster]:
-        """The candidates worth fitting on ``frame``: not those made for demand classes that
-        none of its series has (see ``model_selection.demand``)."""
-        skipped = needed(self.candidates, demand_classes(frame)[DEMAND_CLASS])
-        return {name: model for name, model in self.candidates.items() if name not in skipped}
+    def _active(self, frame: pd.DataFrame, candidates: Mapping[str, Forecaster]
+                ) -> dict[str, Forecaster]:
+        """The ``candidates`` worth fitting on ``frame``: not those made for demand classes
+        that none of its series has (see ``model_selection.demand``)."""
+        skipped = needed(candidates, demand_classes(frame)[DEMAND_CLASS])
+        return {name: model for name, model in candidates.items() if name not in skipped}
 
     def _regime(self, freq: str) -> Callable[[str, int], object]:
         """``(candidate, history) -> regime`` of the candidates (see ``Forecaster.regime``)."""
@@ -375,23 +398,3 @@ class RevenueForecaster(BaseEstimator):
         out = frame[columns].merge(self.series_, on=UNIQUE_ID, how="left")
         out[DISCONTINUED] = out[UNIQUE_ID].isin(self.selection_.discontinued)
         return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
-
-
-def _series_keys(frame: pd.DataFrame, hierarchy: Hierarchy | None,
-                 series: pd.DataFrame | None) -> pd.DataFrame:
-    if series is not None:
-        return series.reset_index(drop=True)
-    if hierarchy is not None:
-        return hierarchy.series.reset_index(drop=True)
-    return pd.DataFrame({UNIQUE_ID: pd.unique(frame[UNIQUE_ID])})
-
-
-def _groups(keys: pd.DataFrame) -> pd.Series | None:
-    """unique_id -> grain, the calibration group of each series; None without grains."""
-    return keys.set_index(UNIQUE_ID)[GRAIN] if GRAIN in keys else None
-
-
-def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:
-    """A reconciled forecast in the pyfunc's output types (nanosecond dates, 64-bit steps)."""
-    return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
-        {H: np.int64})

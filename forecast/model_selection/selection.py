@@ -12,7 +12,7 @@ fold it is scored on.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -53,6 +53,8 @@ class Selection:
         excluded: ``unique_id, model, reason`` of candidates given no weight for a series
             because no fold of the window exercised what they will do for it (see
             :func:`unvalidated`).
+        cold_start: the candidate that forecasts the series too young for the window (none of
+            their rows is in it); None: those take the mean weights of the others.
     """
 
     strategy: str
@@ -62,6 +64,7 @@ class Selection:
     groups: pd.Series | None = None
     discontinued: frozenset = frozenset()
     excluded: pd.DataFrame | None = None
+    cold_start: str | None = None
 
 
 def select_on(window: pd.DataFrame, strategy: str, levels,
@@ -220,7 +223,8 @@ def apply_selection(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFra
 
 
 def _combined(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
-    choice = extend_choice(selection.choice, forecasts[UNIQUE_ID].unique())
+    cold = selection.cold_start if selection.cold_start in set(forecasts[MODEL]) else None
+    choice = extend_choice(selection.choice, forecasts[UNIQUE_ID].unique(), cold)
     combined = combine_forecasts(forecasts, choice)
     if selection.calibrator is None:
         return combined
@@ -245,6 +249,7 @@ def evaluate_selection(
     groups: pd.Series | None = None, regime: Regime | None = None,
     exclude: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
     demand_at: Callable[[pd.Timestamp], pd.Series] | None = None,
+    cold_start: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score the selected forecast on every fold that has ``selection_folds`` folds before it.
 
@@ -261,6 +266,7 @@ def evaluate_selection(
         demand_at: origin -> each series' share of periods with a sale up to it; a choice's
             window is judged on the history before its first origin (see
             :func:`discontinued_series`).
+        cold_start: see :class:`Selection`.
 
     Returns:
         ``(rows, choices, selections)``: the scored rows of the candidates and of the selected
@@ -285,8 +291,8 @@ def evaluate_selection(
         target = rows.groupby(UNIQUE_ID, observed=True)[HISTORY].first() if regime else None
         pairs = exclude(rows[CUTOFF].iloc[0]) if exclude is not None else None
         demand = demand_at(window[CUTOFF].min()) if demand_at is not None else None
-        chosen = selections[fold] = select_on(window, strategy, levels, groups, regime, target,
-                                              pairs, demand)
+        chosen = selections[fold] = replace(select_on(
+            window, strategy, levels, groups, regime, target, pairs, demand), cold_start=cold_start)
         scales = rows[[UNIQUE_ID, *[c for c in rows if c.startswith("scale_")]]].drop_duplicates(
             UNIQUE_ID)
         keys = rows.drop(columns=[c for c in rows if c.startswith("scale_")])

@@ -149,12 +149,16 @@ def pick_strategy(table: pd.DataFrame, groups=None, exclude: pd.DataFrame | None
     return best[1], best[2]
 
 
-def extend_choice(choice: pd.DataFrame, ids) -> pd.DataFrame:
-    """The choice, plus mean weights for series it lacks (too short for the backtest)."""
+def extend_choice(choice: pd.DataFrame, ids, cold_start: str | None = None) -> pd.DataFrame:
+    """The choice, plus weights for the series it lacks (too short for the backtest): all on
+    the ``cold_start`` candidate when there is one (a young series forecast from its parent,
+    see ``forecast.models.parent_share``), else the mean weights of the others."""
     missing = sorted(set(ids) - set(choice[UNIQUE_ID]))
     if not missing:
         return choice
     means = choice.groupby(MODEL)[WEIGHT].mean()
+    if cold_start is not None:
+        means = pd.Series({cold_start: 1.0})
     extra = pd.DataFrame([(uid, model, weight) for uid in missing
                           for model, weight in means.items()], columns=[UNIQUE_ID, MODEL, WEIGHT])
     return pd.concat([choice, extra], ignore_index=True)

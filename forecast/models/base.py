@@ -29,6 +29,16 @@ def output_columns(levels: Sequence[int | float]) -> list[str]:
     return columns
 
 
+def forecast_schema(levels: Sequence[int | float]):
+    """The Arrow schema of forecast rows as an engine's workers return them (``unique_id`` as
+    text): the columns of :func:`output_columns`."""
+    import pyarrow as pa
+
+    fields = [(UNIQUE_ID, pa.string()), (DS, pa.timestamp("us")), (YHAT, pa.float64())]
+    fields += [(c, pa.float64()) for level in levels for c in interval_columns(level)]
+    return pa.schema(fields)
+
+
 def check_levels(levels: Sequence[int | float] | None) -> tuple[float, ...]:
     """Validate interval levels (percent, strictly between 0 and 100)."""
     levels = tuple(levels or ())

@@ -19,6 +19,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from forecast.models.base import forecast_schema
 from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 _QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
@@ -187,10 +188,8 @@ def output_schema(levels: Sequence[float], with_model: bool = False):
     JSON, as :func:`fit_predict_series` returns them)."""
     import pyarrow as pa
 
-    fields = [(UNIQUE_ID, pa.string()), (DS, pa.timestamp("us")), (YHAT, pa.float64())]
-    fields += [(c, pa.float64()) for level in levels for c in interval_columns(level)]
-    fields += [(MODEL_JSON, pa.string())] if with_model else []
-    return pa.schema(fields)
+    schema = forecast_schema(levels)
+    return schema.append(pa.field(MODEL_JSON, pa.string())) if with_model else schema
 
 
 def fit_schema():

@@ -30,7 +30,7 @@ from forecast.features.series import build_future_exogenous_sql
 from forecast.hierarchy import Hierarchy, build_hierarchy
 from forecast.io import catalog, warehouse
 from forecast.model_selection import CrossValidation, RevenueForecaster
-from forecast.model_selection.revenue import pyfunc_output
+from forecast.model_selection.folds import pyfunc_output
 from forecast.models.base import infer_freq
 from forecast.pipeline.results import Result
 from forecast.progress import ProgressCallback
