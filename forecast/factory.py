@@ -13,6 +13,7 @@ import pandas as pd
 
 from forecast.config import ChurnConfig, RevenueConfig
 from forecast.config.revenue import horizon_periods
+from forecast.errors import ConfigError
 from forecast.hierarchy import reconciler
 from forecast.model_selection import RevenueForecaster
 from forecast.model_selection.layout import FoldLayout, plan_layout
@@ -25,6 +26,7 @@ from forecast.models.baselines import (
 )
 from forecast.models.churn import ChurnModel
 from forecast.models.churn_data import build_training_set
+from forecast.models.customer_base import CustomerActivity, CustomerBaseForecaster
 from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster
 from forecast.models.intermittent import (
     ADIDAForecaster,
@@ -66,8 +68,8 @@ def _given(options: object, names: tuple[str, ...]) -> dict:
     return {name: value for name, value in values.items() if value is not None}
 
 
-def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: str | None
-                       ) -> dict[str, Forecaster]:
+def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: str | None,
+                       activity: CustomerActivity | None = None) -> dict[str, Forecaster]:
     """The configured candidate forecasters, unfitted, by name.
 
     The config's ``candidates``, or :data:`DEFAULT_CANDIDATES` when it names none.
@@ -77,6 +79,12 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
         freq: pandas frequency alias of the series.
         horizon: periods the global model forecasts directly (its lags start there).
         country: holiday country code for Prophet and the global model's calendar.
+        activity: the customers' purchase days behind each series, for ``customer_base``
+            (the BG/NBD + Gamma-Gamma customer-base model); without it that candidate cannot
+            be made.
+
+    Raises:
+        ConfigError: ``customer_base`` is configured without customer activity.
     """
     made: dict[str, Forecaster] = {}
     for name in config.candidates or DEFAULT_CANDIDATES:
@@ -84,6 +92,12 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
             made[name] = _BASELINES[name](freq=freq)
         elif name in _INTERMITTENT:
             made[name] = _INTERMITTENT[name](freq=freq)
+        elif name == "customer_base":
+            if activity is None:
+                raise ConfigError("revenue candidate customer_base needs the customers' "
+                                  "purchases behind each series (CustomerActivity); pass "
+                                  "activity, or leave customer_base out of the candidates")
+            made[name] = CustomerBaseForecaster(activity=activity, freq=freq)
         elif name in FAMILIES:
             made[name] = StatsForecastForecaster(family=name, freq=freq)
         elif name == "prophet":
@@ -103,7 +117,8 @@ def fold_layout(config: RevenueConfig, freq: str, history: int) -> FoldLayout:
 
 
 def revenue_forecaster(config: RevenueConfig, freq: str, country: str | None,
-                       layout: FoldLayout) -> RevenueForecaster:
+                       layout: FoldLayout, activity: CustomerActivity | None = None
+                       ) -> RevenueForecaster:
     """The configured revenue forecaster, unfitted, with the backtest ``layout``.
 
     Backtest origins forecast ``layout.h`` periods; the candidates are made to forecast the
@@ -114,7 +129,7 @@ def revenue_forecaster(config: RevenueConfig, freq: str, country: str | None,
     horizon = max(layout.h, horizon_periods(config.horizon, freq))
     cap = config.prophet.cap_multiple if config.prophet.growth == "logistic" else None
     return RevenueForecaster(
-        revenue_candidates(config, freq, horizon, country), h=layout.h, horizon=horizon,
+        revenue_candidates(config, freq, horizon, country, activity), h=layout.h, horizon=horizon,
         levels=tuple(config.levels), strategy=config.strategy,
         selection_folds=layout.selection_folds, step=layout.step,
         min_history=config.min_history, exog=tuple(config.regressors), cap_multiple=cap,

@@ -39,6 +39,7 @@ from forecast.models.baselines import (
 )
 from forecast.models.churn import ChurnModel
 from forecast.models.conformal import ConformalCalibrator
+from forecast.models.customer_base import CustomerActivity, CustomerBaseForecaster
 from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster
 from forecast.models.intermittent import (
     ADIDAForecaster,
@@ -47,9 +48,9 @@ from forecast.models.intermittent import (
     TSBForecaster,
 )
 from forecast.models.parent_share import ParentShareForecaster
+from forecast.models.prophet_model import ProphetForecaster
 from forecast.models.statistical import ETSForecaster
 from forecast.models.statsforecast_family import StatsForecastForecaster
-from forecast.models.prophet_model import ProphetForecaster
 
 # Packages whose estimators must all be in CASES.
 PACKAGES = ("forecast.models", "forecast.model_selection", "forecast.hierarchy")
@@ -77,6 +78,22 @@ def customers() -> tuple[pd.DataFrame, np.ndarray]:
                           "segment": rng.choice(["small", "large"], 200)})
     logit = 0.03 * (frame["recency_days"] - 100) + (frame["segment"] == "small")
     return frame, (rng.uniform(size=200) < 1 / (1 + np.exp(-logit))).astype(int)
+
+
+@functools.cache
+def panel_activity() -> CustomerActivity:
+    """Purchase days of 60 customers behind each series of :func:`weekly_panel`."""
+    rng = np.random.default_rng(0)
+    first = pd.Timestamp("2022-01-07")
+    rows = []
+    for i in range(3):
+        for c in range(60):
+            start = int(rng.integers(0, 300))
+            days = np.unique(np.r_[start, rng.integers(start, 728, rng.poisson(6))])
+            rows += [(f"s{i}", f"c{c}", first + pd.Timedelta(days=int(d)),
+                      float(rng.uniform(10, 50))) for d in days]
+    return CustomerActivity(pd.DataFrame(rows, columns=["unique_id", "customer_id", "ds",
+                                                        "amount"]))
 
 
 def fit_forecaster(model: Forecaster) -> Forecaster:
@@ -121,6 +138,7 @@ CASES = {
     "adida": Case(ADIDAForecaster, fit_forecaster),
     "imapa": Case(IMAPAForecaster, fit_forecaster),
     "ets": Case(ETSForecaster, fit_forecaster),
+    "customer_base": Case(lambda: CustomerBaseForecaster(panel_activity()), fit_forecaster),
     "statsforecast": Case(lambda: StatsForecastForecaster(n_jobs=1), fit_forecaster),
     "parent_share": Case(lambda: ParentShareForecaster(base=NaiveForecaster()), fit_forecaster,
                          nested=("base__freq", "W-FRI")),

@@ -20,7 +20,7 @@ from forecast.schemas import (
 RevenueCandidate = Literal["naive", "seasonal_naive", "seasonal_growth", "moving_average",
                            "ets", "prophet", "global_hgb", "croston_sba", "tsb", "adida",
                            "imapa", "auto_ets", "auto_theta", "auto_arima", "mstl",
-                           "parent_share"]
+                           "parent_share", "customer_base"]
 # Said of every option that configures an estimator: one source of defaults, the estimator's.
 _DEFAULT = "; default (null): the estimator's default"
 

@@ -26,12 +26,14 @@ from forecast.engines import on_engine
 from forecast.errors import ValidationError, WorkspaceError
 from forecast.evaluation.backtest import history_spans
 from forecast.evaluation.metrics import score_backtest
+from forecast.features.customer_activity import customer_activity_query, grain_keys
 from forecast.features.series import build_future_exogenous_sql
 from forecast.hierarchy import Hierarchy, build_hierarchy
 from forecast.io import catalog, warehouse
 from forecast.model_selection import CrossValidation, RevenueForecaster
 from forecast.model_selection.folds import pyfunc_output
 from forecast.models.base import infer_freq
+from forecast.models.customer_base import CustomerActivity
 from forecast.pipeline.results import Result
 from forecast.progress import ProgressCallback
 from forecast.reports.revenue_charts import render_accuracy_png, render_fan_png
@@ -103,6 +105,24 @@ def load_series(con: duckdb.DuckDBPyConnection, config: Config
     frame[regressors] = frame[regressors].astype(float)
     series = frame[[UNIQUE_ID, GRAIN, *keys]].drop_duplicates(UNIQUE_ID).reset_index(drop=True)
     return frame[[UNIQUE_ID, DS, Y, *regressors]], series
+
+
+def load_activity(con: duckdb.DuckDBPyConnection, series: pd.DataFrame) -> CustomerActivity:
+    """The customers' purchase days behind each series (see
+    ``forecast.features.customer_activity``), for the customer-base candidate.
+
+    Raises:
+        ValidationError: the orders have no customer_id.
+    """
+    if "customer_id" not in catalog.columns(con, catalog.ORDERS):
+        raise ValidationError("revenue candidate customer_base needs orders with a customer_id")
+    con.register("series_keys", series)
+    try:
+        query = customer_activity_query("series_keys", grain_keys(list(series[GRAIN].unique())),
+                                        catalog.ORDERS.name)
+        return CustomerActivity(con.execute(*query).df())
+    finally:
+        con.unregister("series_keys")
 
 
 def _key_columns(config: Config) -> set[str]:
@@ -192,7 +212,11 @@ def train_revenue(config: Config, progress: ProgressCallback | None = None
     # The structure is checked before any fit, so grains that do not nest fail at once.
     hierarchy = _hierarchy(frame, series, config.revenue.reconcile)
     layout = factory.fold_layout(config.revenue, freq, int(history_spans(frame).max()))
-    model = factory.revenue_forecaster(config.revenue, freq, config.country, layout)
+    activity = None
+    if "customer_base" in (config.revenue.candidates or ()):
+        with warehouse.connect(config.workspace, read_only=True) as con:
+            activity = load_activity(con, series)
+    model = factory.revenue_forecaster(config.revenue, freq, config.country, layout, activity)
     cv = None
     if layout.eval_folds:
         cv = model.cross_validation(frame, hierarchy, series, n_windows=layout.eval_folds,
