@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from warehouse_rows import refill
 
 from forecast.config import CustomerFeaturesConfig
 from forecast.features.catalogue import KEY_COLUMNS, LABEL_COLUMNS
@@ -87,12 +88,7 @@ def _snapshot(log: dict) -> pd.DataFrame:
     for every call: connecting anew each time would dominate the run time)."""
     rows = [[*log["orders"], (*SENTINEL, *[None] * 6)], log["surveys"], log["stages"]]
     for (table, columns), table_rows in zip(TABLES, rows, strict=True):
-        _CON.execute(f"DELETE FROM {table.name}")
-        if table_rows:
-            marks = ", ".join("?" for _ in columns)
-            _CON.executemany(
-                f"INSERT INTO {table.name} ({', '.join(columns)}, source, source_row) "
-                f"VALUES ({marks}, 't', ?)", [(*r, i) for i, r in enumerate(table_rows)])
+        refill(_CON, table, columns, table_rows)
     frame = _CON.execute(*build_snapshot_sql(_CON, CONFIG, [CUTOFF])).df()
     return frame.set_index("customer_id").sort_index()
 
