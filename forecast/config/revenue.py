@@ -127,11 +127,12 @@ class RevenueConfig(StrictModel):
         "(cold start: a series as its recent share of its parent's forecast, used for series too "
         "young for any backtest fold; left out without a hierarchy). Also available, not run by "
         "default: statsforecast's auto_theta, mstl, auto_ets and auto_arima, with their own "
-        "intervals, weighted only on folds with two seasons of history. By cost "
-        "(experiments/benchmarks/results/statsforecast_families.json) auto_theta and mstl cost "
-        "a fraction of prophet, auto_arima more than prophet on weekly data; by accuracy none "
-        "improved the selected forecast on Walmart or Favorita "
-        "(results/families_accuracy_<data>.json), so the default leaves them out")
+        "intervals, weighted only on folds with two seasons of history; auto_arima with a 52-week "
+        "season costs more than prophet; none improved the selected forecast on Walmart or "
+        "Favorita (experiments/benchmarks/results/families_accuracy_<data>.json), so the default "
+        "leaves them out; and customer_base (BG/NBD and Gamma-Gamma on each series' customers "
+        "plus new customers; needs orders with customer_id; far off at fine grains on the "
+        "generated company, so not a default)")
     strategy: SelectionStrategy = "auto"
     levels: tuple[int, ...] = (80, 95)
     reconcile: ReconcileMethod = Field(

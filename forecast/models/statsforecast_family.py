@@ -19,10 +19,11 @@ observations gets the last value with a random walk's spread; :meth:`regime` say
 selection weighs each regime on the folds where the model forecast the same way. A model that
 fails on a degenerate series (constant, all zero) falls back the same way.
 
-Cost decides what runs by default (see ``forecast.factory.DEFAULT_CANDIDATES``): on weekly data a
-52-period season makes AutoETS and AutoARIMA slower than the Prophet loop (statsforecast's own
-benchmark; ``experiments/benchmarks/results/statsforecast_families.json`` records ours), while
-AutoTheta and MSTL decompose the season once and stay cheap.
+None of them runs by default (see ``forecast.factory.DEFAULT_CANDIDATES``): on the shipped
+protocols adding them left the selected forecast unchanged or worse
+(``experiments/benchmarks/results/families_accuracy_<data>.json``), and AutoARIMA with a
+52-week season costs more than Prophet per series. ``bench_statsforecast_families.py`` measures
+their cost beside the Prophet forecaster.
 """
 
 from __future__ import annotations
@@ -148,12 +149,13 @@ def forecast_series(group: pd.DataFrame, family: StatsForecastFamily, season: in
     h = len(future)
     out = pd.DataFrame({UNIQUE_ID: future[UNIQUE_ID].to_numpy(), DS: future[DS].to_numpy()})
     regime = _regime(len(y), season)
+    # statsforecast names its interval columns by the level as given: lo-80, not lo-80.0.
+    keys = {level: int(level) if float(level).is_integer() else level for level in levels}
     made = None
     if regime != "last value":
         model = _model(family, season if regime == "seasonal" else 1)
         try:
-            made = model.forecast(y=y, h=h, level=[int(lv) if float(lv).is_integer() else lv
-                                                     for lv in levels])
+            made = model.forecast(y=y, h=h, level=list(keys.values()))
         except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
             made = None  # degenerate series (constant, all zero, ...): the last value
         if made is not None and not np.isfinite(made["mean"]).all():
@@ -163,9 +165,8 @@ def forecast_series(group: pd.DataFrame, family: StatsForecastFamily, season: in
         out[YHAT] = y[-1]
         return add_normal_intervals(out, sigma, levels)
     out[YHAT] = made["mean"]
-    for level in levels:
+    for level, key in keys.items():
         lo, hi = interval_columns(level)
-        key = int(level) if float(level).is_integer() else level
         out[lo], out[hi] = made[f"lo-{key}"], made[f"hi-{key}"]
     return out
 

@@ -208,14 +208,12 @@ def train_revenue(config: Config, progress: ProgressCallback | None = None
     started = time.perf_counter()
     with warehouse.connect(config.workspace, read_only=True) as con:
         frame, series = load_series(con, config)
+        activity = load_activity(con, series) if "customer_base" in (
+            config.revenue.candidates or ()) else None
     freq = infer_freq(frame[DS])
     # The structure is checked before any fit, so grains that do not nest fail at once.
     hierarchy = _hierarchy(frame, series, config.revenue.reconcile)
     layout = factory.fold_layout(config.revenue, freq, int(history_spans(frame).max()))
-    activity = None
-    if "customer_base" in (config.revenue.candidates or ()):
-        with warehouse.connect(config.workspace, read_only=True) as con:
-            activity = load_activity(con, series)
     model = factory.revenue_forecaster(config.revenue, freq, config.country, layout, activity)
     cv = None
     if layout.eval_folds:
