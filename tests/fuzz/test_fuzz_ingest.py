@@ -69,3 +69,16 @@ def test_malformed_sources_long(case):
 @given(case=st.one_of(csv_cases(), parquet_cases(), excel_cases()), mistakes=CONFIG_MISTAKES)
 def test_malformed_configs_long(case, mistakes):
     _check_config(case, mistakes)
+
+
+def test_a_carriage_return_inside_a_field_is_one_row():
+    """The generated CSV quotes a field holding a bare CR (RFC 4180), and the ingest reads it as one
+    field of one row: the case a newer Hypothesis drew, which the unquoted writer had made into
+    three rows that no reader could count as two."""
+    from fuzz_sources import Case, _csv_text
+
+    rows = [("2024-01-31", "a", "10", "10"), ("2024-01-31", "\r", "10", "10")]
+    content = _csv_text(rows, ",").encode()
+    assert b'"\r"' in content
+    case = Case("csv", content, rows, {"encoding": "auto", "delimiter": ","}, exact_rows=2)
+    _check_source(case)
