@@ -63,6 +63,19 @@ class BGNBDParams:
         """``[r, alpha, a, b]``."""
         return np.array([self.r, self.alpha, self.a, self.b])
 
+    # The purchase model's interface, shared with ParetoNBDParams (see customer_base).
+    def log_likelihood(self, frequency, recency, T) -> np.ndarray:
+        return bgnbd_log_likelihood(self, frequency, recency, T)
+
+    def p_alive(self, frequency, recency, T) -> np.ndarray:
+        return p_alive(self, frequency, recency, T)
+
+    def expected_purchases(self, frequency, recency, T, t) -> np.ndarray:
+        return conditional_expected_purchases(self, frequency, recency, T, t)
+
+    def new_customer_purchases(self, t) -> np.ndarray:
+        return new_customer_expected_purchases(self, t)
+
 
 @dataclass(frozen=True)
 class GammaGammaParams:
@@ -108,9 +121,9 @@ def check_rfm(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x, tx, T
 
 
-def _bgnbd_objective(log_params, x, tx, T, w, penalizer):
-    """Mean negative log-likelihood (+ penalty) of the BG/NBD and its gradient in log-params."""
-    r, alpha, a, b = params = np.exp(log_params)
+def _bgnbd_terms(params, x, tx, T):
+    """Each customer's BG/NBD log-likelihood and the weights of its two terms."""
+    r, alpha, a, b = params
     repeat = x > 0
     bx1 = b + np.maximum(x, 1) - 1
     a3 = -(r + x) * np.log(alpha + T)
@@ -121,6 +134,19 @@ def _bgnbd_objective(log_params, x, tx, T, w, penalizer):
     w3, w4 = e3 / mix, e4 / mix
     ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + gammaln(b + x)
           - gammaln(b) - gammaln(a + b + x) + top + np.log(mix))
+    return ll, w3, w4, bx1
+
+
+def bgnbd_log_likelihood(params: BGNBDParams, frequency, recency, T) -> np.ndarray:
+    """Each customer's BG/NBD log-likelihood (Fader, Hardie and Lee 2005, section 7)."""
+    x, tx, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    return _bgnbd_terms(params.as_array(), x, tx, T)[0]
+
+
+def _bgnbd_objective(log_params, x, tx, T, w, penalizer):
+    """Mean negative log-likelihood (+ penalty) of the BG/NBD and its gradient in log-params."""
+    r, alpha, a, b = params = np.exp(log_params)
+    ll, w3, w4, bx1 = _bgnbd_terms(params, x, tx, T)
     total = w.sum()
     value = -(w @ ll) / total + penalizer * np.sum(params ** 2)
     grads = np.stack([
@@ -151,10 +177,12 @@ def _gg_objective(log_params, x, m, w, penalizer):
     return value, grad
 
 
-def _minimise(objective, size: int, args: tuple, what: str) -> np.ndarray:
-    """Minimise ``objective`` (value and gradient) over log-parameters from lifetimes' start.
+def minimise_log_params(objective, size: int, args: tuple, what: str,
+                        gradient: bool = True) -> np.ndarray:
+    """Minimise ``objective`` over log-parameters from lifetimes' start.
 
-    L-BFGS-B with the analytic gradient and bounds that keep exp() finite; a run that ends
+    L-BFGS-B with bounds that keep exp() finite, on the objective's analytic gradient (it
+    returns value and gradient) or, with ``gradient=False``, a numerical one; a run that ends
     without its convergence flag is polished by Nelder-Mead from its end point.
 
     Raises:
@@ -162,12 +190,14 @@ def _minimise(objective, size: int, args: tuple, what: str) -> np.ndarray:
     """
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * size
     with np.errstate(all="ignore"):
-        result = minimize(objective, np.full(size, _START), args=args, jac=True,
+        result = minimize(objective, np.full(size, _START), args=args, jac=gradient or None,
                           method="L-BFGS-B", bounds=bounds,
                           options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 5000})
         if not (result.success and np.isfinite(result.fun)):
             start = result.x if np.isfinite(result.fun) else np.full(size, _START)
-            result = minimize(lambda z: objective(z, *args)[0], start, method="Nelder-Mead",
+            value = (lambda z: objective(z, *args)[0]) if gradient else (
+                lambda z: objective(z, *args))
+            result = minimize(value, start, method="Nelder-Mead",
                               bounds=bounds, options={"xatol": 1e-9, "fatol": 1e-13,
                                                       "maxiter": 20000, "maxfev": 40000})
     if not (result.success and np.isfinite(result.fun) and np.isfinite(result.x).all()):
@@ -208,7 +238,7 @@ def fit_bgnbd(frequency, recency, T, penalizer_coef: float = 0.0,
     patterns, inverse = np.unique(np.stack([x, tx, T], axis=1), axis=0, return_inverse=True)
     (x, tx, T), w = patterns.T, np.bincount(inverse.ravel(), weights=w)
     scale = 1.0 / T.max()
-    log_params = _minimise(_bgnbd_objective, 4,
+    log_params = minimise_log_params(_bgnbd_objective, 4,
                            (x, tx * scale, T * scale, w, float(penalizer_coef)), "BG/NBD")
     r, alpha, a, b = np.exp(log_params)
     fitted = BGNBDParams(float(r), float(alpha / scale), float(a), float(b))
@@ -243,7 +273,7 @@ def fit_gamma_gamma(frequency, monetary, penalizer_coef: float = 0.0,
         raise ValidationError("Gamma-Gamma: no customer has a repeat purchase; cannot fit")
     if (m[keep] <= 0).any():
         raise ValidationError("Gamma-Gamma: mean repeat-purchase values must be positive")
-    p, q, v = np.exp(_minimise(_gg_objective, 3, (x[keep], m[keep], w[keep],
+    p, q, v = np.exp(minimise_log_params(_gg_objective, 3, (x[keep], m[keep], w[keep],
                                                   float(penalizer_coef)), "Gamma-Gamma"))
     if q <= 1:
         raise ValidationError(f"Gamma-Gamma fit has q = {q:.3g} <= 1: the population mean spend "
@@ -337,11 +367,11 @@ def new_customer_expected_purchases(params: BGNBDParams, t) -> np.ndarray:
     return out
 
 
-def cohort_repeat_purchases(params: BGNBDParams, t) -> np.ndarray:
+def cohort_repeat_purchases(params, t) -> np.ndarray:
     """Expected repeat purchases in each period of new customers, one arriving per period.
 
     Args:
-        params: fitted BG/NBD parameters.
+        params: fitted purchase-model parameters (``BGNBDParams``, ``ParetoNBDParams``).
         t: edges of consecutive periods from the origin, ``t[0] = 0``, increasing.
 
     Returns:
@@ -354,7 +384,7 @@ def cohort_repeat_purchases(params: BGNBDParams, t) -> np.ndarray:
     share = (np.arange(_MOMENTS) + 0.5) / _MOMENTS
     arrival = t[:-1, None] + share[None, :] * np.diff(t)[:, None]  # (period, moment)
     since = np.clip(t[:, None, None] - arrival[None], 0, None)  # (edge, period, moment)
-    repeats = np.diff(new_customer_expected_purchases(params, since), axis=0)
+    repeats = np.diff(params.new_customer_purchases(since), axis=0)
     return repeats.mean(axis=2).sum(axis=1)
 
 

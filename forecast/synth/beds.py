@@ -9,6 +9,8 @@ run:
   interval ``adi`` and a gamma size with squared coefficient of variation ``cv2``.
 - :func:`decaying_base`: the weekly revenue of a young company whose customers came in one
   acquisition burst and leave at a constant rate: less than a year of history, no season yet.
+- :func:`decaying_base_orders`: the order lines of such a company, customer by customer, for
+  the models that forecast from the customers (``models.customer_base``).
 - :func:`stopping_and_new`: weekly series of which some stop (zero after a date, a discontinued
   product) and some start late (a store opened last quarter), beside steady seasonal ones.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.schemas import DS, TOTAL, UNIQUE_ID, Y
+from forecast.schemas import CUSTOMER_ID, DS, TOTAL, UNIQUE_ID, Y
 
 # (mean inter-demand interval, squared CV of the sizes) in the middle of each demand class.
 DEMAND_CLASSES: dict[str, tuple[float, float]] = {
@@ -73,6 +75,41 @@ def decaying_base(n_weeks: int = 40, seed: int = 0, burst_customers: int = 5000,
     revenue = np.array([rng.gamma(2.0, 25.0, int(n)).sum() for n in active])
     return pd.DataFrame({UNIQUE_ID: TOTAL, DS: pd.date_range(start, periods=n_weeks,
                                                                  freq="W-FRI"), Y: revenue})
+
+
+def decaying_base_orders(n_weeks: int = 80, seed: int = 0, burst_customers: int = 4000,
+                         weekly_new: float = 5.0, weekly_churn: float = 0.03,
+                         weekly_purchases: float = 0.6, mean_spend: float = 50.0,
+                         start: str = "2024-01-01") -> pd.DataFrame:
+    """Order lines of a company whose customers came in a burst over its first four weeks,
+    then a trickle of ``weekly_new`` a week, and leave as time passes.
+
+    Each customer buys on arrival, then as a Poisson process of a rate drawn from a gamma
+    (shape 1.5, mean ``weekly_purchases`` a week) until they leave, after an exponential
+    lifetime of the same hazard ``weekly_churn`` for everyone, whether they buy or not; each
+    purchase is worth a gamma amount (shape 4) around the customer's own mean, lognormal
+    around ``mean_spend``. Nothing of this is the BG/NBD's own story (customers who leave only
+    right after a purchase, at rates that differ between them).
+
+    Returns:
+        ``customer_id, ds, amount``, a line per purchase (``ds`` a day), sorted by ``ds``.
+    """
+    rng = np.random.default_rng(seed)
+    days = 7.0 * n_weeks
+    arrival = np.r_[rng.uniform(0, 28, burst_customers),
+                    rng.uniform(28, days, int(weekly_new * (n_weeks - 4)))]
+    n = len(arrival)
+    rate = rng.gamma(1.5, weekly_purchases / 1.5 / 7, n)
+    leave = np.minimum(arrival + rng.exponential(7 / weekly_churn, n), days)
+    repeats = rng.poisson(rate * np.maximum(leave - arrival, 0))
+    who = np.r_[np.arange(n), np.repeat(np.arange(n), repeats)]
+    when = np.r_[arrival, arrival[who[n:]] + rng.uniform(0, 1, len(who) - n)
+                 * (leave - arrival)[who[n:]]]
+    spend = rng.lognormal(np.log(mean_spend) - 0.18, 0.6, n)  # 0.18 = 0.6^2 / 2: mean kept
+    frame = pd.DataFrame({CUSTOMER_ID: who.astype(str),
+                          DS: pd.Timestamp(start) + pd.to_timedelta(np.floor(when), "D"),
+                          "amount": rng.gamma(4.0, spend[who] / 4.0)})
+    return frame.sort_values(DS, kind="stable", ignore_index=True)
 
 
 def stopping_and_new(n_series: int = 12, n_weeks: int = 156, seed: int = 0,
