@@ -134,8 +134,9 @@ class RevenueConfig(StrictModel):
         "Gamma-Gamma, on each series' customers plus new customers; needs orders with "
         "customer_id; 39 weeks ahead it is far ahead of every series-only model on a decaying "
         "base and 9 % behind Prophet on the demo company's growing, seasonal total, "
-        "experiments/benchmarks/results/customer_base.json; far off at fine grains on the "
-        "generated company, so not a default)")
+        "experiments/benchmarks/results/customer_base.json; in the generated company's "
+        "backtest on a par with ETS at every grain, product line WAPE 0.761 against 0.750; "
+        "not a default: it reads every order line's customer and helps where bases decay)")
     strategy: SelectionStrategy = "auto"
     levels: tuple[int, ...] = (80, 95)
     reconcile: ReconcileMethod = Field(

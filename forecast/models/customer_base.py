@@ -159,8 +159,12 @@ class CustomerBaseForecaster(Forecaster):
     Per series, the purchase model and Gamma-Gamma are fitted on its own customers when ``MIN_REPEAT`` of
     them bought again; otherwise on the customers of all series pooled, and when those cannot
     fit either the forecaster raises a ``ValidationError`` (the ``RevenueForecaster`` drops
-    the candidate and names the reason). A Gamma-Gamma that fits neither (or has ``q <= 1``)
-    gives way to the series' empirical mean spend per repeat purchase; ``fits_`` tells which.
+    the candidate and names the reason). Gamma-Gamma is fitted on the series' own customers
+    only, and where it cannot be (fewer than ``MIN_REPEAT`` repeat customers, ``q <= 1``) the
+    series' empirical mean spend per repeat purchase stands in; ``fits_`` tells which. A
+    pooled spend model mixed the series' grains: a customer's purchase of one product line is
+    worth a fraction of their purchase from the company, and on the generated company the
+    pooled fit (``q`` near 1) put 23,000 on every product line's purchase.
 
     Intervals are normal around the expectation: the series' period-to-period differences'
     spread over sqrt(2) (one period's noise), widened as ``sqrt(1 + step / window)`` like the
@@ -220,8 +224,8 @@ class CustomerBaseForecaster(Forecaster):
             except ValidationError as exc:
                 raise ValidationError(f"series {uid!r}: no purchase model fits its {len(own)} "
                                       f"customers nor those of all series ({exc})") from None
-            try:
-                gamma, spend_source = _fit_or_pool(_fit_spend, own, customers, pool, "spend")
+            try:  # spend is the series' own: series of other grains spend on other scales
+                gamma, spend_source = _fit_spend(own), "own"
             except ValidationError:
                 gamma, spend_source = None, "empirical"
             state = _series_state(own, edges[name], purchases, _spend(own, gamma),

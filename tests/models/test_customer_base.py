@@ -221,6 +221,27 @@ def test_each_series_gets_its_own_fit():
     np.testing.assert_allclose(got["yhat"], both["yhat"])
 
 
+def test_a_series_too_small_for_its_own_spend_model_keeps_its_own_spend_scale():
+    """A product line of a dozen customers, its purchases worth a twentieth of the total's:
+    too few repeat buyers for a Gamma-Gamma of its own, it takes its empirical mean spend,
+    not a spend model pooled with the total's customers (which put every product line's
+    purchase at the company's scale: on the generated company, 23,000 a purchase)."""
+    raw, _, frame = decaying()
+    line = raw[raw["customer_id"].isin(raw["customer_id"].unique()[:12])].assign(
+        unique_id="line", amount=lambda d: d["amount"] / 20)
+    activity = CustomerActivity(pd.concat([raw, line]))
+    line_series = series_of(line)
+    history = pd.concat([frame.iloc[:52], line_series[line_series["ds"] < frame["ds"].iloc[52]]])
+    model = CustomerBaseForecaster(activity).fit(history)
+    fits = model.fits_.set_index("unique_id")
+    assert fits.loc["line", "spend"] == "empirical" and fits.loc["total", "spend"] == "own"
+    assert fits.loc["line", "spend_mean"] < fits.loc["total", "spend_mean"] / 5
+    got = model.predict(13)
+    per_week = got.loc[got["unique_id"] == "line", "yhat"].mean()
+    recent = line_series[line_series["ds"] < frame["ds"].iloc[52]]["y"].tail(26).sum() / 26
+    assert per_week < 3 * recent
+
+
 def test_monthly_periods_start_on_the_first_and_forecast_the_decay():
     """Twelve months after the burst, the nine whole months simulated after them ahead; the
     acquisition window is a quarter: 3 months."""
