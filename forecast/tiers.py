@@ -37,8 +37,11 @@ Rules, in the order they are applied:
   positive, reaches ``potential_min_revenue`` and the ``potential_min_quantile`` quantile of
   the positive revenues (linear interpolation; by default the median customer), and either
   grew by at least ``potential_growth`` over the prior window or the prior window had no
-  positive revenue (new or won back); otherwise *regular* (including everyone with zero or
-  negative revenue).
+  positive revenue (new or won back); also *potential*, where the measures hold an
+  ``expected_value`` (the customer-base model's expected spend over the next window of the same
+  length), a customer with positive revenue whose expected value reaches that floor and the
+  revenue times ``1 + potential_growth`` (the model sees them growing: a recent customer
+  buying often); otherwise *regular* (including everyone with zero or negative revenue).
 * **Risk tier** is the churn tier (high, medium, low) where a churn score is given, else
   ``unknown``; the **action** is ``config.actions["<value tier>|<risk tier>"]``.
 """
@@ -183,7 +186,8 @@ def classify_value(measures: pd.DataFrame, share_before: pd.Series,
     """Value tiers: key account, potential or regular (rules in the module docstring).
 
     Args:
-        measures: ``revenue, revenue_prior`` per customer.
+        measures: ``revenue, revenue_prior`` per customer, and ``expected_value`` (missing
+            values: no expectation) when there is one.
         share_before: from :func:`pareto_shares`.
         config: ``key_account_share``, ``key_account_min_revenue``, ``potential_growth``,
             ``potential_min_quantile``, ``potential_min_revenue``.
@@ -199,7 +203,12 @@ def classify_value(measures: pd.DataFrame, share_before: pd.Series,
                 float(np.quantile(positive, config.potential_min_quantile)) if positive.size else 0)
     sized = (revenue > 0) & (revenue >= floor)
     growing = (prior <= 0) | (np.nan_to_num(growth, nan=-np.inf) >= config.potential_growth)
-    return np.select([key, sized & growing], ["key account", "potential"],
+    potential = sized & growing
+    if "expected_value" in measures.columns:
+        expected = np.nan_to_num(measures["expected_value"].to_numpy(dtype=float), nan=-np.inf)
+        potential |= (revenue > 0) & (expected >= floor) & (
+            expected >= (1 + config.potential_growth) * revenue)
+    return np.select([key, potential], ["key account", "potential"],
                      default="regular").astype(object)
 
 

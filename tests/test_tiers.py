@@ -159,6 +159,28 @@ def test_value_tiers_size_rules():
         "potential", "regular", "regular", "potential"]
 
 
+def test_expected_value_makes_a_customer_the_model_sees_growing_potential():
+    """d (6 now, 5 before: +20 %, below the 25 % bar) is potential once the model expects 7.5
+    (+25 %) next window, not at 7.4; a missing expectation changes nothing; the expectation
+    needs the floor too (median 10: d's 7.5 is below it) and positive revenue (f has none)."""
+    frame = _value_frame()
+    before = pareto_shares(frame["revenue"], frame["customer_id"])["share_before"]
+    plain = classify_value(frame, before, TiersConfig(potential_min_quantile=0.0)).tolist()
+
+    def tiers(expected, **settings):
+        config = TiersConfig(**{"potential_min_quantile": 0.0, **settings})
+        return classify_value(frame.assign(expected_value=expected), before, config).tolist()
+
+    rows = frame["customer_id"].tolist()
+    d, f = rows.index("d"), rows.index("f")
+    for value, tier in ((7.5, "potential"), (7.4, "regular")):
+        assert tiers([np.nan if i != d else value for i in range(len(rows))])[d] == tier
+    assert tiers([np.nan] * len(rows)) == plain
+    assert tiers([np.nan if i != d else 7.5 for i in range(len(rows))],
+                 potential_min_quantile=0.5)[d] == "regular"
+    assert tiers([np.nan if i != f else 1e6 for i in range(len(rows))])[f] == plain[f]
+
+
 # --- the whole table and its summary -------------------------------------------------------
 
 

@@ -75,6 +75,14 @@ class TiersConfig(StrictModel):
     potential_min_revenue: float = Field(
         0.0, ge=0, description="and at least this revenue in the window"
     )
+    expected_value: bool = Field(
+        True,
+        description="each customer's expected spend over the next revenue_days from the "
+        "customer-base purchase model (the likelier of BG/NBD and Pareto/NBD, with "
+        "Gamma-Gamma), beside the revenue of the last revenue_days; a customer it expects to "
+        "grow by potential_growth, to at least the potential floor, is potential. Left out, "
+        "with a note, where the model cannot fit (fewer than 10 repeat buyers)",
+    )
     actions: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ACTIONS),
         description='recommended action per "value|risk" cell, e.g. "key account|high"',

@@ -81,6 +81,20 @@ def tier_measures_sql(as_of: date, config: TiersConfig) -> Query:
     """)
 
 
+def customer_days_sql(as_of: date) -> Query:
+    """SQL of each customer's net spend per day before ``as_of``: ``customer_id, ds, amount``
+    (exact sums, in customer and day order), what the purchase models of the expected value
+    read (``forecast.models.customer_base.expected_customer_value``)."""
+    p = Params()
+    return p.query(f"""
+        SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(order_date AS DATE) AS ds,
+               {exact_sum("amount")} AS amount
+        FROM {ORDERS.sql}
+        WHERE customer_id IS NOT NULL AND amount IS NOT NULL AND order_date < {p(as_of)}
+        GROUP BY ALL ORDER BY customer_id, ds
+    """)
+
+
 def last_customer_order(con: duckdb.DuckDBPyConnection) -> date | None:
     """The last day of an order line with a customer id; None without one."""
     return con.execute(f"SELECT max(order_date) FROM {ORDERS.sql} "

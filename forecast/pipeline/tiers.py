@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from forecast.config import Config, TiersConfig
-from forecast.errors import WorkspaceError
+from forecast.errors import ValidationError, WorkspaceError
 from forecast.io import catalog, warehouse
 from forecast.io import decision_queries as queries
 from forecast.io.catalog import CHURN_SCORES, CUSTOMER_TIERS, ORDERS, TIER_SUMMARY
@@ -149,7 +149,7 @@ def build_tiers(config: Config, as_of: date | None = None) -> TiersResult:
         as_of = as_of or _default_as_of(con)
         tiers, summary, risk = _tier_frames(con, cfg, as_of)
         written = _write_outputs(con, config, tiers, summary)
-    notes = [risk["note"]] if risk["note"] else []
+    notes = [n for n in (risk["note"], risk["value_note"]) if n]
     unscored = int((tiers["risk_tier"] == "unknown").sum())
     if risk["table"] and unscored:
         notes.append(f"{unscored:,} customers have no churn score at {risk['cutoff']}: "
@@ -176,11 +176,33 @@ def _tier_frames(con: duckdb.DuckDBPyConnection, cfg: TiersConfig, as_of: date):
                              "pick a later --as-of or ingest orders with customer ids")
     for column in ("first_order", "last_order"):  # DuckDB DATE comes back as datetime64
         measures[column] = measures[column].dt.date
+    value_note = None
+    if cfg.expected_value:
+        expected, value_note = _expected_values(con, cfg, as_of)
+        measures = measures.merge(expected, on="customer_id", how="left") \
+            if expected is not None else measures
     risk, cutoff, note = _churn_risk(con, as_of)
     tiers = build_customer_tiers(measures, cfg, risk)
     tiers.insert(1, "as_of", as_of)
     summary = summarise_tiers(tiers, cfg)
     summary.insert(0, "as_of", as_of)
     source = {"table": CHURN_SCORES.name if risk is not None else None,
-              "cutoff": str(cutoff) if cutoff else None, "note": note}
+              "cutoff": str(cutoff) if cutoff else None, "note": note,
+              "value_note": value_note}
     return tiers, summary, source
+
+
+def _expected_values(con: duckdb.DuckDBPyConnection, cfg: TiersConfig, as_of: date
+                     ) -> tuple[pd.DataFrame | None, str | None]:
+    """Each customer's P(alive) and expected spend over the next ``revenue_days`` (columns
+    ``p_alive, expected_value``), or None and why where the purchase model cannot fit."""
+    from forecast.models.customer_base import expected_customer_value  # scipy: load on use
+
+    days = con.execute(*queries.customer_days_sql(as_of)).df()
+    try:
+        value = expected_customer_value(days, as_of, cfg.revenue_days)
+    except ValidationError as exc:
+        return None, (f"no expected value next {cfg.revenue_days} days: the purchase model "
+                      f"does not fit these customers ({exc}); value tiers from revenue alone")
+    return value[["customer_id", "p_alive", "expected_spend"]].rename(
+        columns={"expected_spend": "expected_value"}), None

@@ -75,7 +75,11 @@ def test_tiers_of_a_hand_worked_warehouse(tiny_workspace, tmp_path):
     assert payload["revenue"] == 140.0
     # The latest cutoff on or before as_of is 07-01; 08-01 lies after it.
     assert payload["risk"] == {"table": "churn_scores", "cutoff": "2024-07-01", "unknown": 2}
-    assert payload["notes"] == ["2 customers have no churn score at 2024-07-01: risk unknown"]
+    # Four customers, one with a repeat purchase: too few for the purchase model, said so.
+    assert payload["notes"] == [
+        "no expected value next 30 days: the purchase model does not fit these customers "
+        "(fewer than 10 customers with a repeat purchase); value tiers from revenue alone",
+        "2 customers have no churn score at 2024-07-01: risk unknown"]
 
     with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
         tiers = con.execute("SELECT * FROM customer_tiers").df().set_index("customer_id")
@@ -150,6 +154,24 @@ def test_customers_beyond_excel_rows_leave_the_workbook_with_the_summary(
     assert "4 customers do not fit in an Excel sheet" in json.loads(result.stdout)["notes"][-1]
     book = pd.read_excel(tmp_path / "ws" / "outputs" / "tiers.xlsx", sheet_name=None)
     assert list(book) == ["tier_summary"]
+
+
+def test_expected_value_can_be_left_out(tmp_path, write_config):
+    source = tmp_path / "orders.csv"
+    source.write_text(ORDERS, encoding="utf-8")
+    config = write_config({
+        "sources": [{"table": "orders", "path": str(source), "columns": {
+            "order_id": "order_id", "order_date": "date", "customer_id": "customer",
+            "amount": "amount"}}],
+        "tiers": {"revenue_days": 30, "rfm_days": 60, "expected_value": False},
+    })
+    assert CliRunner().invoke(main, ["data", "ingest", "--config", str(config)]).exit_code == 0
+    result = _run(config, "--as-of", "2024-07-01")
+    assert result.exit_code == 0, result.output
+    assert not any("expected value" in note for note in json.loads(result.stdout)["notes"])
+    with duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True) as con:
+        columns = [c[0] for c in con.execute("DESCRIBE customer_tiers").fetchall()]
+    assert "expected_value" not in columns and "p_alive" not in columns
 
 
 def test_without_churn_scores_the_matrix_is_given_with_a_note(tiny_workspace):
@@ -238,6 +260,16 @@ def test_tiers_of_the_demo_company(tmp_path):
         tiers = _check_invariants(con)
     key = tiers[tiers["value_tier"] == "key account"]
     assert key["revenue"].sum() / tiers["revenue"].clip(lower=0).sum() >= 0.5
+    # The expected value next year beside the revenue of the last: every buyer has one.
+    assert not any("expected value" in note for note in payload["notes"])
+    assert tiers["expected_value"].notna().all() and (tiers["expected_value"] >= 0).all()
+    assert tiers["p_alive"].between(0, 1).all()
+    # A customer the model sees growing to the potential floor is potential, unless key.
+    positive = tiers.loc[tiers["revenue"] > 0, "revenue"]
+    floor = positive.quantile(0.5)
+    rising = (tiers["revenue"] > 0) & (tiers["expected_value"] >= floor) & (
+        tiers["expected_value"] >= 1.25 * tiers["revenue"])
+    assert (tiers.loc[rising, "value_tier"] != "regular").all()
 
 
 def _ingest(config: Path, workspace: Path) -> None:
