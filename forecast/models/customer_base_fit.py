@@ -199,7 +199,7 @@ def minimise_log_params(objective, size: int, args: tuple, what: str,
                 lambda z: objective(z, *args))
             result = minimize(value, start, method="Nelder-Mead",
                               bounds=bounds, options={"xatol": 1e-9, "fatol": 1e-13,
-                                                      "maxiter": 20000, "maxfev": 40000})
+                                                      "maxiter": 4000, "maxfev": 8000})
     if not (result.success and np.isfinite(result.fun) and np.isfinite(result.x).all()):
         raise ValidationError(f"{what} fit did not converge ({result.message}); a larger "
                               "penalizer may help")

@@ -138,3 +138,23 @@ def test_an_unknown_purchase_model_is_refused():
     _, activity, frame = decaying()
     with pytest.raises(ValidationError, match="purchase_model"):
         CustomerBaseForecaster(activity, purchase_model="pareto").fit(frame.iloc[:20])
+
+
+def test_large_bases_are_fitted_on_a_seeded_sample(monkeypatch):
+    """Above FIT_SAMPLE customers the purchase and spend models see a seeded sample (the same
+    on every run), and the expectations still cover every customer."""
+    from forecast.models import customer_base
+
+    seen = []
+    for name, fit in list(customer_base.PURCHASE_MODELS.items()):
+        monkeypatch.setitem(customer_base.PURCHASE_MODELS, name,
+                            lambda x, *rest, fit=fit: seen.append(len(x)) or fit(x, *rest))
+    monkeypatch.setattr(customer_base, "FIT_SAMPLE", 1500)
+    raw, activity, frame = decaying()
+    first = CustomerBaseForecaster(activity).fit(frame.iloc[:52])
+    assert seen == [1500, 1500]
+    again = CustomerBaseForecaster(activity).fit(frame.iloc[:52])
+    pd.testing.assert_frame_equal(first.fits_, again.fits_)
+    origin = frame["ds"].iloc[52]
+    value = customer_base.expected_customer_value(raw, origin, 91)
+    assert len(value) == raw.loc[raw["ds"] < origin, "customer_id"].nunique()

@@ -77,8 +77,8 @@ def test_tiers_of_a_hand_worked_warehouse(tiny_workspace, tmp_path):
     assert payload["risk"] == {"table": "churn_scores", "cutoff": "2024-07-01", "unknown": 2}
     # Four customers, one with a repeat purchase: too few for the purchase model, said so.
     assert payload["notes"] == [
-        "no expected value next 30 days: the purchase model does not fit these customers "
-        "(fewer than 10 customers with a repeat purchase); value tiers from revenue alone",
+        ("no expected value next 30 days: the purchase model does not fit these customers "
+         "(fewer than 10 customers with a repeat purchase); value tiers from revenue alone"),
         "2 customers have no churn score at 2024-07-01: risk unknown"]
 
     with duckdb.connect(str(workspace / "warehouse.duckdb"), read_only=True) as con:
