@@ -50,8 +50,9 @@ def cold_start_note(ids: pd.Series, selection) -> str | None:
         return None
     shown = ", ".join(repr(u) for u in young[:3]) + (" ..." if len(young) > 3 else "")
     if selection.cold_start:
-        return (f"{len(young)} series too young for any backtest fold ({shown}): forecast as "
-                f"their recent share of their parent (cold start, {selection.cold_start})")
+        return (f"{len(young)} series too young for any backtest fold ({shown}): forecast "
+                f"half as their recent share of their parent (cold start, "
+                f"{selection.cold_start}), half with the mean weights of the others")
     return (f"{len(young)} series too young for any backtest fold ({shown}): forecast with the "
             "mean weights of the others")
 

@@ -150,15 +150,19 @@ def pick_strategy(table: pd.DataFrame, groups=None, exclude: pd.DataFrame | None
 
 
 def extend_choice(choice: pd.DataFrame, ids, cold_start: str | None = None) -> pd.DataFrame:
-    """The choice, plus weights for the series it lacks (too short for the backtest): all on
-    the ``cold_start`` candidate when there is one (a young series forecast from its parent,
-    see ``forecast.models.parent_share``), else the mean weights of the others."""
+    """The choice, plus weights for the series it lacks (too short for the backtest): the mean
+    weights of the others (what the backtest chose for series like them), and, when there is a
+    ``cold_start`` candidate (a young series forecast from its parent, see
+    ``forecast.models.parent_share``), half on it and half on those means: two sources, the
+    series' own level and its parent's season, that no fold could weigh against each other."""
     missing = sorted(set(ids) - set(choice[UNIQUE_ID]))
     if not missing:
         return choice
     means = choice.groupby(MODEL)[WEIGHT].mean()
     if cold_start is not None:
-        means = pd.Series({cold_start: 1.0})
+        means = means.drop(cold_start, errors="ignore")
+        means = pd.concat([means / means.sum() / 2, pd.Series({cold_start: 0.5})]) \
+            if means.sum() > 0 else pd.Series({cold_start: 1.0})
     extra = pd.DataFrame([(uid, model, weight) for uid in missing
                           for model, weight in means.items()], columns=[UNIQUE_ID, MODEL, WEIGHT])
     return pd.concat([choice, extra], ignore_index=True)

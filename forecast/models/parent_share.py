@@ -5,14 +5,17 @@ history for a season, so every model of the series alone forecasts a level (the 
 fall back to the last value). Its parent (the region of the store, the category of the line)
 has years of history and knows the season that is coming. :class:`ParentShareForecaster`
 forecasts each series as ``share x`` its parent's forecast, with ``share`` the series' part of
-the parent's sales over its last ``share_window`` observed periods: the young series inherits
+the parent's sales over its last ``share_window`` observed periods, and at most the latter half
+of them (a new store's first weeks are its opening, not its level: Favorita's store 22 sold
+50 % more in its second week than in its fifth): the young series inherits
 the parent's season and trend at its own scale. The parent's forecast is the ``base`` model's
 (default: the seasonal naive with growth, cheap and seasonal from one year of history).
 
 The parents come from the hierarchy (:class:`SeriesParents`, the smallest aggregate that
 contains each series); the :class:`~forecast.model_selection.RevenueForecaster` binds them and
-uses this candidate, when it is among its candidates, for the series too young for any backtest
-fold, saying so in its notes (cold start). For older series it is a candidate like any other,
+uses this candidate, when it is among its candidates, for half the forecast of the series too
+young for any backtest fold (the other half: the mean weights the backtest gave the others),
+saying so in its notes (cold start). For older series it is a candidate like any other,
 weighed on its backtest errors. A series without a parent in the frame (the total, or a child
 whose parent sat out a fold) gets the base model's own forecast.
 """
@@ -73,7 +76,8 @@ class ParentShareForecaster(Forecaster):
         parents: each series' parent; None: every series gets the base model's forecast.
         base: the model that forecasts the parents (and the series without one); default the
             seasonal naive with growth.
-        share_window: the series' last observed periods its share is measured on.
+        share_window: the series' last observed periods its share is measured on (at most
+            half of its observed periods).
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
@@ -117,7 +121,10 @@ def _shares(frame: pd.DataFrame, links: pd.DataFrame, window: int) -> pd.DataFra
     ``window`` observed periods over its parent's sum on the same dates; children whose parent
     sold nothing then are left out (they keep their own forecast)."""
     observed = frame.loc[frame[UNIQUE_ID].isin(links[UNIQUE_ID]), [UNIQUE_ID, DS, Y]].dropna()
-    recent = observed.groupby(UNIQUE_ID, sort=False, observed=True).tail(window)
+    groups = observed.groupby(UNIQUE_ID, sort=False, observed=True)
+    back = groups.cumcount(ascending=False)
+    span = groups[DS].transform("size")
+    recent = observed[back < np.minimum(window, np.ceil(span / 2))]
     recent = recent.merge(links, on=UNIQUE_ID).merge(
         frame[[UNIQUE_ID, DS, Y]].rename(columns={UNIQUE_ID: "parent", Y: "parent_y"}),
         on=["parent", DS], how="left")

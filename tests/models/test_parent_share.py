@@ -63,7 +63,9 @@ def test_a_young_series_inherits_its_parents_season_at_its_own_scale():
     # The parent's forecast is the base model's own (not the parent's share of its parent).
     south = own.loc["south", "yhat"].to_numpy()
     young = got.loc["south/s2", "yhat"].to_numpy()
-    recent = frame[frame["ds"] > DAYS[-9]]
+    # Its share is measured on the latter half of its 10 weeks (5, under the window of 8):
+    # a new series' first weeks are its opening, not its level.
+    recent = frame[frame["ds"] > DAYS[-6]]
     share = (recent.loc[recent["unique_id"] == "south/s2", "y"].sum()
              / recent.loc[recent["unique_id"] == "south", "y"].sum())
     np.testing.assert_allclose(young, share * south)
@@ -71,6 +73,20 @@ def test_a_young_series_inherits_its_parents_season_at_its_own_scale():
     assert young.max() / young.min() > 1.5
     # A series without a parent (the total) keeps the base model's own forecast.
     np.testing.assert_allclose(got.loc["total", "yhat"], own.loc["total", "yhat"])
+
+
+def test_the_share_window_is_at_most_half_the_series_history():
+    """8 weeks for a series of 16 or more, half its weeks for a younger one: a store's opening
+    weeks (Favorita's store 22 sold 50 % more in its second week than in its fifth) stay out."""
+    for weeks, window in ((10, 5), (16, 8), (40, 8), (3, 2)):
+        frame = _company(young_weeks=weeks)
+        parents = SeriesParents.of(build_hierarchy(frame))
+        model = ParentShareForecaster(parents=parents, base=SeasonalNaiveForecaster()).fit(
+            frame[["unique_id", "ds", "y"]])
+        recent = frame[frame["ds"] > DAYS[-window - 1]]
+        share = (recent.loc[recent["unique_id"] == "south/s2", "y"].sum()
+                 / recent.loc[recent["unique_id"] == "south", "y"].sum())
+        assert model.shares_.loc["south/s2", "share"] == pytest.approx(share)
 
 
 def test_without_parents_every_series_gets_the_base_forecast_and_the_window_is_checked():
@@ -102,9 +118,15 @@ def test_the_revenue_forecaster_forecasts_too_young_series_from_their_parent_and
     notes = " ".join(model.notes())
     assert "1 series too young for any backtest fold ('south/s2')" in notes
     assert "cold start, parent_share" in notes
+    # Half the parent share, half the mean weights of the others: the series' own level and
+    # its parent's season, which no fold could weigh against each other.
     got = model.predict_with_base(13)[1].set_index("unique_id")
+    means = model.selection_.choice.groupby("model")["weight"].mean()
+    own = sum(weight * model.models_[name].predict(13).set_index("unique_id").loc[
+        "south/s2", "yhat"].to_numpy() for name, weight in (means / means.sum()).items())
     share_model = model.models_["parent_share"].predict(13).set_index("unique_id")
-    np.testing.assert_allclose(got.loc["south/s2", "yhat"], share_model.loc["south/s2", "yhat"])
+    np.testing.assert_allclose(got.loc["south/s2", "yhat"],
+                               0.5 * share_model.loc["south/s2", "yhat"] + 0.5 * own)
     # Without a cold-start candidate the young store takes the mean weights, and says so.
     plain = _forecaster(False).fit(data, hierarchy)
     assert "mean weights of the others" in " ".join(plain.notes())
