@@ -52,7 +52,12 @@ _TINY = 1e-8  # horizons t / (alpha + T + t) below this use the expectation's fi
 
 @dataclass(frozen=True)
 class BGNBDParams:
-    """Fitted BG/NBD parameters; ``alpha`` is in the time unit of the data the fit was given."""
+    """Fitted BG/NBD parameters; ``alpha`` is in the time unit of the data the fit was given.
+
+    As a purchase model (the interface it shares with ``ParetoNBDParams``, bound at the end of
+    the module) it has ``log_likelihood``, ``p_alive``, ``expected_purchases`` and
+    ``new_customer_purchases``: this module's functions of the same meaning.
+    """
 
     r: float
     alpha: float
@@ -63,18 +68,6 @@ class BGNBDParams:
         """``[r, alpha, a, b]``."""
         return np.array([self.r, self.alpha, self.a, self.b])
 
-    # The purchase model's interface, shared with ParetoNBDParams (see customer_base).
-    def log_likelihood(self, frequency, recency, T) -> np.ndarray:
-        return bgnbd_log_likelihood(self, frequency, recency, T)
-
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
-        return p_alive(self, frequency, recency, T)
-
-    def expected_purchases(self, frequency, recency, T, t) -> np.ndarray:
-        return conditional_expected_purchases(self, frequency, recency, T, t)
-
-    def new_customer_purchases(self, t) -> np.ndarray:
-        return new_customer_expected_purchases(self, t)
 
 
 @dataclass(frozen=True)
@@ -396,3 +389,10 @@ def conditional_expected_spend(params: GammaGammaParams, frequency, monetary) ->
     m = np.where(x > 0, np.asarray(monetary, dtype=float), 0.0)
     weight = params.p * x / (params.p * x + params.q - 1)
     return (1 - weight) * params.mean + weight * m
+
+
+# The purchase model's interface (see BGNBDParams).
+BGNBDParams.log_likelihood = bgnbd_log_likelihood
+BGNBDParams.p_alive = p_alive
+BGNBDParams.expected_purchases = conditional_expected_purchases
+BGNBDParams.new_customer_purchases = new_customer_expected_purchases

@@ -40,7 +40,11 @@ from forecast.models.customer_base_fit import _arrays, check_rfm, minimise_log_p
 
 @dataclass(frozen=True)
 class ParetoNBDParams:
-    """Fitted Pareto/NBD parameters; ``alpha`` and ``beta`` in the time unit of the data."""
+    """Fitted Pareto/NBD parameters; ``alpha`` and ``beta`` in the time unit of the data.
+
+    A purchase model like ``BGNBDParams``: ``log_likelihood``, ``p_alive``,
+    ``expected_purchases`` and ``new_customer_purchases`` are bound at the end of the module.
+    """
 
     r: float
     alpha: float
@@ -51,18 +55,6 @@ class ParetoNBDParams:
         """``[r, alpha, s, beta]``."""
         return np.array([self.r, self.alpha, self.s, self.beta])
 
-    # The purchase model's interface, shared with BGNBDParams (see customer_base).
-    def log_likelihood(self, frequency, recency, T) -> np.ndarray:
-        return log_likelihood(self, frequency, recency, T)
-
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
-        return p_alive(self, frequency, recency, T)
-
-    def expected_purchases(self, frequency, recency, T, t) -> np.ndarray:
-        return conditional_expected_purchases(self, frequency, recency, T, t)
-
-    def new_customer_purchases(self, t) -> np.ndarray:
-        return new_customer_expected_purchases(self, t)
 
 
 def _log_f(a, b, big, small, y):
@@ -175,3 +167,10 @@ def new_customer_expected_purchases(params: ParetoNBDParams, t) -> np.ndarray:
     (note 009, equation (17)); the shape of ``t``."""
     r, alpha, s, beta = params.as_array()
     return r * beta / alpha * _survival_integral(s, np.asarray(t, dtype=float) / beta)
+
+
+# The purchase model's interface (see BGNBDParams).
+ParetoNBDParams.log_likelihood = log_likelihood
+ParetoNBDParams.p_alive = p_alive
+ParetoNBDParams.expected_purchases = conditional_expected_purchases
+ParetoNBDParams.new_customer_purchases = new_customer_expected_purchases

@@ -34,20 +34,25 @@ o7,2024-06-12,,999
 """
 
 
-@pytest.fixture
-def tiny_workspace(tmp_path, write_config) -> Path:
-    """A warehouse of ORDERS and churn scores at three cutoffs; returns the config path."""
+def _tiny(tmp_path, write_config, **tiers) -> Path:
+    """A warehouse of ORDERS, tiers over 30 and 60 days (+ ``tiers``); returns the config."""
     source = tmp_path / "orders.csv"
     source.write_text(ORDERS, encoding="utf-8")
     config = write_config({
         "sources": [{"table": "orders", "path": str(source), "columns": {
             "order_id": "order_id", "order_date": "date", "customer_id": "customer",
             "amount": "amount"}}],
-        "tiers": {"revenue_days": 30, "rfm_days": 60},
+        "tiers": {"revenue_days": 30, "rfm_days": 60, **tiers},
     })
     result = CliRunner().invoke(main, ["data", "ingest", "--config", str(config)])
     assert result.exit_code == 0, result.output
     return config
+
+
+@pytest.fixture
+def tiny_workspace(tmp_path, write_config) -> Path:
+    """A warehouse of ORDERS (churn scores are added by the tests that need them)."""
+    return _tiny(tmp_path, write_config)
 
 
 def _add_churn_scores(workspace: Path) -> None:
@@ -157,15 +162,7 @@ def test_customers_beyond_excel_rows_leave_the_workbook_with_the_summary(
 
 
 def test_expected_value_can_be_left_out(tmp_path, write_config):
-    source = tmp_path / "orders.csv"
-    source.write_text(ORDERS, encoding="utf-8")
-    config = write_config({
-        "sources": [{"table": "orders", "path": str(source), "columns": {
-            "order_id": "order_id", "order_date": "date", "customer_id": "customer",
-            "amount": "amount"}}],
-        "tiers": {"revenue_days": 30, "rfm_days": 60, "expected_value": False},
-    })
-    assert CliRunner().invoke(main, ["data", "ingest", "--config", str(config)]).exit_code == 0
+    config = _tiny(tmp_path, write_config, expected_value=False)
     result = _run(config, "--as-of", "2024-07-01")
     assert result.exit_code == 0, result.output
     assert not any("expected value" in note for note in json.loads(result.stdout)["notes"])
