@@ -151,9 +151,12 @@ def global_model(config: RevenueConfig, freq: str, horizon: int, country: str | 
     """The global model as configured, in horizon blocks when ``blocks`` cut the horizon."""
     options = config.global_model
     # The ensemble calibrates its own intervals on the backtest, so no holdout refit here.
+    # The booster takes every core (its library default): the candidates are fitted one after
+    # the other, so nothing else runs beside it, and its forecasts are the same to the bit on
+    # any number of threads (10,000 weekly series: 26.6 s on one thread, 14.3 s on two).
     model = GlobalForecaster(horizon, exog=tuple(config.regressors), key_columns=(),
                              **_given(options, _GLOBAL_OPTIONS), country=country, freq=freq,
-                             n_threads=1, holdout_intervals=False)
+                             n_threads=None, holdout_intervals=False)
     blocks = tuple(b for b in options.blocks if b < horizon)
     return HorizonBlocksForecaster(model, blocks, freq=freq) if blocks else model
 

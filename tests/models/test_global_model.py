@@ -116,3 +116,18 @@ def test_horizon_blocks_take_each_step_from_the_model_of_its_block(weekly_panel)
         blocked.predict(14, exog)
     with pytest.raises(ValidationError, match="between 1 and the horizon"):
         HorizonBlocksForecaster(base, blocks=(20,)).fit(train)
+
+
+def test_forecasts_are_the_same_on_one_thread_or_two(weekly_panel):
+    """The pipeline lets the booster take every core (``factory.global_model``): that is safe
+    only because its forecasts do not depend on the number of threads."""
+    from forecast import factory
+    from forecast.config import RevenueConfig
+
+    frame = weekly_panel[["unique_id", "ds", "y"]]
+    one = GlobalForecaster(8, **FAST, n_threads=1).fit(frame).predict(8, levels=(80,))
+    two = GlobalForecaster(8, **FAST, n_threads=2).fit(frame).predict(8, levels=(80,))
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    made = factory.global_model(RevenueConfig(), "W-SUN", 8, None)
+    made = getattr(made, "model", made)
+    assert made.n_threads is None
