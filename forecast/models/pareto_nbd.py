@@ -15,9 +15,10 @@ likelihood, P(alive) and expectations these reproduce:
 
 * the log-likelihood of ``(x, t_x, T)`` is equation (18); its term ``A0``, a difference of two
   hypergeometric functions, is computed in logs with each ``2F1(a, b; a + 1; z)`` under Euler's
-  transformation ``(1 - z)^(1-b) 2F1(1, a + 1 - b; a + 1; z)``: the new function lies between 1
-  and ``a / (a - b)``, so frequent buyers neither overflow nor underflow it (lifetimes' direct
-  form gives no finite value at a hundred-odd repeat purchases when ``beta >> alpha``);
+  transformation ``(1 - z)^(1-b) 2F1(1, a + 1 - b; a + 1; z)``: the new function is at least 1
+  and at most ``a / (b - 1)`` for ``b > 1``, so frequent buyers neither overflow nor underflow
+  it (lifetimes' direct form gives no finite value at a hundred-odd repeat purchases when
+  ``beta >> alpha``);
 * P(alive) is equation (37); the conditional expectation of purchases in ``(T, T + t]`` is
   equation (41) and a new customer's is equation (17), with ``(1 - u^(s-1)) / (s - 1)``
   written with ``expm1`` and ``log1p`` so that ``s`` near 1 is exact.
@@ -56,14 +57,27 @@ class ParetoNBDParams:
         return np.array([self.r, self.alpha, self.s, self.beta])
 
 
-
 def _log_f(a, b, big, small, y):
     """``log(2F1(a, b; a + 1; z) / (big + y)^a)``, ``z = (big - small) / (big + y)``, by Euler's
     transformation ``2F1(a, b; a + 1; z) = (1 - z)^(1 - b) 2F1(1, a + 1 - b; a + 1; z)`` with
-    ``1 - z = (small + y) / (big + y)``: the new function lies in [1, a / (a - b)], finite."""
+    ``1 - z = (small + y) / (big + y)``: the new function is at least 1 and at most
+    ``a / (b - 1)`` for ``b > 1`` (it grows as ``(1 - z)^(b - 1)`` below), so nothing overflows."""
     ratio = np.log(big + y) - np.log(small + y)
-    return -a * np.log(big + y) + (b - 1.0) * ratio + np.log(hyp2f1(1.0, a + 1.0 - b, a + 1.0,
-                                                                        (big - small) / (big + y)))
+    return -a * np.log(big + y) + (b - 1.0) * ratio + np.log(_hyp2f1_one(
+        a + 1.0 - b, a + 1.0, (big - small) / (big + y)))
+
+
+def _hyp2f1_one(second, c, z) -> np.ndarray:
+    """``2F1(1, second; c; z)`` for ``0 <= z < 1``. Scipy gives infinity or NaN near ``z = 1``
+    when ``c - 1 - second`` is a whole number (its ``1 - z`` transformation degenerates: an
+    integer ``r``); there the value is taken at ``second`` moved by 1e-7 of itself, where the
+    function is continuous and scipy exact (relative change about 1e-7)."""
+    second, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (second, c, z)))
+    out = np.array(hyp2f1(1.0, second, c, z), dtype=float)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = hyp2f1(1.0, second[bad] * (1 + 1e-7) + 1e-7, c[bad], z[bad])
+    return out
 
 
 def _log_a0(r, alpha, s, beta, x, tx, T):
