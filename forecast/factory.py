@@ -80,8 +80,8 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
         horizon: periods the global model forecasts directly (its lags start there).
         country: holiday country code for Prophet and the global model's calendar.
         activity: the customers' purchase days behind each series, for ``customer_base``
-            (the BG/NBD + Gamma-Gamma customer-base model); without it that candidate cannot
-            be made.
+            (the customer-base model: BG/NBD or Pareto/NBD, and Gamma-Gamma); without it that
+            candidate cannot be made.
 
     Raises:
         ConfigError: ``customer_base`` is configured without customer activity.

@@ -2,12 +2,13 @@
 
 A candidate whose class says ``cold_start`` (``forecast.models.parent_share``) forecasts each
 series as its share of its parent. The :class:`~forecast.model_selection.RevenueForecaster`
-gives it the parents of its hierarchy (or leaves it out when the series form none), weighs it
-like any candidate where the backtest measured it, and gives it all the weight of the series too
-young for any backtest fold (see ``Selection.cold_start``), which its notes then name. It is
-backtested like the others but weighted for no other series: it is there for the series the
-other candidates cannot be tested on, and a combination only loses by a candidate whose errors
-are larger than the best one's (on Walmart and Favorita adding one raised the WAPE).
+gives it the parents of its hierarchy (or leaves it out when the series form none) and half
+the weight of the series too young for any backtest fold, the other half going to the mean
+weights of the others (see ``Selection.cold_start`` and ``weights.extend_choice``); its notes
+name those series. It is backtested like the others but weighted for no other series: it is
+there for the series the other candidates cannot be tested on, and a combination only loses by
+a candidate whose errors are larger than the best one's (on Walmart and Favorita adding one
+raised the WAPE).
 """
 
 from __future__ import annotations

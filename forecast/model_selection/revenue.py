@@ -160,11 +160,11 @@ class RevenueForecaster(BaseEstimator):
         check_left(active, dropped)
         keys = series_keys(frame, hierarchy, series)
         groups = calibration_groups(grain_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
+        cold = cold_start_name(active)
+        exclude = with_cold_only(exclusions_at(frame, active), frame, cold)
         rows, choices, selections = evaluate_selection(
             table, self.selection_folds, self.strategy, self.levels, groups,
-            self._regime(self._freq(frame)),
-            with_cold_only(exclusions_at(frame, active), frame, cold_start_name(active)),
-            demand_shares_at(frame), cold_start_name(active))
+            self._regime(self._freq(frame)), exclude, demand_shares_at(frame), cold)
         by_grain = None
         if hierarchy is not None and self.reconciler is not None:
             try:
@@ -209,8 +209,9 @@ class RevenueForecaster(BaseEstimator):
         self.models_ = self._fit_candidates(self._with_caps(frame, frame))
         self.backtest_ = window[window[MODEL].isin(list(self.models_))]
         classes = self.demand_classes_[DEMAND_CLASS]
-        pairs = pd.concat([unsuited(classes, self.models_), cold_only(
-            keys[UNIQUE_ID], cold_start_name(self.models_))], ignore_index=True)
+        cold = cold_start_name(self.models_)
+        pairs = pd.concat([unsuited(classes, self.models_), cold_only(keys[UNIQUE_ID], cold)],
+                          ignore_index=True)
         groups = calibration_groups(grain_groups(keys), classes, self.models_)
         if self.selection_folds == 0:
             equal = equal_weights(keys[UNIQUE_ID], list(self.models_), groups)
@@ -221,8 +222,7 @@ class RevenueForecaster(BaseEstimator):
             target = history_spans(regularize(check_series_frame(frame), freq))
             self.selection_ = replace(select_on(
                 self.backtest_, self.strategy, self.levels, groups, self._regime(freq), target,
-                pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min())),
-                cold_start=cold_start_name(self.models_))
+                pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min())), cold_start=cold)
             self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
                 cv.dropped) else total_error_inflation(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),

@@ -124,19 +124,21 @@ def _spend(customers: pd.DataFrame, gamma: GammaGammaParams | None) -> tuple[np.
     return np.full(len(customers), mean), mean
 
 
-def _fit_or_pool(fit, own: pd.DataFrame, everyone: pd.DataFrame, pool: dict, key: str):
-    """``(fit(own), "own")``, else ``(fit(everyone), "pooled")``, made once, kept in ``pool``."""
+def _own_or_pooled(fit, own: pd.DataFrame, everyone: pd.DataFrame, pooled: list):
+    """``(fit(own), "own")``, else ``(fit(everyone), "pooled")``: the pooled fit (or its
+    error) made once and kept in ``pooled``."""
     try:
         return fit(own), "own"
     except ValidationError:
-        if key not in pool:
-            try:
-                pool[key] = fit(everyone)
-            except ValidationError as exc:
-                pool[key] = exc
-    if isinstance(pool[key], ValidationError):
-        raise pool[key]
-    return pool[key], "pooled"
+        pass
+    if not pooled:
+        try:
+            pooled.append(fit(everyone))
+        except ValidationError as exc:
+            pooled.append(exc)
+    if isinstance(pooled[0], ValidationError):
+        raise pooled[0]
+    return pooled[0], "pooled"
 
 
 class CustomerBaseForecaster(Forecaster):
@@ -229,15 +231,13 @@ class CustomerBaseForecaster(Forecaster):
         customers = summarise_customers(self.activity.frame, origins, starts)
         by_series = dict(tuple(customers.groupby(UNIQUE_ID, sort=False)))
         sigma = _residual_sigma(np.diff(matrix, axis=1)) / np.sqrt(2)
-        pool: dict = {}
+        pooled: list = []
+        fit = lambda c: _fit_purchases(c, float(self.penalizer), self.purchase_model)
         self.series_, rows = {}, []
         for i, (uid, name) in enumerate(zip(self.ids_, names)):
             own = by_series.get(name, customers.iloc[:0])
             try:
-                purchases, source = _fit_or_pool(
-                    lambda c: _fit_purchases(c, float(self.penalizer), self.purchase_model), own,
-                    customers, pool,
-                    "purchases")
+                purchases, source = _own_or_pooled(fit, own, customers, pooled)
             except ValidationError as exc:
                 raise ValidationError(f"series {uid!r}: no purchase model fits its {len(own)} "
                                       f"customers nor those of all series ({exc})") from None
@@ -249,7 +249,7 @@ class CustomerBaseForecaster(Forecaster):
                                   matrix[i, 1 - len(edges[name]):], window, float(sigma[i]))
             self.series_[uid] = state
             rows.append({UNIQUE_ID: uid, "purchases": source, "spend": spend_source,
-                         "customers": len(own), "purchase_model": _model_name(purchases),
+                         "customers": len(own), "purchase_model": purchases.model_name,
                          **vars(purchases), "spend_mean": state.mean_spend,
                          "new_per_period": state.new_per_period, "net_ratio": state.net_ratio})
         self.fits_ = pd.DataFrame(rows)
@@ -292,10 +292,6 @@ class _SeriesState:
         new = self.new_per_period * (self.first_spend + self.mean_spend
                                      * cohort_repeat_purchases(self.purchases, t))
         return np.clip(self.net_ratio * (known + new), 0, None)
-
-
-def _model_name(params: PurchaseParams) -> str:
-    return "pareto_nbd" if isinstance(params, ParetoNBDParams) else "bgnbd"
 
 
 def _series_state(customers: pd.DataFrame, edges: pd.DatetimeIndex, purchases: BGNBDParams,

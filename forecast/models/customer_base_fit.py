@@ -55,8 +55,8 @@ class BGNBDParams:
     """Fitted BG/NBD parameters; ``alpha`` is in the time unit of the data the fit was given.
 
     As a purchase model (the interface it shares with ``ParetoNBDParams``, bound at the end of
-    the module) it has ``log_likelihood``, ``p_alive``, ``expected_purchases`` and
-    ``new_customer_purchases``: this module's functions of the same meaning.
+    the module) it has ``model_name``, ``log_likelihood``, ``p_alive``, ``expected_purchases``
+    and ``new_customer_purchases``: this module's functions of the same meaning.
     """
 
     r: float
@@ -392,6 +392,7 @@ def conditional_expected_spend(params: GammaGammaParams, frequency, monetary) ->
 
 
 # The purchase model's interface (see BGNBDParams).
+BGNBDParams.model_name = "bgnbd"
 BGNBDParams.log_likelihood = bgnbd_log_likelihood
 BGNBDParams.p_alive = p_alive
 BGNBDParams.expected_purchases = conditional_expected_purchases

@@ -43,7 +43,7 @@ from forecast.models.customer_base_fit import _arrays, check_rfm, minimise_log_p
 class ParetoNBDParams:
     """Fitted Pareto/NBD parameters; ``alpha`` and ``beta`` in the time unit of the data.
 
-    A purchase model like ``BGNBDParams``: ``log_likelihood``, ``p_alive``,
+    A purchase model like ``BGNBDParams``: ``model_name``, ``log_likelihood``, ``p_alive``,
     ``expected_purchases`` and ``new_customer_purchases`` are bound at the end of the module.
     """
 
@@ -184,6 +184,7 @@ def new_customer_expected_purchases(params: ParetoNBDParams, t) -> np.ndarray:
 
 
 # The purchase model's interface (see BGNBDParams).
+ParetoNBDParams.model_name = "pareto_nbd"
 ParetoNBDParams.log_likelihood = log_likelihood
 ParetoNBDParams.p_alive = p_alive
 ParetoNBDParams.expected_purchases = conditional_expected_purchases

@@ -128,6 +128,5 @@ def test_forecasts_are_the_same_on_one_thread_or_two(weekly_panel):
     one = GlobalForecaster(8, **FAST, n_threads=1).fit(frame).predict(8, levels=(80,))
     two = GlobalForecaster(8, **FAST, n_threads=2).fit(frame).predict(8, levels=(80,))
     pd.testing.assert_frame_equal(one, two, check_exact=True)
-    made = factory.global_model(RevenueConfig(), "W-SUN", 8, None)
-    made = getattr(made, "model", made)
-    assert made.n_threads is None
+    made = factory.global_model(RevenueConfig(), "W-SUN", 8, None)  # no blocks: one booster
+    assert isinstance(made, GlobalForecaster) and made.n_threads is None
