@@ -21,6 +21,13 @@ Two cases the plain recipe gets wrong:
   quantiles grew with the step (a least-squares slope of log width on log step), at least 0.5
   (errors that add up at least as a random walk's) and at most 1.5. A trend that is uncertain
   makes errors grow about linearly with the step, which a fixed square root under-covers.
+- **Too few origins.** Errors at one step are exchangeable across backtest origins, not within
+  one: with a single fold, the errors at step 12 are those of one calendar week (a holiday, say)
+  and a per-step quantile would put that week's error on step 12 of every forecast. When the
+  errors come from fewer than ``min_origins`` origins, the steps are pooled instead: each error
+  is divided by the square root of its step (errors that add up as a random walk's, the least
+  growth assumed past the folds), one set of quantiles is taken, and step ``h`` gets them times
+  ``sqrt(h)``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from forecast.schemas import (
     ALL_SERIES,
     DEFAULT_LEVELS,
     DS,
+    FOLD,
     MODEL,
     UNIQUE_ID,
     YHAT,
@@ -93,6 +101,9 @@ class ConformalCalibrator(BaseEstimator):
         by_horizon: separate quantiles per horizon step ``h``; else one set for all steps.
         scale: "level" scales errors by ``|yhat|``; "none" uses absolute errors.
         min_samples: fewest errors behind a step's quantiles; neighbouring steps are pooled.
+        min_origins: fewest backtest origins (``fold`` values) per-step quantiles need; with
+            fewer, every step is pooled (see the module docstring). A table without ``fold``
+            is taken to have enough.
     """
 
     def __init__(
@@ -101,11 +112,13 @@ class ConformalCalibrator(BaseEstimator):
         by_horizon: bool = True,
         scale: Literal["level", "none"] = "level",
         min_samples: int = 100,
+        min_origins: int = 3,
     ):
         self.levels = levels
         self.by_horizon = by_horizon
         self.scale = scale
         self.min_samples = min_samples
+        self.min_origins = min_origins
 
     def _scale(self, yhat: np.ndarray) -> np.ndarray:
         if self.scale == "none":
@@ -120,7 +133,8 @@ class ConformalCalibrator(BaseEstimator):
             table: backtest rows ``h, y, yhat`` (+ ``model``: one calibration per model).
 
         Returns:
-            self, with ``quantiles_``: frame ``model, h, level, lower, upper`` of scaled errors.
+            self, with ``quantiles_``: frame ``model, h, level, lower, upper`` of scaled errors,
+            and ``pooled_``: the models whose steps were pooled (too few origins).
         """
         levels = check_levels(self.levels)
         missing = [c for c in (H, Y, YHAT) if c not in table.columns]
@@ -130,11 +144,15 @@ class ConformalCalibrator(BaseEstimator):
         if rows.empty:
             raise ValidationError("calibration table: no rows with both y and yhat")
         models = rows[MODEL] if MODEL in rows else pd.Series(ALL_SERIES, index=rows.index)
-        records = []
+        records, self.pooled_ = [], set()
         for model, group in rows.groupby(models, sort=True):
             scores = (group[Y] - group[YHAT]).to_numpy(float) / self._scale(
                 group[YHAT].to_numpy(float))
             steps = group[H].to_numpy() if self.by_horizon else np.ones(len(group), int)
+            if self.by_horizon and FOLD in group and group[FOLD].nunique() < self.min_origins:
+                self.pooled_.add(model)
+                scores = scores / np.sqrt(np.maximum(steps, 1))
+                steps = np.ones(len(group), int)
             records.extend(self._step_quantiles(model, scores, steps, levels))
         self.quantiles_ = pd.DataFrame(records)
         self.max_h_ = int(rows[H].max())
@@ -183,13 +201,18 @@ class ConformalCalibrator(BaseEstimator):
             steps = out.sort_values(DS).groupby(UNIQUE_ID, sort=False).cumcount().reindex(
                 out.index).to_numpy() + 1
         scale = self._scale(out[YHAT].to_numpy(float))
+        pooled = name in getattr(self, "pooled_", ())
         # Past the last calibrated step the errors were never measured: the last step's
         # quantiles, widened as the measured ones grew with the step (see _growth).
         beyond = np.maximum(steps, self.max_h_) / self.max_h_ if self.by_horizon else 1.0
+        if pooled:  # one set of quantiles of errors over sqrt(step)
+            widen_pooled = scale * np.sqrt(np.maximum(steps, 1))
         steps = np.minimum(steps, self.max_h_) if self.by_horizon else np.ones(len(out), int)
+        steps = np.ones(len(out), int) if pooled else steps
         for level, group in table[table[MODEL] == name].groupby("level"):
             by_step = group.set_index(H)
             widen = scale * beyond ** _growth(by_step) if self.by_horizon else scale
+            widen = widen_pooled if pooled else widen
             lo, hi = interval_columns(level)
             nearest = by_step.index.to_numpy()[np.abs(
                 by_step.index.to_numpy()[None, :] - steps[:, None]).argmin(axis=1)]

@@ -8,6 +8,7 @@ import pytest
 
 from forecast.errors import ValidationError
 from forecast.models.conformal import ConformalCalibrator
+from forecast.schemas import ALL_SERIES
 
 
 def errors_table(n: int, seed: int, bias: float = 0.0) -> pd.DataFrame:
@@ -100,3 +101,34 @@ def test_zero_sales_do_not_make_intervals_too_wide():
         np.testing.assert_allclose(lo, 0.0, atol=1e-9)  # the lower bound is the point mass
         inside = (fresh["y"] >= lo) & (fresh["y"] <= hi)
         assert inside.mean() == pytest.approx(level / 100, abs=0.015)
+
+
+def _one_holiday_fold(folds: int, seed: int) -> pd.DataFrame:
+    """Backtest errors of 40 stores over 10 steps, sd 0.03 * sqrt(h); in the first fold step 6
+    fell on a holiday and every store sold 60 % more than forecast."""
+    rng = np.random.default_rng(seed)
+    h = np.tile(np.arange(1, 11), 40 * folds)
+    fold = np.repeat(np.arange(folds), 400)
+    yhat = rng.uniform(50, 500, len(h))
+    shock = np.where((fold == 0) & (h == 6), 0.6, 0.0)
+    y = yhat * (1 + shock + 0.03 * np.sqrt(h) * rng.standard_normal(len(h)))
+    return pd.DataFrame({"unique_id": np.tile(np.repeat(np.arange(40), 10), folds),
+                         "fold": fold, "h": h, "y": y, "yhat": yhat})
+
+
+def test_one_fold_is_pooled_over_steps_so_a_calendar_week_is_not_a_step():
+    """With one backtest origin, the errors at step 6 are one holiday week's: per-step
+    quantiles gave step 6 of every forecast an interval about ten times as wide as step 5's
+    and the other steps none of the holiday risk. The steps are pooled (errors over sqrt(h)):
+    widths grow as sqrt(h) and every step shares the risk. With three origins the steps keep
+    their own quantiles (the holiday is one origin of three at step 6)."""
+    forecast = pd.DataFrame({"unique_id": 1, "h": np.arange(1, 11), "yhat": 100.0})
+    one = ConformalCalibrator(levels=(80,)).fit(_one_holiday_fold(1, 0))
+    assert one.pooled_ == {ALL_SERIES}
+    out = one.transform(forecast)
+    width = out["yhat_hi_80"] - out["yhat_lo_80"]
+    np.testing.assert_allclose(width / width.iloc[0], np.sqrt(np.arange(1, 11)), rtol=1e-9)
+    three = ConformalCalibrator(levels=(80,)).fit(_one_holiday_fold(3, 0))
+    assert three.pooled_ == set()
+    upper = three.transform(forecast)["yhat_hi_80"] - 100.0
+    assert upper.iloc[5] > 1.5 * upper.iloc[4]  # step 6 keeps its own (holiday) quantile
