@@ -25,9 +25,11 @@ Two cases the plain recipe gets wrong:
   one: with a single fold, the errors at step 12 are those of one calendar week (a holiday, say)
   and a per-step quantile would put that week's error on step 12 of every forecast. When the
   errors come from fewer than ``min_origins`` origins, the steps are pooled instead: each error
-  is divided by the square root of its step (errors that add up as a random walk's, the least
-  growth assumed past the folds), one set of quantiles is taken, and step ``h`` gets them times
-  ``sqrt(h)``.
+  is divided by ``step ** growth``, one set of quantiles is taken, and step ``h`` gets them
+  times ``h ** growth``. ``growth`` is the slope of the log median absolute error on the log
+  step (a median, so one holiday week does not set it), between 0.5 (a random walk) and 1.5:
+  a forecast that misses a drift (a customer base decaying) errs more each step, about
+  linearly.
 """
 
 from __future__ import annotations
@@ -81,16 +83,28 @@ def _lower_and_upper_tail(scores: np.ndarray, tail: float) -> tuple[float, float
     return lower, min(2 * tail - below, 0.5)
 
 
+def _slope(steps: np.ndarray, size: np.ndarray) -> float:
+    """Slope of log size on log step, between 0.5 and 1.5; 0.5 with fewer than three usable
+    steps."""
+    keep = (size > 0) & (steps > 0)
+    if keep.sum() < 3:
+        return 0.5
+    slope = np.polyfit(np.log(steps[keep]), np.log(size[keep]), 1)[0]
+    return float(np.clip(slope, 0.5, 1.5))
+
+
+def _pooled_growth(scores: np.ndarray, steps: np.ndarray) -> float:
+    """How errors grow with the step in one origin's errors: see :func:`_slope`, of the median
+    absolute error per step."""
+    median = pd.Series(np.abs(scores)).groupby(steps).median()
+    return _slope(median.index.to_numpy(float), median.to_numpy(float))
+
+
 def _growth(by_step: pd.DataFrame) -> float:
     """How the width of the measured intervals grows with the step: the slope of log width on
     log step, between 0.5 (a random walk) and 1.5; 0.5 with fewer than three measured steps."""
     width = (by_step["upper"] - by_step["lower"]).to_numpy(float)
-    steps = by_step.index.to_numpy(float)
-    keep = (width > 0) & (steps > 0)
-    if keep.sum() < 3:
-        return 0.5
-    slope = np.polyfit(np.log(steps[keep]), np.log(width[keep]), 1)[0]
-    return float(np.clip(slope, 0.5, 1.5))
+    return _slope(by_step.index.to_numpy(float), width)
 
 
 class ConformalCalibrator(BaseEstimator):
@@ -134,7 +148,8 @@ class ConformalCalibrator(BaseEstimator):
 
         Returns:
             self, with ``quantiles_``: frame ``model, h, level, lower, upper`` of scaled errors,
-            and ``pooled_``: the models whose steps were pooled (too few origins).
+            and ``pooled_``: model -> growth, of the models whose steps were pooled (too few
+            origins).
         """
         levels = check_levels(self.levels)
         missing = [c for c in (H, Y, YHAT) if c not in table.columns]
@@ -144,14 +159,14 @@ class ConformalCalibrator(BaseEstimator):
         if rows.empty:
             raise ValidationError("calibration table: no rows with both y and yhat")
         models = rows[MODEL] if MODEL in rows else pd.Series(ALL_SERIES, index=rows.index)
-        records, self.pooled_ = [], set()
+        records, self.pooled_ = [], {}
         for model, group in rows.groupby(models, sort=True):
             scores = (group[Y] - group[YHAT]).to_numpy(float) / self._scale(
                 group[YHAT].to_numpy(float))
             steps = group[H].to_numpy() if self.by_horizon else np.ones(len(group), int)
             if self.by_horizon and FOLD in group and group[FOLD].nunique() < self.min_origins:
-                self.pooled_.add(model)
-                scores = scores / np.sqrt(np.maximum(steps, 1))
+                growth = self.pooled_[model] = _pooled_growth(scores, steps)
+                scores = scores / np.maximum(steps, 1) ** growth
                 steps = np.ones(len(group), int)
             records.extend(self._step_quantiles(model, scores, steps, levels))
         self.quantiles_ = pd.DataFrame(records)
@@ -201,12 +216,12 @@ class ConformalCalibrator(BaseEstimator):
             steps = out.sort_values(DS).groupby(UNIQUE_ID, sort=False).cumcount().reindex(
                 out.index).to_numpy() + 1
         scale = self._scale(out[YHAT].to_numpy(float))
-        pooled = name in getattr(self, "pooled_", ())
+        pooled = name in getattr(self, "pooled_", {})
         # Past the last calibrated step the errors were never measured: the last step's
         # quantiles, widened as the measured ones grew with the step (see _growth).
         beyond = np.maximum(steps, self.max_h_) / self.max_h_ if self.by_horizon else 1.0
-        if pooled:  # one set of quantiles of errors over sqrt(step)
-            widen_pooled = scale * np.sqrt(np.maximum(steps, 1))
+        if pooled:  # one set of quantiles of errors over step ** growth
+            widen_pooled = scale * np.maximum(steps, 1) ** self.pooled_[name]
         steps = np.minimum(steps, self.max_h_) if self.by_horizon else np.ones(len(out), int)
         steps = np.ones(len(out), int) if pooled else steps
         for level, group in table[table[MODEL] == name].groupby("level"):

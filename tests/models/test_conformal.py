@@ -119,16 +119,34 @@ def _one_holiday_fold(folds: int, seed: int) -> pd.DataFrame:
 def test_one_fold_is_pooled_over_steps_so_a_calendar_week_is_not_a_step():
     """With one backtest origin, the errors at step 6 are one holiday week's: per-step
     quantiles gave step 6 of every forecast an interval about ten times as wide as step 5's
-    and the other steps none of the holiday risk. The steps are pooled (errors over sqrt(h)):
-    widths grow as sqrt(h) and every step shares the risk. With three origins the steps keep
-    their own quantiles (the holiday is one origin of three at step 6)."""
+    and the other steps none of the holiday risk. The steps are pooled (errors over
+    step ** growth, growth from the median error per step, here a random walk's 0.5): widths
+    grow smoothly and every step shares the risk. With three origins the steps keep their own
+    quantiles (the holiday is one origin of three at step 6)."""
     forecast = pd.DataFrame({"unique_id": 1, "h": np.arange(1, 11), "yhat": 100.0})
     one = ConformalCalibrator(levels=(80,)).fit(_one_holiday_fold(1, 0))
-    assert one.pooled_ == {ALL_SERIES}
+    assert set(one.pooled_) == {ALL_SERIES}
+    growth = one.pooled_[ALL_SERIES]
+    assert 0.5 <= growth <= 0.7
     out = one.transform(forecast)
     width = out["yhat_hi_80"] - out["yhat_lo_80"]
-    np.testing.assert_allclose(width / width.iloc[0], np.sqrt(np.arange(1, 11)), rtol=1e-9)
+    np.testing.assert_allclose(width / width.iloc[0], np.arange(1, 11) ** growth, rtol=1e-9)
     three = ConformalCalibrator(levels=(80,)).fit(_one_holiday_fold(3, 0))
-    assert three.pooled_ == set()
+    assert three.pooled_ == {}
     upper = three.transform(forecast)["yhat_hi_80"] - 100.0
     assert upper.iloc[5] > 1.5 * upper.iloc[4]  # step 6 keeps its own (holiday) quantile
+
+
+def test_one_fold_of_a_drift_widens_about_linearly():
+    """A forecast that misses a decline (a customer base decaying) errs about 2 % more each
+    step; one fold of 8 steps measured that. Its pooled growth is about 1, so step 26, never
+    measured, gets an interval that holds the drift's -52 %; a random walk's square root would
+    put the lower bound near -25 %."""
+    rng = np.random.default_rng(1)
+    h = np.arange(1, 9)
+    table = pd.DataFrame({"unique_id": 1, "fold": 0, "h": h, "yhat": 100.0,
+                          "y": 100.0 * (1 - 0.02 * h + 0.002 * rng.standard_normal(8))})
+    calibrator = ConformalCalibrator(levels=(80,)).fit(table)
+    assert calibrator.pooled_[ALL_SERIES] == pytest.approx(1.0, abs=0.1)
+    out = calibrator.transform(pd.DataFrame({"unique_id": 1, "h": [26], "yhat": [100.0]}))
+    assert out["yhat_lo_80"].iloc[0] <= 100.0 * (1 - 0.02 * 26)
