@@ -84,7 +84,6 @@ def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
         SeasonalNaive,
         WindowAverage,
     )
-
     from statsforecast.utils import ConformalIntervals
 
     m = season_length_for(freq)

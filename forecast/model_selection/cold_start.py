@@ -50,12 +50,14 @@ def cold_start_note(ids: pd.Series, selection) -> str | None:
     if not young or selection.choice.empty:
         return None
     shown = ", ".join(repr(u) for u in young[:3]) + (" ..." if len(young) > 3 else "")
+    intervals = ("; their intervals, never measured, are the wider of the calibrated ones and "
+                 "their candidates' own" if selection.calibrator is not None else "")
     if selection.cold_start:
         return (f"{len(young)} series too young for any backtest fold ({shown}): forecast "
                 f"half as their recent share of their parent (cold start, "
-                f"{selection.cold_start}), half with the mean weights of the others")
+                f"{selection.cold_start}), half with the mean weights of the others{intervals}")
     return (f"{len(young)} series too young for any backtest fold ({shown}): forecast with the "
-            "mean weights of the others")
+            f"mean weights of the others{intervals}")
 
 
 COLD_ONLY = "cold start only"  # the reason the cold-start candidate is not weighted elsewhere

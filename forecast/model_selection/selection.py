@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from forecast.errors import DataError
@@ -234,7 +235,28 @@ def _combined(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     fallback = min(known)
     pieces = [selection.calibrator.transform(part, model=name if name in known else fallback)
               for name, part in combined.groupby(group, sort=False)]
-    return pd.concat(pieces).loc[combined.index]
+    calibrated = pd.concat(pieces).loc[combined.index]
+    young = ~combined[UNIQUE_ID].isin(selection.choice[UNIQUE_ID]).to_numpy()
+    return _widest(calibrated, combined, young) if young.any() else calibrated
+
+
+def _widest(calibrated: pd.DataFrame, own: pd.DataFrame, rows) -> pd.DataFrame:
+    """On ``rows`` (series too young for the backtest), each interval is the wider of the
+    calibrated one and the candidates' own (weighted as the point forecast).
+
+    The calibration measured how forecasts of the series in the backtest erred; a series too
+    young for any fold was never measured, and its level, from a few periods, is far less sure
+    (Favorita's store 22 sold 67 % less in its second month than its first weeks said). Its
+    candidates' own intervals come from its own history; a bound they do not give is left as
+    calibrated.
+    """
+    out = calibrated.copy()
+    for column in [c for c in calibrated.columns if c.startswith(f"{YHAT}_lo_")]:
+        upper = column.replace("_lo_", "_hi_")
+        if column in own and upper in own:
+            out.loc[rows, column] = np.fmin(calibrated.loc[rows, column], own.loc[rows, column])
+            out.loc[rows, upper] = np.fmax(calibrated.loc[rows, upper], own.loc[rows, upper])
+    return out
 
 
 def _zeros(forecasts: pd.DataFrame) -> pd.DataFrame:

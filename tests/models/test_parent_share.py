@@ -118,6 +118,7 @@ def test_the_revenue_forecaster_forecasts_too_young_series_from_their_parent_and
     notes = " ".join(model.notes())
     assert "1 series too young for any backtest fold ('south/s2')" in notes
     assert "cold start, parent_share" in notes
+    assert "wider of the calibrated ones and their candidates' own" in notes
     # Half the parent share, half the mean weights of the others: the series' own level and
     # its parent's season, which no fold could weigh against each other.
     got = model.predict_with_base(13)[1].set_index("unique_id")
@@ -137,3 +138,29 @@ def test_without_a_hierarchy_the_cold_start_candidate_is_left_out():
     model = _forecaster(True).fit(data[data["unique_id"] != "south/s2"])
     assert "parent_share" not in model.models_
     assert model.selection_.cold_start is None
+
+
+def test_a_too_young_series_keeps_its_candidates_own_intervals_where_they_are_wider():
+    """The calibration measured the series in the backtest; a series too young for any fold
+    was never measured, so its interval is the wider of the calibrated one and its candidates'
+    own (weighted as its forecast). The series the backtest measured keep the calibrated ones."""
+    from forecast.model_selection.weights import (
+        combine_forecasts,
+        extend_choice,
+        member_forecasts,
+    )
+
+    frame = _company(young_weeks=12)
+    model = _forecaster(True).fit(frame[["unique_id", "ds", "y"]], build_hierarchy(frame))
+    got = model.predict_with_base(13)[1].set_index(["unique_id", "ds"]).sort_index()
+    members = member_forecasts(model.models_, 13, None, model.levels)
+    members["h"] = members.groupby(["model", "unique_id"]).cumcount() + 1
+    choice = extend_choice(model.selection_.choice, members["unique_id"].unique(),
+                           model.selection_.cold_start)
+    own = combine_forecasts(members, choice).set_index(["unique_id", "ds"]).sort_index()
+    young, old = own.loc["south/s2"], own.loc["north/n1"]
+    assert (got.loc["south/s2", "yhat_lo_80"] <= young["yhat_lo_80"] + 1e-9).all()
+    assert (got.loc["south/s2", "yhat_hi_80"] >= young["yhat_hi_80"] - 1e-9).all()
+    # Here its own intervals are the wider ones (the calibrated errors are about 2 %).
+    assert (got.loc["south/s2", "yhat_hi_80"] - young["yhat_hi_80"]).abs().max() < 1e-9
+    assert not np.allclose(got.loc["north/n1", "yhat_hi_80"], old["yhat_hi_80"])
