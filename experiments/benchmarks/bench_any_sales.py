@@ -13,7 +13,7 @@ history and horizon, statsforecast fits its reference models: Naive, SeasonalNai
 TSB and the mean of the last 28 periods (WindowAverage), each with an 80 % interval: Naive's and
 SeasonalNaive's own, and for the three intermittent models (which have none) statsforecast's
 conformal intervals (``ConformalIntervals``, as many windows of ``h`` as our selection folds,
-3, where the history holds them), their lower bounds clipped at zero on series that never sold
+3, or 2 where the history holds no more), their lower bounds clipped at zero on series that never sold
 below zero, as a user would. Pooled over each bed's origins: WAPE, MASE (scale: the in-sample
 seasonal naive error of the history), bias, the 80 % interval's coverage and scaled pinball
 loss. The issue's goals are checked per bed and recorded in
@@ -89,11 +89,13 @@ def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
     m = season_length_for(freq)
     spans = history.groupby(UNIQUE_ID).size()
     pieces = []
-    # Conformal intervals need n_windows * h periods and more: series too young for 3 windows
-    # get fewer, those too young for 1 get none (their interval columns stay empty).
+    # Conformal intervals need n_windows * h periods and more, and at least 2 windows: series
+    # too young for 3 windows get 2, those too young for 2 get none (their interval columns
+    # stay empty and they are left out of the peers' interval scores).
     windows = np.clip((spans.to_numpy() - 1) // h, 0, PEER_WINDOWS)
+    windows[windows < 2] = 0
     for n_windows in np.unique(windows):
-        intervals = ConformalIntervals(h=h, n_windows=int(n_windows)) if n_windows >= 1 else None
+        intervals = ConformalIntervals(h=h, n_windows=int(n_windows)) if n_windows else None
         models = [Naive(), SeasonalNaive(season_length=m),
                   CrostonSBA(prediction_intervals=intervals),
                   TSB(alpha_d=0.2, alpha_p=0.2, prediction_intervals=intervals),
@@ -101,7 +103,7 @@ def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
         part = history[history[UNIQUE_ID].isin(spans.index[windows == n_windows])]
         sf = StatsForecast(models=models, freq=freq, n_jobs=1)
         pieces.append(sf.forecast(df=part[[UNIQUE_ID, DS, Y]], h=h,
-                                  level=[80] if n_windows >= 1 else None))
+                                  level=[80] if n_windows else None))
     return _long(pd.concat(pieces, ignore_index=True), history)
 
 
