@@ -10,27 +10,39 @@ from sklearn.base import clone
 from forecast.errors import ValidationError
 from forecast.model_selection.weights import WEIGHT, combine_forecasts, member_forecasts
 from forecast.models.base import Forecaster
-from forecast.schemas import DS, MODEL, UNIQUE_ID
+from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, H, Y, interval_columns
 
 
 class CombinationForecaster(Forecaster):
     """A fixed-weight average of forecasters fitted on the same frame: no backtest, no choice.
 
     The fast path for very many series, where a backtest per candidate would cost more than the
-    forecast: averaging a learned model with a simple seasonal one cuts the errors of both. The
-    intervals are the weighted averages of the members' quantiles (not recalibrated).
+    forecast: averaging a learned model with a simple seasonal one cuts the errors of both.
+
+    Intervals. Without ``holdout`` they are the weighted averages of the members' quantiles,
+    which are not the average's: its errors are smaller than its members' (they partly cancel),
+    so the averaged intervals over-cover. With ``holdout`` the members are first fitted without
+    the last ``holdout`` periods, the average's own errors on those periods calibrate its
+    intervals (split-conformal, :class:`~forecast.models.conformal.ConformalCalibrator`; one
+    origin, so its steps are pooled), and the members are refitted on all the history with their
+    own holdout calibration switched off (``holdout_intervals``): the cost of the one refit the
+    global model made for its own intervals, for the combination's instead.
 
     Args:
         members: name -> forecaster.
         weights: name -> positive weight; equal weights when None.
         freq: pandas frequency alias; inferred from the frame when None.
+        holdout: periods held out to calibrate the intervals (the horizon); None averages the
+            members' own.
     """
 
     def __init__(self, members: Mapping[str, Forecaster],
-                 weights: Mapping[str, float] | None = None, freq: str | None = None):
+                 weights: Mapping[str, float] | None = None, freq: str | None = None,
+                 holdout: int | None = None):
         self.members = members
         self.weights = weights
         self.freq = freq
+        self.holdout = holdout
 
     def _fit(self, frame: pd.DataFrame) -> None:
         if not self.members:
@@ -40,13 +52,55 @@ class CombinationForecaster(Forecaster):
         if set(weights) != set(self.members) or min(weights.values()) <= 0:
             raise ValidationError(f"weights {weights} must be positive and name exactly the "
                                   f"members {sorted(self.members)}")
+        if self.holdout is not None and int(self.holdout) < 1:
+            raise ValidationError(f"holdout must be at least 1 period, not {self.holdout}")
         self.weights_ = weights
-        self.models_ = {name: clone(model).fit(frame) for name, model in self.members.items()}
+        self.calibrator_ = self._calibrate(frame) if self.holdout is not None else None
+        self.models_ = {name: self._member(model).fit(frame)
+                        for name, model in self.members.items()}
 
-    def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
+    def _member(self, model: Forecaster) -> Forecaster:
+        """An unfitted copy; without its own holdout calibration when the combination has one."""
+        model = clone(model)
+        if self.holdout is not None and "holdout_intervals" in model.get_params(deep=False):
+            model.set_params(holdout_intervals=False)
+        return model
+
+    def _calibrate(self, frame: pd.DataFrame):
+        from forecast.models.conformal import ConformalCalibrator
+
+        offset = pd.tseries.frequencies.to_offset(self.freq_)
+        h = int(self.holdout)
+        cutoff = pd.Timestamp(frame[DS].max()) - h * offset
+        early, late = frame[frame[DS] <= cutoff], frame[frame[DS] > cutoff]
+        if early.empty:
+            raise ValidationError(f"holdout of {h} periods leaves no history before "
+                                  f"{cutoff.date()} to calibrate the intervals on")
+        self.models_ = {name: self._member(model).fit(early)
+                        for name, model in self.members.items()}
+        forecast = self._combined(h, None, ())
+        forecast[H] = forecast.groupby(UNIQUE_ID, sort=False).cumcount() + 1
+        rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
+        return ConformalCalibrator(levels=(50, 80, 90, 95, 99)).fit(rows.assign(**{FOLD: 0}))
+
+    def _combined(self, h: int, future_exog, levels) -> pd.DataFrame:
         forecasts = member_forecasts(self.models_, h, future_exog, levels)
         ids = pd.Index(forecasts[UNIQUE_ID].unique())
         choice = pd.DataFrame({UNIQUE_ID: ids.repeat(len(self.weights_)),
                                MODEL: list(self.weights_) * len(ids),
                                WEIGHT: list(self.weights_.values()) * len(ids)})
         return combine_forecasts(forecasts, choice).sort_values([UNIQUE_ID, DS], kind="stable")
+
+    def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
+        if self.calibrator_ is None:
+            return self._combined(h, future_exog, levels)
+        missing = sorted(set(levels) - set(self.calibrator_.levels))
+        if missing:
+            raise ValidationError(f"levels {missing} were not calibrated; calibrated: "
+                                  f"{list(self.calibrator_.levels)}")
+        out = self._combined(h, future_exog, ())
+        out[H] = out.groupby(UNIQUE_ID, sort=False).cumcount() + 1
+        calibrated = self.calibrator_.transform(out)
+        keep = [c for level in levels for c in interval_columns(level)]
+        return calibrated.drop(columns=[H, *[c for c in calibrated if c.startswith("yhat_")
+                                             and c not in keep]])

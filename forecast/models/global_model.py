@@ -21,7 +21,7 @@ from forecast.features.holiday_features import (
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
 from forecast.periods import freq_code, year_length
-from forecast.schemas import DEFAULT_LEVELS, DS, UNIQUE_ID, YHAT, BoostingLoss, H, Y
+from forecast.schemas import DEFAULT_LEVELS, DS, FOLD, UNIQUE_ID, YHAT, BoostingLoss, H, Y
 
 
 def default_lags(horizon: int, season_length: int, year: int) -> tuple[int, ...]:
@@ -210,7 +210,8 @@ class GlobalForecaster(Forecaster):
         self.calibrator_ = self._holdout_calibrator(frame) if self.holdout_intervals else None
 
     def _holdout_calibrator(self, frame: pd.DataFrame):
-        """Conformal calibrator from forecasts of the last ``horizon`` periods by a refit model."""
+        """Conformal calibrator from forecasts of the last ``horizon`` periods by a refit model
+        (one origin: its steps are pooled, see ``models/conformal.py``)."""
         from sklearn.base import clone
 
         from forecast.models.conformal import ConformalCalibrator
@@ -227,7 +228,8 @@ class GlobalForecaster(Forecaster):
         rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
         if len(rows) < 20:
             return None
-        return ConformalCalibrator(levels=(50, 80, 90, 95, 99), min_samples=50).fit(rows)
+        return ConformalCalibrator(levels=(50, 80, 90, 95, 99), min_samples=50).fit(
+            rows.assign(**{FOLD: 0}))
 
     def _resolve_features(self, frame: pd.DataFrame) -> None:
         """The fitted feature choices: lags, windows, exogenous, key and id columns."""

@@ -91,3 +91,37 @@ def test_combination_averages_members_points_and_quantiles_with_fixed_weights(ma
         CombinationForecaster(members, {"naive": 1.0}).fit(frame)
     with pytest.raises(ValidationError, match="positive"):
         CombinationForecaster(members, {"naive": 1.0, "snaive": 0.0}).fit(frame)
+
+
+def _noisy_levels(n_series: int, weeks: int, seed: int) -> pd.DataFrame:
+    """Series that wander slowly around their level with weekly noise of 10 %."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2022-01-07", periods=weeks, freq="W-FRI")
+    level = rng.uniform(50, 500, (n_series, 1))
+    walk = np.cumsum(rng.normal(0, 0.01, (n_series, weeks)), axis=1)
+    y = level * (1 + walk) * (1 + 0.1 * rng.standard_normal((n_series, weeks)))
+    return pd.DataFrame({"unique_id": np.repeat(np.arange(n_series), weeks),
+                         "ds": np.tile(ds, n_series), "y": y.ravel()})
+
+
+def test_a_holdout_calibrates_the_combinations_own_intervals():
+    """The average of a naive and a 13-week mean errs less than either (their errors partly
+    cancel), so the average of their intervals over-covers; calibrated on the average's own
+    errors over a held-out horizon its 80 % intervals cover about 80 % of the next horizon."""
+    from forecast.models.baselines import MovingAverageForecaster
+
+    frame = _noisy_levels(600, 120, seed=5)
+    train, test = frame[frame["ds"] <= frame["ds"].max() - pd.Timedelta(weeks=8)], frame
+    members = {"naive": NaiveForecaster(), "mean": MovingAverageForecaster(window=13)}
+    inside = {}
+    for holdout in (None, 8):
+        out = CombinationForecaster(members, holdout=holdout).fit(train).predict(
+            8, levels=(80,)).merge(test, on=["unique_id", "ds"])
+        inside[holdout] = ((out["y"] >= out["yhat_lo_80"]) & (out["y"] <= out["yhat_hi_80"])
+                           ).mean()
+    assert inside[None] > 0.88
+    assert inside[8] == pytest.approx(0.80, abs=0.04)
+    with pytest.raises(ValidationError, match="holdout must be at least 1"):
+        CombinationForecaster(members, holdout=0).fit(train)
+    with pytest.raises(ValidationError, match="not calibrated"):
+        CombinationForecaster(members, holdout=8).fit(train).predict(8, levels=(70,))
