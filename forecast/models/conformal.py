@@ -21,10 +21,11 @@ Two cases the plain recipe gets wrong:
   quantiles grew with the step (a least-squares slope of log width on log step), at least 0.5
   (errors that add up at least as a random walk's) and at most 1.5. A trend that is uncertain
   makes errors grow about linearly with the step, which a fixed square root under-covers.
-- **Too few origins.** Errors at one step are exchangeable across backtest origins, not within
+- **One origin.** Errors at one step are exchangeable across backtest origins, not within
   one: with a single fold, the errors at step 12 are those of one calendar week (a holiday, say)
   and a per-step quantile would put that week's error on step 12 of every forecast. When the
-  errors come from fewer than ``min_origins`` origins, the steps are pooled instead: each error
+  errors come from fewer than ``min_origins`` origins (2: a single fold, a young history's
+  layout or one held-out horizon), the steps are pooled instead: each error
   is divided by ``step ** growth``, one set of quantiles is taken, and step ``h`` gets them
   times ``h ** growth``. ``growth`` is the slope of the log median absolute error on the log
   step (a median, so one holiday week does not set it), between 0.5 (a random walk) and 1.5:
@@ -126,7 +127,7 @@ class ConformalCalibrator(BaseEstimator):
         by_horizon: bool = True,
         scale: Literal["level", "none"] = "level",
         min_samples: int = 100,
-        min_origins: int = 3,
+        min_origins: int = 2,
     ):
         self.levels = levels
         self.by_horizon = by_horizon

@@ -20,62 +20,18 @@ from forecast.features.holiday_features import (
 )
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
-from forecast.periods import freq_code, year_length
+from forecast.models.lag_features import (
+    default_lags,
+    default_windows,
+    group_positions,
+    lagged,
+    per_row,
+    periods_per_year,
+    rolling_mean,
+    seasonal_growth,
+)
+from forecast.periods import year_length
 from forecast.schemas import DEFAULT_LEVELS, DS, FOLD, UNIQUE_ID, YHAT, BoostingLoss, H, Y
-
-
-def default_lags(horizon: int, season_length: int, year: int) -> tuple[int, ...]:
-    """Lags >= horizon: a block of 8 after the horizon, two seasonal lags and a year back +- 1."""
-    lags = set(range(horizon, horizon + 8))
-    first_seasonal = -(-horizon // season_length) * season_length
-    lags.update({first_seasonal, first_seasonal + season_length})
-    if year >= horizon + 1:
-        lags.update({year - 1, year, year + 1})
-    return tuple(sorted(lag for lag in lags if lag >= horizon))
-
-
-def _periods_per_year(freq: str) -> int:
-    return year_length(freq) or 4
-
-
-def _default_windows(freq: str) -> tuple[int, ...]:
-    return {"D": (7, 28, 91, 364), "W": (4, 13, 26, 52)}.get(freq_code(freq), (3, 6, 12))
-
-
-def _per_row(values: pd.Series, ids: np.ndarray) -> np.ndarray:
-    """Per-series values repeated onto the rows of a frame whose series are contiguous."""
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    counts = np.diff(np.r_[starts, len(ids)])
-    return np.repeat(values.reindex(ids[starts]).to_numpy(), counts)
-
-
-def _group_positions(ids: np.ndarray) -> np.ndarray:
-    """Position of each row within its (contiguous) series."""
-    starts = np.r_[True, ids[1:] != ids[:-1]]
-    index = np.arange(len(ids))
-    return index - np.maximum.accumulate(np.where(starts, index, 0))
-
-
-def _lagged(values: np.ndarray, position: np.ndarray, lag: int) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    ok = position >= lag
-    out[ok] = values[np.flatnonzero(ok) - lag]
-    return out
-
-
-def _rolling_mean(values: np.ndarray, position: np.ndarray, end_lag: int, window: int):
-    """Mean of the observed values in the ``window`` periods ending ``end_lag`` periods back."""
-    filled = np.nan_to_num(values)
-    total = np.r_[0.0, np.cumsum(filled)]
-    count = np.r_[0, np.cumsum(~np.isnan(values))]
-    index = np.arange(len(values))
-    hi = index - end_lag + 1
-    lo = np.maximum(hi - window, index - position)
-    ok = hi > index - position
-    lo, hi = np.where(ok, lo, 0), np.where(ok, hi, 0)
-    n = count[hi] - count[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ok & (n > 0), (total[hi] - total[lo]) / n, np.nan)
 
 
 class GlobalForecaster(Forecaster):
@@ -108,6 +64,9 @@ class GlobalForecaster(Forecaster):
         holdout_intervals: calibrate intervals (conformal, per step) on a model refit without
             the last ``horizon`` periods; doubles fit time. When False, intervals come from
             in-sample residuals and are much too narrow.
+        growth_feature: add last year's value times the growth since (the seasonal naive with
+            growth's forecast from ``horizon`` back, over a quarter's window; see
+            ``lag_features.seasonal_growth``) as a feature, where the frequency has a year.
     """
 
     def __init__(
@@ -135,6 +94,7 @@ class GlobalForecaster(Forecaster):
         random_state: int = 0,
         n_threads: int | None = None,
         holdout_intervals: bool = True,
+        growth_feature: bool = True,
     ):
         self.horizon = horizon
         self.lags = lags
@@ -159,6 +119,7 @@ class GlobalForecaster(Forecaster):
         self.random_state = random_state
         self.n_threads = n_threads
         self.holdout_intervals = holdout_intervals
+        self.growth_feature = growth_feature
 
     def fit(self, frame: pd.DataFrame) -> GlobalForecaster:
         """Learn the booster from a long series frame; see :meth:`Forecaster.fit`."""
@@ -234,11 +195,11 @@ class GlobalForecaster(Forecaster):
     def _resolve_features(self, frame: pd.DataFrame) -> None:
         """The fitted feature choices: lags, windows, exogenous, key and id columns."""
         self.season_length_ = self.season_length or season_length_for(self.freq_)
-        year = _periods_per_year(self.freq_)
+        year = periods_per_year(self.freq_)
         self.lags_ = self.lags or default_lags(self.horizon, self.season_length_, year)
         if min(self.lags_) < self.horizon:
             raise ValidationError(f"lags {self.lags_} must all be >= horizon {self.horizon}")
-        self.windows_ = self.windows or _default_windows(self.freq_)
+        self.windows_ = self.windows or default_windows(self.freq_)
         others = [c for c in frame.columns if c not in (UNIQUE_ID, DS, Y)]
         numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
         self.exog_ = list(self.exog) if self.exog is not None else numeric
@@ -267,20 +228,24 @@ class GlobalForecaster(Forecaster):
     def _feature_table(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Features of every row of a regular frame sorted by ``unique_id, ds``."""
         ids = frame[UNIQUE_ID].to_numpy()
-        values = frame[Y].to_numpy(dtype=float) / _per_row(self.scale_, ids)
-        position = _group_positions(ids)
+        values = frame[Y].to_numpy(dtype=float) / per_row(self.scale_, ids)
+        position = group_positions(ids)
         columns: dict[str, np.ndarray] = {"age": position.astype(float)}
         for lag in self.lags_:
-            columns[f"lag_{lag}"] = _lagged(values, position, lag)
+            columns[f"lag_{lag}"] = lagged(values, position, lag)
         for window in self.windows_:
-            columns[f"mean_{window}"] = _rolling_mean(values, position, self.horizon, window)
+            columns[f"mean_{window}"] = rolling_mean(values, position, self.horizon, window)
         seasonal = [k * self.season_length_ for k in range(1, 60)
                     if k * self.season_length_ >= self.horizon][:4]
-        seasonal_lags = np.column_stack([_lagged(values, position, k) for k in seasonal])
+        seasonal_lags = np.column_stack([lagged(values, position, k) for k in seasonal])
         count = np.sum(~np.isnan(seasonal_lags), axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             columns["seasonal_mean"] = np.where(
                 count > 0, np.nansum(seasonal_lags, axis=1) / count, np.nan)
+        year = year_length(self.freq_)
+        if self.growth_feature and year:
+            columns["seasonal_growth"] = seasonal_growth(values, position, self.horizon, year,
+                                                         max(1, year // 4))
         table = pd.DataFrame(columns, index=frame.index)
         table = pd.concat([table, build_calendar_features(frame[DS], self.freq_, self.calendar_)],
                           axis=1)
@@ -291,7 +256,7 @@ class GlobalForecaster(Forecaster):
         level = np.ones(len(values))
         window = self.relative_window
         if window:
-            level = _rolling_mean(values, position, self.horizon, window)
+            level = rolling_mean(values, position, self.horizon, window)
             level = np.where(np.isfinite(level) & (level > 0), level, 1.0)
             relative = [c for c in table.columns if c.startswith(("lag_", "mean_", "seasonal"))]
             table[relative] = table[relative].to_numpy() / level[:, None]
@@ -313,9 +278,9 @@ class GlobalForecaster(Forecaster):
         combined = combined.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
         table = self._feature_table(combined)
         ids = combined[UNIQUE_ID].to_numpy()
-        is_future = combined[DS].to_numpy() > _per_row(self.last_ds_, ids)
+        is_future = combined[DS].to_numpy() > per_row(self.last_ds_, ids)
         rows = combined.loc[is_future, [UNIQUE_ID, DS]].reset_index(drop=True)
-        scale = _per_row(self.scale_, rows[UNIQUE_ID].to_numpy())
+        scale = per_row(self.scale_, rows[UNIQUE_ID].to_numpy())
         scale = scale * table.loc[is_future, "_level"].to_numpy()
         rows[YHAT] = self.model_.predict(table.loc[is_future, self.feature_names_]) * scale
         rows = add_normal_intervals(rows, self.residual_sd_ * scale, levels)

@@ -130,3 +130,28 @@ def test_forecasts_are_the_same_on_one_thread_or_two(weekly_panel):
     pd.testing.assert_frame_equal(one, two, check_exact=True)
     made = factory.global_model(RevenueConfig(), "W-SUN", 8, None)  # no blocks: one booster
     assert isinstance(made, GlobalForecaster) and made.n_threads is None
+
+
+def test_the_seasonal_growth_feature_is_last_years_value_times_the_growth_since():
+    """On a series that repeats its year grown by 10 %, last year's value times the growth of a
+    quarter's window (ending h back) over the same window a year earlier is the value itself;
+    rows without two years of the window have none, and the growth is bounded to 1/3-3."""
+    from forecast.models.lag_features import seasonal_growth
+
+    t = np.arange(200)
+    shape = 1 + 0.5 * np.sin(2 * np.pi * t / 52) + 0.3 * (t % 52 == 47)
+    values = 100 * shape * 1.1 ** (t / 52)
+    position = t.copy()
+    got = seasonal_growth(values, position, horizon=13, year=52, window=13)
+    defined = np.isfinite(got)
+    assert not defined[: 13 + 52 + 12].any() and defined[13 + 52 + 12:].all()
+    np.testing.assert_allclose(got[defined], values[defined], rtol=1e-9)
+    jump = np.r_[np.ones(100), 10 * np.ones(100)]
+    bounded = seasonal_growth(jump, position, horizon=1, year=52, window=13)
+    growth = bounded[52:] / jump[:-52]  # a tenfold jump in a year is growth 3
+    assert np.nanmax(growth) == pytest.approx(3.0)
+    # Two series one after the other: the second's features never read the first's values.
+    both = seasonal_growth(np.r_[values, values], np.r_[position, position], 13, 52, 13)
+    np.testing.assert_array_equal(np.isfinite(both[200:]), defined)
+    model = GlobalForecaster(horizon=13, growth_feature=False)
+    assert model.get_params()["growth_feature"] is False
