@@ -76,6 +76,8 @@ class CombinationForecaster(Forecaster):
         if early.empty:
             raise ValidationError(f"holdout of {h} periods leaves no history before "
                                   f"{cutoff.date()} to calibrate the intervals on")
+        # The members fitted on the early part forecast the held-out part; _fit then replaces
+        # them with members fitted on all the history.
         self.models_ = {name: self._member(model).fit(early)
                         for name, model in self.members.items()}
         forecast = self._combined(h, None, ())

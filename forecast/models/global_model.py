@@ -3,8 +3,10 @@
 Direct strategy: every lag and rolling feature looks back at least ``horizon`` periods, so a
 single model forecasts all steps 1..horizon from data known at the forecast origin. Each series
 is divided by its mean over the training window, so stores of very different size share one
-model; the forecast is multiplied back. Calendar and holiday features, key columns (as
-categoricals) and exogenous regressors with their future values complete the features.
+model; the forecast is multiplied back. The seasonal naive with growth's own forecast from
+``horizon`` back is a feature too (``lag_features.seasonal_growth``). Calendar and holiday
+features, key columns (as categoricals) and exogenous regressors with their future values
+complete the features.
 """
 
 from __future__ import annotations
@@ -61,9 +63,9 @@ class GlobalForecaster(Forecaster):
         random_state: seed of the sample and of the booster.
         n_threads: OpenMP threads of the booster; None keeps the library default. Use 1 on a
             loaded machine: spinning OpenMP threads slow boosting down many times over.
-        holdout_intervals: calibrate intervals (conformal, per step) on a model refit without
-            the last ``horizon`` periods; doubles fit time. When False, intervals come from
-            in-sample residuals and are much too narrow.
+        holdout_intervals: calibrate intervals (conformal, one origin, so its steps pooled)
+            on a model refit without the last ``horizon`` periods; doubles fit time. When
+            False, intervals come from in-sample residuals and are much too narrow.
         growth_feature: add last year's value times the growth since (the seasonal naive with
             growth's forecast from ``horizon`` back, over a quarter's window; see
             ``lag_features.seasonal_growth``) as a feature, where the frequency has a year.
