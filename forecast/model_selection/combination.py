@@ -83,6 +83,9 @@ class CombinationForecaster(Forecaster):
         forecast = self._combined(h, None, ())
         forecast[H] = forecast.groupby(UNIQUE_ID, sort=False).cumcount() + 1
         rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
+        if rows.empty:
+            raise ValidationError(f"holdout of {h} periods: no series has both history before "
+                                  f"{cutoff.date()} and actuals after it to calibrate on")
         return ConformalCalibrator(levels=(50, 80, 90, 95, 99)).fit(rows.assign(**{FOLD: 0}))
 
     def _combined(self, h: int, future_exog, levels) -> pd.DataFrame:

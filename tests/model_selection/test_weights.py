@@ -125,3 +125,8 @@ def test_a_holdout_calibrates_the_combinations_own_intervals():
         CombinationForecaster(members, holdout=0).fit(train)
     with pytest.raises(ValidationError, match="not calibrated"):
         CombinationForecaster(members, holdout=8).fit(train).predict(8, levels=(70,))
+    # A young series (all its weeks held out) and an old one that stopped: nothing to calibrate.
+    young = train[train["unique_id"] == 0].tail(8).assign(unique_id=1)
+    stopped = train[train["unique_id"] == 0].head(60)
+    with pytest.raises(ValidationError, match="no series has both history"):
+        CombinationForecaster(members, holdout=8).fit(pd.concat([young, stopped]))
