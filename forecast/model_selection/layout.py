@@ -116,3 +116,23 @@ def _check(layout: FoldLayout, history: int, min_history: int, given: dict) -> N
             f"{layout.h} periods, {layout.step} apart) but the longest series has {history}; "
             "use fewer folds, a shorter backtest_h or step, or leave them out to fit the "
             "layout to the history")
+
+
+def coverage_notes(selection_folds: int, h: int, horizon: int, hierarchy: bool,
+                   calibrated: bool = True) -> list[str]:
+    """What a layout means for the intervals and the steps forecast, in plain words: none
+    calibrated without a backtest; steps past the folds not measured; one fold's calibration
+    (``calibrated``: there was one) resting on one stretch of history (its steps pooled, see
+    ``models/conformal.py``)."""
+    if selection_folds == 0:
+        return ["no backtest: the candidates are averaged with equal weights, their intervals "
+                "are not calibrated" + (" and the hierarchy is reconciled by OLS"
+                                        if hierarchy else "")]
+    notes = []
+    if horizon > h:
+        notes.append(f"steps {h + 1}..{horizon} are forecast but no backtest fold reached them: "
+                     "their accuracy and coverage were not measured")
+    if selection_folds == 1 and calibrated:
+        notes.append("intervals calibrated on one backtest fold: their coverage rests on one "
+                     "stretch of history (its steps pooled)")
+    return notes

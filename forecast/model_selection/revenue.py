@@ -57,6 +57,7 @@ from forecast.model_selection.folds import (
     reconcile_folds,
     series_keys,
 )
+from forecast.model_selection.layout import coverage_notes
 from forecast.model_selection.selection import (
     SELECTED,
     apply_selection,
@@ -252,15 +253,9 @@ class RevenueForecaster(BaseEstimator):
         if self.selection_.discontinued:
             notes.append(f"{len(self.selection_.discontinued)} series had no sales in any "
                          "selection fold: forecast as zero (column discontinued)")
-        if self.selection_folds == 0:
-            notes.append("no backtest: the candidates are averaged with equal weights, their "
-                         "intervals are not calibrated" + (
-                             " and the hierarchy is reconciled by OLS"
-                             if self.hierarchy_ is not None else ""))
-        elif self.horizon_ > self.h:
-            notes.append(f"steps {self.h + 1}..{self.horizon_} are forecast but no backtest "
-                         "fold reached them: their accuracy and coverage were not measured")
-        return notes
+        return notes + coverage_notes(self.selection_folds, self.h, self.horizon_,
+                                      self.hierarchy_ is not None, self.selection_.calibrator
+                                      is not None)
 
     def _fit_candidates(self, data: pd.DataFrame) -> dict[str, Forecaster]:
         """Every candidate not dropped, fitted on all the history; one that fails is dropped."""

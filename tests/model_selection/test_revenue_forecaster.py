@@ -220,6 +220,12 @@ def test_notes_say_what_was_not_validated(make_panel):
     assert "steps 14..26 are forecast but no backtest fold reached them" in notes[-1]
     frame = make_panel(n_series=2, n_weeks=160, seed=3)[["unique_id", "ds", "y"]]
     assert RevenueForecaster(CANDIDATES, h=4, selection_folds=2).fit(frame).notes() == []
+    # One fold: the intervals rest on one window, and the note says so.
+    one = RevenueForecaster(CANDIDATES, h=4, selection_folds=1).fit(frame)
+    assert one.notes() == ["intervals calibrated on one backtest fold: their coverage rests on "
+                           "one stretch of history (its steps pooled)"]
+    assert set(one.selection_.calibrator.pooled_) == set(one.selection_.calibrator.quantiles_[
+        "model"])
 
 
 def test_without_selection_folds_candidates_are_averaged_and_forecast(make_panel):
