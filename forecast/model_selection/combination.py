@@ -10,7 +10,7 @@ from sklearn.base import clone
 from forecast.errors import ValidationError
 from forecast.model_selection.weights import WEIGHT, combine_forecasts, member_forecasts
 from forecast.models.base import Forecaster
-from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, H, Y, interval_columns
+from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, H, Y
 
 
 class CombinationForecaster(Forecaster):
@@ -56,8 +56,10 @@ class CombinationForecaster(Forecaster):
             raise ValidationError(f"holdout must be at least 1 period, not {self.holdout}")
         self.weights_ = weights
         self.calibrator_ = self._calibrate(frame) if self.holdout is not None else None
-        self.models_ = {name: self._member(model).fit(frame)
-                        for name, model in self.members.items()}
+        self.models_ = self._fitted(frame)
+
+    def _fitted(self, frame: pd.DataFrame) -> dict[str, Forecaster]:
+        return {name: self._member(model).fit(frame) for name, model in self.members.items()}
 
     def _member(self, model: Forecaster) -> Forecaster:
         """An unfitted copy; without its own holdout calibration when the combination has one."""
@@ -67,7 +69,9 @@ class CombinationForecaster(Forecaster):
         return model
 
     def _calibrate(self, frame: pd.DataFrame):
-        from forecast.models.conformal import ConformalCalibrator
+        """The calibrator of the average's errors on the last ``holdout`` periods, forecast by
+        members fitted on the periods before them."""
+        from forecast.models.conformal import CALIBRATED_LEVELS, ConformalCalibrator
 
         offset = pd.tseries.frequencies.to_offset(self.freq_)
         h = int(self.holdout)
@@ -76,20 +80,17 @@ class CombinationForecaster(Forecaster):
         if early.empty:
             raise ValidationError(f"holdout of {h} periods leaves no history before "
                                   f"{cutoff.date()} to calibrate the intervals on")
-        # The members fitted on the early part forecast the held-out part; _fit then replaces
-        # them with members fitted on all the history.
-        self.models_ = {name: self._member(model).fit(early)
-                        for name, model in self.members.items()}
-        forecast = self._combined(h, None, ())
+        forecast = self._combined(self._fitted(early), h, None, ())
         forecast[H] = forecast.groupby(UNIQUE_ID, sort=False).cumcount() + 1
         rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
         if rows.empty:
             raise ValidationError(f"holdout of {h} periods: no series has both history before "
                                   f"{cutoff.date()} and actuals after it to calibrate on")
-        return ConformalCalibrator(levels=(50, 80, 90, 95, 99)).fit(rows.assign(**{FOLD: 0}))
+        return ConformalCalibrator(levels=CALIBRATED_LEVELS).fit(rows.assign(**{FOLD: 0}))
 
-    def _combined(self, h: int, future_exog, levels) -> pd.DataFrame:
-        forecasts = member_forecasts(self.models_, h, future_exog, levels)
+    def _combined(self, models: Mapping[str, Forecaster], h: int, future_exog,
+                  levels) -> pd.DataFrame:
+        forecasts = member_forecasts(models, h, future_exog, levels)
         ids = pd.Index(forecasts[UNIQUE_ID].unique())
         choice = pd.DataFrame({UNIQUE_ID: ids.repeat(len(self.weights_)),
                                MODEL: list(self.weights_) * len(ids),
@@ -98,14 +99,11 @@ class CombinationForecaster(Forecaster):
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
         if self.calibrator_ is None:
-            return self._combined(h, future_exog, levels)
+            return self._combined(self.models_, h, future_exog, levels)
         missing = sorted(set(levels) - set(self.calibrator_.levels))
         if missing:
             raise ValidationError(f"levels {missing} were not calibrated; calibrated: "
                                   f"{list(self.calibrator_.levels)}")
-        out = self._combined(h, future_exog, ())
+        out = self._combined(self.models_, h, future_exog, ())
         out[H] = out.groupby(UNIQUE_ID, sort=False).cumcount() + 1
-        calibrated = self.calibrator_.transform(out)
-        keep = [c for level in levels for c in interval_columns(level)]
-        return calibrated.drop(columns=[H, *[c for c in calibrated if c.startswith("yhat_")
-                                             and c not in keep]])
+        return self.calibrator_.transform(out)  # predict keeps the levels asked for

@@ -57,6 +57,9 @@ from forecast.schemas import (
     interval_columns,
 )
 
+# The levels a holdout calibration makes (a one-origin calibrator serves any of them later).
+CALIBRATED_LEVELS = (50, 80, 90, 95, 99)
+
 
 def _conformal_quantile(scores: np.ndarray, tail: float) -> float:
     """Quantile at ``tail`` with the split-conformal correction toward the outer side."""
@@ -217,18 +220,18 @@ class ConformalCalibrator(BaseEstimator):
             steps = out.sort_values(DS).groupby(UNIQUE_ID, sort=False).cumcount().reindex(
                 out.index).to_numpy() + 1
         scale = self._scale(out[YHAT].to_numpy(float))
-        pooled = name in getattr(self, "pooled_", {})
+        growth = getattr(self, "pooled_", {}).get(name)
         # Past the last calibrated step the errors were never measured: the last step's
         # quantiles, widened as the measured ones grew with the step (see _growth).
         beyond = np.maximum(steps, self.max_h_) / self.max_h_ if self.by_horizon else 1.0
-        if pooled:  # one set of quantiles of errors over step ** growth
-            widen_pooled = scale * np.maximum(steps, 1) ** self.pooled_[name]
-        steps = np.minimum(steps, self.max_h_) if self.by_horizon else np.ones(len(out), int)
-        steps = np.ones(len(out), int) if pooled else steps
+        # Pooled steps: one set of quantiles of errors over step ** growth.
+        pooled = scale * np.maximum(steps, 1) ** growth if growth is not None else None
+        steps = np.minimum(steps, self.max_h_) if self.by_horizon and pooled is None else \
+            np.ones(len(out), int)
         for level, group in table[table[MODEL] == name].groupby("level"):
             by_step = group.set_index(H)
-            widen = scale * beyond ** _growth(by_step) if self.by_horizon else scale
-            widen = widen_pooled if pooled else widen
+            widen = pooled if pooled is not None else (
+                scale * beyond ** _growth(by_step) if self.by_horizon else scale)
             lo, hi = interval_columns(level)
             nearest = by_step.index.to_numpy()[np.abs(
                 by_step.index.to_numpy()[None, :] - steps[:, None]).argmin(axis=1)]

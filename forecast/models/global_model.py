@@ -177,7 +177,7 @@ class GlobalForecaster(Forecaster):
         (one origin: its steps are pooled, see ``models/conformal.py``)."""
         from sklearn.base import clone
 
-        from forecast.models.conformal import ConformalCalibrator
+        from forecast.models.conformal import CALIBRATED_LEVELS, ConformalCalibrator
 
         offset = pd.tseries.frequencies.to_offset(self.freq_)
         cutoff = self.last_ds_.max() - self.horizon * offset
@@ -191,7 +191,7 @@ class GlobalForecaster(Forecaster):
         rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
         if len(rows) < 20:
             return None
-        return ConformalCalibrator(levels=(50, 80, 90, 95, 99), min_samples=50).fit(
+        return ConformalCalibrator(levels=CALIBRATED_LEVELS, min_samples=50).fit(
             rows.assign(**{FOLD: 0}))
 
     def _resolve_features(self, frame: pd.DataFrame) -> None:
@@ -202,6 +202,8 @@ class GlobalForecaster(Forecaster):
         if min(self.lags_) < self.horizon:
             raise ValidationError(f"lags {self.lags_} must all be >= horizon {self.horizon}")
         self.windows_ = self.windows or default_windows(self.freq_)
+        # The growth feature's year (None: off, or a frequency without a year).
+        self.growth_year_ = year_length(self.freq_) if self.growth_feature else None
         others = [c for c in frame.columns if c not in (UNIQUE_ID, DS, Y)]
         numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
         self.exog_ = list(self.exog) if self.exog is not None else numeric
@@ -244,10 +246,10 @@ class GlobalForecaster(Forecaster):
         with np.errstate(invalid="ignore", divide="ignore"):
             columns["seasonal_mean"] = np.where(
                 count > 0, np.nansum(seasonal_lags, axis=1) / count, np.nan)
-        year = year_length(self.freq_)
-        if self.growth_feature and year:
-            columns["seasonal_growth"] = seasonal_growth(values, position, self.horizon, year,
-                                                         max(1, year // 4))
+        if self.growth_year_:
+            columns["seasonal_growth"] = seasonal_growth(values, position, self.horizon,
+                                                         self.growth_year_,
+                                                         max(1, self.growth_year_ // 4))
         table = pd.DataFrame(columns, index=frame.index)
         table = pd.concat([table, build_calendar_features(frame[DS], self.freq_, self.calendar_)],
                           axis=1)

@@ -132,7 +132,7 @@ def test_forecasts_are_the_same_on_one_thread_or_two(weekly_panel):
     assert isinstance(made, GlobalForecaster) and made.n_threads is None
 
 
-def test_the_seasonal_growth_feature_is_last_years_value_times_the_growth_since():
+def test_the_seasonal_growth_feature_is_last_years_value_times_the_growth_since(weekly_panel):
     """On a series that repeats its year grown by 10 %, last year's value times the growth of a
     quarter's window (ending h back) over the same window a year earlier is the value itself;
     rows without two years of the window have none, and the growth is bounded to 1/3-3."""
@@ -153,5 +153,8 @@ def test_the_seasonal_growth_feature_is_last_years_value_times_the_growth_since(
     # Two series one after the other: the second's features never read the first's values.
     both = seasonal_growth(np.r_[values, values], np.r_[position, position], 13, 52, 13)
     np.testing.assert_array_equal(np.isfinite(both[200:]), defined)
-    model = GlobalForecaster(horizon=13, growth_feature=False)
-    assert model.get_params()["growth_feature"] is False
+    # The model has it as a feature where the frequency has a year, unless switched off.
+    frame = weekly_panel[["unique_id", "ds", "y"]]
+    for on in (True, False):
+        model = GlobalForecaster(horizon=4, **FAST, growth_feature=on).fit(frame)
+        assert ("seasonal_growth" in model.feature_names_) is on
