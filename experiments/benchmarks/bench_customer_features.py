@@ -2,7 +2,7 @@
 the four lifetimes columns, lifetimes and a plain pandas group-by.
 
 Each method runs in its own subprocess, so the peak RSS reported is that method's alone (the child
-reports ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` when it is done):
+reports its own peak, ``benchlib.peak_rss_kb``, when it is done):
 
 - ``plain``: a plain DuckDB query of the four lifetimes columns (purchase lines grouped per
   customer and day, then per customer), read from the warehouse and written to Parquet.
@@ -53,6 +53,8 @@ import duckdb
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import peak_rss_kb
 
 RESULTS = REPO / "experiments" / "benchmarks" / "results" / "customer_features.json"
 LIFETIMES_COLUMNS = ("lt_frequency", "lt_recency", "lt_T", "lt_monetary_value")
@@ -190,8 +192,7 @@ def run_child(method: str, workspace: Path, cutoffs: list[date], out: Path) -> N
         result = _run_duckdb(method, workspace, cutoffs, out)
     else:
         result = _run_peer(method, workspace, cutoffs[0], out)
-    # ru_maxrss is in KiB on Linux.
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_kb() / 1024
     print(json.dumps(result))
 
 

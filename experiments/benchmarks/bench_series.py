@@ -21,14 +21,13 @@ import argparse
 import json
 import os
 import platform
-import resource
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import psutil
+from benchlib import peak_rss_kb
 
 from forecast.config import SeriesConfig
 from forecast.features.series import build_series_sql
@@ -70,8 +69,7 @@ def fabricate_orders(con: duckdb.DuckDBPyConnection, lines: int, customers: int)
 
 
 def _peak_rss_mb() -> float:
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak_kb / 1024 if sys.platform != "darwin" else peak_kb / 2**20, 1)
+    return round(peak_rss_kb() / 1024, 1)
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -2,28 +2,53 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory in KiB.
+
+    On Linux, ``VmHWM`` of ``/proc/self/status``: it starts afresh when a process execs, while
+    ``ru_maxrss`` carries over from the process that forked it, so a child spawned by a large
+    benchmark process would report the parent's peak as its own. Elsewhere ``ru_maxrss``
+    (KiB on Linux, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
 # Runs a Python snippet in a fresh interpreter and prints its own peak RSS as the last line, so
-# every measured step has a peak of its own (not the maximum over all earlier children).
+# every measured step has a peak of its own (not the maximum over all earlier children, nor the
+# parent's: see peak_rss_kb, whose source the wrapper carries).
 _WRAPPER = """
-import resource, runpy, sys
+import sys
+{peak}
 sys.argv = {argv!r}
 code = {code!r}
 try:
     exec(compile(code, "<bench>", "exec"), {{"__name__": "__main__"}})
 finally:
-    print("__PEAK_RSS_KB__", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+    print("__PEAK_RSS_KB__", peak_rss_kb(), flush=True)
 """
 
 
@@ -56,9 +81,10 @@ def versions(*packages: str) -> dict:
 
 def run_python(code: str, argv: list[str] | None = None, env: dict | None = None) -> dict:
     """Run ``code`` in a fresh Python process; return seconds, peak RSS and its stdout."""
-    script = _WRAPPER.format(code=code, argv=["bench", *(argv or [])])
+    script = _WRAPPER.format(code=code, argv=["bench", *(argv or [])],
+                             peak=inspect.getsource(peak_rss_kb))
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False,
                           env={**os.environ, **(env or {})})
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
@@ -73,7 +99,7 @@ def record(name: str, payload: dict) -> Path:
     """Write a result file with the machine and the time of the run."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    full = {"benchmark": name, "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    full = {"benchmark": name, "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(), **payload}
     path.write_text(json.dumps(full, indent=2, default=str) + "\n", encoding="utf-8")
     return path
