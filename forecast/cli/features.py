@@ -38,23 +38,22 @@ def features_series(config_path: Path, workspace: Path | None, as_json: bool) ->
 @workspace_option
 @click.option("--cutoff", "cutoffs", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
               help="Snapshot date (repeatable); features use only data strictly before it. At most "
-                   "the day after the last order day.")
+                   "the day after the last order day. Default: features.customers.cutoffs, or "
+                   "without them the day after the last order day and up to five earlier dates "
+                   "a label horizon apart.")
 @json_option
 def features_customers(config_path: Path, workspace: Path | None, cutoffs: tuple,
                        as_json: bool) -> None:
     """Point-in-time customer snapshots with churn labels, one row per customer and cutoff."""
-    from forecast.errors import ConfigError
     from forecast.pipeline import build_customer_snapshots
 
     config = load_config_for(config_path, workspace)
     dates = [c.date() for c in cutoffs]
-    if not dates and not config.features.customers.cutoffs:
-        raise ConfigError("give at least one --cutoff DATE (or features.customers.cutoffs)")
-    # No --cutoff: the config's cutoffs, named as such if one is refused.
+    # No --cutoff: the config's cutoffs, named as such if one is refused, or the data's.
     with Progress("snapshots") as progress:
         result = build_customer_snapshots(config, dates or None, progress)
     emit(result, as_json, lambda r: "\n".join(
-        [f"built {r.rows:,} snapshot rows in {r.seconds:.1f} s"]
+        [f"built {r.rows:,} snapshot rows in {r.seconds:.1f} s (cutoffs from {r.cutoffs_from})"]
         + [f"  {c['cutoff']}: {c['customers']:,} customers, {c['labelled']:,} labelled, "
            f"churn rate {c['churn_rate']}" for c in r.cutoffs]
         + [f"  parquet: {r.parquet}"]))

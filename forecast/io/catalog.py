@@ -209,12 +209,14 @@ def order_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     return None if last is None else (first, last)
 
 
-def customer_orders(con: duckdb.DuckDBPyConnection) -> tuple[int, date | None]:
-    """Order lines with a customer id, and the last order day (any line)."""
-    with_ids, last = con.execute(
-        "SELECT count(*) FILTER (WHERE customer_id IS NOT NULL), max(order_date) "
+def customer_orders(con: duckdb.DuckDBPyConnection) -> tuple[int, date | None, date | None]:
+    """Order lines with a customer id, the first day of such a line, and the last order day
+    (any line)."""
+    with_ids, first, last = con.execute(
+        "SELECT count(*) FILTER (WHERE customer_id IS NOT NULL), "
+        "min(order_date) FILTER (WHERE customer_id IS NOT NULL), max(order_date) "
         f"FROM {ORDERS.sql}").fetchone()
-    return int(with_ids), last
+    return int(with_ids), first, last
 
 
 def series_summary(con: duckdb.DuckDBPyConnection) -> tuple[int, date, date]:

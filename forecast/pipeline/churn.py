@@ -16,7 +16,7 @@ from forecast.config import Config
 from forecast.engines import open_engine
 from forecast.engines.local import ScoringOptions
 from forecast.engines.local import score_churn as run_scoring
-from forecast.errors import ConfigError
+from forecast.errors import ConfigError, DataError
 from forecast.evaluation.classification import (
     classification_metrics,
     gains_chart,
@@ -27,6 +27,7 @@ from forecast.features.customers import build_snapshot_sql
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import CHURN_MODEL, CHURN_SCORES, CUSTOMER_SNAPSHOTS, CUSTOMERS
 from forecast.models.churn_data import label_counts
+from forecast.pipeline.data import FROM_DATA, configured_cutoffs
 from forecast.pipeline.results import Result
 from forecast.progress import ProgressCallback, Steps
 from forecast.reports.charts import render_gains_png, render_reliability_png
@@ -96,7 +97,14 @@ def _churn_training_frame(config: Config) -> pd.DataFrame:
                     f"customers table; columns: {', '.join(frame.columns)}")
             # Canonical columns the source did not provide are empty, not features.
             return frame.dropna(axis=1, how="all")
-        cutoffs = churn.cutoffs or config.features.customers.cutoffs
+        cutoffs, origin = (list(churn.cutoffs), "churn.cutoffs") if churn.cutoffs else (
+            configured_cutoffs(con, config))
+        if len(cutoffs) < 2 and origin == FROM_DATA:
+            horizon = config.features.customers.horizon_days
+            raise DataError(
+                f"the orders span too little time for churn training on snapshots: no cutoff "
+                f"before the scoring one ({cutoffs[-1]}) has {horizon} days of history before "
+                f"it and a complete {horizon}-day churn label after it")
         if len(cutoffs) < 2:
             raise ConfigError(
                 "churn training on snapshots needs at least two cutoffs (churn.cutoffs or "

@@ -83,6 +83,7 @@ class SnapshotsResult(Result):
     cutoffs: Sequence[Mapping[str, Any]]
     parquet: str
     seconds: float
+    cutoffs_from: str = "features.customers.cutoffs in the config"
 
 
 def synthesise(
@@ -183,27 +184,64 @@ def check_cutoffs(cutoffs: list[date], last_order_day: date, origin: str) -> Non
             f"{latest.isoformat()}. Nothing was written; existing snapshots are unchanged")
 
 
+# Snapshot cutoffs chosen from the data when none are given: the scoring cutoff and up to five
+# earlier ones (as many as the demo configures), enough for out-of-time churn validation.
+DEFAULT_CUTOFFS = 6
+FROM_DATA = ("the data (features.customers.cutoffs is empty): the day after the last order day "
+             "and earlier cutoffs a label horizon apart")
+
+
+def default_cutoffs(first_day: date, last_day: date, horizon_days: int,
+                    count: int = DEFAULT_CUTOFFS) -> list[date]:
+    """Snapshot cutoffs when none are configured, ascending: the scoring cutoff (the day after
+    ``last_day``) and up to ``count - 1`` earlier ones ``horizon_days`` apart, so that their
+    label windows do not overlap and each later cutoff validates the earlier ones out of time.
+    An earlier cutoff is kept only at least ``horizon_days`` after ``first_day`` (the first
+    order of a known customer), so its customers have a history to describe."""
+    latest = _as_date(last_day) + timedelta(days=1)
+    earliest = _as_date(first_day) + timedelta(days=horizon_days)
+    earlier = [latest - timedelta(days=k * horizon_days) for k in range(1, count)]
+    return sorted(c for c in earlier if c >= earliest) + [latest]
+
+
+def configured_cutoffs(con, config: Config, given: Sequence | None = None
+                       ) -> tuple[list[date], str]:
+    """The snapshot cutoffs to build, and where they come from: ``given`` (``--cutoff``), else
+    ``features.customers.cutoffs``, else :func:`default_cutoffs` of the orders in ``con``.
+
+    Raises:
+        WorkspaceError: no order line has a customer id.
+    """
+    with_ids, first_day, last_day = catalog.customer_orders(con)
+    if with_ids == 0:
+        raise WorkspaceError(
+            f"{warehouse.warehouse_path(config.workspace)}: no order has a customer_id, so "
+            "there are no customers to snapshot (map `customer_id` in the orders source)")
+    if given:
+        return [_as_date(c) for c in given], "--cutoff"
+    cfg = config.features.customers
+    if cfg.cutoffs:
+        return list(cfg.cutoffs), "features.customers.cutoffs in the config"
+    return default_cutoffs(first_day, last_day, cfg.horizon_days), FROM_DATA
+
+
 def build_customer_snapshots(config: Config, cutoffs: list | None = None,
                              progress: ProgressCallback | None = None) -> SnapshotsResult:
     """Build point-in-time customer snapshots at each cutoff into the warehouse and Parquet.
 
-    ``cutoffs`` default to ``features.customers.cutoffs``. Every cutoff must be on or before the
-    day after the last order day (see :func:`check_cutoffs`); otherwise nothing is written and
-    the existing snapshots stay. ``progress`` is called as ``(done, total, what)`` as building
-    and exporting start.
+    ``cutoffs`` default to ``features.customers.cutoffs``, and those to cutoffs chosen from the
+    data (:func:`default_cutoffs`). Every cutoff must be on or before the day after the last
+    order day (see :func:`check_cutoffs`); otherwise nothing is written and the existing
+    snapshots stay. ``progress`` is called as ``(done, total, what)`` as building and exporting
+    start.
     """
     started = time.perf_counter()
     steps = Steps(2, progress)
     cfg = config.features.customers
-    origin = "--cutoff" if cutoffs else "features.customers.cutoffs in the config"
-    cutoffs = list(cutoffs or cfg.cutoffs)
     with warehouse.connect(config.workspace) as con:
-        with_ids, last_day = catalog.customer_orders(con)
-        if with_ids == 0:
-            raise WorkspaceError(
-                f"{warehouse.warehouse_path(config.workspace)}: no order has a customer_id, so "
-                "there are no customers to snapshot (map `customer_id` in the orders source)")
-        check_cutoffs([_as_date(c) for c in cutoffs], _as_date(last_day), origin)
+        cutoffs, origin = configured_cutoffs(con, config, cutoffs)
+        last_day = catalog.customer_orders(con)[2]
+        check_cutoffs(cutoffs, _as_date(last_day), origin)
         steps.start(f"building snapshots at {len(cutoffs)} cutoffs")
         sql = build_snapshot_sql(con, cfg, cutoffs)
         rows = catalog.write_select(con, CUSTOMER_SNAPSHOTS, sql)
@@ -223,6 +261,7 @@ def build_customer_snapshots(config: Config, cutoffs: list | None = None,
         ],
         parquet=str(path),
         seconds=round(time.perf_counter() - started, 3),
+        cutoffs_from=origin,
     )
 
 

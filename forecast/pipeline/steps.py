@@ -110,7 +110,7 @@ def _customers_known(config: Config) -> str | None:
     if config.churn.label_column:
         return None
     with warehouse.connect(config.workspace, read_only=True) as con:
-        known, _ = catalog.customer_orders(con)
+        known, _, _ = catalog.customer_orders(con)
     return None if known else "the orders have no customer_id"
 
 

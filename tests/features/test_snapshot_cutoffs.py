@@ -1,13 +1,18 @@
 """Customer snapshot cutoffs must lie inside the data: at most the day after the last order day
-(the scoring snapshot), whether they come from ``--cutoff`` or from the config."""
+(the scoring snapshot), whether they come from ``--cutoff`` or from the config; without either,
+they are chosen from the data."""
 
 from __future__ import annotations
+
+import json
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 from click.testing import CliRunner
 
 from forecast.cli import main
+from forecast.pipeline.data import FROM_DATA, default_cutoffs
 
 ORDERS = "date,customer,amount\n2024-01-05,a,10\n2024-02-10,b,20\n2024-03-31,a,5\n"
 
@@ -78,3 +83,29 @@ def test_config_cutoffs_after_the_data_are_refused_and_named(ingested, tmp_path)
     with duckdb.connect(str(tmp_path / "ws" / "warehouse.duckdb"), read_only=True) as con:
         tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
     assert "customer_snapshots" not in tables
+
+
+def test_without_cutoffs_they_are_chosen_from_the_data_and_said_so(ingested, tmp_path):
+    # Before, a config without cutoffs stopped with "give at least one cutoff date", and so did
+    # `forecast run` at the customer snapshots, skipping every later step.
+    config = ingested()
+    result = CliRunner().invoke(main, ["features", "customers", "--config", str(config),
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    # Orders from 2024-01-05 to 2024-03-31: the scoring cutoff, and no earlier one 90 days
+    # apart that has 90 days of history before it.
+    assert _snapshot_cutoffs(tmp_path / "ws") == ["2024-04-01"]
+    assert json.loads(result.stdout)["cutoffs_from"] == FROM_DATA
+
+
+def test_default_cutoffs_are_a_label_horizon_apart_and_end_at_the_scoring_cutoff():
+    last = date(2024, 6, 30)
+    # 2023-04-08 would be 90 days apart too, but has less than 90 days of history before it.
+    assert default_cutoffs(date(2023, 1, 10), last, 90) == [
+        date(2023, 7, 7), date(2023, 10, 5), date(2024, 1, 3), date(2024, 4, 2),
+        date(2024, 7, 1)]
+    long = default_cutoffs(date(2015, 1, 1), last, 30)  # at most six in all
+    assert len(long) == 6 and long[-1] == date(2024, 7, 1)
+    assert all(b - a == timedelta(days=30) for a, b in zip(long, long[1:], strict=False))
+    assert default_cutoffs(date(2024, 1, 1), last, 90) == [date(2024, 4, 2), date(2024, 7, 1)]
+    assert default_cutoffs(date(2024, 5, 1), last, 90) == [date(2024, 7, 1)]

@@ -218,3 +218,25 @@ def test_a_second_run_skips_what_ran_and_prints_what_is_not_applicable(young_com
     assert "risk report          not applicable  needs score churn: " in text
     assert "monthly report       unchanged" in text
     assert "tiers                unchanged" in text
+
+
+def test_without_snapshot_cutoffs_the_chain_chooses_them_and_goes_on(young_company, tmp_path):
+    # Before, a config without features.customers.cutoffs stopped the whole run (exit 2) at
+    # the customer snapshots: "give at least one cutoff date for customer snapshots".
+    config = yaml.safe_load(young_company.read_text())
+    config["features"]["customers"].pop("cutoffs")
+    config["workspace"] = str(tmp_path / "ws")
+    path = tmp_path / "no_cutoffs.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["run", "--config", str(path), "--json",
+                                       "--until", "score churn"])
+    assert result.exit_code == 0, result.output
+    steps = {s["step"]: s for s in json.loads(result.stdout)["steps"]}
+    snapshots = steps["customer snapshots"]
+    assert snapshots["status"] == "ran"
+    assert snapshots["summary"]["cutoffs_from"].startswith("the data")
+    # Ten weeks of orders: only the scoring cutoff, so no labelled snapshot to train on.
+    assert [c["cutoff"] for c in snapshots["summary"]["cutoffs"]] == ["2026-11-01"]
+    assert steps["train churn"]["status"] == "not applicable"
+    assert "too little time for churn training" in steps["train churn"]["reason"]
+    assert steps["score churn"]["status"] == "not applicable"
