@@ -68,6 +68,7 @@ from forecast.model_selection.selection import (
 from forecast.model_selection.weights import member_forecasts
 from forecast.models.base import (
     Forecaster,
+    bound_intervals,
     check_known_series,
     check_series_frame,
     infer_freq,
@@ -86,6 +87,7 @@ from forecast.schemas import (
     YHAT,
     H,
     SelectionStrategy,
+    Y,
     interval_columns,
 )
 
@@ -229,6 +231,7 @@ class RevenueForecaster(BaseEstimator):
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
                     self.selection_))
         self.series_ = keys
+        self.nonnegative_ = frame.groupby(UNIQUE_ID)[Y].min() >= 0
         self.hierarchy_ = hierarchy if self.reconciler is not None else None
         self.horizon_ = int(self.horizon or self.h)
         if self.horizon_ > self.h:
@@ -390,6 +393,8 @@ class RevenueForecaster(BaseEstimator):
         columns = [UNIQUE_ID, DS, H, YHAT]
         for level in self.levels:
             columns += list(interval_columns(level))
-        out = frame[columns].merge(self.series_, on=UNIQUE_ID, how="left")
+        nonnegative = getattr(self, "nonnegative_", None)
+        out = bound_intervals(frame[columns].copy(), self.levels, nonnegative).merge(
+            self.series_, on=UNIQUE_ID, how="left")
         out[DISCONTINUED] = out[UNIQUE_ID].isin(self.selection_.discontinued)
         return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)

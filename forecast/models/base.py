@@ -207,6 +207,37 @@ def add_normal_intervals(
     return forecast
 
 
+def bound_intervals(forecast: pd.DataFrame, levels: Sequence[float],
+                    nonnegative: pd.Series | None = None) -> pd.DataFrame:
+    """Intervals a reader can take at their word (in place, returned): each holds its own point
+    forecast, each level holds the narrower levels, and no bound is below zero on a series
+    that never went below zero (``nonnegative``: unique_id -> bool).
+
+    Calibrated bounds can break all three. Conformal quantiles of one-sided backtest errors (a
+    model that under-forecast at every step of its one fold) put the point outside its own
+    interval; with too few errors for a level, two levels share the sample's extreme; and a
+    level-scaled error below -1 (a series that fell to nothing) puts a lower bound below zero.
+    Widening a bound to the point or to a narrower level, or raising a lower bound to zero
+    where no value ever lay below it, never uncovers an actual value the bound held.
+    """
+    yhat = forecast[YHAT].to_numpy(float)
+    floor = (forecast[UNIQUE_ID].map(nonnegative).fillna(False).to_numpy(bool)
+             if nonnegative is not None else np.zeros(len(forecast), bool))
+    inner_lo = inner_hi = yhat
+    for level in sorted(float(v) for v in levels):
+        lo, hi = interval_columns(level)
+        if lo not in forecast or hi not in forecast:
+            continue
+        # A missing bound (no interval there) stays missing; a missing inner one is ignored.
+        low, high = forecast[lo].to_numpy(float), forecast[hi].to_numpy(float)
+        low = np.where(np.isnan(low), low, np.fmin(low, inner_lo))
+        high = np.where(np.isnan(high), high, np.fmax(high, inner_hi))
+        forecast[lo] = np.where(floor, np.maximum(low, 0.0), low)
+        forecast[hi] = np.where(floor, np.maximum(high, 0.0), high)
+        inner_lo, inner_hi = low, high
+    return forecast
+
+
 class Forecaster(BaseEstimator):
     """Base class of revenue forecasters: ``fit(frame)`` then ``predict(h, future_exog, levels)``.
 

@@ -193,3 +193,23 @@ def test_under_a_season_of_history_every_step_is_the_last_value(model):
     assert model.regime(39, "W-FRI") == "last value"
     old_out = out[out["unique_id"] == "old"]["yhat"].to_numpy()
     assert old_out.std() > 1  # a series with three years stays seasonal
+
+
+def test_bound_intervals_hold_their_point_nest_and_stay_at_or_above_zero():
+    from forecast.models.base import bound_intervals
+
+    forecast = pd.DataFrame({
+        "unique_id": ["a", "a", "b", "c"], "yhat": [10.0, 10.0, 5.0, 3.0],
+        # a: a lower bound above the point (one-sided backtest errors), a 95 % bound inside
+        # the 80 % one; b: bounds below zero on sales that never went negative; c: no interval.
+        "yhat_lo_80": [11.0, 8.0, -4.0, np.nan], "yhat_hi_80": [20.0, 9.0, 9.0, np.nan],
+        "yhat_lo_95": [12.0, 9.0, -6.0, np.nan], "yhat_hi_95": [19.0, 9.5, 12.0, np.nan]})
+    out = bound_intervals(forecast.copy(), [95, 80], pd.Series({"a": True, "b": True}))
+    assert out["yhat_lo_80"].tolist()[:3] == [10.0, 8.0, 0.0]
+    assert out["yhat_hi_80"].tolist()[:3] == [20.0, 10.0, 9.0]
+    assert out["yhat_lo_95"].tolist()[:3] == [10.0, 8.0, 0.0]
+    assert out["yhat_hi_95"].tolist()[:3] == [20.0, 10.0, 12.0]
+    assert out.loc[3, ["yhat_lo_80", "yhat_hi_95"]].isna().all()
+    # A series that went below zero keeps its negative bounds.
+    signed = bound_intervals(forecast.copy(), [80, 95], pd.Series({"b": False}))
+    assert signed.loc[2, "yhat_lo_80"] == -4.0 and signed.loc[2, "yhat_lo_95"] == -6.0
