@@ -46,6 +46,7 @@ from forecast.model_selection.demand import (
     exclusions_at,
     needed,
     restrict_choice,
+    stopped_series,
     unsuited,
 )
 from forecast.model_selection.folds import (
@@ -66,14 +67,7 @@ from forecast.model_selection.selection import (
     select_on,
 )
 from forecast.model_selection.weights import member_forecasts
-from forecast.models.base import (
-    Forecaster,
-    bound_intervals,
-    check_known_series,
-    check_series_frame,
-    infer_freq,
-    regularize,
-)
+from forecast.models import base
 from forecast.progress import ProgressCallback
 from forecast.schemas import (
     CUTOFF,
@@ -116,7 +110,7 @@ class RevenueForecaster(BaseEstimator):
 
     def __init__(
         self,
-        candidates: Mapping[str, Forecaster],
+        candidates: Mapping[str, base.Forecaster],
         h: int,
         horizon: int | None = None,
         levels: tuple[float, ...] = DEFAULT_LEVELS,
@@ -222,10 +216,11 @@ class RevenueForecaster(BaseEstimator):
             self.inflation_ = 1.0
         else:
             freq = self._freq(frame)
-            target = history_spans(regularize(check_series_frame(frame), freq))
+            target = history_spans(base.regularize(base.check_series_frame(frame), freq))
             self.selection_ = replace(select_on(
                 self.backtest_, self.strategy, self.levels, groups, self._regime(freq), target,
-                pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min())), cold_start=cold)
+                pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min()),
+                stopped_series(frame, freq)), cold_start=cold)
             self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
                 cv.dropped) else total_error_inflation(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
@@ -254,13 +249,14 @@ class RevenueForecaster(BaseEstimator):
         cold = cold_start_note(self.series_[UNIQUE_ID], self.selection_)
         notes += [cold] if cold else []
         if self.selection_.discontinued:
-            notes.append(f"{len(self.selection_.discontinued)} series had no sales in any "
-                         "selection fold: forecast as zero (column discontinued)")
+            notes.append(f"{len(self.selection_.discontinued)} series stopped selling (no "
+                         "sale in any selection fold, or quiet for longer than ever before and "
+                         "too long for their sales rate): forecast as zero (column discontinued)")
         return notes + coverage_notes(self.selection_folds, self.h, self.horizon_,
                                       self.hierarchy_ is not None, self.selection_.calibrator
                                       is not None)
 
-    def _fit_candidates(self, data: pd.DataFrame) -> dict[str, Forecaster]:
+    def _fit_candidates(self, data: pd.DataFrame) -> dict[str, base.Forecaster]:
         """Every candidate not dropped, fitted on all the history; one that fails is dropped."""
         models = {}
         for name, model in self.bound_.items():
@@ -301,8 +297,7 @@ class RevenueForecaster(BaseEstimator):
 
         Returns:
             ``unique_id, ds, h, yhat, yhat_lo_<l>, yhat_hi_<l>`` + the series' key columns and
-            ``discontinued`` (a series with no sales in any fold the choice was made on: it
-            is forecast as zero).
+            ``discontinued`` (a series that stopped selling: it is forecast as zero).
         """
         return self.predict_with_base(h, X)[0]
 
@@ -319,13 +314,13 @@ class RevenueForecaster(BaseEstimator):
             exog = self._with_caps(exog, None) if self.caps_ is not None else exog
         candidates = member_forecasts(self.models_, h, exog, self.levels)
         candidates[H] = candidates.groupby([MODEL, UNIQUE_ID], sort=False).cumcount() + 1
-        base = apply_selection(candidates, self.selection_)
-        reconciled = base
+        selected = apply_selection(candidates, self.selection_)
+        reconciled = selected
         if self.hierarchy_ is not None:
             # Without any backtest residual nothing can weigh the series: OLS needs none.
             method = self.reconciler if len(self.selection_.residuals) else OLS()
-            reconciled = method.reconcile(base, self.hierarchy_, self.selection_.residuals)
-        return self._finish(reconciled), self._finish(base)
+            reconciled = method.reconcile(selected, self.hierarchy_, self.selection_.residuals)
+        return self._finish(reconciled), self._finish(selected)
 
     def predict_frame(self, future: pd.DataFrame) -> pd.DataFrame:
         """The MLflow pyfunc entry point: the reconciled forecast of the rows of ``future``.
@@ -337,17 +332,17 @@ class RevenueForecaster(BaseEstimator):
         missing = [c for c in (UNIQUE_ID, DS, H, *self.exog) if c not in future.columns]
         if missing:
             raise ValidationError(f"future frame: missing column(s) {missing}")
-        check_known_series(future[UNIQUE_ID], self.series_[UNIQUE_ID], "future frame")
+        base.check_known_series(future[UNIQUE_ID], self.series_[UNIQUE_ID], "future frame")
         keep = future[[UNIQUE_ID, DS]].assign(**{DS: pd.to_datetime(future[DS])})
         reconciled = self.predict(int(future[H].max()), future)
         return pyfunc_output(reconciled.merge(keep, on=[UNIQUE_ID, DS]))
 
     def _freq(self, frame: pd.DataFrame) -> str:
         given = (getattr(m, "freq", None) for m in self.candidates.values())
-        return next((f for f in given if f), None) or infer_freq(frame[DS])
+        return next((f for f in given if f), None) or base.infer_freq(frame[DS])
 
-    def _active(self, frame: pd.DataFrame, candidates: Mapping[str, Forecaster]
-                ) -> dict[str, Forecaster]:
+    def _active(self, frame: pd.DataFrame, candidates: Mapping[str, base.Forecaster]
+                ) -> dict[str, base.Forecaster]:
         """The ``candidates`` worth fitting on ``frame``: not those made for demand classes
         that none of its series has (see ``model_selection.demand``)."""
         skipped = needed(candidates, demand_classes(frame)[DEMAND_CLASS])
@@ -394,7 +389,7 @@ class RevenueForecaster(BaseEstimator):
         for level in self.levels:
             columns += list(interval_columns(level))
         nonnegative = getattr(self, "nonnegative_", None)
-        out = bound_intervals(frame[columns].copy(), self.levels, nonnegative).merge(
+        out = base.bound_intervals(frame[columns].copy(), self.levels, nonnegative).merge(
             self.series_, on=UNIQUE_ID, how="left")
         out[DISCONTINUED] = out[UNIQUE_ID].isin(self.selection_.discontinued)
         return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)

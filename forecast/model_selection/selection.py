@@ -49,8 +49,9 @@ class Selection:
         groups: unique_id -> calibration group, or None for one calibration of all series.
         discontinued: series whose actuals were zero in every fold of the window, where a
             series selling as often as before the window would almost surely have sold (see
-            :func:`discontinued_series`): they are forecast as zero (intervals too) and take no
-            part in the choice or calibration.
+            :func:`discontinued_series`), and series that stopped before the forecast origin
+            (``quiet``): they are forecast as zero (intervals too) and take no part in the
+            choice or calibration.
         excluded: ``unique_id, model, reason`` of candidates given no weight for a series
             because no fold of the window exercised what they will do for it (see
             :func:`unvalidated`).
@@ -71,7 +72,7 @@ class Selection:
 def select_on(window: pd.DataFrame, strategy: str, levels,
               groups: pd.Series | None = None, regime: Regime | None = None,
               target: pd.Series | None = None, exclude: pd.DataFrame | None = None,
-              demand: pd.Series | None = None) -> Selection:
+              demand: pd.Series | None = None, quiet: frozenset = frozenset()) -> Selection:
     """Choose weights and calibrate intervals on backtest rows of some folds.
 
     Args:
@@ -87,10 +88,12 @@ def select_on(window: pd.DataFrame, strategy: str, levels,
             made for a series' demand class, see ``model_selection.demand``).
         demand: unique_id -> share of the periods before the window with a sale (see
             :func:`discontinued_series`); None: any series without a sale in the window.
+        quiet: series that stopped selling before the forecast origin, though not for the
+            whole window (see ``model_selection.demand.stopped_series``): discontinued too.
     """
     excluded = unvalidated(window, regime, target) if regime is not None else None
     excluded = _with_pairs(window, excluded, exclude)
-    discontinued = discontinued_series(window, demand)
+    discontinued = discontinued_series(window, demand) | frozenset(quiet)
     stopped = window[window[UNIQUE_ID].isin(discontinued)]
     window = window[~window[UNIQUE_ID].isin(discontinued)]
     # A discontinued series is forecast as zero, so its residuals are its actuals (zero).

@@ -310,3 +310,25 @@ def test_intervals_hold_their_point_and_stay_above_zero_on_sales_that_never_were
         assert (lo >= 0).all()
     assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all()
     assert (out["yhat_hi_95"] >= out["yhat_hi_80"]).all()
+
+
+def test_a_series_that_stopped_within_the_window_is_forecast_as_zero_and_calibrates_nothing():
+    # A store sold every week, then nothing for its last 20 weeks (no rows: it closed). The
+    # selection window (3 folds of 13 weeks) still held its sales, so it was forecast to go on
+    # selling. A seasonal product quiet for 20 weeks has been quiet for 26 every year and is
+    # not taken for stopped.
+    rng = np.random.default_rng(4)
+    weeks = pd.date_range("2023-01-02", periods=130, freq="W-MON")
+    season = ((weeks.isocalendar().week >= 14) & (weeks.isocalendar().week < 40)).to_numpy()
+    frame = pd.concat([
+        pd.DataFrame({"unique_id": "steady", "ds": weeks, "y": rng.gamma(50, 60, 130)}),
+        pd.DataFrame({"unique_id": "closed", "ds": weeks[:110], "y": rng.gamma(50, 20, 110)}),
+        pd.DataFrame({"unique_id": "seasonal", "ds": weeks,
+                      "y": np.where(season, rng.gamma(20, 10, 130), 0.0)})], ignore_index=True)
+    model = RevenueForecaster(CANDIDATES, h=13, levels=(80,), selection_folds=3).fit(frame)
+    assert set(model.selection_.discontinued) == {"closed"}
+    out = model.predict(13).set_index("unique_id")
+    assert out.loc["closed", "discontinued"].all()
+    assert (out.loc["closed", ["yhat", "yhat_lo_80", "yhat_hi_80"]] == 0).all().all()
+    assert not out.loc[["steady", "seasonal"], "discontinued"].any()
+    assert any("stopped selling" in note for note in model.notes())
