@@ -30,7 +30,8 @@ def features_series(config_path: Path, workspace: Path | None, as_json: bool) ->
         result = build_series(load_config_for(config_path, workspace), progress)
     emit(result, as_json, lambda r: (
         f"built {r.series:,} series, {r.rows:,} rows ({r.freq}, {r.start}..{r.end}) "
-        f"in {r.seconds:.1f} s\n  table: series\n  parquet: {r.parquet}"))
+        f"in {r.seconds:.1f} s\n  table: series\n  parquet: {r.parquet}"
+        + "".join(f"\n  note: {n}" for n in r.notes)))
 
 
 @features.command("customers")

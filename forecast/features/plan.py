@@ -14,7 +14,12 @@ import duckdb
 
 from forecast.config import SeriesConfig
 from forecast.errors import ConfigError, WorkspaceError
-from forecast.features.calendar import calendar_columns, resolve_week_anchor
+from forecast.features.calendar import (
+    calendar_columns,
+    period_start_sql,
+    period_step_sql,
+    resolve_week_anchor,
+)
 from forecast.features.exogenous import (
     check_exogenous_tables,
     check_order_exogenous,
@@ -47,6 +52,9 @@ class SeriesPlan:
         exogenous_table_columns: value columns of the dated exogenous tables.
         week_anchor: ISO weekday weeks start on.
         first_day, last_day: first and last order date.
+        partial_from: the start of the last period when the orders stop partway through it
+            (see :func:`partial_last_period`): its orders are left out of the series; None
+            when the last period is complete.
     """
 
     config: SeriesConfig
@@ -60,6 +68,7 @@ class SeriesPlan:
     week_anchor: int
     first_day: date
     last_day: date
+    partial_from: date | None = None
 
     def years(self, horizon_periods: int = 0) -> range:
         """Calendar years any period of the frame (and ``horizon_periods`` beyond) touches."""
@@ -145,8 +154,46 @@ def plan_series(
             f"features.series.target: {config.target!r} cannot be built: the orders have no "
             f"{'quantity' if config.target == 'quantity' else 'unit_cost or margin_column'} values"
         )
+    anchor = resolve_week_anchor(config.week_start, (low_day, high_day))
     return SeriesPlan(
         config, country, grains, keys, measures, frozenset(available), exogenous, extra,
-        resolve_week_anchor(config.week_start, (low_day, high_day)), first, last,
+        anchor, first, last, partial_last_period(con, config.freq, anchor, last),
     )
 
+
+def partial_last_period(con: duckdb.DuckDBPyConnection, freq: str, week_anchor: int,
+                        last_day: date) -> date | None:
+    """The start of the last period of the orders when they stop partway through it, else None.
+
+    The last period is partial when its last order day lies both earlier in the period (from
+    its start) and further from its end than orders lay in earlier periods: daily orders that
+    end on a Wednesday leave their week with three days of seven, which a model would read as
+    a fall of 57 %. Weekly or monthly data dated on one day of each period (Walmart's Fridays,
+    the first or the last of each month) lie as early or as late in every period, so their
+    last period is complete; so is a week ending on the Saturday of a shop closed on Sundays,
+    and April when the orders end on its 30th.
+    """
+    if freq == "D":
+        return None
+    start = period_start_sql("order_date", freq, week_anchor)
+    end = f"(CAST({start} + {period_step_sql(freq)} AS DATE) - 1)"
+    last_start, last_end = _period_of(last_day, freq, week_anchor)
+    latest, nearest = con.execute(
+        f"SELECT max(order_date - {start}), min({end} - order_date) FROM orders "
+        f"WHERE {start} < ?", [last_start]).fetchone()
+    if latest is None:
+        return None
+    early = (last_day - last_start).days < latest
+    return last_start if early and (last_end - last_day).days > nearest else None
+
+
+def _period_of(day: date, freq: str, week_anchor: int) -> tuple[date, date]:
+    """The first and last day of the period (W, M or Q) holding ``day``, as
+    :func:`forecast.features.calendar.period_start_sql` cuts them."""
+    if freq == "W":
+        first = day - timedelta(days=(day.isoweekday() - week_anchor) % 7)
+        return first, first + timedelta(days=6)
+    months = 1 if freq == "M" else 3
+    first = date(day.year, (day.month - 1) // months * months + 1, 1)
+    after = first.month - 1 + months
+    return first, date(first.year + after // 12, after % 12 + 1, 1) - timedelta(days=1)

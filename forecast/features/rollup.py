@@ -43,7 +43,7 @@ def _additive(plan: SeriesPlan, with_values: bool) -> list[str]:
     return [m for m in plan.measures if m in plan.available and m != "orders"]
 
 
-def _base_sql(plan: SeriesPlan, with_values: bool) -> str:
+def _base_sql(plan: SeriesPlan, with_values: bool, p: Params) -> str:
     """One row per (key combination, period) with additive aggregates."""
     period = period_start_sql("order_date", plan.config.freq, plan.week_anchor)
     items = [f"{_key_sql(plan.keys)} AS key_hash", f"{period} AS ds", "count(*) AS n_rows"]
@@ -55,7 +55,14 @@ def _base_sql(plan: SeriesPlan, with_values: bool) -> str:
                       f"count({quote(column)}) AS {quote(column + '__n')}"]
         else:
             items.append(f"bool_or({quote(column)}) AS {quote(column)}")
-    return f"SELECT {', '.join(items)} FROM orders GROUP BY key_hash, ds"
+    return f"SELECT {', '.join(items)} FROM {_complete_orders(plan, p)} GROUP BY key_hash, ds"
+
+
+def _complete_orders(plan: SeriesPlan, p: Params) -> str:
+    """``orders``, without the orders of a partial last period (see ``plan.partial_from``)."""
+    if plan.partial_from is None:
+        return "orders"
+    return f"(SELECT * FROM orders WHERE order_date < {p(plan.partial_from)})"
 
 
 def _labels(plan: SeriesPlan, mask_of: list[int], column: str,
@@ -106,7 +113,8 @@ def _counted_sql(plan: SeriesPlan, p: Params) -> str:
     sets = ", ".join("(ds" + (f", k{i})" if g else ")") for i, g in enumerate(plan.grains))
     return f"""SELECT {rank} AS grain_rank, {key} AS key_hash, ds,
             {_measure_sql(plan, 'orders')} AS orders
-        FROM (SELECT {', '.join([f'{period} AS ds', 'order_id', *keys])} FROM orders)
+        FROM (SELECT {', '.join([f'{period} AS ds', 'order_id', *keys])}
+              FROM {_complete_orders(plan, p)})
         GROUP BY GROUPING SETS ({sets})"""
 
 
@@ -121,7 +129,7 @@ def series_ctes(plan: SeriesPlan, p: Params, with_values: bool = True
         ``spans`` and ``series_index`` (one row per series with ``first_ds, last_ds, end_ds``
         and ``stopped``).
     """
-    ctes = [("base", _base_sql(plan, with_values)),
+    ctes = [("base", _base_sql(plan, with_values, p)),
             ("rolled", _rolled_sql(plan, with_values, p))]
     agg = "SELECT * FROM rolled"
     if with_values and "orders" in plan.measures:

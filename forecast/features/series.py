@@ -57,7 +57,8 @@ def _series_keys(plan: SeriesPlan) -> str:
 
 
 def build_series_sql(
-    con: duckdb.DuckDBPyConnection, config: SeriesConfig, country: str | None
+    con: duckdb.DuckDBPyConnection, config: SeriesConfig, country: str | None,
+    plan: SeriesPlan | None = None,
 ) -> Query:
     """SQL for the long series frame of the warehouse ``orders`` (registers nothing on ``con``),
     with its values (labels, holidays) as parameters: ``con.execute(*query)``.
@@ -66,9 +67,11 @@ def build_series_sql(
         con: warehouse connection; read to validate the config and detect the week anchor.
         config: grains, frequency, measures, target and exogenous settings.
         country: ISO code of the holiday calendar (``holidays`` package), or None.
+        plan: the config's plan (:func:`plan_series`), when the caller made it already.
 
     Returns:
-        A query: a SELECT with one row per series and period, ordered by grain (config order),
+        A query: a SELECT with one row per series and period (the orders of a last period
+        they stop partway through left out: see ``SeriesPlan.partial_from``), ordered by grain (config order),
         ``unique_id`` and ``ds``. Columns: ``unique_id`` (key values joined by ``|``,
         ``total`` for the empty grain, ``(none)`` for a NULL key value), ``ds``
         (period start), ``y`` (the target measure, DOUBLE), ``grain`` (keys joined by ``/``,
@@ -82,7 +85,7 @@ def build_series_sql(
     Raises:
         ConfigError, WorkspaceError: see :func:`plan_series`.
     """
-    plan = plan_series(con, config, country)
+    plan = plan or plan_series(con, config, country)
     p = Params()
     keys = [f"g.{quote(c)}" for c in plan.keys]
     step = period_step_sql(config.freq)

@@ -13,7 +13,7 @@ from typing import Any
 from forecast.config import Config, SynthOptions
 from forecast.errors import ConfigError, ValidationError, WorkspaceError
 from forecast.features.customers import build_snapshot_sql
-from forecast.features.series import build_series_sql
+from forecast.features.series import build_series_sql, plan_series
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import CUSTOMER_SNAPSHOTS, SERIES
 from forecast.io.ingest import check_sources, ingest_report
@@ -71,6 +71,7 @@ class SeriesResult(Result):
     grains: Sequence[Sequence[str]]
     parquet: str
     seconds: float
+    notes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,8 @@ def build_series(config: Config, progress: ProgressCallback | None = None) -> Se
     with warehouse.connect(config.workspace) as con:
         grains = len(cfg.grains)
         steps.start(f"building {cfg.freq} series ({grains} grain{'' if grains == 1 else 's'})")
-        sql = build_series_sql(con, cfg, config.country)
-        rows = catalog.write_select(con, SERIES, sql)
+        plan = plan_series(con, cfg, config.country)
+        rows = catalog.write_select(con, SERIES, build_series_sql(con, cfg, config.country, plan))
         _refuse_shared_ids(con)
         count, start, end = catalog.series_summary(con)
         steps.start(f"writing {rows:,} rows to Parquet")
@@ -141,8 +142,20 @@ def build_series(config: Config, progress: ProgressCallback | None = None) -> Se
     return SeriesResult(
         table=SERIES.name, rows=rows, series=count, start=str(start), end=str(end),
         freq=cfg.freq, grains=cfg.grains, parquet=str(path),
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(time.perf_counter() - started, 3), notes=_partial_note(plan),
     )
+
+
+def _partial_note(plan) -> tuple[str, ...]:
+    """What the series say of a partial last period they leave out."""
+    if plan.partial_from is None:
+        return ()
+    days = (plan.last_day - plan.partial_from).days + 1
+    note = (f"the orders stop on {plan.last_day.isoformat()}, {days} day(s) into the period "
+            f"from {plan.partial_from.isoformat()}: that period is incomplete, so its orders "
+            "are left out of the series (a model would read it as a fall in sales) and the "
+            "forecasts start with it")
+    return (note,)
 
 
 def _refuse_shared_ids(con) -> None:

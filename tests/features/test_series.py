@@ -60,7 +60,7 @@ def test_weekly_totals_measures_and_monday_weeks():
         line(MON + timedelta(days=2), 10.0, order_id="A", quantity=2.0, unit_cost=3.0),
         line(MON + timedelta(days=2), 5.0, order_id="A", quantity=1.0, unit_cost=1.0),
         line(MON + timedelta(days=6), 7.0, order_id="B", quantity=1.0, unit_cost=2.0),
-        line(MON + timedelta(days=8), 4.0, order_id="C", quantity=4.0, unit_cost=0.5),
+        line(MON + timedelta(days=13), 4.0, order_id="C", quantity=4.0, unit_cost=0.5),
     ])
     rows = build(con, freq="W")
     assert [(r["ds"], r["y"], r["revenue"], r["quantity"], r["orders"], r["margin"])
@@ -118,17 +118,39 @@ def test_weekly_data_keep_their_friday_anchor():
 
 
 def test_month_and_quarter_buckets():
-    days = [date(2024, 1, 31), date(2024, 2, 1), date(2024, 3, 31), date(2024, 4, 1)]
+    days = [date(2024, 1, 31), date(2024, 2, 1), date(2024, 3, 31), date(2024, 4, 30)]
     con = make_orders([line(d, float(i + 1)) for i, d in enumerate(days)])
     months = build(con, freq="M")
     assert [(r["ds"], r["y"], r["days_in_period"], r["month"], r["quarter"]) for r in months] == [
         (date(2024, 1, 1), 1.0, 31, 1, 1), (date(2024, 2, 1), 2.0, 29, 2, 1),
         (date(2024, 3, 1), 3.0, 31, 3, 1), (date(2024, 4, 1), 4.0, 30, 4, 2)]
+    # The orders stop on April 30, a month into the second quarter: it is left out.
     quarters = build(con, freq="Q")
     assert [(r["ds"], r["y"], r["days_in_period"]) for r in quarters] == [
-        (date(2024, 1, 1), 6.0, 91), (date(2024, 4, 1), 4.0, 91)]
+        (date(2024, 1, 1), 6.0, 91)]
     daily = build(con, freq="D")
-    assert len(daily) == 62 and sum(r["y"] for r in daily) == 10.0
+    assert len(daily) == 91 and sum(r["y"] for r in daily) == 10.0
+
+
+def test_a_last_period_the_orders_stop_partway_through_is_left_out():
+    # Daily orders ending on a Wednesday: their last week held 3 days of 7, a fall of 57 % to a
+    # model, and the last month 18 days of 30. Data dated on one day of each period are whole.
+    days = [date(2024, 1, 1) + timedelta(days=k) for k in range(535)]  # to 2025-06-18 (Wed)
+    con = make_orders([line(d, 100.0) for d in days])
+    weeks = build(con, freq="W")
+    assert weeks[-1]["ds"] == date(2025, 6, 9) and {r["y"] for r in weeks} == {700.0}
+    months = build(con, freq="M")
+    assert months[-1]["ds"] == date(2025, 5, 1) and months[-1]["y"] == 3100.0
+    assert len(build(con, freq="D")) == 535
+    fridays = make_orders([line(date(2024, 1, 5) + timedelta(days=7 * k), 1.0)
+                           for k in range(10)])
+    assert build(fridays, freq="W")[-1]["ds"] == date(2024, 1, 5) + timedelta(days=63)
+    firsts = make_orders([line(date(2024, m, 1), 1.0) for m in range(1, 7)])
+    assert build(firsts, freq="M")[-1]["ds"] == date(2024, 6, 1)
+    # A shop closed on Sundays: its week ending on a Saturday is whole.
+    open_days = [d for d in days[:-4] if d.isoweekday() != 7]  # to 2025-06-14 (Sat)
+    assert build(make_orders([line(d, 1.0) for d in open_days]), freq="W")[-1]["ds"] == \
+        date(2025, 6, 9)
 
 
 def test_order_counts_are_distinct_per_series_and_lines_without_id_count_once():
@@ -212,8 +234,8 @@ def test_exogenous_order_columns_are_averaged_and_booleans_take_the_max():
         build(con, exogenous=["store"])
 
 
-def oil_warehouse() -> duckdb.DuckDBPyConnection:
-    days = [MON + timedelta(days=k) for k in range(10)]
+def oil_warehouse(days: int = 10) -> duckdb.DuckDBPyConnection:
+    days = [MON + timedelta(days=k) for k in range(days)]
     con = make_orders([line(d, 1.0) for d in days])
     con.execute("CREATE TABLE oil (date DATE, oil_price DOUBLE)")
     # Mon 10, Tue missing, Wed NULL, Thu 16, Fri 20, weekend missing, Mon 30, then Jan 12 (Fri)
@@ -227,9 +249,10 @@ def test_exogenous_table_is_forward_filled_daily_and_averaged_per_period():
     oil = [ExogenousTable(table="oil", columns=["oil_price"])]
     daily = build(con, freq="D", exogenous_tables=oil)
     assert [r["oil_price"] for r in daily] == [10, 10, 10, 16, 20, 20, 20, 30, 30, 30]
-    weekly = build(con, freq="W", exogenous_tables=oil)
+    # Orders through Sunday: the second week is whole (one ending on Wednesday is left out).
+    weekly = build(oil_warehouse(days=14), freq="W", exogenous_tables=oil)
     assert weekly[0]["oil_price"] == pytest.approx((10 * 3 + 16 + 20 * 3) / 7)
-    assert weekly[1]["oil_price"] == pytest.approx((30 * 4 + 40) / 5)
+    assert weekly[1]["oil_price"] == pytest.approx((30 * 4 + 40) / 5)  # the table ends Fri
     with pytest.raises(ConfigError, match="'gas' is not in the warehouse"):
         build(con, exogenous_tables=[ExogenousTable(table="gas", columns=["price"])])
     with pytest.raises(ConfigError, match="no column 'brent'"):
@@ -354,18 +377,23 @@ def test_superstore_config_builds_region_and_category_series(tmp_path_factory):
     grains = dict(con.execute("SELECT grain, count(DISTINCT unique_id) FROM series GROUP BY 1"
                               ).fetchall())
     assert grains == {"total": 1, "region": 4, "region/product_line": 12}
-    sums = con.execute("SELECT (SELECT sum(amount) FROM orders), (SELECT sum(profit) FROM "
-                       "orders), sum(y), sum(margin) FROM series WHERE grain = 'total'"
-                       ).fetchall()[0]
+    # The orders stop partway through their last week, which is left out (and said so).
+    assert result.notes and "incomplete" in result.notes[0]
+    end = con.execute("SELECT max(ds) + 7 FROM series").fetchall()[0][0]
+    sums = con.execute("SELECT (SELECT sum(amount) FROM orders WHERE order_date < $end), (SELECT "
+                       "sum(profit) FROM orders WHERE order_date < $end), sum(y), sum(margin) "
+                       "FROM series WHERE grain = 'total'", {"end": end}).fetchall()[0]
     assert sums[2] == pytest.approx(sums[0]) and sums[3] == pytest.approx(sums[1])
     con.close()
 
 
 def test_online_retail_config_builds_country_series(tmp_path_factory):
     config, result, con = _ingested("online_retail", tmp_path_factory)
+    assert result.notes and "incomplete" in result.notes[0]  # its last week is left out
     regions, total_rev, orders_rev = con.execute(
         "SELECT count(DISTINCT unique_id) FILTER (WHERE grain = 'region'), "
-        "sum(y) FILTER (WHERE grain = 'total'), (SELECT sum(amount) FROM orders) FROM series"
+        "sum(y) FILTER (WHERE grain = 'total'), (SELECT sum(amount) FROM orders "
+        "WHERE order_date < (SELECT max(ds) + 7 FROM series)) FROM series"
     ).fetchall()[0]
     assert regions == 10 and total_rev == pytest.approx(orders_rev)
     assert con.execute("SELECT count(DISTINCT isodow(ds)) FROM series").fetchall()[0][0] == 1
