@@ -71,9 +71,9 @@ def build_series_sql(
 
     Returns:
         A query: a SELECT with one row per series and period (the orders of a last period
-        they stop partway through left out: see ``SeriesPlan.partial_from``), ordered by grain (config order),
-        ``unique_id`` and ``ds``. Columns: ``unique_id`` (key values joined by ``|``,
-        ``total`` for the empty grain, ``(none)`` for a NULL key value), ``ds``
+        they stop partway through left out: see ``SeriesPlan.partial_from``), ordered by
+        grain (config order), ``unique_id`` and ``ds``. Columns: ``unique_id`` (key values
+        joined by ``|``, ``total`` for the empty grain, ``(none)`` for a NULL key value), ``ds``
         (period start), ``y`` (the target measure, DOUBLE), ``grain`` (keys joined by ``/``,
         or ``total``), the key columns (NULL where not in the grain), the measures
         (``revenue``, ``quantity``, ``orders``, ``margin``; zero in periods without orders,
