@@ -131,6 +131,15 @@ def last_forecast_month(con: duckdb.DuckDBPyConnection, grain: str) -> date | No
                        "WHERE grain = ? AND period_type = 'month'", [grain]).fetchone()[0]
 
 
+def last_forecast_day(con: duckdb.DuckDBPyConnection, unique_id: str) -> date | None:
+    """The last forecast date of the series ``unique_id``; None without a forecast of it."""
+    if not catalog.exists(con, REVENUE_FORECAST):
+        return None
+    day = con.execute(f"SELECT max(ds) FROM {REVENUE_FORECAST.sql} WHERE unique_id = ?",
+                      [unique_id]).fetchone()[0]
+    return day.date() if hasattr(day, "date") else day
+
+
 def revenue_by(con: duckdb.DuckDBPyConnection, keys: Sequence[str], start: date, end: date,
                by_month: bool = False) -> pd.DataFrame:
     """Net revenue of the orders from ``start`` to ``end`` (inclusive) per value of ``keys``;

@@ -166,6 +166,15 @@ def test_a_missing_or_short_forecast_says_to_forecast_further(workspace):
         build_targets(_config(workspace), "2027-Q2")
     with pytest.raises(WorkspaceError, match="grain 'region|team'"):
         build_targets(_config(workspace, forecast_levels=["region", "team"]), "2027-Q1")
+    # A forecast too short for a whole month (a 28-day horizon) has no monthly rows; it was
+    # reported as "there is no company ('total') forecast".
+    with duckdb.connect(str(workspace / "warehouse.duckdb")) as con:
+        con.execute("DELETE FROM revenue_forecast_periods WHERE grain = 'total'")
+        last = con.execute("SELECT max(ds) FROM revenue_forecast WHERE unique_id = 'total'"
+                           ).fetchone()[0]
+    with pytest.raises(DataError, match=f"the company forecast ends with the period from "
+                                        f"{last:%Y-%m-%d} and covers no whole month"):
+        build_targets(_config(workspace), "2027-Q1")
     with duckdb.connect(str(workspace / "warehouse.duckdb")) as con:
         con.execute("DROP TABLE revenue_forecast_periods")
     with pytest.raises(WorkspaceError, match="no revenue_forecast_periods table: run "
