@@ -4,7 +4,10 @@ A forecast row covers the days from its ``ds`` to the next period's start; its v
 evenly over those days and the days are summed into months and quarters, so a week that
 straddles two months is split by its days in each. A period that starts before the first
 forecast day is completed with the history of those days (spread the same way), so "November"
-is the whole of November: known days plus forecast days.
+is the whole of November: known days plus forecast days. Data dated on one day of each period
+(weekly sales on their Monday or Friday: ``booked``) are booked on that day, history and
+forecast alike, as the orders and the monthly report book them: spread, a week dated Monday
+30 June would count 6/7 of its sales in July that June's revenue already holds.
 
 The distribution of a period total is Normal(``yhat``, ``yhat_sd``). Each forecast row's
 standard deviation comes from its 80 % interval, ``(hi - lo) / (2 z_0.9)``; a row's share of a
@@ -38,10 +41,11 @@ def row_sd(frame: pd.DataFrame) -> np.ndarray:
     return ((frame[hi] - frame[lo]).to_numpy(float) / (2 * Z80)).clip(min=0)
 
 
-def _days(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
-    """One row per day each frame row covers, with the row's value and sd divided over them."""
+def _days(frame: pd.DataFrame, freq: str, booked: bool = False) -> pd.DataFrame:
+    """One row per day each frame row covers, with the row's value and sd divided over them;
+    ``booked``: the row's own day only."""
     start = pd.to_datetime(frame[DS])
-    end = start + pd.tseries.frequencies.to_offset(freq)
+    end = start + (pd.Timedelta(days=1) if booked else pd.tseries.frequencies.to_offset(freq))
     n_days = (end - start).dt.days.to_numpy()
     if (n_days < 1).any():
         raise ValidationError(f"frequency {freq!r} gives periods shorter than a day")
@@ -83,7 +87,7 @@ def total_error_inflation(rows: pd.DataFrame) -> float:
 
 def aggregate_to_periods(
     forecast: pd.DataFrame, history: pd.DataFrame, freq: str, keys: Sequence[str],
-    inflation: float = 1.0, levels: Sequence[float] = (80, 95),
+    inflation: float = 1.0, levels: Sequence[float] = (80, 95), booked: bool = False,
 ) -> pd.DataFrame:
     """Sum forecasts (completed with history) into calendar months and quarters.
 
@@ -94,6 +98,8 @@ def aggregate_to_periods(
         keys: per-series columns carried through (``grain`` and key columns).
         inflation: see :func:`total_error_inflation`.
         levels: interval levels of the output.
+        booked: the data are dated on one day of each period (``ds``): each row counts on
+            that day instead of being spread over its period (see the module docstring).
 
     Returns:
         Frame ``unique_id, *keys, period_type, period, yhat, yhat_sd, actual_part,
@@ -107,7 +113,7 @@ def aggregate_to_periods(
                 - pd.tseries.frequencies.to_offset("100D")]
     parts = []
     for frame, known in ((forecast, False), (past, True)):
-        days = _days(frame, freq)
+        days = _days(frame, freq, booked)
         values = frame[Y if known else YHAT].to_numpy(float)
         sd = np.zeros(len(frame)) if known else row_sd(frame)
         days[UNIQUE_ID] = frame[UNIQUE_ID].to_numpy()[days["_row"]]

@@ -219,6 +219,18 @@ def customer_orders(con: duckdb.DuckDBPyConnection) -> tuple[int, date | None, d
     return int(with_ids), first, last
 
 
+def orders_on_series_dates(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every order is dated on the first day of a period of the series (weekly sales
+    dated on their Friday, monthly ones on the 1st); False without orders or series."""
+    if not exists(con, ORDERS) or not exists(con, SERIES):
+        return False
+    # fetchall: a result left unfetched blocks the connection's next write of a frame.
+    off, total = con.execute(
+        f"SELECT count(*) FILTER (WHERE order_date NOT IN (SELECT DISTINCT ds FROM "
+        f"{SERIES.sql})), count(*) FROM {ORDERS.sql}").fetchall()[0]
+    return off == 0 and total > 0
+
+
 def series_summary(con: duckdb.DuckDBPyConnection) -> tuple[int, date, date]:
     """Series in ``series``, and its first and last period."""
     count, start, end = con.execute(

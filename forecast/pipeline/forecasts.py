@@ -95,7 +95,8 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
         steps.start("summing months and quarters")
         keys = [c for c in series.columns if c != UNIQUE_ID]
         by_period = aggregate_to_periods(forecast, history[[UNIQUE_ID, DS, Y]], freq, keys,
-                                         model.inflation_, model.levels)
+                                         model.inflation_, model.levels,
+                                         booked=catalog.orders_on_series_dates(con))
         steps.start("writing the tables and files")
         exports = _write(con, config, forecast, by_period)
     steps.finish()

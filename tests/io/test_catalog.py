@@ -140,3 +140,16 @@ def test_an_input_frame_leaves_out_the_lineage_columns(tmp_path):
                     "'file.csv' AS source, 2 AS source_row")
         assert list(catalog.input_frame(con, catalog.CUSTOMERS).columns) == ["customer_id",
                                                                              "name"]
+
+
+def test_orders_on_series_dates_tells_dated_weeks_from_daily_orders():
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {catalog.ORDERS.sql} (order_date DATE, amount DOUBLE)")
+    con.execute(f"CREATE TABLE {catalog.SERIES.sql} (unique_id VARCHAR, ds DATE, y DOUBLE)")
+    assert not catalog.orders_on_series_dates(con)  # no orders
+    con.execute(f"INSERT INTO {catalog.SERIES.sql} VALUES ('total', '2024-01-05', 1), "
+                "('total', '2024-01-12', 1)")
+    con.execute(f"INSERT INTO {catalog.ORDERS.sql} VALUES ('2024-01-05', 1), ('2024-01-12', 1)")
+    assert catalog.orders_on_series_dates(con)  # sales dated on their Friday
+    con.execute(f"INSERT INTO {catalog.ORDERS.sql} VALUES ('2024-01-09', 1)")
+    assert not catalog.orders_on_series_dates(con)  # an order inside a week

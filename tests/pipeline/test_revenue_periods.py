@@ -98,6 +98,22 @@ def test_weeks_split_into_months_by_their_days_and_history_completes_the_first_m
     assert not (out["period_type"] == "quarter").any()
 
 
+def test_data_dated_on_one_day_of_each_week_are_booked_on_that_day():
+    # Weekly sales dated on their Monday: the week of Mon 2024-04-29 (70) is April's, as the
+    # orders and the monthly report count it. Spread over its days, 2/7 of it went to April
+    # and 5/7 into May, which April's revenue already held: counted twice in May and Q2.
+    history = _weekly({"t": [70.0]}, "2024-04-29")[["unique_id", "ds", "y"]]
+    forecast = _weekly({"t": [49.0] * 9}, "2024-05-06", sd=7.0)
+    booked = aggregate_to_periods(forecast, history, "W-MON", ["grain"], booked=True)
+    may = booked[(booked["period_type"] == "month")].set_index("period").loc[
+        pd.Timestamp("2024-05-01")]
+    assert may["yhat"] == pytest.approx(4 * 49) and may["actual_part"] == 0
+    assert may["yhat_sd"] == pytest.approx(np.sqrt(4 * 49))
+    spread = aggregate_to_periods(forecast, history, "W-MON", ["grain"])
+    assert spread.set_index(["period_type", "period"]).loc[
+        ("month", pd.Timestamp("2024-05-01")), "actual_part"] > 0
+
+
 def test_inflation_measures_the_spread_of_multi_period_totals():
     # Errors perfectly correlated across 4 steps: the total's error is 4 e, while independent
     # rows would imply sd 2 sd_row; z = 4e / (2 sd) with e = +-sd gives |z| = 2.
