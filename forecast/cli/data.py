@@ -100,12 +100,16 @@ def data_ingest(config_path: Path, workspace: Path | None, as_json: bool) -> Non
 
 
 def chain_text(r: ChainResult | DemoResult) -> str:
-    """The steps of a chain run, one line each, and where the reports are."""
+    """The steps of a chain run, one line each with the notes of a step that ran under it (a
+    period left out of the series, series forecast as zero, steps not validated), and where
+    the reports are."""
     lines = []
     for step in r.steps:
         detail = step.get("reason") or (f"{step['seconds']:.1f} s" if step["status"] == "ran"
                                          else "")
         lines.append(f"  {step['step']:<20} {step['status']:<15} {detail}")
+        lines += [f"{'':<24}note: {note}" for note in (step.get("summary") or {}).get(
+            "notes") or []]
     lines += [f"  report: {path}" for path in r.reports]
     return "\n".join(lines)
 

@@ -39,12 +39,18 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator / denominator) if denominator > 0 else float("nan")
 
 
+# |y| + |yhat| below this is 0 + 0: a zero forecast that arithmetic left at 1e-17 (a
+# reconciled sum of zeros) is not a 200 % error of a zero actual.
+_SMAPE_ZERO = 1e-9
+
+
 def smape(y: np.ndarray, yhat: np.ndarray) -> float:
-    """Symmetric MAPE in [0, 2]: mean of 2|y - yhat| / (|y| + |yhat|), 0 where both are 0."""
+    """Symmetric MAPE in [0, 2]: mean of 2|y - yhat| / (|y| + |yhat|), 0 where both are 0
+    (below ``_SMAPE_ZERO`` together)."""
     y, yhat = np.asarray(y, float), np.asarray(yhat, float)
     denominator = np.abs(y) + np.abs(yhat)
     ratio = np.divide(2 * np.abs(y - yhat), denominator, out=np.zeros_like(y),
-                      where=denominator > 0)
+                      where=denominator > _SMAPE_ZERO)
     return float(np.mean(ratio))
 
 

@@ -93,3 +93,17 @@ def test_customer_snapshots_of_data_without_customers_is_a_clear_error(tmp_path,
                                   "--cutoff", "2024-02-01"])
     assert result.exit_code == 2
     assert "no order has a customer_id" in result.stderr
+
+
+def test_the_chain_prints_the_notes_of_the_steps_that_ran():
+    from forecast.cli.data import chain_text
+    from forecast.pipeline.chain import ChainResult
+
+    result = ChainResult(workspace="ws", reports=[], seconds=1.0, steps=[
+        {"step": "series", "status": "ran", "seconds": 0.2,
+         "summary": {"notes": ["the orders stop on 2025-06-18, 3 day(s) into the period"]}},
+        {"step": "train churn", "status": "not applicable", "reason": "no customers"}])
+    lines = chain_text(result).splitlines()
+    assert lines[0].split() == ["series", "ran", "0.2", "s"]
+    assert lines[1].strip() == "note: the orders stop on 2025-06-18, 3 day(s) into the period"
+    assert lines[2].split()[:3] == ["train", "churn", "not"]

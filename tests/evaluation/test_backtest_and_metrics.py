@@ -87,6 +87,9 @@ def test_metric_values_by_hand():
     assert wape(y, yhat) == pytest.approx(4 / 60)
     assert bias(y, yhat) == pytest.approx(0.0)
     assert smape(y, yhat) == pytest.approx(np.mean([4 / 22, 4 / 38, 0]))
+    # A zero forecast left at 1e-17 by arithmetic (a reconciled sum of zeros) of a zero actual
+    # is exact, not a 200 % error.
+    assert smape(np.zeros(3), np.array([1e-17, -1e-17, 0.0])) == 0.0
     assert mase(y, yhat, 2.0) == pytest.approx(4 / 3 / 2)
     assert rmsse(y, yhat, 4.0) == pytest.approx(np.sqrt(8 / 3 / 4))
     assert pinball_loss(y, np.array([11.0, 11.0, 11.0]), 0.9) == pytest.approx(
