@@ -22,7 +22,10 @@ products.
 Intervals are reconciled by shifting: each bound of a series moves by the change its ``yhat``
 received. That keeps every interval's width (and so ``lo <= yhat <= hi`` when it held before),
 but the intervals stay those of the base models: an aggregate's interval is not derived from
-its bottom series' intervals, and the bounds themselves are not coherent.
+its bottom series' intervals, and the bounds themselves are not coherent. A lower bound at
+exactly zero stays there when its ``yhat`` rises: it is the floor of sales that cannot go
+below zero, where the days without a sale sit; lifted by a few cents, it left out every such
+day (on daily stores with a sale every other day, 80 % intervals covered 60 %).
 """
 
 from __future__ import annotations
@@ -202,7 +205,13 @@ class Reconciler(BaseEstimator):
         reconciled = forecasts.copy()
         reconciled[YHAT] = coherent[base.rows, base.columns]
         for column in interval_bound_columns(forecasts):
-            reconciled[column] = forecasts[column].to_numpy(dtype=float, na_value=np.nan) + shift
+            bound = forecasts[column].to_numpy(dtype=float, na_value=np.nan)
+            moved = bound + shift
+            if "_lo_" in column:
+                # A lower bound at zero is the floor of sales that cannot go below it (the
+                # point mass of days without a sale): a higher mean does not lift it.
+                moved = np.where((bound == 0) & (shift > 0), 0.0, moved)
+            reconciled[column] = moved
         return reconciled
 
 
