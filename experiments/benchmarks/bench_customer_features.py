@@ -53,8 +53,7 @@ import duckdb
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import peak_rss_kb
+from benchlib import peak_rss_kb  # the script's folder is on the path
 
 RESULTS = REPO / "experiments" / "benchmarks" / "results" / "customer_features.json"
 LIFETIMES_COLUMNS = ("lt_frequency", "lt_recency", "lt_T", "lt_monetary_value")

@@ -192,6 +192,11 @@ def _season_positions(matrix: np.ndarray, m: int) -> np.ndarray:
     return np.where(np.isnan(last_season), _last_observed(matrix)[:, None], last_season)
 
 
+# The bound of the year-over-year growth: a ratio of two short windows' sums, so one odd
+# window can make it anything (see SeasonalGrowthForecaster, lag_features.seasonal_growth).
+MAX_GROWTH = 3.0
+
+
 class SeasonalGrowthForecaster(_MatrixBaseline):
     """Last year's value, scaled by how the latest periods compare with the same periods a year
     earlier: ``y[t + s - m] * mean(y[t-w+1 .. t]) / mean(y[t-w+1-m .. t-m])``.
@@ -218,7 +223,7 @@ class SeasonalGrowthForecaster(_MatrixBaseline):
     """
 
     def __init__(self, season_length: int | None = None, window: int | None = None,
-                 max_growth: float = 3.0, freq: str | None = None):
+                 max_growth: float = MAX_GROWTH, freq: str | None = None):
         self.season_length = season_length
         self.window = window
         self.max_growth = max_growth

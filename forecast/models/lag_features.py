@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast.models.baselines import MAX_GROWTH
 from forecast.periods import freq_code, year_length
 
 
@@ -64,7 +65,7 @@ def rolling_mean(values: np.ndarray, position: np.ndarray, end_lag: int, window:
 
 
 def seasonal_growth(values: np.ndarray, position: np.ndarray, horizon: int, year: int,
-                    window: int, max_growth: float = 3.0) -> np.ndarray:
+                    window: int, max_growth: float = MAX_GROWTH) -> np.ndarray:
     """Last year's value times the growth since: ``y[t - year] * mean(window ending horizon
     back) / mean(the same window a year earlier)``, the growth bounded to ``[1 / max_growth,
     max_growth]`` as in ``SeasonalGrowthForecaster``: what the seasonal naive with growth would

@@ -98,7 +98,7 @@ def _churn_training_frame(config: Config) -> pd.DataFrame:
             # Canonical columns the source did not provide are empty, not features.
             return frame.dropna(axis=1, how="all")
         cutoffs, origin = (list(churn.cutoffs), "churn.cutoffs") if churn.cutoffs else (
-            configured_cutoffs(con, config))
+            configured_cutoffs(con, config)[:2])
         if len(cutoffs) < 2 and origin == FROM_DATA:
             horizon = config.features.customers.horizon_days
             raise DataError(

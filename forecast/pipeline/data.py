@@ -218,9 +218,10 @@ def default_cutoffs(first_day: date, last_day: date, horizon_days: int,
 
 
 def configured_cutoffs(con, config: Config, given: Sequence | None = None
-                       ) -> tuple[list[date], str]:
-    """The snapshot cutoffs to build, and where they come from: ``given`` (``--cutoff``), else
-    ``features.customers.cutoffs``, else :func:`default_cutoffs` of the orders in ``con``.
+                       ) -> tuple[list[date], str, date]:
+    """The snapshot cutoffs to build, where they come from (``given``: ``--cutoff``, else
+    ``features.customers.cutoffs``, else :func:`default_cutoffs` of the orders in ``con``)
+    and the last order day, from one query of the orders.
 
     Raises:
         WorkspaceError: no order line has a customer id.
@@ -230,12 +231,13 @@ def configured_cutoffs(con, config: Config, given: Sequence | None = None
         raise WorkspaceError(
             f"{warehouse.warehouse_path(config.workspace)}: no order has a customer_id, so "
             "there are no customers to snapshot (map `customer_id` in the orders source)")
+    last_day = _as_date(last_day)
     if given:
-        return [_as_date(c) for c in given], "--cutoff"
+        return [_as_date(c) for c in given], "--cutoff", last_day
     cfg = config.features.customers
     if cfg.cutoffs:
-        return list(cfg.cutoffs), "features.customers.cutoffs in the config"
-    return default_cutoffs(first_day, last_day, cfg.horizon_days), FROM_DATA
+        return list(cfg.cutoffs), "features.customers.cutoffs in the config", last_day
+    return default_cutoffs(first_day, last_day, cfg.horizon_days), FROM_DATA, last_day
 
 
 def build_customer_snapshots(config: Config, cutoffs: list | None = None,
@@ -252,9 +254,8 @@ def build_customer_snapshots(config: Config, cutoffs: list | None = None,
     steps = Steps(2, progress)
     cfg = config.features.customers
     with warehouse.connect(config.workspace) as con:
-        cutoffs, origin = configured_cutoffs(con, config, cutoffs)
-        last_day = catalog.customer_orders(con)[2]
-        check_cutoffs(cutoffs, _as_date(last_day), origin)
+        cutoffs, origin, last_day = configured_cutoffs(con, config, cutoffs)
+        check_cutoffs(cutoffs, last_day, origin)
         steps.start(f"building snapshots at {len(cutoffs)} cutoffs")
         sql = build_snapshot_sql(con, cfg, cutoffs)
         rows = catalog.write_select(con, CUSTOMER_SNAPSHOTS, sql)
