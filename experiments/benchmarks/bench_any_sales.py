@@ -230,9 +230,12 @@ def _bed_config(bed: any_sales_beds.Bed, data: Path, workspace: Path) -> str:
 
 
 def chain(names: list[str]) -> Path:
-    """``forecast run`` on every bed; each step's status and reason."""
+    """``forecast run`` on the named beds (default all); each step's status and reason. Named
+    beds replace their runs of the last record, the others are kept as they were."""
     forecast = Path(sys.executable).with_name("forecast")
-    runs = []
+    path = RESULTS / "any_sales_chain.json"
+    kept = json.loads(path.read_text(encoding="utf-8"))["runs"] if names and path.exists() else []
+    runs = [run for run in kept if run["bed"] not in names]
     for name in names or any_sales_beds.available():
         bed = any_sales_beds.BEDS[name]()
         with tempfile.TemporaryDirectory() as tmp:
@@ -253,6 +256,8 @@ def chain(names: list[str]) -> Path:
                      "steps": steps, "error": proc.stderr.strip().splitlines()[-1:]
                      if proc.returncode else []})
         print(name, proc.returncode, [(s["step"], s["status"]) for s in steps], flush=True)
+    order = list(any_sales_beds.BEDS)
+    runs.sort(key=lambda run: order.index(run["bed"]))
     return record("any_sales_chain", {"runs": runs, "versions": versions("pandas", "duckdb")})
 
 

@@ -179,8 +179,10 @@ def restrict_choice(choice: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def demand_note(classes: pd.DataFrame, candidates: Mapping[str, Forecaster],
-                skipped: Mapping[str, str]) -> str | None:
-    """The demand classes of the series, and which candidates forecast which of them; None
+                skipped: Mapping[str, str], fitted: Mapping[str, Forecaster] | None = None
+                ) -> str | None:
+    """The demand classes of the series, which candidates forecast which of them, and the
+    seasonal indices of the series' total the fitted specialists follow (``season_``); None
     when every series is smooth and no candidate is made for a class."""
     counts = class_counts(classes)
     made = specialists(candidates)
@@ -197,4 +199,10 @@ def demand_note(classes: pd.DataFrame, candidates: Mapping[str, Forecaster],
         note += "; no candidate is made for sporadic demand (croston_sba, tsb, adida, imapa)"
     if skipped:
         note += f"; {', '.join(skipped)} not fitted ({next(iter(skipped.values()))})"
+    seasons = {name: getattr(model, "season_", None) for name, model in (fitted or {}).items()
+               if name in made}
+    kinds = sorted({kind for season in seasons.values() if season for kind in season.kinds})
+    if kinds:
+        note += (f"; {', '.join(name for name, s in seasons.items() if s and s.kinds)} follow "
+                 f"the {' and '.join(kinds)} indices of all the series' total")
     return note

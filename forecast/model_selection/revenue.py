@@ -238,7 +238,7 @@ class RevenueForecaster(BaseEstimator):
     def notes(self) -> list[str]:
         """What a reader of the fitted model's numbers should know, in plain words."""
         notes = [f"candidate {name} dropped: {reason}" for name, reason in self.dropped_.items()]
-        demand = demand_note(self.demand_classes_, self.candidates, self.skipped_)
+        demand = demand_note(self.demand_classes_, self.candidates, self.skipped_, self.models_)
         notes += [demand] if demand else []
         excluded = self.selection_.excluded
         if excluded is not None and len(excluded):

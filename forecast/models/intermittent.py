@@ -12,11 +12,14 @@ how often they occur; the implementations are statsforecast's, the field's refer
   sums and spreads them back (Nikolopoulos et al.).
 - ``IMAPAForecaster``: the mean of ADIDA's forecasts over every block size up to that interval.
 
-Each forecast is flat: the same mean demand for every future period. Missing periods are
+Their forecasts are flat, the same mean demand for every future period, unless the series'
+total has a season (``seasonal``, the default): then each series' history is divided by the
+group's seasonal indices before its mean demand is estimated, and its forecast is that mean
+times the index of each future period (:mod:`forecast.models.group_season`). Missing periods are
 skipped and negative values (returns) count as no demand. Intervals are normal, ``yhat +- z *
 sigma`` with ``sigma`` the root mean square of the history around the forecast (for demand this
-sporadic the period's own variation outweighs the error of the level), the lower bound cut at
-0; the ``RevenueForecaster`` replaces them with intervals calibrated on its backtest, as for
+sporadic the period's own variation outweighs the error of the level), times the period's
+index, the lower bound cut at 0; the ``RevenueForecaster`` replaces them with intervals calibrated on its backtest, as for
 every candidate. The models are made for the demand classes where Syntetos, Boylan & Croston
 (2005) find SBA best, every one but smooth (``classes``); a selection weighs them only for
 series of those classes (``Forecaster.made_for``).
@@ -33,23 +36,27 @@ from forecast.errors import ValidationError
 from forecast.features.intermittency import ERRATIC, INTERMITTENT, LUMPY
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import tail_matrix
-from forecast.schemas import YHAT
+from forecast.models.group_season import GroupSeason, fit_group_season
+from forecast.schemas import DS, YHAT, Y
 
 # Syntetos, Boylan & Croston (2005): SBA beats the others in every class but smooth.
 SPORADIC_CLASSES = (ERRATIC, INTERMITTENT, LUMPY)
 
 
 class _IntermittentForecaster(Forecaster):
-    """Shared fit and predict: one statsforecast model per series, flat mean forecasts.
+    """Shared fit and predict: one statsforecast model per series, mean demand forecasts.
 
     Args:
         classes: demand classes the model is made for; None for every series.
+        seasonal: follow the seasonal indices of the series' total where they are significant;
+            False: flat forecasts.
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
     def __init__(self, classes: tuple[str, ...] | None = SPORADIC_CLASSES,
-                 freq: str | None = None):
+                 seasonal: bool = True, freq: str | None = None):
         self.classes = classes
+        self.seasonal = seasonal
         self.freq = freq
 
     def made_for(self) -> frozenset[str] | None:
@@ -57,11 +64,16 @@ class _IntermittentForecaster(Forecaster):
         return frozenset(self.classes) if self.classes else None
 
     def _fit(self, frame: pd.DataFrame) -> None:
-        ids, matrix = tail_matrix(frame)
-        if np.isnan(matrix).all():
+        if frame[Y].isna().all():
             raise ValidationError("series frame: every y is missing; nothing to forecast from")
         model = self._statsforecast_model()
-        demand = np.where(np.isnan(matrix), np.nan, np.maximum(matrix, 0.0))
+        demand = frame[Y].clip(lower=0.0)
+        self.season_ = (fit_group_season(frame[DS], demand, self.freq_) if self.seasonal
+                        else GroupSeason())
+        if self.season_.kinds:
+            demand = pd.Series(self.season_.deseasonalise(frame[DS], demand.to_numpy()),
+                               index=frame.index)
+        ids, demand = tail_matrix(frame.assign(**{Y: demand}))
         level = np.array([_mean_demand(model, row[~np.isnan(row)]) for row in demand])
         count = np.sum(~np.isnan(demand), axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -72,8 +84,9 @@ class _IntermittentForecaster(Forecaster):
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
         out = future_dates(self.last_ds_.loc[self.ids_], h, self.freq_)
-        out[YHAT] = np.repeat(self.level_, h)
-        out = add_normal_intervals(out, np.repeat(self.sigma_, h), levels)
+        index = getattr(self, "season_", GroupSeason()).at(out[DS])
+        out[YHAT] = np.repeat(self.level_, h) * index
+        out = add_normal_intervals(out, np.repeat(self.sigma_, h) * index, levels)
         bounds = [c for c in out.columns if c.startswith(f"{YHAT}_lo_")]
         out[bounds] = out[bounds].clip(lower=0.0)
         return out
@@ -99,6 +112,7 @@ class CrostonSBAForecaster(_IntermittentForecaster):
 
     Args:
         classes: demand classes the model is made for; None for every series.
+        seasonal: follow the seasonal indices of the series' total where they are significant.
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
@@ -112,14 +126,17 @@ class TSBForecaster(_IntermittentForecaster):
         alpha_d: smoothing of the demand sizes.
         alpha_p: smoothing of the demand probability (updated every period).
         classes: demand classes the model is made for; None for every series.
+        seasonal: follow the seasonal indices of the series' total where they are significant.
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
     def __init__(self, alpha_d: float = 0.1, alpha_p: float = 0.1,
-                 classes: tuple[str, ...] | None = SPORADIC_CLASSES, freq: str | None = None):
+                 classes: tuple[str, ...] | None = SPORADIC_CLASSES, seasonal: bool = True,
+                 freq: str | None = None):
         self.alpha_d = alpha_d
         self.alpha_p = alpha_p
         self.classes = classes
+        self.seasonal = seasonal
         self.freq = freq
 
     def _statsforecast_model(self):
@@ -136,6 +153,7 @@ class ADIDAForecaster(_IntermittentForecaster):
 
     Args:
         classes: demand classes the model is made for; None for every series.
+        seasonal: follow the seasonal indices of the series' total where they are significant.
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
@@ -147,6 +165,7 @@ class IMAPAForecaster(_IntermittentForecaster):
 
     Args:
         classes: demand classes the model is made for; None for every series.
+        seasonal: follow the seasonal indices of the series' total where they are significant.
         freq: pandas frequency alias; inferred from the frame when None.
     """
 
