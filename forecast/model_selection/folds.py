@@ -18,8 +18,8 @@ import pandas as pd
 from forecast.errors import DataError
 from forecast.hierarchy import Hierarchy, Reconciler, accuracy_by_grain
 from forecast.model_selection.selection import SELECTED, Selection
-from forecast.models.base import Forecaster
-from forecast.schemas import DS, FOLD, GRAIN, MODEL, UNIQUE_ID, H
+from forecast.models.base import Forecaster, bound_intervals
+from forecast.schemas import CUTOFF, DS, FOLD, GRAIN, MODEL, UNIQUE_ID, H, Y
 
 _log = logging.getLogger(__name__)
 RECONCILED = "selected_reconciled"
@@ -78,6 +78,24 @@ def reconcile_folds(rows: pd.DataFrame, selections: dict[int, Selection],
     by_grain = accuracy_by_grain(_fold_key(base), _fold_key(base), _fold_key(reconciled),
                                  hierarchy=hierarchy)
     return reconciled, by_grain
+
+
+def bound_fold_rows(rows: pd.DataFrame, levels, frame: pd.DataFrame) -> pd.DataFrame:
+    """The selected and reconciled backtest rows with their intervals bounded as the forecasts
+    are (:func:`~forecast.models.base.bound_intervals`), so that the backtest scores the
+    intervals a user gets; whether a series never went below zero is judged on its history up
+    to each fold's origin. The candidates' rows are left as they are."""
+    ours = rows[MODEL].isin([SELECTED, RECONCILED])
+    if not ours.any():
+        return rows
+    negative = frame.loc[frame[Y] < 0].groupby(UNIQUE_ID)[DS].min()
+    rows = rows.copy()
+    for cutoff, part in rows[ours].groupby(CUTOFF, sort=False):
+        seen = pd.Index(frame.loc[frame[DS] <= cutoff, UNIQUE_ID].unique())
+        first = negative.reindex(seen)
+        nonnegative = pd.Series(first.isna() | (first > cutoff), index=seen)
+        rows.loc[part.index] = bound_intervals(part.copy(), levels, nonnegative)
+    return rows
 
 
 def _fold_key(frame: pd.DataFrame) -> pd.DataFrame:

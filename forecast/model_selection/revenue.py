@@ -52,6 +52,7 @@ from forecast.model_selection.demand import (
 from forecast.model_selection.folds import (
     RECONCILED,
     CrossValidation,
+    bound_fold_rows,
     check_left,
     grain_groups,
     pyfunc_output,
@@ -171,6 +172,7 @@ class RevenueForecaster(BaseEstimator):
             except ValidationError as exc:
                 log.warning("backtest forecasts not reconciled (%s); grains reported "
                             "unreconciled", exc)
+        rows = bound_fold_rows(rows, self.levels, frame)
         final = RECONCILED if (rows[MODEL] == RECONCILED).any() else SELECTED
         inflation = total_error_inflation(rows[rows[MODEL] == final])
         if GRAIN in keys:

@@ -332,3 +332,31 @@ def test_a_series_that_stopped_within_the_window_is_forecast_as_zero_and_calibra
     assert (out.loc["closed", ["yhat", "yhat_lo_80", "yhat_hi_80"]] == 0).all().all()
     assert not out.loc[["steady", "seasonal"], "discontinued"].any()
     assert any("stopped selling" in note for note in model.notes())
+
+
+def test_the_backtest_scores_the_intervals_a_forecast_would_have():
+    # The same growing stores as above, backtested: the selected and reconciled rows of the
+    # evaluation folds carried the raw conformal bounds (points outside their own intervals,
+    # negative lower bounds), so the reported coverage was that of intervals no user gets.
+    rng = np.random.default_rng(8)
+    ds = pd.date_range("2023-09-04", periods=66, freq="W-MON")
+    frame = pd.concat([pd.DataFrame({
+        "unique_id": store, "ds": ds,
+        "y": scale * rng.gamma(10, 0.1, 66) * (1 + np.arange(66) / 20)})
+        for store, scale in (("a", 3000.0), ("b", 300.0))], ignore_index=True)
+    total = frame.groupby("ds", as_index=False)["y"].sum().assign(unique_id="total")
+    frame = pd.concat([frame, total], ignore_index=True)
+    series = pd.DataFrame({"unique_id": ["a", "b", "total"], "grain": ["store", "store", "total"],
+                           "store": ["a", "b", None]})
+    hierarchy = build_hierarchy(frame.merge(series, on="unique_id"))
+    model = RevenueForecaster(CANDIDATES, h=13, levels=(80, 95), selection_folds=1,
+                              reconciler=MinTraceShrink())
+    rows = model.cross_validation(frame, hierarchy, series, n_windows=2).rows
+    ours = rows[rows["model"].isin(["selected", "selected_reconciled"])]
+    assert set(ours["model"]) == {"selected", "selected_reconciled"}
+    for level in (80, 95):
+        lo, hi = ours[f"yhat_lo_{level}"], ours[f"yhat_hi_{level}"]
+        assert (lo <= ours["yhat"]).all() and (ours["yhat"] <= hi).all()
+        assert (lo >= 0).all()
+    assert (ours["yhat_lo_95"] <= ours["yhat_lo_80"]).all()
+    assert (ours["yhat_hi_95"] >= ours["yhat_hi_80"]).all()
