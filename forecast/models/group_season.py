@@ -105,8 +105,9 @@ def fit_group_season(dates: pd.Series, values: pd.Series, freq: str) -> GroupSea
     if code not in _POSITIONS:
         return GroupSeason(weekday=weekday)
     kind, count = _POSITIONS[code]
-    if weekday:
-        total = total / total.index.dayofweek.map(weekday).to_numpy()
+    if weekday:  # the month index is estimated on the total without its weekday season
+        adjusted = GroupSeason(weekday=weekday).deseasonalise(total.index, total.to_numpy())
+        total = pd.Series(adjusted, index=total.index)
     position = _position_index(total, kind, count, freq)
     return GroupSeason(weekday=weekday, position=position, position_kind=kind)
 

@@ -19,8 +19,8 @@ times the index of each future period (:mod:`forecast.models.group_season`). Mis
 skipped and negative values (returns) count as no demand. Intervals are normal, ``yhat +- z *
 sigma`` with ``sigma`` the root mean square of the history around the forecast (for demand this
 sporadic the period's own variation outweighs the error of the level), times the period's
-index, the lower bound cut at 0; the ``RevenueForecaster`` replaces them with intervals calibrated on its backtest, as for
-every candidate. The models are made for the demand classes where Syntetos, Boylan & Croston
+index, the lower bound cut at 0; the ``RevenueForecaster`` replaces them with intervals
+calibrated on its backtest, as for every candidate. The models are made for the demand classes where Syntetos, Boylan & Croston
 (2005) find SBA best, every one but smooth (``classes``); a selection weighs them only for
 series of those classes (``Forecaster.made_for``).
 
