@@ -291,19 +291,28 @@ def test_intervals_hold_their_point_and_stay_above_zero_on_sales_that_never_were
     # under-forecast every step of it, so conformal bounds of those one-sided errors lay above
     # the point forecast (the store's and the company total's point outside its own 80 % and
     # 95 % intervals at every step), and the level-scaled errors put lower bounds below zero.
+    frame, hierarchy, series = _growing_stores("2024-09-02", 40)
+    model = RevenueForecaster(CANDIDATES, h=13, horizon=26, levels=(80, 95), selection_folds=1)
+    _assert_bounded(model.fit(frame, hierarchy, series).predict(26))
+
+
+def _growing_stores(start: str, weeks: int):
+    """Two stores whose sales grow by 5 % of their first level a week, and their total."""
     rng = np.random.default_rng(8)
-    ds = pd.date_range("2024-09-02", periods=40, freq="W-MON")
+    ds = pd.date_range(start, periods=weeks, freq="W-MON")
     frame = pd.concat([pd.DataFrame({
         "unique_id": store, "ds": ds,
-        "y": scale * rng.gamma(10, 0.1, 40) * (1 + np.arange(40) / 20)})
+        "y": scale * rng.gamma(10, 0.1, weeks) * (1 + np.arange(weeks) / 20)})
         for store, scale in (("a", 3000.0), ("b", 300.0))], ignore_index=True)
     total = frame.groupby("ds", as_index=False)["y"].sum().assign(unique_id="total")
     frame = pd.concat([frame, total], ignore_index=True)
     series = pd.DataFrame({"unique_id": ["a", "b", "total"], "grain": ["store", "store", "total"],
                            "store": ["a", "b", None]})
-    hierarchy = build_hierarchy(frame.merge(series, on="unique_id"))
-    model = RevenueForecaster(CANDIDATES, h=13, horizon=26, levels=(80, 95), selection_folds=1)
-    out = model.fit(frame, hierarchy, series).predict(26)
+    return frame, build_hierarchy(frame.merge(series, on="unique_id")), series
+
+
+def _assert_bounded(out: pd.DataFrame) -> None:
+    """Each interval holds its point, 95 % holds 80 %, no lower bound is below zero."""
     for level in (80, 95):
         lo, hi = out[f"yhat_lo_{level}"], out[f"yhat_hi_{level}"]
         assert (lo <= out["yhat"]).all() and (out["yhat"] <= hi).all()
@@ -338,25 +347,10 @@ def test_the_backtest_scores_the_intervals_a_forecast_would_have():
     # The same growing stores as above, backtested: the selected and reconciled rows of the
     # evaluation folds carried the raw conformal bounds (points outside their own intervals,
     # negative lower bounds), so the reported coverage was that of intervals no user gets.
-    rng = np.random.default_rng(8)
-    ds = pd.date_range("2023-09-04", periods=66, freq="W-MON")
-    frame = pd.concat([pd.DataFrame({
-        "unique_id": store, "ds": ds,
-        "y": scale * rng.gamma(10, 0.1, 66) * (1 + np.arange(66) / 20)})
-        for store, scale in (("a", 3000.0), ("b", 300.0))], ignore_index=True)
-    total = frame.groupby("ds", as_index=False)["y"].sum().assign(unique_id="total")
-    frame = pd.concat([frame, total], ignore_index=True)
-    series = pd.DataFrame({"unique_id": ["a", "b", "total"], "grain": ["store", "store", "total"],
-                           "store": ["a", "b", None]})
-    hierarchy = build_hierarchy(frame.merge(series, on="unique_id"))
+    frame, hierarchy, series = _growing_stores("2023-09-04", 66)
     model = RevenueForecaster(CANDIDATES, h=13, levels=(80, 95), selection_folds=1,
                               reconciler=MinTraceShrink())
     rows = model.cross_validation(frame, hierarchy, series, n_windows=2).rows
     ours = rows[rows["model"].isin(["selected", "selected_reconciled"])]
     assert set(ours["model"]) == {"selected", "selected_reconciled"}
-    for level in (80, 95):
-        lo, hi = ours[f"yhat_lo_{level}"], ours[f"yhat_hi_{level}"]
-        assert (lo <= ours["yhat"]).all() and (ours["yhat"] <= hi).all()
-        assert (lo >= 0).all()
-    assert (ours["yhat_lo_95"] <= ours["yhat_lo_80"]).all()
-    assert (ours["yhat_hi_95"] >= ours["yhat_hi_80"]).all()
+    _assert_bounded(ours)
