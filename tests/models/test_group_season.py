@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forecast.features.intermittency import demand_classes
 from forecast.model_selection.demand import demand_note
@@ -128,3 +130,27 @@ def test_the_selection_note_says_which_specialists_follow_the_season():
     fitted = {"croston_sba": CrostonSBAForecaster().fit(frame)}
     note = demand_note(demand_classes(frame), fitted, {}, fitted)
     assert "croston_sba follow the month of year indices of all the series' total" in note
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(freq=st.sampled_from(["D", "W-FRI", "MS", "QS"]), periods=st.integers(1, 900),
+       share=st.floats(0.0, 1.0), lift=st.floats(0.0, 5.0), seed=st.integers(0, 2**16))
+def test_any_sparse_history_gives_finite_indices_and_forecasts_at_or_above_zero(
+        freq, periods, share, lift, seed):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2020-01-03", periods=periods, freq=freq)
+    lifted = np.where(ds.month >= 11, lift, 1.0)
+    frame = pd.concat([pd.DataFrame({
+        "unique_id": f"s{i}", "ds": ds,
+        "y": np.where(rng.random(periods) < share, rng.gamma(1.0, 10.0, periods), 0.0) * lifted})
+        for i in range(3)], ignore_index=True)
+    season = fit_group_season(frame["ds"], frame["y"], freq)
+    for index in (season.weekday, season.position):
+        values = np.array(list((index or {}).values()))
+        assert np.isfinite(values).all() and (values >= 0).all()
+    model = TSBForecaster(freq=freq).fit(frame)
+    out = model.predict(8, levels=(80,))
+    bounds = out[["yhat", "yhat_lo_80", "yhat_hi_80"]].to_numpy()
+    assert np.isfinite(bounds).all() and (bounds >= 0).all()
+    assert (out["yhat_lo_80"] <= out["yhat"]).all() and (out["yhat"] <= out["yhat_hi_80"]).all()
