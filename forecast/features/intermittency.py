@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ValidationError
-from forecast.schemas import UNIQUE_ID, Y
+from forecast.schemas import DS, UNIQUE_ID, Y
 
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
@@ -85,3 +85,34 @@ def class_counts(classes: pd.DataFrame | pd.Series) -> dict[str, int]:
     counts = labels.value_counts()
     return {name: int(counts[name]) for name in (SMOOTH, ERRATIC, INTERMITTENT, LUMPY, NO_DEMAND)
             if name in counts.index}
+
+
+def stopped_series(frame: pd.DataFrame, freq: str, chance: float = 0.01) -> frozenset:
+    """Series whose sales stopped before the last period of ``frame``.
+
+    A series has stopped when it has been quiet (no sale, or no row) since its last sale for
+    longer than any quiet spell between two of its sales, and so long that a series selling as
+    often as it did would almost surely have sold: ``(1 - p) ** quiet < chance``, where ``p``
+    is its share of periods with a sale from its first row to its last sale, shrunk toward
+    one half by counting one more period (a single sale says little). A store that sold every
+    week and then nothing for 20 weeks has stopped; a seasonal product quiet through its
+    off-season has been as quiet before and has not; a lumpy series with a sale in one week of
+    ten needs 44 quiet weeks. (Series quiet through every fold of the selection window are
+    found by ``forecast.model_selection.selection.discontinued_series``.)
+    """
+    grid = pd.date_range(frame[DS].min(), frame[DS].max(), freq=freq)
+    if len(grid) < 2:
+        return frozenset()
+    sold = frame.loc[frame[Y].abs() > 0, [UNIQUE_ID, DS]]
+    spots = pd.DataFrame({UNIQUE_ID: sold[UNIQUE_ID].to_numpy(),
+                          "pos": grid.searchsorted(pd.to_datetime(sold[DS]))})
+    spots = spots.drop_duplicates().sort_values([UNIQUE_ID, "pos"])
+    spots["gap"] = spots.groupby(UNIQUE_ID, observed=True)["pos"].diff() - 1
+    per = spots.groupby(UNIQUE_ID, observed=True).agg(
+        last=("pos", "max"), sales=("pos", "size"), gap=("gap", "max"))
+    first = pd.Series(grid.searchsorted(pd.to_datetime(frame[DS])), index=frame.index).groupby(
+        frame[UNIQUE_ID], observed=True).min().reindex(per.index)
+    quiet = len(grid) - 1 - per["last"]
+    share = per["sales"] / (per["last"] - first + 2)
+    stopped = (quiet > per["gap"].fillna(0)) & ((1 - share) ** quiet < chance)
+    return frozenset(per.index[stopped.to_numpy(bool)])

@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, clone
 
 from forecast.errors import ValidationError
 from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
-from forecast.features.intermittency import DEMAND_CLASS, demand_classes
+from forecast.features.intermittency import DEMAND_CLASS, demand_classes, stopped_series
 from forecast.hierarchy import OLS, Hierarchy, Reconciler
 from forecast.hierarchy.periods import total_error_inflation
 from forecast.model_selection.cold_start import (
@@ -46,7 +46,6 @@ from forecast.model_selection.demand import (
     exclusions_at,
     needed,
     restrict_choice,
-    stopped_series,
     unsuited,
 )
 from forecast.model_selection.folds import (

@@ -89,7 +89,7 @@ def select_on(window: pd.DataFrame, strategy: str, levels,
         demand: unique_id -> share of the periods before the window with a sale (see
             :func:`discontinued_series`); None: any series without a sale in the window.
         quiet: series that stopped selling before the forecast origin, though not for the
-            whole window (see ``model_selection.demand.stopped_series``): discontinued too.
+            whole window (see ``features.intermittency.stopped_series``): discontinued too.
     """
     excluded = unvalidated(window, regime, target) if regime is not None else None
     excluded = _with_pairs(window, excluded, exclude)

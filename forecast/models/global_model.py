@@ -20,6 +20,7 @@ from forecast.features.holiday_features import (
     build_calendar_features,
     build_holiday_calendar,
 )
+from forecast.features.intermittency import stopped_series
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import season_length_for
 from forecast.models.lag_features import (
@@ -69,6 +70,12 @@ class GlobalForecaster(Forecaster):
         growth_feature: add last year's value times the growth since (the seasonal naive with
             growth's forecast from ``horizon`` back, over a quarter's window; see
             ``lag_features.seasonal_growth``) as a feature, where the frequency has a year.
+        learn_from_stopped: also train on the series that stopped selling
+            (``features.intermittency.stopped_series``); by default their rows are left out of
+            training (they are still forecast). Their quiet tail, seasonal lags still high and
+            sales of zero, teaches the model that sales vanish, and a scale taken over a quiet
+            window leaves their values unscaled: on generated seasonal series with four products
+            stopped a year before, the forecasts of the four still selling were 40 % low.
     """
 
     def __init__(
@@ -97,6 +104,7 @@ class GlobalForecaster(Forecaster):
         n_threads: int | None = None,
         holdout_intervals: bool = True,
         growth_feature: bool = True,
+        learn_from_stopped: bool = False,
     ):
         self.horizon = horizon
         self.lags = lags
@@ -122,6 +130,7 @@ class GlobalForecaster(Forecaster):
         self.n_threads = n_threads
         self.holdout_intervals = holdout_intervals
         self.growth_feature = growth_feature
+        self.learn_from_stopped = learn_from_stopped
 
     def fit(self, frame: pd.DataFrame) -> GlobalForecaster:
         """Learn the booster from a long series frame; see :meth:`Forecaster.fit`."""
@@ -151,7 +160,13 @@ class GlobalForecaster(Forecaster):
         self._resolve_features(frame)
         self.scale_ = self._series_scale(frame)
         table = self._feature_table(frame)
-        train = table[frame[Y].notna().to_numpy() & table["_usable"].to_numpy()]
+        usable = frame[Y].notna().to_numpy() & table["_usable"].to_numpy()
+        self.stopped_ = frozenset() if self.learn_from_stopped else stopped_series(
+            frame, self.freq_)
+        if self.stopped_:
+            active = usable & ~frame[UNIQUE_ID].isin(self.stopped_).to_numpy()
+            usable = active if active.any() else usable
+        train = table[usable]
         if train.empty:
             raise ValidationError(f"series frame: no rows with {self.horizon} periods of history")
         if self.max_train_rows and len(train) > self.max_train_rows:
