@@ -8,9 +8,10 @@ import pandas as pd
 from sklearn.base import clone
 
 from forecast.errors import ValidationError
+from forecast.features.intermittency import stopped_series
 from forecast.model_selection.weights import WEIGHT, combine_forecasts, member_forecasts
 from forecast.models.base import Forecaster
-from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, H, Y
+from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, YHAT, H, Y
 
 
 class CombinationForecaster(Forecaster):
@@ -27,6 +28,10 @@ class CombinationForecaster(Forecaster):
     origin, so its steps are pooled), and the members are refitted on all the history with their
     own holdout calibration switched off (``holdout_intervals``): the cost of the one refit the
     global model made for its own intervals, for the combination's instead.
+
+    Series that stopped selling (:func:`~forecast.features.intermittency.stopped_series`, the
+    rule of the backtested selection) are forecast as zero, intervals too, and named in
+    ``stopped_``; their holdout errors take no part in the calibration.
 
     Args:
         members: name -> forecaster.
@@ -55,6 +60,7 @@ class CombinationForecaster(Forecaster):
         if self.holdout is not None and int(self.holdout) < 1:
             raise ValidationError(f"holdout must be at least 1 period, not {self.holdout}")
         self.weights_ = weights
+        self.stopped_ = stopped_series(frame, self.freq_)
         self.calibrator_ = self._calibrate(frame) if self.holdout is not None else None
         self.models_ = self._fitted(frame)
 
@@ -82,6 +88,7 @@ class CombinationForecaster(Forecaster):
                                   f"{cutoff.date()} to calibrate the intervals on")
         forecast = self._combined(self._fitted(early), h, None, ())
         forecast[H] = forecast.groupby(UNIQUE_ID, sort=False).cumcount() + 1
+        forecast = forecast[~forecast[UNIQUE_ID].isin(stopped_series(early, self.freq_))]
         rows = forecast.merge(late[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).dropna(subset=[Y])
         if rows.empty:
             raise ValidationError(f"holdout of {h} periods: no series has both history before "
@@ -99,11 +106,20 @@ class CombinationForecaster(Forecaster):
 
     def _predict(self, h: int, future_exog, levels) -> pd.DataFrame:
         if self.calibrator_ is None:
-            return self._combined(self.models_, h, future_exog, levels)
+            return self._zero_stopped(self._combined(self.models_, h, future_exog, levels))
         missing = sorted(set(levels) - set(self.calibrator_.levels))
         if missing:
             raise ValidationError(f"levels {missing} were not calibrated; calibrated: "
                                   f"{list(self.calibrator_.levels)}")
         out = self._combined(self.models_, h, future_exog, ())
         out[H] = out.groupby(UNIQUE_ID, sort=False).cumcount() + 1
-        return self.calibrator_.transform(out)  # predict keeps the levels asked for
+        # predict keeps the levels asked for
+        return self._zero_stopped(self.calibrator_.transform(out))
+
+    def _zero_stopped(self, out: pd.DataFrame) -> pd.DataFrame:
+        """``out`` with the stopped series' forecasts and bounds at zero."""
+        stopped = out[UNIQUE_ID].isin(getattr(self, "stopped_", frozenset())).to_numpy()
+        if stopped.any():
+            values = [c for c in out.columns if c == YHAT or c.startswith(f"{YHAT}_")]
+            out.loc[stopped, values] = 0.0
+        return out

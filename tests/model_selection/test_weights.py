@@ -130,3 +130,22 @@ def test_a_holdout_calibrates_the_combinations_own_intervals():
     stopped = train[train["unique_id"] == 0].head(60)
     with pytest.raises(ValidationError, match="no series has both history"):
         CombinationForecaster(members, holdout=8).fit(pd.concat([young, stopped]))
+
+
+def test_the_fast_path_forecasts_stopped_series_as_zero_and_calibrates_without_them():
+    # Seasonal products, four of them stopped a year before the end: the combination forecast
+    # them at their old level and calibrated its intervals on their errors too.
+    from forecast.synth.beds import stopping_and_new
+
+    frame = stopping_and_new(n_series=12, n_weeks=156, seed=0)[["unique_id", "ds", "y"]]
+    frame = frame[frame["unique_id"].str.startswith(("steady", "stopped"))]
+    members = {"naive": NaiveForecaster(), "seasonal": SeasonalNaiveForecaster(season_length=52)}
+    model = CombinationForecaster(members, holdout=13).fit(frame)
+    stopped = {"stopped_01", "stopped_04", "stopped_07", "stopped_10"}
+    assert model.stopped_ == stopped
+    out = model.predict(13, levels=(80, 95))
+    gone = out["unique_id"].isin(stopped)
+    assert (out.loc[gone, ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_hi_95"]] == 0).all().all()
+    steady = frame[~frame["unique_id"].isin(stopped)]
+    alone = CombinationForecaster(members, holdout=13).fit(steady).predict(13, levels=(80, 95))
+    pd.testing.assert_frame_equal(out[~gone].reset_index(drop=True), alone)
