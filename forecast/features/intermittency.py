@@ -103,16 +103,29 @@ def stopped_series(frame: pd.DataFrame, freq: str, chance: float = 0.01) -> froz
     grid = pd.date_range(frame[DS].min(), frame[DS].max(), freq=freq)
     if len(grid) < 2:
         return frozenset()
-    sold = frame.loc[frame[Y].abs() > 0, [UNIQUE_ID, DS]]
-    spots = pd.DataFrame({UNIQUE_ID: sold[UNIQUE_ID].to_numpy(),
-                          "pos": grid.searchsorted(pd.to_datetime(sold[DS]))})
-    spots = spots.drop_duplicates().sort_values([UNIQUE_ID, "pos"])
-    spots["gap"] = spots.groupby(UNIQUE_ID, observed=True)["pos"].diff() - 1
-    per = spots.groupby(UNIQUE_ID, observed=True).agg(
-        last=("pos", "max"), sales=("pos", "size"), gap=("gap", "max"))
-    first = pd.Series(grid.searchsorted(pd.to_datetime(frame[DS])), index=frame.index).groupby(
-        frame[UNIQUE_ID], observed=True).min().reindex(per.index)
-    quiet = len(grid) - 1 - per["last"]
-    share = per["sales"] / (per["last"] - first + 2)
-    stopped = (quiet > per["gap"].fillna(0)) & ((1 - share) ** quiet < chance)
-    return frozenset(per.index[stopped.to_numpy(bool)])
+    codes, ids = pd.factorize(frame[UNIQUE_ID])
+    pos = grid.searchsorted(pd.to_datetime(frame[DS]).to_numpy())
+    first = np.full(len(ids), len(grid), dtype=np.int64)
+    np.minimum.at(first, codes, pos)
+    # The periods with a sale, sorted by series and period, each once.
+    sold = np.abs(frame[Y].to_numpy(dtype=float)) > 0
+    series, spot = codes[sold], pos[sold]
+    order = np.lexsort((spot, series))
+    series, spot = series[order], spot[order]
+    new = np.ones(len(series), bool)
+    new[1:] = (series[1:] != series[:-1]) | (spot[1:] != spot[:-1])
+    series, spot = series[new], spot[new]
+    if not len(series):
+        return frozenset()
+    same = np.zeros(len(series), bool)
+    same[1:] = series[1:] == series[:-1]
+    gap = np.where(same, spot - np.roll(spot, 1) - 1, 0)
+    starts = np.flatnonzero(~same)
+    ends = np.append(starts[1:], len(series)) - 1
+    code = series[starts]
+    last, sales = spot[ends], ends - starts + 1
+    longest = np.maximum.reduceat(gap, starts)
+    quiet = len(grid) - 1 - last
+    share = sales / (last - first[code] + 2)
+    stopped = (quiet > longest) & ((1 - share) ** quiet < chance)
+    return frozenset(ids[code[stopped]])
