@@ -46,9 +46,18 @@ from benchlib import RESULTS, record, versions
 from forecast import factory
 from forecast.config.revenue import RevenueConfig
 from forecast.evaluation.backtest import SCALE_MAE, SCALE_MSE, seasonal_scales
-from forecast.evaluation.metrics import score_backtest
+from forecast.evaluation.metrics import coverage, score_backtest
 from forecast.models.baselines import season_length_for
-from forecast.schemas import CUTOFF, DS, MODEL, UNIQUE_ID, YHAT, Y, interval_columns
+from forecast.schemas import (
+    CUTOFF,
+    DISCONTINUED,
+    DS,
+    MODEL,
+    UNIQUE_ID,
+    YHAT,
+    Y,
+    interval_columns,
+)
 
 PEERS = ("Naive", "SeasonalNaive", "CrostonSBA", "TSB", "WindowAverage")
 INTERMITTENT_PEERS = ("CrostonSBA", "TSB", "WindowAverage")
@@ -128,6 +137,7 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
     offset = pd.tseries.frequencies.to_offset(bed.freq)
     load = os.getloadavg()
     rows, infos, seconds = [], [], {"forecast": 0.0, "statsforecast": 0.0}
+    selling = []  # our rows of the series not forecast as discontinued
     for origin in bed.origins:
         history = bed.frame[bed.frame[DS] <= origin]
         actual = bed.frame[(bed.frame[DS] > origin) & (bed.frame[DS] <= origin + bed.h * offset)]
@@ -144,17 +154,24 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
             scored = frame.merge(actual[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS], how="inner")
             scored = scored.merge(scales, left_on=UNIQUE_ID, right_index=True, how="left")
             rows.append(scored.assign(**{CUTOFF: origin}))
+        selling.append(rows[-2][~rows[-2][DISCONTINUED].astype(bool)])
         infos.append({"origin": str(origin.date()), **info})
     table = pd.concat(rows, ignore_index=True)
     # A series with a zero in-sample scale (constant history) has no MASE; it is left out of
     # MASE and counted, never divided by zero.
     table.loc[table[SCALE_MAE] <= 0, [SCALE_MAE, SCALE_MSE]] = np.nan
     scores = _scores(table.dropna(subset=[YHAT]))
+    active = pd.concat(selling, ignore_index=True)
+    lo, hi = interval_columns(80)
     return {"bed": bed.name, "kind": bed.kind, "note": bed.note, "freq": bed.freq, "h": bed.h,
             "series": int(bed.frame[UNIQUE_ID].nunique()),
             "zero_share": round(float((bed.frame[Y] == 0).mean()), 3),
             "load_average_before": load, "origins": infos, "seconds": {k: round(v, 1) for k, v in seconds.items()},
-            "scores": scores.round(4).to_dict("records"), "goals": goals(bed, scores)}
+            "scores": scores.round(4).to_dict("records"), "goals": goals(bed, scores),
+            # Series forecast as discontinued get [0, 0], right every period they stay quiet.
+            "forecast_coverage_80_on_series_not_discontinued": round(coverage(
+                active[Y].to_numpy(float), active[lo].to_numpy(float),
+                active[hi].to_numpy(float)), 4) if len(active) else None}
 
 
 def _scores(table: pd.DataFrame) -> pd.DataFrame:
