@@ -7,7 +7,10 @@ from April, 26 % low from July and 35 % low from October; on Online Retail's cou
 no trade on Saturdays) they also forecast Saturday sales. The total of the series shows what
 each one cannot: indices estimated on it (Withycombe 1989; Dekker, van Donselaar & Ouwehand
 2004) divide the season out of each member's history before its level is estimated, and the
-member's forecast is that level times the index of each future period.
+member's forecast is that level times the index of each future period. The intermittent
+forecasters total the members' sales each divided by its own mean, so that every member weighs
+the same: on Superstore and Online Retail the season of the largest members, taken for
+everyone's, cost MASE (1.515 and 1.227 against 1.497 and 1.171 with equal weights).
 
 Two indices, multiplied:
 
@@ -87,19 +90,27 @@ class GroupSeason:
             return np.where(index >= CLOSED, values / index, np.nan)
 
 
-def fit_group_season(dates: pd.Series, values: pd.Series, freq: str) -> GroupSeason:
+def fit_group_season(dates: pd.Series, values: pd.Series, freq: str,
+                     series: pd.Series | None = None) -> GroupSeason:
     """The significant seasonal indices of the total of ``values`` over the series, per date.
 
     Args:
         dates: the ``ds`` of each row of a regular series frame.
         values: the rows' demand (not negative); missing values count as no demand.
         freq: pandas frequency alias of the frame.
+        series: the ``unique_id`` of each row: each series' values are then divided by their
+            mean before the total is taken, so that every member weighs the same (the season
+            of a typical member, not of the largest ones); None: the plain total.
 
     Returns:
         The indices kept; none for a frequency without a calendar season (hourly, yearly).
     """
     code = periods.freq_code(freq)
-    total = pd.Series(np.nan_to_num(np.asarray(values, float)), index=pd.DatetimeIndex(dates))
+    values = pd.Series(np.asarray(values, float))
+    if series is not None:
+        mean = values.groupby(np.asarray(series)).transform("mean")
+        values = values / mean.where(mean > 0)
+    total = pd.Series(np.nan_to_num(values.to_numpy()), index=pd.DatetimeIndex(dates))
     total = total.groupby(level=0).sum().sort_index()
     weekday = _weekday_index(total, _DAILY[code]) if code in _DAILY else None
     if code not in _POSITIONS:

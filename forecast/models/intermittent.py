@@ -14,13 +14,14 @@ how often they occur; the implementations are statsforecast's, the field's refer
 
 Their forecasts are flat, the same mean demand for every future period, unless the series'
 total has a season (``seasonal``, the default): then each series' history is divided by the
-group's seasonal indices before its mean demand is estimated, and its forecast is that mean
-times the index of each future period (:mod:`forecast.models.group_season`). Missing periods are
-skipped and negative values (returns) count as no demand. Intervals are normal, ``yhat +- z *
-sigma`` with ``sigma`` the root mean square of the history around the forecast (for demand this
-sporadic the period's own variation outweighs the error of the level), times the period's
-index, the lower bound cut at 0; the ``RevenueForecaster`` replaces them with intervals
-calibrated on its backtest, as for every candidate. The models are made for the demand classes where Syntetos, Boylan & Croston
+seasonal indices of the group (every member weighing the same) before its mean demand is
+estimated, and its forecast is that mean times the index of each future period
+(:mod:`forecast.models.group_season`). Missing periods are skipped and negative values
+(returns) count as no demand. Intervals are normal, ``yhat +- z * sigma`` with ``sigma`` the
+root mean square of the history around the forecast (for demand this sporadic the period's own
+variation outweighs the error of the level), times the period's index, the lower bound cut at
+0; the ``RevenueForecaster`` replaces them with intervals calibrated on its backtest, as for
+every candidate. The models are made for the demand classes where Syntetos, Boylan & Croston
 (2005) find SBA best, every one but smooth (``classes``); a selection weighs them only for
 series of those classes (``Forecaster.made_for``).
 
@@ -37,7 +38,7 @@ from forecast.features.intermittency import ERRATIC, INTERMITTENT, LUMPY
 from forecast.models.base import Forecaster, add_normal_intervals, future_dates
 from forecast.models.baselines import tail_matrix
 from forecast.models.group_season import GroupSeason, fit_group_season
-from forecast.schemas import DS, YHAT, Y
+from forecast.schemas import DS, UNIQUE_ID, YHAT, Y
 
 # Syntetos, Boylan & Croston (2005): SBA beats the others in every class but smooth.
 SPORADIC_CLASSES = (ERRATIC, INTERMITTENT, LUMPY)
@@ -68,8 +69,8 @@ class _IntermittentForecaster(Forecaster):
             raise ValidationError("series frame: every y is missing; nothing to forecast from")
         model = self._statsforecast_model()
         demand = frame[Y].clip(lower=0.0)
-        self.season_ = (fit_group_season(frame[DS], demand, self.freq_) if self.seasonal
-                        else GroupSeason())
+        self.season_ = (fit_group_season(frame[DS], demand, self.freq_, frame[UNIQUE_ID])
+                        if self.seasonal else GroupSeason())
         if self.season_.kinds:
             demand = pd.Series(self.season_.deseasonalise(frame[DS], demand.to_numpy()),
                                index=frame.index)

@@ -154,3 +154,20 @@ def test_any_sparse_history_gives_finite_indices_and_forecasts_at_or_above_zero(
     bounds = out[["yhat", "yhat_lo_80", "yhat_hi_80"]].to_numpy()
     assert np.isfinite(bounds).all() and (bounds >= 0).all()
     assert (out["yhat_lo_80"] <= out["yhat"]).all() and (out["yhat"] <= out["yhat_hi_80"]).all()
+
+
+def test_every_member_weighs_the_same_when_the_series_are_given():
+    # One large series with a strong Q4 among twenty small ones without any season: the plain
+    # total has the large one's season, the total of the members each divided by its mean has
+    # one twenty-one times weaker.
+    weeks = pd.date_range("2019-01-04", "2022-12-30", freq="W-FRI")
+    rng = np.random.default_rng(7)
+    large = pd.DataFrame({"unique_id": "large", "ds": weeks, "y": 20_000 * rng.gamma(
+        50.0, 1 / 50, len(weeks)) * weeks.month.map(MONTHLY).to_numpy()})
+    small = _lumpy_weekly(n_series=20, seed=8, season=None).assign(
+        unique_id=lambda f: "small_" + f["unique_id"])
+    frame = pd.concat([large, small], ignore_index=True)
+    plain = fit_group_season(frame["ds"], frame["y"], "W-FRI")
+    equal = fit_group_season(frame["ds"], frame["y"], "W-FRI", frame["unique_id"])
+    assert plain.position is not None and plain.position[11] > 2 * plain.position[2]
+    assert equal.position is None or equal.position[11] < 1.5 * equal.position[2]
