@@ -248,7 +248,8 @@ def _bed_config(bed: any_sales_beds.Bed, data: Path, workspace: Path) -> str:
 
 def chain(names: list[str]) -> Path:
     """``forecast run`` on the named beds (default all); each step's status and reason. Named
-    beds replace their runs of the last record, the others are kept as they were."""
+    beds replace their runs of the last record, the others are kept as they were (each run
+    says when it ran)."""
     forecast = Path(sys.executable).with_name("forecast")
     path = RESULTS / "any_sales_chain.json"
     kept = json.loads(path.read_text(encoding="utf-8"))["runs"] if names and path.exists() else []
@@ -269,7 +270,8 @@ def chain(names: list[str]) -> Path:
         if proc.returncode == 0:
             steps = [{k: v for k, v in step.items() if k in ("step", "status", "reason")}
                      for step in json.loads(proc.stdout)["steps"]]
-        runs.append({"bed": name, "exit_code": proc.returncode, "seconds": round(seconds, 1),
+        runs.append({"bed": name, "run_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     "exit_code": proc.returncode, "seconds": round(seconds, 1),
                      "steps": steps, "error": proc.stderr.strip().splitlines()[-1:]
                      if proc.returncode else []})
         print(name, proc.returncode, [(s["step"], s["status"]) for s in steps], flush=True)
