@@ -47,6 +47,7 @@ from forecast import factory
 from forecast.config.revenue import RevenueConfig
 from forecast.evaluation.backtest import SCALE_MAE, SCALE_MSE, seasonal_scales
 from forecast.evaluation.metrics import coverage, score_backtest
+from forecast.models.base import never_negative
 from forecast.models.baselines import season_length_for
 from forecast.schemas import (
     CUTOFF,
@@ -126,8 +127,7 @@ def _long(wide: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
         part = wide.reindex(columns=[UNIQUE_ID, DS, *columns]).rename(columns=columns)
         frames.append(part.assign(**{MODEL: peer}))
     long = pd.concat(frames, ignore_index=True)
-    nonnegative = history.groupby(UNIQUE_ID)[Y].min() >= 0
-    clip = long[UNIQUE_ID].map(nonnegative).fillna(False).to_numpy(bool)
+    clip = long[UNIQUE_ID].map(never_negative(history)).fillna(False).to_numpy(bool)
     long.loc[clip, lo] = long.loc[clip, lo].clip(lower=0.0)
     return long
 
@@ -150,11 +150,11 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
         mine = mine.assign(**{MODEL: OURS})
         scales = seasonal_scales(history.sort_values([UNIQUE_ID, DS]),
                                  season_length_for(bed.freq))
-        for frame in (mine, theirs):
-            scored = frame.merge(actual[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS], how="inner")
-            scored = scored.merge(scales, left_on=UNIQUE_ID, right_index=True, how="left")
-            rows.append(scored.assign(**{CUTOFF: origin}))
-        selling.append(rows[-2][~rows[-2][DISCONTINUED].astype(bool)])
+        scored = [frame.merge(actual[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS], how="inner")
+                  .merge(scales, left_on=UNIQUE_ID, right_index=True, how="left")
+                  .assign(**{CUTOFF: origin}) for frame in (mine, theirs)]
+        rows += scored
+        selling.append(scored[0][~scored[0][DISCONTINUED].astype(bool)])
         infos.append({"origin": str(origin.date()), **info})
     table = pd.concat(rows, ignore_index=True)
     # A series with a zero in-sample scale (constant history) has no MASE; it is left out of

@@ -26,6 +26,7 @@ from forecast.features.exogenous import (
     is_numeric,
 )
 from forecast.io.warehouse import quote, table_columns, table_exists
+from forecast.periods import add_months
 from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
 MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
@@ -195,5 +196,4 @@ def _period_of(day: date, freq: str, week_anchor: int) -> tuple[date, date]:
         return first, first + timedelta(days=6)
     months = 1 if freq == "M" else 3
     first = date(day.year, (day.month - 1) // months * months + 1, 1)
-    after = first.month - 1 + months
-    return first, date(first.year + after // 12, after % 12 + 1, 1) - timedelta(days=1)
+    return first, add_months(first, months) - timedelta(days=1)

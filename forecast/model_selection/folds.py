@@ -18,8 +18,8 @@ import pandas as pd
 from forecast.errors import DataError
 from forecast.hierarchy import Hierarchy, Reconciler, accuracy_by_grain
 from forecast.model_selection.selection import SELECTED, Selection
-from forecast.models.base import Forecaster, bound_intervals
-from forecast.schemas import CUTOFF, DS, FOLD, GRAIN, MODEL, UNIQUE_ID, H, Y
+from forecast.models.base import Forecaster, bound_intervals, never_negative
+from forecast.schemas import CUTOFF, DS, FOLD, GRAIN, MODEL, UNIQUE_ID, H
 
 _log = logging.getLogger(__name__)
 RECONCILED = "selected_reconciled"
@@ -88,13 +88,9 @@ def bound_fold_rows(rows: pd.DataFrame, levels, frame: pd.DataFrame) -> pd.DataF
     ours = rows[MODEL].isin([SELECTED, RECONCILED])
     if not ours.any():
         return rows
-    negative = frame.loc[frame[Y] < 0].groupby(UNIQUE_ID)[DS].min()
     rows = rows.copy()
     for cutoff, part in rows[ours].groupby(CUTOFF, sort=False):
-        seen = pd.Index(frame.loc[frame[DS] <= cutoff, UNIQUE_ID].unique())
-        first = negative.reindex(seen)
-        nonnegative = pd.Series(first.isna() | (first > cutoff), index=seen)
-        rows.loc[part.index] = bound_intervals(part.copy(), levels, nonnegative)
+        rows.loc[part.index] = bound_intervals(part.copy(), levels, never_negative(frame, cutoff))
     return rows
 
 

@@ -81,7 +81,6 @@ from forecast.schemas import (
     YHAT,
     H,
     SelectionStrategy,
-    Y,
     interval_columns,
 )
 
@@ -227,7 +226,7 @@ class RevenueForecaster(BaseEstimator):
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
                     self.selection_))
         self.series_ = keys
-        self.nonnegative_ = frame.groupby(UNIQUE_ID)[Y].min() >= 0
+        self.nonnegative_ = base.never_negative(frame)
         self.hierarchy_ = hierarchy if self.reconciler is not None else None
         self.horizon_ = int(self.horizon or self.h)
         if self.horizon_ > self.h:

@@ -207,6 +207,14 @@ def add_normal_intervals(
     return forecast
 
 
+def never_negative(frame: pd.DataFrame, until=None) -> pd.Series:
+    """unique_id -> whether the series' ``y`` never went below zero (up to ``until``, a date,
+    when given): the series whose lower bounds :func:`bound_intervals` keeps at or above zero."""
+    if until is not None:
+        frame = frame[frame[DS] <= until]
+    return frame.groupby(UNIQUE_ID)[Y].min() >= 0
+
+
 def bound_intervals(forecast: pd.DataFrame, levels: Sequence[float],
                     nonnegative: pd.Series | None = None) -> pd.DataFrame:
     """Intervals a reader can take at their word (in place, returned): each holds its own point

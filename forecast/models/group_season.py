@@ -30,7 +30,7 @@ periods observed (the ends of the history) are left out of the regression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -64,12 +64,12 @@ class GroupSeason:
     weekday: dict[int, float] | None = None
     position: dict[int, float] | None = None
     position_kind: str = MONTH
-    kinds: tuple[str, ...] = field(init=False, default=())
 
-    def __post_init__(self) -> None:
-        kinds = ((WEEKDAY,) if self.weekday else ()) + ((self.position_kind,)
-                                                        if self.position else ())
-        object.__setattr__(self, "kinds", kinds)
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The indices kept, by name (empty: forecasts stay flat)."""
+        return (((WEEKDAY,) if self.weekday else ())
+                + ((self.position_kind,) if self.position else ()))
 
     def at(self, dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
         """The index of each date: the product of the indices kept (1 when none is)."""
@@ -165,7 +165,7 @@ def _position_index(total: pd.Series, kind: str, count: int, freq: str
     trend = np.column_stack([np.ones(n), ordinal - ordinal.mean()])
     dummies = (where[:, None] == np.arange(2, count + 1)[None, :]).astype(float)
     full_design = np.column_stack([trend, dummies])
-    rss_trend = _rss(trend, y)
+    _, rss_trend = _fit(trend, y)
     coef, rss_full = _fit(full_design, y)
     df = n - full_design.shape[1]
     if rss_full <= 0:
@@ -190,10 +190,6 @@ def _periods_in(days: np.ndarray, freq: str) -> np.ndarray:
 def _fit(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     return coef, float(np.sum((y - design @ coef) ** 2))
-
-
-def _rss(design: np.ndarray, y: np.ndarray) -> float:
-    return _fit(design, y)[1]
 
 
 def _significant(p_value: float) -> bool:

@@ -174,9 +174,13 @@ def _read_forecast(con, period) -> pd.DataFrame:
     if not (forecast[GRAIN] == TOTAL).any():
         reach, last = queries.last_forecast_month(con, TOTAL), queries.last_forecast_day(
             con, TOTAL)
-        covered = (f"the company forecast's last month is {reach:%Y-%m}" if reach else
-                   f"the company forecast ends with the period from {last:%Y-%m-%d} and "
-                   "covers no whole month" if last else "there is no company ('total') forecast")
+        if reach:
+            covered = f"the company forecast's last month is {reach:%Y-%m}"
+        elif last:
+            covered = (f"the company forecast ends with the period from {last:%Y-%m-%d} and "
+                       "covers no whole month")
+        else:
+            covered = "there is no company ('total') forecast"
         # The forecast there is fine, it ends too early: forecast run marks targets n/a.
         raise DataError(f"{PERIODS} does not cover {period.label} "
                              f"({period.start} to {period.last_day}): {covered}; {hint}")
