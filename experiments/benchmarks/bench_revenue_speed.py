@@ -101,7 +101,9 @@ def default_path() -> CombinationForecaster:
 
 
 def earlier_origins(frame: pd.DataFrame, n_series: int = 1000, back=(13, 52)) -> list[dict]:
-    """MASE of the fast candidates and their average at origins before the evaluation origin."""
+    """MASE of the fast candidates and their average at origins before the evaluation origin,
+    and of mlforecast with LightGBM at the same origins: the evaluation origin is one draw of
+    13 weeks, these are two more."""
     frame = frame[frame[UNIQUE_ID].isin(frame[UNIQUE_ID].unique()[:n_series])]
     origin = frame[DS].max() - pd.Timedelta(weeks=H)
     rows = []
@@ -116,6 +118,9 @@ def earlier_origins(frame: pd.DataFrame, n_series: int = 1000, back=(13, 52)) ->
             forecast = model.fit(train).predict(H, levels=(80, 95))
             rows.append({"weeks_before_origin": weeks, "model": name, "series": n_series,
                          **score(forecast, test, scales)})
+        forecast, _ = mlforecast_lightgbm(train)  # the peer at the same origins, for reference
+        rows.append({"weeks_before_origin": weeks, "model": "mlforecast_lightgbm",
+                     "series": n_series, **score(forecast, test, scales)})
     return rows
 
 
