@@ -62,13 +62,37 @@ CALIBRATED_LEVELS = (50, 80, 90, 95, 99)
 
 
 def _conformal_quantile(scores: np.ndarray, tail: float) -> float:
-    """Quantile at ``tail`` with the split-conformal correction toward the outer side."""
+    """Quantile at ``tail`` with the split-conformal correction toward the outer side; beyond
+    the sample (too few scores for the tail, see :func:`_beyond_sample`) the farther of the
+    sample's extreme and a Student-t prediction bound."""
     n = len(scores)
     if tail >= 0.5:
-        level = min(1.0, np.ceil((n + 1) * tail) / n)
+        level = np.ceil((n + 1) * tail) / n
+        if level > 1.0:
+            return _beyond_sample(scores, tail, float(np.max(scores)), max)
     else:
-        level = max(0.0, np.floor((n + 1) * tail) / n)
+        level = np.floor((n + 1) * tail) / n
+        if level <= 0.0:  # rank 0: below the smallest score
+            return _beyond_sample(scores, tail, float(np.min(scores)), min)
     return float(np.quantile(scores, level, method="higher" if tail >= 0.5 else "lower"))
+
+
+def _beyond_sample(scores: np.ndarray, tail: float, extreme: float, farther) -> float:
+    """A bound at ``tail`` that ``len(scores)`` scores cannot place: fewer than ``1 / (1 -
+    tail) - 1`` of them (19 for the 80 % interval's upper tail, 39 for the 95 %'s). The
+    split-conformal bound is then infinite, and the sample's extreme, taken for it before,
+    made every such level the same interval: with 12 errors the 80 % and the 95 % intervals
+    were equal, and on normal errors the "95 %" interval covered about 85 %. The normal
+    prediction bound ``mean + t(n - 1) * sd * sqrt(1 + 1 / n)`` goes past the extreme as the
+    level rises; the farther of the two is kept."""
+    n = len(scores)
+    sd = float(np.std(scores, ddof=1)) if n > 1 else 0.0
+    if not np.isfinite(sd) or sd == 0.0:
+        return extreme
+    from scipy import stats  # slow: imported when calibrating
+
+    bound = float(np.mean(scores)) + float(stats.t.ppf(tail, n - 1)) * sd * np.sqrt(1 + 1 / n)
+    return float(farther(extreme, bound))
 
 
 def _lower_and_upper_tail(scores: np.ndarray, tail: float) -> tuple[float, float]:

@@ -150,3 +150,30 @@ def test_one_fold_of_a_drift_widens_about_linearly():
     assert calibrator.pooled_[ALL_SERIES] == pytest.approx(1.0, abs=0.1)
     out = calibrator.transform(pd.DataFrame({"unique_id": 1, "h": [26], "yhat": [100.0]}))
     assert out["yhat_lo_80"].iloc[0] <= 100.0 * (1 - 0.02 * 26)
+
+
+def test_too_few_errors_for_a_level_still_give_it_its_coverage():
+    """Regression: with fewer errors than a level's tails can place (19 for 80 %, 39 for 95 %)
+    the bounds were the sample's extremes, the same for every such level: from 12 errors the
+    80 % and 95 % intervals were equal, and on fresh normal errors the "95 %" interval
+    covered about 85 %. Beyond the sample the bound is now the farther of the extreme and a
+    Student-t prediction bound."""
+    rng = np.random.default_rng(0)
+    inside, wider = {80: [], 95: []}, []
+    for draw in range(400):
+        past = pd.DataFrame({"h": 1, "yhat": 100.0, "y": 100 + 10 * rng.standard_normal(12)})
+        calibrator = ConformalCalibrator(levels=(80, 95), by_horizon=False,
+                                         scale="none").fit(past)
+        fresh = 100 + 10 * rng.standard_normal(25)
+        out = calibrator.transform(pd.DataFrame({"unique_id": draw, "ds": pd.date_range(
+            "2024-01-01", periods=25), "yhat": 100.0}))
+        assert (out["yhat_hi_95"] >= out["yhat_hi_80"]).all()  # an outlier can set both
+        assert (out["yhat_lo_95"] <= out["yhat_lo_80"]).all()
+        wider.append(out["yhat_hi_95"].iloc[0] - out["yhat_lo_95"].iloc[0]
+                     > out["yhat_hi_80"].iloc[0] - out["yhat_lo_80"].iloc[0])
+        for level, hits in inside.items():
+            hits.append((fresh >= out[f"yhat_lo_{level}"]) & (fresh <= out[f"yhat_hi_{level}"]))
+    # 80 %: the extremes of 12 errors, conformal's conservative [min, max]: 11/13.
+    assert np.mean(inside[80]) == pytest.approx(11 / 13, abs=0.02)
+    assert np.mean(inside[95]) == pytest.approx(0.95, abs=0.02)
+    assert np.mean(wider) > 0.9
