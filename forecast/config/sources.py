@@ -82,6 +82,9 @@ class SourceConfig(StrictModel):
     date_format: str | None = Field(None, description="strptime format for every date column")
     date_formats: dict[str, str] = Field(default_factory=dict, description="per-column formats")
     thousands: str | None = Field(None, description="thousands separator to strip from numbers")
+    decimal: Literal[".", ","] = Field(
+        ".", description="decimal separator of numbers written as text: \",\" for files that "
+        "write 1.234,50 (with `thousands: \".\"`)")
     derive_amount: bool = Field(False, description="amount = quantity x unit_price")
     money_decimals: int = Field(
         2, ge=0, le=6, description="decimals of the currency's smallest unit: amounts of money "
@@ -203,6 +206,13 @@ class SourceConfig(StrictModel):
                     f"table {self.table!r} is not canonical: give the type of {sorted(untyped)} "
                     "under `types:`"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> SourceConfig:
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
+                             f"1{self.decimal}234 could not be read; give different separators")
         return self
 
     @model_validator(mode="after")

@@ -40,12 +40,13 @@ def _is_number(value: object) -> bool:
 
 
 def _column_values(con: duckdb.DuckDBPyConnection, read: ReadResult, column: str,
-                   thousands: str | None) -> tuple[bool | None, list[str], list[str]]:
+                   thousands: str | None, decimal: str = "."
+                   ) -> tuple[bool | None, list[str], list[str]]:
     """Whether most non-empty values of a column are numbers (None when it has no value), with
     a few values of each kind (numbers, other text) in file order."""
     p = Params()
     text = f"NULLIF(trim(CAST({quote(column)} AS VARCHAR)), '')"
-    number = f"TRY_CAST({number_text(text, thousands, p)} AS DOUBLE)"
+    number = f"TRY_CAST({number_text(text, thousands, p, decimal)} AS DOUBLE)"
     filled, numeric = con.execute(*p.query(
         f"SELECT count({text}), count({number}) FROM {quote(read.relation)}")).fetchone()
     if not filled:
@@ -77,7 +78,7 @@ def filter_modes(con: duckdb.DuckDBPyConnection, source: SourceConfig,
             modes.append(False)
             continue
         numeric_column, numbers, words = _column_values(con, read, spec.column,
-                                                        source.thousands)
+                                                        source.thousands, source.decimal)
         if numeric_column is not None and read.columns[spec.column].upper().split("(")[0] in (
                 _NUMERIC_TYPES):
             numeric_column = True
@@ -169,6 +170,42 @@ def _date_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadR
     return ""
 
 
+# Numbers written with separators a plain number cast does not read.
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,234,567.50
+_DECIMAL_COMMA = re.compile(r"^[-+]?(?:\d{1,3}(?:([.\s'])\d{3})+|\d+),\d+$")  # 1.234,50
+
+
+def _number_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadResult,
+                 reasons: dict[str, int]) -> str:
+    """What the text numbers of a source look like and the separators to set, for a number
+    column that failed to parse; '' if none or unknown."""
+    table = CANONICAL_TABLES.get(source.table)
+    for target, column in source.columns.items():
+        dtype = source.types.get(target) or (table.column(target).dtype if table else None)
+        if dtype not in ("DOUBLE", "BIGINT") or read.columns.get(column, "").upper() != "VARCHAR":
+            continue
+        label = f"{target} (column {column})" if column != target else target
+        if not any(k.startswith(f"{label}: cannot parse") for k in reasons):
+            continue
+        text = f"NULLIF(trim({quote(column)}), '')"
+        values = [r[0] for r in con.execute(
+            f"SELECT {text} AS v FROM {quote(read.relation)} WHERE v IS NOT NULL "
+            f"ORDER BY {ROW} LIMIT {_SAMPLE}").fetchall()]
+        thousands = [v for v in values if _THOUSANDS_COMMA.match(v)]
+        decimal = [m for m in map(_DECIMAL_COMMA.match, values) if m]
+        if source.thousands is None and 2 * len(thousands) >= len(values) > 0 and (
+                source.decimal == "." or not decimal):
+            return (f"numbers in column {column!r} look like {thousands[0]} (a thousands "
+                    'comma): set `thousands: ","`')
+        if source.decimal == "." and 2 * len(decimal) >= len(values) > 0:
+            grouped = next((m for m in decimal if m.group(1)), None)
+            sets = '`decimal: ","`' + (f' and `thousands: "{grouped.group(1)}"`' if grouped
+                                       and source.thousands is None else "")
+            return (f"numbers in column {column!r} look like "
+                    f"{(grouped or decimal[0]).group(0)} (a decimal comma): set {sets}")
+    return ""
+
+
 def check_loads_something(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadResult,
                           rows_read: int, reasons: dict[str, int]) -> None:
     """A source that would load no row is an error naming the likely cause, unless the config
@@ -189,7 +226,7 @@ def check_loads_something(con: duckdb.DuckDBPyConnection, source: SourceConfig, 
     if rows_read == 0:
         raise SourceError(f"{source.path}: no data rows; if this source may be empty, set "
                           "`allow_empty: true`")
-    cause = _date_hint(con, source, read, reasons)
+    cause = _date_hint(con, source, read, reasons) or _number_hint(con, source, read, reasons)
     if not cause:
         top = Counter(reasons).most_common(_SHOWN)
         cause = "; ".join(f"{kind} ({n:,} row{'s' if n != 1 else ''})" for kind, n in top)

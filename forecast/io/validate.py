@@ -121,8 +121,8 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Param
     if raw_type.split("(")[0] in _NUMERIC and col.dtype == "BIGINT":
         return f"TRY_CAST({ref} AS BIGINT)"  # NaN, infinity or out of range: cannot parse
     text = _as_text(ref)
-    if col.dtype in ("DOUBLE", "BIGINT") and source.thousands:
-        text = f"replace({text}, {p(source.thousands)}, '')"
+    if col.dtype in ("DOUBLE", "BIGINT"):
+        text = number_text(text, source.thousands, p, source.decimal)
     return f"TRY_CAST({text} AS {col.dtype})"
 
 
@@ -150,7 +150,7 @@ def _expected(col: TargetColumn, source: SourceConfig) -> str:
 
 
 def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
-                      p: Params) -> str:
+                      p: Params, decimal: str = ".") -> str:
     """SQL over the source row that is true when the row passes the filter.
 
     Args:
@@ -159,6 +159,7 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
             :func:`forecast.io.source_checks.filter_modes`).
         thousands: the thousands separator numbers carry, if any.
         p: the statement's parameters; the filter's values are bound there.
+        decimal: the decimal separator of the numbers ("." or ",").
     """
     col = f"src.{quote(spec.column)}"
     text = f"CAST({col} AS VARCHAR)"
@@ -177,7 +178,7 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
         return f"coalesce(NOT starts_with({text}, {p(str(value))}), TRUE)"
     ops = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     if numeric:
-        number = number_text(text, thousands, p)
+        number = number_text(text, thousands, p, decimal)
         # The number as a literal, typed as before (a DECIMAL such as 2.5 or a DOUBLE such as
         # 1e+300): a float's repr cannot carry a quote.
         return (f"coalesce(TRY_CAST({number} AS DOUBLE) {ops[spec.op]} "
@@ -185,11 +186,12 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
     return f"coalesce({text} {ops[spec.op]} {p(str(value))}, FALSE)"
 
 
-def number_text(text: str, thousands: str | None, p: Params) -> str:
+def number_text(text: str, thousands: str | None, p: Params, decimal: str = ".") -> str:
     """SQL of a text value ready to cast to a number: trimmed, thousands separators (bound in
-    ``p``) removed."""
+    ``p``) removed, a decimal comma made a point."""
     text = f"trim({text})"
-    return f"replace({text}, {p(thousands)}, '')" if thousands else text
+    text = f"replace({text}, {p(thousands)}, '')" if thousands else text
+    return f"replace({text}, ',', '.')" if decimal == "," else text
 
 
 def describe_filter(spec: FilterSpec) -> str:
@@ -249,7 +251,7 @@ def _raw_sql(source: SourceConfig, read: ReadResult, targets: list[TargetColumn]
     """SELECT of each source row's ``source_row``, raw values (``__raw_<i>``) and filter
     outcomes (``__keep_<j>``)."""
     raws = [f"{c.raw} AS {_raw(i)}" for i, c in enumerate(targets)]
-    keeps = [f"{_filter_condition(f, numeric[j], source.thousands, p)} AS "
+    keeps = [f"{_filter_condition(f, numeric[j], source.thousands, p, source.decimal)} AS "
              f"{quote(f'__keep_{j}')}" for j, f in enumerate(source.filters)]
     return (f"SELECT src.{ROW} AS {SOURCE_ROW}, {', '.join(raws + keeps)} "
             f"FROM {quote(read.relation)} AS src {join_sql}")

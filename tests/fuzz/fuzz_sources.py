@@ -209,6 +209,7 @@ CONFIG_MISTAKES = st.fixed_dictionaries({}, optional={
                              st.sampled_from(["DOUBLE", "VARCHAR", "BIGINT", "DATE"]),
                              max_size=1),
     "thousands": st.sampled_from([",", ".", "'"]),
+    "decimal": st.sampled_from([".", ","]),
     "min_date": st.sampled_from(["2024-01-01", "2030-01-01"]),
 })
 

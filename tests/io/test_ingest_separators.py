@@ -1,0 +1,58 @@
+"""Numbers written with a decimal comma (1.234,50) or a thousands comma (1,234.50): the source's
+``decimal`` and ``thousands`` read them; without them every row is quarantined and the message
+names the separators to set."""
+
+from __future__ import annotations
+
+import pytest
+from ingest_cli import assert_user_error, ingested, orders_source, rows, write_bytes
+
+from forecast.config import parse_config
+from forecast.errors import ConfigError
+
+EUROPEAN = ("date;customer;amount;Country\n2024-01-02;a;1.234,50;DE\n2024-01-03;b;12,5;FR\n"
+            "2024-01-04;c;-3,25;DE\n2024-01-05;d;1.000.000,01;IT\n")
+
+
+def test_decimal_comma_numbers_load_with_decimal_and_thousands(tmp_path, write_config):
+    src = write_bytes(tmp_path / "o.csv", EUROPEAN)
+    config = write_config(orders_source(src, decimal=",", thousands="."))
+    summary = ingested(config)
+    assert summary["sources"][0]["rows_loaded"] == 4
+    got = rows(tmp_path / "ws", "SELECT customer_id, amount FROM orders ORDER BY customer_id")
+    assert got == [("a", 1234.5), ("b", 12.5), ("c", -3.25), ("d", 1000000.01)]
+
+
+def test_a_numeric_filter_reads_decimal_commas_too(tmp_path, write_config):
+    src = write_bytes(tmp_path / "o.csv", EUROPEAN)
+    config = write_config(orders_source(src, decimal=",", thousands=".",
+                                        filters=[{"column": "amount", "op": "gt", "value": 12}]))
+    ingested(config)
+    got = rows(tmp_path / "ws", "SELECT customer_id FROM orders ORDER BY customer_id")
+    assert got == [("a",), ("b",), ("d",)]
+
+
+def test_decimal_commas_without_the_option_name_it(tmp_path, write_config):
+    """Regression: a file of decimal commas stopped with 'amount: cannot parse' and no way
+    to read it but rewriting the file."""
+    src = write_bytes(tmp_path / "o.csv", EUROPEAN)
+    assert_user_error(write_config(orders_source(src)), "all 4 rows were quarantined",
+                      "numbers in column 'amount' look like 1.234,50 (a decimal comma)",
+                      'set `decimal: ","` and `thousands: "."`')
+
+
+def test_thousands_commas_without_the_option_name_it(tmp_path, write_config):
+    src = write_bytes(tmp_path / "o.csv", 'date,customer,amount\n2024-01-02,a,"1,234.50"\n'
+                      '2024-01-03,b,"12,000"\n')
+    assert_user_error(write_config(orders_source(src)), "all 2 rows were quarantined",
+                      "numbers in column 'amount' look like 1,234.50 (a thousands comma)",
+                      'set `thousands: ","`')
+    ingested(write_config(orders_source(src, thousands=",")))
+    assert rows(tmp_path / "ws", "SELECT sum(amount) FROM orders") == [(13234.5,)]
+
+
+def test_the_same_separator_for_both_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="thousands and decimal are both ','"):
+        parse_config({"workspace": str(tmp_path / "ws"), "sources": [
+            {"table": "orders", "path": "o.csv", "decimal": ",", "thousands": ",",
+             "columns": {"order_date": "date", "customer_id": "c", "amount": "a"}}]}, tmp_path)
