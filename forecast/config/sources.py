@@ -85,6 +85,10 @@ class SourceConfig(StrictModel):
     decimal: Literal[".", ","] = Field(
         ".", description="decimal separator of numbers written as text: \",\" for files that "
         "write 1.234,50 (with `thousands: \".\"`)")
+    currency_symbol: str | None = Field(
+        None, min_length=1, description="currency symbol written before or after numbers "
+        "($1,234.50, 12,50 €), removed before they are read; numbers carrying any other "
+        "symbol are quarantined, so amounts in two currencies are never added up")
     derive_amount: bool = Field(False, description="amount = quantity x unit_price")
     money_decimals: int = Field(
         2, ge=0, le=6, description="decimals of the currency's smallest unit: amounts of money "
@@ -213,6 +217,11 @@ class SourceConfig(StrictModel):
         if self.thousands is not None and self.thousands == self.decimal:
             raise ValueError(f"thousands and decimal are both {self.decimal!r}: a number such as "
                              f"1{self.decimal}234 could not be read; give different separators")
+        symbol = self.currency_symbol
+        if symbol is not None and (symbol.strip() != symbol or any(
+                c.isdigit() or c in ".,+-" for c in symbol)):
+            raise ValueError(f"currency_symbol {symbol!r} must be the sign alone ($, €, EUR), "
+                             "without digits, separators, signs or spaces")
         return self
 
     @model_validator(mode="after")

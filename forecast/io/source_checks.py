@@ -40,13 +40,12 @@ def _is_number(value: object) -> bool:
 
 
 def _column_values(con: duckdb.DuckDBPyConnection, read: ReadResult, column: str,
-                   thousands: str | None, decimal: str = "."
-                   ) -> tuple[bool | None, list[str], list[str]]:
+                   source: SourceConfig) -> tuple[bool | None, list[str], list[str]]:
     """Whether most non-empty values of a column are numbers (None when it has no value), with
     a few values of each kind (numbers, other text) in file order."""
     p = Params()
     text = f"NULLIF(trim(CAST({quote(column)} AS VARCHAR)), '')"
-    number = f"TRY_CAST({number_text(text, thousands, p, decimal)} AS DOUBLE)"
+    number = f"TRY_CAST({number_text(text, source, p)} AS DOUBLE)"
     filled, numeric = con.execute(*p.query(
         f"SELECT count({text}), count({number}) FROM {quote(read.relation)}")).fetchone()
     if not filled:
@@ -77,8 +76,7 @@ def filter_modes(con: duckdb.DuckDBPyConnection, source: SourceConfig,
         if spec.op not in _COMPARISONS or spec.column not in read.columns:
             modes.append(False)
             continue
-        numeric_column, numbers, words = _column_values(con, read, spec.column,
-                                                        source.thousands, source.decimal)
+        numeric_column, numbers, words = _column_values(con, read, spec.column, source)
         if numeric_column is not None and read.columns[spec.column].upper().split("(")[0] in (
                 _NUMERIC_TYPES):
             numeric_column = True
@@ -170,15 +168,59 @@ def _date_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadR
     return ""
 
 
-# Numbers written with separators a plain number cast does not read.
-_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,234,567.50
-_DECIMAL_COMMA = re.compile(r"^[-+]?(?:\d{1,3}(?:([.\s'])\d{3})+|\d+),\d+$")  # 1.234,50
+# Numbers written as a plain number cast does not read them: a currency sign before or after
+# ($1,234.50, -€12, 12,50 €), a thousands comma (1,234,567.50), a decimal comma (1.234,50).
+_CURRENCY = re.compile(r"^(?P<sign>[-+])?(?:(?P<pre>[^\d\s.,'+\-]{1,4})\s*)?"
+                       r"(?P<num>[-+]?\d[\d.,' ]*)(?:\s*(?P<post>[^\d\s.,'+\-]{1,4}))?$")
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?(?:\d{1,3}(?:([.\s'])\d{3})+|\d+),\d+$")
+
+
+def _number_settings(values: list[str], source: SourceConfig) -> tuple[str, list[str], list[str]]:
+    """(a telling sample, what it shows, the settings that read it) for raw numbers that did
+    not parse; no settings when they look like nothing known."""
+    shown, what, sets = values[0], [], []
+    symbols: Counter = Counter()
+    numbers = {}  # raw value -> the number without its currency sign
+    for value in values:
+        match = _CURRENCY.match(value)
+        if match is None:
+            numbers[value] = value
+            continue
+        symbol = match.group("pre") or match.group("post")
+        if symbol is not None and symbol != source.currency_symbol:
+            symbols[symbol] += 1
+        numbers[value] = (match.group("sign") or "") + match.group("num").strip()
+    if symbols and source.currency_symbol is None:
+        symbol, count = symbols.most_common(1)[0]
+        if 2 * count >= len(values):
+            shown = next(v for v in values if symbol in v)
+            what.append("a currency sign")
+            sets.append(f'`currency_symbol: "{symbol}"`')
+    unread = {raw: n for raw, n in numbers.items() if not _is_number(n)}  # separators' work
+    thousands = [raw for raw, n in unread.items() if _THOUSANDS_COMMA.match(n)]
+    decimal = {raw: m for raw, n in unread.items() if (m := _DECIMAL_COMMA.match(n))}
+    grouped = next((raw for raw, m in decimal.items() if m.group(1)), None)
+    if not unread:
+        pass
+    elif source.thousands is None and 2 * len(thousands) >= len(unread) and (
+            source.decimal == "." or not decimal):
+        shown = thousands[0]
+        what.append("a thousands comma")
+        sets.append('`thousands: ","`')
+    elif source.decimal == "." and 2 * len(decimal) >= len(unread):
+        shown = grouped or next(iter(decimal))
+        what.append("a decimal comma")
+        sets.append('`decimal: ","`')
+        if grouped and source.thousands is None:
+            sets.append(f'`thousands: "{decimal[grouped].group(1)}"`')
+    return shown, what, sets
 
 
 def _number_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadResult,
                  reasons: dict[str, int]) -> str:
-    """What the text numbers of a source look like and the separators to set, for a number
-    column that failed to parse; '' if none or unknown."""
+    """What the text numbers of a source look like and the settings that read them, for a
+    number column that failed to parse; '' if none or unknown."""
     table = CANONICAL_TABLES.get(source.table)
     for target, column in source.columns.items():
         dtype = source.types.get(target) or (table.column(target).dtype if table else None)
@@ -191,18 +233,12 @@ def _number_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: Rea
         values = [r[0] for r in con.execute(
             f"SELECT {text} AS v FROM {quote(read.relation)} WHERE v IS NOT NULL "
             f"ORDER BY {ROW} LIMIT {_SAMPLE}").fetchall()]
-        thousands = [v for v in values if _THOUSANDS_COMMA.match(v)]
-        decimal = [m for m in map(_DECIMAL_COMMA.match, values) if m]
-        if source.thousands is None and 2 * len(thousands) >= len(values) > 0 and (
-                source.decimal == "." or not decimal):
-            return (f"numbers in column {column!r} look like {thousands[0]} (a thousands "
-                    'comma): set `thousands: ","`')
-        if source.decimal == "." and 2 * len(decimal) >= len(values) > 0:
-            grouped = next((m for m in decimal if m.group(1)), None)
-            sets = '`decimal: ","`' + (f' and `thousands: "{grouped.group(1)}"`' if grouped
-                                       and source.thousands is None else "")
-            return (f"numbers in column {column!r} look like "
-                    f"{(grouped or decimal[0]).group(0)} (a decimal comma): set {sets}")
+        if not values:
+            continue
+        shown, what, sets = _number_settings(values, source)
+        if sets:
+            return (f"numbers in column {column!r} look like {shown} ({' and '.join(what)}): "
+                    f"set {' and '.join(sets)}")
     return ""
 
 

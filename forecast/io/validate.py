@@ -122,7 +122,7 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Param
         return f"TRY_CAST({ref} AS BIGINT)"  # NaN, infinity or out of range: cannot parse
     text = _as_text(ref)
     if col.dtype in ("DOUBLE", "BIGINT"):
-        text = number_text(text, source.thousands, p, source.decimal)
+        text = number_text(text, source, p)
     return f"TRY_CAST({text} AS {col.dtype})"
 
 
@@ -149,17 +149,16 @@ def _expected(col: TargetColumn, source: SourceConfig) -> str:
     )
 
 
-def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
-                      p: Params, decimal: str = ".") -> str:
+def _filter_condition(spec: FilterSpec, numeric: bool, source: SourceConfig,
+                      p: Params) -> str:
     """SQL over the source row that is true when the row passes the filter.
 
     Args:
         spec: the filter.
         numeric: compare the column and the value as numbers (decided by
             :func:`forecast.io.source_checks.filter_modes`).
-        thousands: the thousands separator numbers carry, if any.
+        source: the source, whose separators and currency symbol numbers carry.
         p: the statement's parameters; the filter's values are bound there.
-        decimal: the decimal separator of the numbers ("." or ",").
     """
     col = f"src.{quote(spec.column)}"
     text = f"CAST({col} AS VARCHAR)"
@@ -178,7 +177,7 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
         return f"coalesce(NOT starts_with({text}, {p(str(value))}), TRUE)"
     ops = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     if numeric:
-        number = number_text(text, thousands, p, decimal)
+        number = number_text(text, source, p)
         # The number as a literal, typed as before (a DECIMAL such as 2.5 or a DOUBLE such as
         # 1e+300): a float's repr cannot carry a quote.
         return (f"coalesce(TRY_CAST({number} AS DOUBLE) {ops[spec.op]} "
@@ -186,12 +185,16 @@ def _filter_condition(spec: FilterSpec, numeric: bool, thousands: str | None,
     return f"coalesce({text} {ops[spec.op]} {p(str(value))}, FALSE)"
 
 
-def number_text(text: str, thousands: str | None, p: Params, decimal: str = ".") -> str:
-    """SQL of a text value ready to cast to a number: trimmed, thousands separators (bound in
-    ``p``) removed, a decimal comma made a point."""
+def number_text(text: str, source: SourceConfig, p: Params) -> str:
+    """SQL of a text value ready to cast to a number, as the source writes numbers: trimmed,
+    its currency symbol and thousands separators (bound in ``p``) removed, a decimal comma made
+    a point."""
     text = f"trim({text})"
-    text = f"replace({text}, {p(thousands)}, '')" if thousands else text
-    return f"replace({text}, ',', '.')" if decimal == "," else text
+    if source.currency_symbol:
+        text = f"trim(replace({text}, {p(source.currency_symbol)}, ''))"
+    if source.thousands:
+        text = f"replace({text}, {p(source.thousands)}, '')"
+    return f"replace({text}, ',', '.')" if source.decimal == "," else text
 
 
 def describe_filter(spec: FilterSpec) -> str:
@@ -251,7 +254,7 @@ def _raw_sql(source: SourceConfig, read: ReadResult, targets: list[TargetColumn]
     """SELECT of each source row's ``source_row``, raw values (``__raw_<i>``) and filter
     outcomes (``__keep_<j>``)."""
     raws = [f"{c.raw} AS {_raw(i)}" for i, c in enumerate(targets)]
-    keeps = [f"{_filter_condition(f, numeric[j], source.thousands, p, source.decimal)} AS "
+    keeps = [f"{_filter_condition(f, numeric[j], source, p)} AS "
              f"{quote(f'__keep_{j}')}" for j, f in enumerate(source.filters)]
     return (f"SELECT src.{ROW} AS {SOURCE_ROW}, {', '.join(raws + keeps)} "
             f"FROM {quote(read.relation)} AS src {join_sql}")

@@ -210,6 +210,7 @@ CONFIG_MISTAKES = st.fixed_dictionaries({}, optional={
                              max_size=1),
     "thousands": st.sampled_from([",", ".", "'"]),
     "decimal": st.sampled_from([".", ","]),
+    "currency_symbol": st.sampled_from(["$", "€", "1", " "]),
     "min_date": st.sampled_from(["2024-01-01", "2030-01-01"]),
 })
 

@@ -56,3 +56,42 @@ def test_the_same_separator_for_both_is_refused(tmp_path):
         parse_config({"workspace": str(tmp_path / "ws"), "sources": [
             {"table": "orders", "path": "o.csv", "decimal": ",", "thousands": ",",
              "columns": {"order_date": "date", "customer_id": "c", "amount": "a"}}]}, tmp_path)
+
+
+CURRENCY = ('date,customer,amount\n2024-01-02,a,"$1,234.50"\n2024-01-03,b,$12\n'
+            '2024-01-04,c,-$3.25\n2024-01-05,d,"€ 7.00"\n')
+
+
+def test_a_currency_symbol_is_read_and_other_currencies_quarantined(tmp_path, write_config):
+    """Regression: amounts written $1,234.50 (as spreadsheets export money) were all
+    quarantined with 'cannot parse' and nothing said why. With the symbol named they load; an
+    amount in another currency stays quarantined, so two currencies are never added up."""
+    src = write_bytes(tmp_path / "o.csv", CURRENCY)
+    summary = ingested(write_config(orders_source(src, currency_symbol="$", thousands=",")))
+    assert summary["sources"][0]["rows_loaded"] == 3
+    assert summary["sources"][0]["rows_quarantined"] == 1
+    got = rows(tmp_path / "ws", "SELECT customer_id, amount FROM orders ORDER BY customer_id")
+    assert got == [("a", 1234.5), ("b", 12.0), ("c", -3.25)]
+
+
+def test_currency_signs_without_the_option_name_it(tmp_path, write_config):
+    src = write_bytes(tmp_path / "o.csv", CURRENCY)
+    assert_user_error(write_config(orders_source(src)), "all 4 rows were quarantined",
+                      "numbers in column 'amount' look like $1,234.50 (a currency sign and a "
+                      'thousands comma): set `currency_symbol: "$"` and `thousands: ","`')
+    euro = write_bytes(tmp_path / "e.csv", "date;customer;amount\n2024-01-02;a;12,50 €\n"
+                       "2024-01-03;b;1.000,00 €\n")
+    assert_user_error(write_config(orders_source(euro)),
+                      "numbers in column 'amount' look like 1.000,00 € (a currency sign and a "
+                      'decimal comma): set `currency_symbol: "€"` and `decimal: ","` and '
+                      '`thousands: "."`')
+    ingested(write_config(orders_source(euro, currency_symbol="€", decimal=",", thousands=".")))
+    assert rows(tmp_path / "ws", "SELECT sum(amount) FROM orders") == [(1012.5,)]
+
+
+@pytest.mark.parametrize("symbol", ["1$", "$ ", ",", "-"])
+def test_a_currency_symbol_with_digits_separators_or_spaces_is_refused(tmp_path, symbol):
+    with pytest.raises(ConfigError, match="currency_symbol"):
+        parse_config({"workspace": str(tmp_path / "ws"), "sources": [
+            {"table": "orders", "path": "o.csv", "currency_symbol": symbol,
+             "columns": {"order_date": "date", "customer_id": "c", "amount": "a"}}]}, tmp_path)
