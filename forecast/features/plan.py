@@ -33,6 +33,7 @@ MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
 MEASURE_TYPES = {"revenue": "DOUBLE", "quantity": "DOUBLE", "orders": "BIGINT", "margin": "DOUBLE"}
 STOPPED = "stopped"
 _PERIOD_DAYS = {"D": 1, "W": 7, "M": 31, "Q": 92}
+_PERIOD_LENGTH = {"D": 1.0, "W": 7.0, "M": 30.44, "Q": 91.31}  # mean days of a period
 # Names the generated SQL uses for its own columns; no key or exogenous column may take them.
 INTERNAL_COLUMNS = frozenset({"grain_rank", "key_hash", "n_rows", "first_ds", "last_ds",
                               "end_ds", "grouping_mask"})
@@ -56,6 +57,9 @@ class SeriesPlan:
         partial_from: the start of the last period when the orders stop partway through it
             (see :func:`partial_last_period`): its orders are left out of the series; None
             when the last period is complete.
+        spacing: the orders' own period when it is at least two of the series' periods (see
+            :func:`order_spacing`): ``(median days between order days, share of the series'
+            periods without an order)``; None otherwise.
     """
 
     config: SeriesConfig
@@ -70,6 +74,7 @@ class SeriesPlan:
     first_day: date
     last_day: date
     partial_from: date | None = None
+    spacing: tuple[float, float] | None = None
 
     def years(self, horizon_periods: int = 0) -> range:
         """Calendar years any period of the frame (and ``horizon_periods`` beyond) touches."""
@@ -159,7 +164,28 @@ def plan_series(
     return SeriesPlan(
         config, country, grains, keys, measures, frozenset(available), exogenous, extra,
         anchor, first, last, partial_last_period(con, config.freq, anchor, last),
+        order_spacing(con, config.freq, anchor),
     )
+
+
+def order_spacing(con: duckdb.DuckDBPyConnection, freq: str,
+                  week_anchor: int) -> tuple[float, float] | None:
+    """``(median days between consecutive order days, share of periods of ``freq`` from the
+    first order to the last without any order)`` when the orders are spaced at least two
+    periods apart (weekly data, dated on Fridays, built into daily series: six days in seven
+    empty), else None."""
+    start = period_start_sql("order_date", freq, week_anchor)
+    gap, periods = con.execute(
+        f"SELECT median(gap), (SELECT count(DISTINCT {start}) FROM orders) FROM ("
+        "SELECT order_date - lag(order_date) OVER (ORDER BY order_date) AS gap "
+        "FROM (SELECT DISTINCT order_date FROM orders))").fetchone()
+    if gap is None or gap < 2 * _PERIOD_LENGTH[freq]:
+        return None
+    first, last = con.execute(f"SELECT min({start}), max({start}) FROM orders").fetchone()
+    span = ((last.year - first.year) * 12 + last.month - first.month) // (
+        1 if freq == "M" else 3) if freq in ("M", "Q") else (last - first).days // (
+        7 if freq == "W" else 1)
+    return float(gap), 1.0 - periods / (span + 1)
 
 
 def partial_last_period(con: duckdb.DuckDBPyConnection, freq: str, week_anchor: int,

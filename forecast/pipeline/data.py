@@ -142,7 +142,8 @@ def build_series(config: Config, progress: ProgressCallback | None = None) -> Se
     return SeriesResult(
         table=SERIES.name, rows=rows, series=count, start=str(start), end=str(end),
         freq=cfg.freq, grains=cfg.grains, parquet=str(path),
-        seconds=round(time.perf_counter() - started, 3), notes=_partial_note(plan),
+        seconds=round(time.perf_counter() - started, 3),
+        notes=_partial_note(plan) + _spacing_note(plan),
     )
 
 
@@ -155,6 +156,27 @@ def _partial_note(plan) -> tuple[str, ...]:
             f"from {plan.partial_from.isoformat()}: that period is incomplete, so its orders "
             "are left out of the series (a model would read it as a fall in sales) and the "
             "forecasts start with it")
+    return (note,)
+
+
+_FREQ_WORDS = {"D": ("daily", "days"), "W": ("weekly", "weeks"), "M": ("monthly", "months"),
+               "Q": ("quarterly", "quarters")}
+
+
+def _spacing_note(plan) -> tuple[str, ...]:
+    """What the series say when the orders come less often than their periods: weekly data
+    built into daily series are empty six days in seven, and every model and report reads
+    those days as no sales."""
+    if plan.spacing is None:
+        return ()
+    gap, empty = plan.spacing
+    coarser = next((freq for freq, (low, high) in (("W", (6, 8)), ("M", (27, 32)),
+                                                   ("Q", (88, 93))) if low <= gap <= high), None)
+    fix = (f"`features.series.freq: {coarser}` makes them {_FREQ_WORDS[coarser][0]}"
+           if coarser else "a coarser `features.series.freq` fits them better")
+    kind, periods = _FREQ_WORDS[plan.config.freq]
+    note = (f"the orders are dated about every {gap:g} days, but the series are {kind}: "
+            f"{empty:.0%} of their {periods} have no order and are read as no sales; {fix}")
     return (note,)
 
 

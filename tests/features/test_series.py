@@ -153,6 +153,46 @@ def test_a_last_period_the_orders_stop_partway_through_is_left_out():
         date(2025, 6, 9)
 
 
+def test_orders_spaced_wider_than_the_series_periods_are_measured():
+    """Weekly data (Fridays) built into daily series leave six days in seven empty, read as no
+    sales; monthly data into weekly series three weeks in four. Daily orders, or a shop closed
+    on Sundays, are not spaced wider than a day."""
+    from forecast.features.plan import order_spacing
+
+    fridays = make_orders([line(date(2024, 1, 5) + timedelta(days=7 * k), 1.0)
+                           for k in range(20)])
+    gap, empty = order_spacing(fridays, "D", 1)
+    assert gap == 7 and empty == pytest.approx(1 - 20 / 134)
+    assert order_spacing(fridays, "W", 5) is None
+    firsts = make_orders([line(date(2024, m, 1), 1.0) for m in range(1, 13)])
+    gap, empty = order_spacing(firsts, "W", 1)
+    assert 29 <= gap <= 31 and empty == pytest.approx(1 - 12 / 48)  # weeks Jan 1 - Nov 25
+    assert order_spacing(firsts, "M", 1) is None
+    open_days = [date(2024, 1, 1) + timedelta(days=k) for k in range(60)]
+    shop = make_orders([line(d, 1.0) for d in open_days if d.isoweekday() != 7])
+    assert order_spacing(shop, "D", 1) is None
+
+
+def test_the_series_say_when_their_periods_are_finer_than_the_orders(tmp_path):
+    from forecast.config import Config, FeaturesConfig
+    from forecast.io import warehouse
+    from forecast.pipeline import build_series
+
+    with warehouse.connect(tmp_path, create=True) as con:
+        ensure_canonical_table(con, ORDERS)
+        for k in range(30):
+            con.execute("INSERT INTO orders (order_date, amount, source, source_row) VALUES "
+                        "(?, 1, 's', ?)", [date(2024, 1, 5) + timedelta(days=7 * k), k])
+    daily = build_series(Config(workspace=tmp_path, features=FeaturesConfig(
+        series=SeriesConfig(freq="D"))))
+    assert daily.notes == (("the orders are dated about every 7 days, but the series are "
+                            "daily: 85% of their days have no order and are read as no sales; "
+                            "`features.series.freq: W` makes them weekly"),)
+    weekly = build_series(Config(workspace=tmp_path, features=FeaturesConfig(
+        series=SeriesConfig(freq="W"))))
+    assert weekly.notes == ()
+
+
 def test_order_counts_are_distinct_per_series_and_lines_without_id_count_once():
     con = make_orders([
         line(MON, 1.0, order_id="O1", product_line="a"),
