@@ -107,26 +107,30 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
     return made
 
 
-def fold_layout(config: RevenueConfig, freq: str, history: int) -> FoldLayout:
+def fold_layout(config: RevenueConfig, freq: str, history: int,
+                horizon: int | None = None) -> FoldLayout:
     """The backtest layout of the config for ``history`` periods (the longest series): its
-    explicit settings, the rest fitted to the history (see ``model_selection.layout``)."""
-    return plan_layout(history, horizon_periods(config.horizon, freq),
+    explicit settings, the rest fitted to the history (see ``model_selection.layout``).
+    ``horizon``: the periods forecast, when the config's horizon depends on the data
+    (``next_quarter``, see ``config.revenue.resolve_horizon``)."""
+    return plan_layout(history, horizon or horizon_periods(config.horizon, freq),
                        backtest_h=config.backtest_h, step=config.step,
                        selection_folds=config.selection_folds, eval_folds=config.eval_folds,
                        min_history=config.min_history)
 
 
 def revenue_forecaster(config: RevenueConfig, freq: str, country: str | None,
-                       layout: FoldLayout, activity: CustomerActivity | None = None
-                       ) -> RevenueForecaster:
+                       layout: FoldLayout, activity: CustomerActivity | None = None,
+                       horizon: int | None = None) -> RevenueForecaster:
     """The configured revenue forecaster, unfitted, with the backtest ``layout``.
 
     Backtest origins forecast ``layout.h`` periods; the candidates are made to forecast the
-    longer of that and the horizon, and the backtest measures those same candidates on its
-    first ``layout.h`` steps. Logistic growth gives every series a cap of ``cap_multiple``
-    times its largest value.
+    longer of that and the horizon (``horizon`` periods when given, as for
+    :func:`fold_layout`), and the backtest measures those same candidates on its first
+    ``layout.h`` steps. Logistic growth gives every series a cap of ``cap_multiple`` times its
+    largest value.
     """
-    horizon = max(layout.h, horizon_periods(config.horizon, freq))
+    horizon = max(layout.h, horizon or horizon_periods(config.horizon, freq))
     cap = config.prophet.cap_multiple if config.prophet.growth == "logistic" else None
     return RevenueForecaster(
         revenue_candidates(config, freq, horizon, country, activity), h=layout.h, horizon=horizon,

@@ -54,3 +54,21 @@ def add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def next_quarter_start(day: date) -> date:
+    """The first day of the quarter after the one holding ``day``: the quarter a plan is made
+    for when the data end on ``day`` (2026-09-30 and 2026-10-31 give 2026-10-01 and
+    2027-01-01)."""
+    return add_months(date(day.year, (day.month - 1) // 3 * 3 + 1, 1), 3)
+
+
+def periods_through(first: date, end: date, freq: str) -> int:
+    """How many periods of ``freq``, the first starting on ``first``, reach ``end`` (the last
+    one holds it): days, weeks (of 7 days from ``first``), months or quarters; at least 1."""
+    code = freq_code(freq)
+    if code in ("M", "MS", "ME", "Q", "QS", "QE"):
+        months = (end.year - first.year) * 12 + end.month - first.month
+        return max(1, months // (3 if code.startswith("Q") else 1) + 1)
+    step = 7 if code == "W" else 1
+    return max(1, -(-((end - first).days + 1) // step))

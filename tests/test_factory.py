@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from forecast.config.revenue import RevenueConfig
+from forecast.errors import ConfigError
+from forecast.factory import revenue_candidates as build_candidates
 from forecast.models.baselines import SeasonalGrowthForecaster
 from forecast.models.global_model import GlobalForecaster, HorizonBlocksForecaster
-from forecast.factory import revenue_candidates as build_candidates
 
 
 def test_default_candidates_include_the_seasonal_naive_with_growth():
@@ -60,5 +61,10 @@ def test_the_revenue_forecaster_as_configured():
     assert isinstance(model.reconciler.fallback, WLSVar)
     logistic = RevenueConfig(prophet={"growth": "logistic", "cap_multiple": 2.0},
                              reconcile="none")
-    made = revenue_forecaster(logistic, "D", None, fold_layout(logistic, "D", 1000))
-    assert made.cap_multiple == 2.0 and made.reconciler is None and made.h == 91
+    # The default horizon, next_quarter, depends on where the data end: its periods are given.
+    with pytest.raises(ConfigError, match="next_quarter"):
+        fold_layout(logistic, "D", 1000)
+    made = revenue_forecaster(logistic, "D", None, fold_layout(logistic, "D", 1000, 100), None,
+                              100)
+    assert made.cap_multiple == 2.0 and made.reconciler is None
+    assert (made.h, made.horizon) == (100, 100)

@@ -75,7 +75,8 @@ def _predict_text(r: RevenuePredictResult) -> str:
 @predict.command("revenue")
 @config_option
 @workspace_option
-@click.option("--horizon", help="How far ahead: 1Q, 13W, 3M, 90D ... [default: revenue.horizon].")
+@click.option("--horizon", help="How far ahead: next_quarter (through the end of the quarter "
+              "after the data's), 1Q, 13W, 3M, 90D ... [default: revenue.horizon].")
 @click.option("--model", "model_uri",
               help="MLflow model URI [default: models:/revenue-forecaster/latest].")
 @engine_option

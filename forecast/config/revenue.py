@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from forecast.config.base import StrictModel
 from forecast.errors import ConfigError
+from forecast.periods import add_months, next_quarter_start, periods_through
 from forecast.schemas import (
     BoostingLoss,
     ProphetGrowth,
@@ -27,6 +29,8 @@ _DEFAULT = "; default (null): the estimator's default"
 # Days in one unit of a horizon and in one period of a series frequency.
 _UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
 _HORIZON = re.compile(r"^\s*(\d+)\s*([DWMQ])\s*$", re.IGNORECASE)
+# The default horizon: through the end of the quarter after the data's (what targets plan).
+NEXT_QUARTER = "next_quarter"
 
 
 def horizon_periods(horizon: str, freq: str) -> int:
@@ -37,8 +41,14 @@ def horizon_periods(horizon: str, freq: str) -> int:
     ``90D`` are all 13 weekly periods; ``1Q`` is 91 daily or 3 monthly periods.
 
     Raises:
-        ConfigError: the horizon is not ``<number><D|W|M|Q>`` or the frequency is unknown.
+        ConfigError: the horizon is not ``<number><D|W|M|Q>`` or the frequency is unknown, or
+            it is ``next_quarter``, whose length depends on where the data end (see
+            :func:`resolve_horizon`).
     """
+    if is_next_quarter(horizon):
+        raise ConfigError(f"horizon {NEXT_QUARTER!r} depends on where the data end: resolve it "
+                          "with resolve_horizon (the series' first forecast day and the last "
+                          "order day)")
     match = _HORIZON.match(str(horizon))
     if not match or int(match.group(1)) < 1:
         raise ConfigError(f"horizon {horizon!r}: expected a positive count and a unit, such as "
@@ -48,6 +58,25 @@ def horizon_periods(horizon: str, freq: str) -> int:
         raise ConfigError(f"series frequency {freq!r} is not one of D, W, M, Q")
     days = int(match.group(1)) * _UNIT_DAYS[match.group(2).upper()]
     return max(1, round(days / _UNIT_DAYS[unit]))
+
+
+def is_next_quarter(horizon: str) -> bool:
+    return str(horizon).strip().lower() == NEXT_QUARTER
+
+
+def resolve_horizon(horizon: str, freq: str, first: date, last_day: date) -> int:
+    """Periods of ``freq`` a horizon spans, the first forecast period starting on ``first``:
+    ``next_quarter`` reaches the end of the quarter after the one holding ``last_day`` (the
+    last order day), the quarter ``forecast targets --period next`` plans; any other horizon
+    is a length (:func:`horizon_periods`).
+
+    Data ending on 2022-12-30 in weekly series whose next week starts on 2022-12-26 need 14
+    weeks to reach 2023-03-31, which a fixed 13 (``1Q``) missed, and data ending on
+    2026-10-31 need five months to reach 2027-03-31."""
+    if not is_next_quarter(horizon):
+        return horizon_periods(horizon, freq)
+    end = add_months(next_quarter_start(last_day), 3) - timedelta(days=1)
+    return periods_through(first, end, freq)
 
 
 class ProphetOptions(StrictModel):
@@ -107,7 +136,10 @@ class RevenueConfig(StrictModel):
     intervals from the last ``selection_folds`` origins.
     """
 
-    horizon: str = Field("1Q", description="default forecast horizon: 1Q, 13W, 3M, 90D ...")
+    horizon: str = Field(
+        NEXT_QUARTER, description="how far ahead to forecast: next_quarter (through the end of "
+        "the quarter after the one the data end in, the quarter `forecast targets --period "
+        "next` plans: one to two quarters ahead), or a length: 1Q, 13W, 3M, 90D ...")
     backtest_h: int | None = Field(
         None, ge=1, description="periods forecast in each backtest fold; default: the horizon, "
         "shorter when the history cannot hold a fold that long")
@@ -165,7 +197,8 @@ class RevenueConfig(StrictModel):
     @model_validator(mode="after")
     def _horizon_parses(self) -> RevenueConfig:
         try:
-            horizon_periods(self.horizon, "D")
+            if not is_next_quarter(self.horizon):
+                horizon_periods(self.horizon, "D")
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         if self.candidates is not None and not self.candidates:

@@ -19,7 +19,6 @@ import pandas as pd
 
 from forecast import tracking
 from forecast.config import Config
-from forecast.config.revenue import horizon_periods
 from forecast.engines import on_engine
 from forecast.errors import WorkspaceError
 from forecast.hierarchy import coherence_error
@@ -29,7 +28,7 @@ from forecast.io.frames import export_workbook
 from forecast.model_selection import RevenueForecaster
 from forecast.models.base import infer_freq
 from forecast.pipeline.results import Result
-from forecast.pipeline.revenue import future_frame, load_series
+from forecast.pipeline.revenue import forecast_periods, future_frame, load_series
 from forecast.progress import ProgressCallback, Steps
 from forecast.schemas import DISCONTINUED, DS, GRAIN, UNIQUE_ID, Y
 
@@ -89,7 +88,7 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
         steps.start("reading the series")
         history, series = load_series(con, config)
         freq = infer_freq(history[DS])
-        periods = horizon_periods(horizon or config.revenue.horizon, freq)
+        periods = forecast_periods(con, horizon or config.revenue.horizon, history, freq)
         steps.start(f"forecasting {series[UNIQUE_ID].nunique():,} series {periods} periods ahead")
         forecast = model.predict(periods, future_frame(con, config, periods))
         steps.start("summing months and quarters")

@@ -22,6 +22,7 @@ import pandas as pd
 
 from forecast import factory, tracking
 from forecast.config import Config
+from forecast.config.revenue import resolve_horizon
 from forecast.engines import on_engine
 from forecast.errors import ValidationError, WorkspaceError
 from forecast.evaluation.backtest import history_spans
@@ -201,6 +202,18 @@ def _track(config: Config, cv: CrossValidation | None, scores: tuple,
         return uri, run.info.run_id
 
 
+def forecast_periods(con: duckdb.DuckDBPyConnection, horizon: str, frame: pd.DataFrame,
+                     freq: str) -> int:
+    """The periods of ``freq`` a horizon spans after the series ``frame`` ends: a length
+    (``13W``), or ``next_quarter``: through the end of the quarter after the last order day's
+    (``config.revenue.resolve_horizon``; without orders, the series' last day stands in)."""
+    offset = pd.tseries.frequencies.to_offset(freq)
+    first = pd.Timestamp(frame[DS].max()) + offset
+    span = catalog.order_span(con)
+    last_day = span[1] if span else (first - pd.Timedelta(days=1)).date()
+    return resolve_horizon(horizon, freq, first.date(), last_day)
+
+
 @on_engine
 def train_revenue(config: Config, progress: ProgressCallback | None = None
                   ) -> RevenueTrainResult:
@@ -210,11 +223,13 @@ def train_revenue(config: Config, progress: ProgressCallback | None = None
         frame, series = load_series(con, config)
         activity = load_activity(con, series) if "customer_base" in (
             config.revenue.candidates or ()) else None
-    freq = infer_freq(frame[DS])
+        freq = infer_freq(frame[DS])
+        periods = forecast_periods(con, config.revenue.horizon, frame, freq)
     # The structure is checked before any fit, so grains that do not nest fail at once.
     hierarchy = _hierarchy(frame, series, config.revenue.reconcile)
-    layout = factory.fold_layout(config.revenue, freq, int(history_spans(frame).max()))
-    model = factory.revenue_forecaster(config.revenue, freq, config.country, layout, activity)
+    layout = factory.fold_layout(config.revenue, freq, int(history_spans(frame).max()), periods)
+    model = factory.revenue_forecaster(config.revenue, freq, config.country, layout, activity,
+                                       periods)
     cv = None
     if layout.eval_folds:
         cv = model.cross_validation(frame, hierarchy, series, n_windows=layout.eval_folds,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import ConfigError, ValidationError
-from forecast.periods import MONTHS_IN, PeriodKind, add_months
+from forecast.periods import MONTHS_IN, PeriodKind, add_months, next_quarter_start
 from forecast.schemas import TARGET_KEYS
 
 # The grains of targets and attainment by name (the ``level`` the config and the outputs give),
@@ -100,8 +100,7 @@ def parse_period(text: str, last_data_day: date | None = None) -> Period:
         if last_data_day is None:
             raise ConfigError("period 'next' is the quarter after the last order, but there "
                               "are no orders; give a period such as 2026-Q3")
-        quarter_start = date(last_data_day.year, (last_data_day.month - 1) // 3 * 3 + 1, 1)
-        return Period.of(add_months(quarter_start, 3), "quarter")
+        return Period.of(next_quarter_start(last_data_day), "quarter")
     month = _MONTH.match(cleaned)
     if month and 1 <= int(month.group(2)) <= 12:
         return Period.of(date(int(month.group(1)), int(month.group(2)), 1), "month")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from forecast.config.revenue import horizon_periods
+from forecast.config.revenue import horizon_periods, resolve_horizon
 from forecast.errors import ConfigError
-from forecast.model_selection.selection import evaluate_selection
 from forecast.hierarchy.periods import Z80, aggregate_to_periods, total_error_inflation
+from forecast.model_selection.selection import evaluate_selection
 
 
 @pytest.mark.parametrize("horizon,freq,periods", [
@@ -25,6 +27,23 @@ def test_horizons_in_periods(horizon, freq, periods):
 def test_bad_horizon_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="horizon"):
         horizon_periods(bad, "W")
+
+
+@pytest.mark.parametrize("freq,first,last_day,periods", [
+    # Superstore: orders end Friday 2022-12-30, their partial week (from Monday 12-26) is left
+    # out, so the forecast starts 12-26; 2023-Q1 ends on a Friday, in the 14th week (13 missed).
+    ("W-MON", date(2022, 12, 26), date(2022, 12, 30), 14),
+    # Data ending on the last day of a quarter plan the next one: 13 weeks reach 2027-03-31.
+    ("W-FRI", date(2027, 1, 1), date(2026, 12, 31), 13),
+    # Data ending mid-quarter plan the quarter after theirs: five months, 151 days.
+    ("MS", date(2026, 11, 1), date(2026, 10, 31), 5),
+    ("D", date(2026, 11, 1), date(2026, 10, 31), 151),
+    ("QS-JAN", date(2026, 10, 1), date(2026, 9, 30), 1),
+])
+def test_next_quarter_reaches_the_end_of_the_quarter_after_the_data(freq, first, last_day,
+                                                                    periods):
+    assert resolve_horizon("next_quarter", freq, first, last_day) == periods
+    assert resolve_horizon("13W", "W-FRI", first, last_day) == 13  # a length is a length
 
 
 def _table():
