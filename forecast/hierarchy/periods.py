@@ -124,6 +124,9 @@ def aggregate_to_periods(
     days = pd.concat(parts, ignore_index=True)
     forecast_days = days.loc[~days["known"]].groupby(UNIQUE_ID)["day"]
     first_day, last_day = forecast_days.min(), forecast_days.max()
+    if booked:  # a row booked on its day still forecasts its whole period
+        ends = pd.to_datetime(forecast[DS]) + pd.tseries.frequencies.to_offset(freq)
+        last_day = (ends - pd.Timedelta(days=1)).groupby(forecast[UNIQUE_ID].to_numpy()).max()
     days = days[~days["known"] | (days["day"] < days[UNIQUE_ID].map(first_day))]
     out = [_period_rows(days, kind, code, (first_day, last_day), inflation)
            for kind, code in PERIOD_CODES.items()]

@@ -133,6 +133,21 @@ def test_data_dated_on_one_day_of_each_week_are_booked_on_that_day():
         ("month", pd.Timestamp("2024-05-01")), "actual_part"] > 0
 
 
+def test_booked_rows_cover_their_whole_period():
+    """Regression: monthly data dated on the 1st are booked on that day, and the coverage of
+    the forecast was taken from the booking days, so its last month (its forecast row dated
+    March 1) was taken to end on March 1: March and the quarter were left out, and the
+    chain's targets for that quarter were 'not applicable'."""
+    months = pd.date_range("2023-01-01", periods=3, freq="MS")
+    forecast = pd.DataFrame({"unique_id": "t", "grain": "total", "ds": months, "yhat": 10.0,
+                             "yhat_lo_80": 10 - Z80, "yhat_hi_80": 10 + Z80})
+    history = pd.DataFrame({"unique_id": "t", "ds": [pd.Timestamp("2022-12-01")], "y": [9.0]})
+    out = aggregate_to_periods(forecast, history, "MS", ["grain"], booked=True)
+    got = out.set_index(["period_type", "period"])["yhat"]
+    assert got[("month", pd.Timestamp("2023-03-01"))] == pytest.approx(10.0)
+    assert got[("quarter", pd.Timestamp("2023-01-01"))] == pytest.approx(30.0)
+
+
 def test_inflation_measures_the_spread_of_multi_period_totals():
     # Errors perfectly correlated across 4 steps: the total's error is 4 e, while independent
     # rows would imply sd 2 sd_row; z = 4e / (2 sd) with e = +-sd gives |z| = 2.
