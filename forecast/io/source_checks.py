@@ -115,6 +115,9 @@ _DATE_PATTERNS = (
     (re.compile(r"^(\d{4})([/.])(\d{1,2})\2(\d{1,2})$"), "ymd"),
     (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "compact"),
     (re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"), "chinese"),
+    (re.compile(r"^(\d{4})([/.])(\d{1,2})$"), "ym"),
+    (re.compile(r"^(\d{4})年(\d{1,2})月$"), "chinese month"),
+    (re.compile(r"^([A-Za-z]{3,9})([ -])(\d{4})$"), "month name"),
 )
 
 
@@ -126,10 +129,15 @@ def _date_formats(values: list[str]) -> tuple[str, str, list[str]] | None:
         if not matches or len(matches) * 2 < len(values):
             continue
         first = matches[0]
+        if kind == "month name":
+            name = "%b" if all(len(m.group(1)) == 3 for m in matches) else "%B"
+            return first.group(0), " (a month)", [f"{name}{first.group(2)}%Y"]
         if kind != "dmy":
-            sep = first.group(2) if kind == "ymd" else ""
-            layout = {"ymd": f"%Y{sep}%m{sep}%d", "compact": "%Y%m%d", "chinese": "%Y年%m月%d日"}
-            return first.group(0), "", [layout[kind]]
+            sep = first.group(2) if kind in ("ymd", "ym") else ""
+            layout = {"ymd": f"%Y{sep}%m{sep}%d", "compact": "%Y%m%d", "chinese": "%Y年%m月%d日",
+                      "ym": f"%Y{sep}%m", "chinese month": "%Y年%m月"}
+            return first.group(0), " (a month)" if kind in ("ym", "chinese month") else "", [
+                layout[kind]]
         sep, year = first.group(2), "%Y" if len(first.group(4)) == 4 else "%y"
         clock = first.group(5) or ""
         clock = (" %H:%M:%S" if clock.count(":") == 2 else " %H:%M") if clock else ""

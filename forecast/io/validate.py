@@ -101,6 +101,9 @@ def _as_text(ref: str) -> str:
     return f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
 
 
+ISO_MONTH = "%Y-%m"  # read without a date_format, beside ISO dates and date-times
+
+
 def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Params) -> str:
     """SQL that parses the raw value ``ref`` into the column's type; NULL when it cannot."""
     raw_type = col.raw_type.upper()
@@ -115,7 +118,10 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Param
         text = _as_text(ref)
         if fmt:
             return f"CAST(try_strptime({text}, {p(fmt)}) AS DATE)"
-        return f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE))"
+        # ISO dates, date-times and months (2026-10: the month's first day, as a planner's
+        # monthly sheet writes its months).
+        return (f"coalesce(TRY_CAST({text} AS DATE), CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE), "
+                f"CAST(try_strptime({text}, {p(ISO_MONTH)}) AS DATE))")
     if raw_type.split("(")[0] in _NUMERIC and col.dtype == "DOUBLE":
         return f"CAST({ref} AS DOUBLE)"
     if raw_type.split("(")[0] in _NUMERIC and col.dtype == "BIGINT":

@@ -4,7 +4,10 @@ alike, unless the config says the source may be empty; nothing is written then."
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
+import pytest
 from ingest_cli import (
     assert_reconciled,
     assert_user_error,
@@ -63,6 +66,29 @@ def test_ambiguous_dates_with_dots_name_both_formats(tmp_path, write_config):
     assert_user_error(write_config(orders_source(src)),
                       "dates in column 'date' look like 01.02.2024",
                       '`date_format: "%d.%m.%Y"`', '`date_format: "%m.%d.%Y"`')
+
+
+def test_iso_months_load_as_their_first_day(tmp_path, write_config):
+    """Regression: a planner's monthly sheet (2019-01, an ISO month) was all quarantined as
+    'expected an ISO date'; it loads as each month's first day."""
+    src = write_bytes(tmp_path / "m.csv", "date,customer,amount\n2019-01,a,1\n2019-12,b,2\n"
+                      "2020-02-15,c,3\n")
+    ingested(write_config(orders_source(src)))
+    assert rows(tmp_path / "ws", "SELECT order_date FROM orders ORDER BY order_date") == [
+        (date(2019, 1, 1),), (date(2019, 12, 1),), (date(2020, 2, 15),)]
+
+
+@pytest.mark.parametrize("text,fmt", [
+    ("Jan 2019\nFeb 2019\n", "%b %Y"), ("January 2019\nMay 2019\n", "%B %Y"),
+    ("2019/01\n2019/02\n", "%Y/%m"), ("2019年1月\n2019年2月\n", "%Y年%m月"),
+])
+def test_months_in_other_layouts_name_the_format_to_set(tmp_path, write_config, text, fmt):
+    body = "".join(f"{value},c{i},1\n" for i, value in enumerate(text.split("\n")[:-1]))
+    src = write_bytes(tmp_path / "m.csv", "date,customer,amount\n" + body)
+    assert_user_error(write_config(orders_source(src)), "(a month)",
+                      f'set `date_format: "{fmt}"`')
+    ingested(write_config(orders_source(src, date_format=fmt)))
+    assert rows(tmp_path / "ws", "SELECT min(order_date) FROM orders") == [(date(2019, 1, 1),)]
 
 
 def test_allow_empty_loads_nothing_without_an_error(tmp_path, write_config):
