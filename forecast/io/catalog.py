@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +28,7 @@ from forecast import schemas
 from forecast.io import frames, outputs
 from forecast.io.sql import Query, quote
 from forecast.io.warehouse import table_columns, table_exists
+from forecast.periods import add_months
 
 Kind = Literal["input", "table", "model"]
 
@@ -207,6 +208,20 @@ def order_span(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     first, last = con.execute(f"SELECT min(order_date), max(order_date) FROM {ORDERS.sql}"
                               ).fetchone()
     return None if last is None else (first, last)
+
+
+def orders_through(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The last day the orders cover: the last order day, or, when every order is dated on
+    the first day of a month over three months or more (a sheet of monthly figures, each
+    dated on its month), the last day of the last month; None without orders."""
+    if not exists(con, ORDERS):
+        return None
+    last, monthly, months = con.execute(
+        f"SELECT max(order_date), bool_and(dayofmonth(order_date) = 1), "
+        f"count(DISTINCT date_trunc('month', order_date)) FROM {ORDERS.sql}").fetchone()
+    if last is None or not (monthly and months >= 3):
+        return last
+    return add_months(last, 1) - timedelta(days=1)
 
 
 def customer_orders(con: duckdb.DuckDBPyConnection) -> tuple[int, date | None, date | None]:

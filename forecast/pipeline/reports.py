@@ -20,9 +20,9 @@ import pandas as pd
 
 from forecast.config import Config
 from forecast.errors import ValidationError
+from forecast.io import catalog, warehouse
 from forecast.io import report_queries as q
 from forecast.io import report_reads as reads
-from forecast.io import warehouse
 from forecast.io.catalog import (
     CHURN_SCORES,
     CUSTOMER_SNAPSHOTS,
@@ -78,6 +78,7 @@ def month_window(wh: Warehouse, workspace: Path, month: str | None) -> MonthWind
         ValidationError: the orders have nothing in that month.
     """
     first, last = reads.orders_span(wh, workspace)
+    last = catalog.orders_through(wh.con) or last  # monthly figures cover their last month
     start = parse_month(month) if month else default_month(last)
     window = MonthWindow(start, last)
     if window.end <= first or start > last:

@@ -126,10 +126,10 @@ def _report_month(config: Config) -> str | None:
     """The last month the orders cover completely (the monthly report's own default); None
     without orders (the step then says so)."""
     with warehouse.connect(config.workspace, read_only=True) as con:
-        span = catalog.order_span(con)
-    if span is None:
+        through = catalog.orders_through(con)
+    if through is None:
         return None
-    month = default_month(span[1])
+    month = default_month(through)
     return f"{month.year:04d}-{month.month:02d}"
 
 

@@ -153,3 +153,17 @@ def test_orders_on_series_dates_tells_dated_weeks_from_daily_orders():
     assert catalog.orders_on_series_dates(con)  # sales dated on their Friday
     con.execute(f"INSERT INTO {catalog.ORDERS.sql} VALUES ('2024-01-09', 1)")
     assert not catalog.orders_on_series_dates(con)  # an order inside a week
+
+
+def test_monthly_figures_dated_on_the_first_cover_their_last_month():
+    """Regression: a sheet of monthly figures (each dated on the 1st) ending with December was
+    taken to end on December 1, so the monthly report's default month was November."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {catalog.ORDERS.sql} (order_date DATE, amount DOUBLE)")
+    assert catalog.orders_through(con) is None
+    con.execute(f"INSERT INTO {catalog.ORDERS.sql} VALUES ('2022-10-01', 1), ('2022-11-01', 1)")
+    assert str(catalog.orders_through(con)) == "2022-11-01"  # two months: too few to tell
+    con.execute(f"INSERT INTO {catalog.ORDERS.sql} VALUES ('2022-12-01', 1)")
+    assert str(catalog.orders_through(con)) == "2022-12-31"
+    con.execute(f"INSERT INTO {catalog.ORDERS.sql} VALUES ('2022-12-02', 1)")
+    assert str(catalog.orders_through(con)) == "2022-12-02"  # daily orders: the last day
