@@ -26,7 +26,7 @@ from forecast.features.exogenous import (
     is_numeric,
 )
 from forecast.io.warehouse import quote, table_columns, table_exists
-from forecast.periods import add_months
+from forecast.periods import add_months, periods_through
 from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
 MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
@@ -182,10 +182,7 @@ def order_spacing(con: duckdb.DuckDBPyConnection, freq: str,
     if gap is None or gap < 2 * _PERIOD_LENGTH[freq]:
         return None
     first, last = con.execute(f"SELECT min({start}), max({start}) FROM orders").fetchone()
-    span = ((last.year - first.year) * 12 + last.month - first.month) // (
-        1 if freq == "M" else 3) if freq in ("M", "Q") else (last - first).days // (
-        7 if freq == "W" else 1)
-    return float(gap), 1.0 - periods / (span + 1)
+    return float(gap), 1.0 - periods / periods_through(first, last, freq)
 
 
 def partial_last_period(con: duckdb.DuckDBPyConnection, freq: str, week_anchor: int,
