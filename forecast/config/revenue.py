@@ -51,8 +51,8 @@ def horizon_periods(horizon: str, freq: str) -> int:
                           "order day)")
     match = _HORIZON.match(str(horizon))
     if not match or int(match.group(1)) < 1:
-        raise ConfigError(f"horizon {horizon!r}: expected a positive count and a unit, such as "
-                          "1Q, 13W, 3M or 90D")
+        raise ConfigError(f"horizon {horizon!r}: expected next_quarter, or a positive count and "
+                          "a unit, such as 1Q, 13W, 3M or 90D")
     unit = freq[:1].upper()
     if unit not in _UNIT_DAYS:
         raise ConfigError(f"series frequency {freq!r} is not one of D, W, M, Q")

@@ -72,7 +72,7 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
 
     Args:
         config: the job config.
-        horizon: ``1Q``, ``13W``, ``3M``, ``90D`` ...
+        horizon: ``next_quarter``, ``1Q``, ``13W``, ``3M``, ``90D`` ...
         model_uri: MLflow model URI; default the latest ``revenue-forecaster``.
         progress: called as ``(steps done, steps, step)`` as each step starts.
     """
