@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from synthetic_company import company_config
 
 from forecast.cli import main
 from forecast.config import Config, SynthOptions
@@ -24,8 +25,6 @@ from forecast.errors import ConfigError, DataError
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import Dataset
 from forecast.pipeline import chain
-from forecast.pipeline.data import synthesise
-from forecast.pipeline.demo import demo_config
 from forecast.pipeline.reports import MONTHLY_SECTIONS
 from forecast.pipeline.results import Result
 from forecast.pipeline.steps import Step
@@ -153,16 +152,9 @@ def test_the_note_of_a_missing_input_is_in_both_languages():
 def young_company(tmp_path_factory):
     """The synthetic company's last ten weeks of orders (11 weekly periods), snapshots at two
     cutoffs whose 90-day churn labels run past the data, and a backtest set to 2 + 2 folds."""
-    import os
-
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
     root = tmp_path_factory.mktemp("young")
-    synthesise(SynthOptions(customers=80, years=1, seed=3), root / "data")
-    config = demo_config(root / "data", root / "ws").model_dump(mode="json",
-                                                                exclude_defaults=True)
-    for source in config["sources"]:
-        if source["table"] == "orders":
-            source["filters"] = [{"column": "order_date", "op": "ge", "value": "2026-08-20"}]
+    config = company_config(root, SynthOptions(customers=80, years=1, seed=3),
+                            {"column": "order_date", "op": "ge", "value": "2026-08-20"})
     config["features"]["series"]["grains"] = [[], ["region"]]
     config["features"]["customers"]["cutoffs"] = ["2026-10-01", "2026-11-01"]
     config["revenue"] = {"horizon": "13W", "candidates": ["naive", "seasonal_naive"],

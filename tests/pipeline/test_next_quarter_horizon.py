@@ -11,30 +11,23 @@ weeks from Monday 12-26, 13 weeks to 2023-03-26).
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from synthetic_company import company_config
 
 from forecast.cli import main
 from forecast.config import SynthOptions
-from forecast.pipeline.data import synthesise
-from forecast.pipeline.demo import demo_config
 
 
 @pytest.fixture(scope="module")
 def mid_quarter_company(tmp_path_factory):
     """The synthetic company's orders up to Wednesday 2026-10-28, weekly series, the default
     revenue horizon and two quick candidates."""
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
     root = tmp_path_factory.mktemp("midquarter")
-    synthesise(SynthOptions(customers=80, years=2, seed=5), root / "data")
-    config = demo_config(root / "data", root / "ws").model_dump(mode="json",
-                                                                exclude_defaults=True)
-    for source in config["sources"]:
-        if source["table"] == "orders":
-            source["filters"] = [{"column": "order_date", "op": "le", "value": "2026-10-28"}]
+    config = company_config(root, SynthOptions(customers=80, years=2, seed=5),
+                            {"column": "order_date", "op": "le", "value": "2026-10-28"})
     config["features"]["series"]["grains"] = [[], ["region"]]
     config["features"]["customers"].pop("cutoffs", None)  # chosen from the data
     config["revenue"] = {"candidates": ["naive", "seasonal_naive"]}  # horizon: the default
