@@ -4,11 +4,19 @@ names the separators to set."""
 
 from __future__ import annotations
 
+import re
+
+import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ingest_cli import assert_user_error, ingested, orders_source, rows, write_bytes
 
-from forecast.config import parse_config
+from forecast.config import SourceConfig, parse_config
 from forecast.errors import ConfigError
+from forecast.io.source_checks import _number_settings
+from forecast.io.sql import Params
+from forecast.io.validate import number_text
 
 EUROPEAN = ("date;customer;amount;Country\n2024-01-02;a;1.234,50;DE\n2024-01-03;b;12,5;FR\n"
             "2024-01-04;c;-3,25;DE\n2024-01-05;d;1.000.000,01;IT\n")
@@ -95,3 +103,34 @@ def test_a_currency_symbol_with_digits_separators_or_spaces_is_refused(tmp_path,
         parse_config({"workspace": str(tmp_path / "ws"), "sources": [
             {"table": "orders", "path": "o.csv", "currency_symbol": symbol,
              "columns": {"order_date": "date", "customer_id": "c", "amount": "a"}}]}, tmp_path)
+
+
+def _written(cents: int, symbol: str | None, before: bool, thousands: str | None,
+             decimal: str) -> str:
+    """An amount of ``cents`` as a file would write it."""
+    whole, part = divmod(abs(cents), 100)
+    digits = f"{whole:,}".replace(",", thousands or "")
+    text = f"{digits}{decimal}{part:02d}"
+    if symbol:
+        text = f"{symbol}{text}" if before else f"{text} {symbol}"
+    return f"-{text}" if cents < 0 else text
+
+
+@settings(max_examples=200, deadline=None)
+@given(cents=st.lists(st.integers(-10**9, 10**9), min_size=1, max_size=12),
+       symbol=st.sampled_from([None, "$", "€", "EUR"]), before=st.booleans(),
+       style=st.sampled_from([(None, "."), (",", "."), (".", ","), (" ", ","), (None, ",")]))
+def test_the_settings_a_hint_names_read_every_amount_exactly(cents, symbol, before, style):
+    """Whatever separators and currency sign amounts carry, the settings the hint names read
+    each of them as the amount written (or nothing needed setting)."""
+    thousands, decimal = style
+    values = [_written(c, symbol, before, thousands, decimal) for c in cents]
+    base = SourceConfig(table="orders", path="o.csv", columns={
+        "order_date": "d", "customer_id": "c", "amount": "a"})
+    _, _, sets = _number_settings(values, base)
+    named = dict(re.findall(r'`(\w+): "([^"]*)"`', " ".join(sets)))
+    source = base.model_copy(update=named)
+    p = Params()
+    sql = f"SELECT TRY_CAST({number_text('v', source, p)} AS DOUBLE) FROM unnest({p(values)}) t(v)"
+    got = duckdb.execute(*p.query(sql)).fetchall()
+    assert [r[0] for r in got] == pytest.approx([c / 100 for c in cents]), (values, sets)
