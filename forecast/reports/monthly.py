@@ -226,19 +226,25 @@ def _complete(frame: pd.DataFrame) -> bool:
 
 
 def _contribution_sentence(frame: pd.DataFrame, loc: Locale, key: str) -> str:
+    """The member that moved the total most its own way, with its share of the change, then
+    the one that moved most against it. A member that rose while the total fell has a
+    negative share of the change ("added most, -11 % of the change" read as a contradiction),
+    and when every member fell none "added"."""
     changes = frame["change"].dropna()
     if changes.empty or changes.abs().sum() == 0:
         return ""
-    up = frame.loc[changes.idxmax()]
-    down = frame.loc[changes.idxmin()]
-    parts = [loc.t("contribution_up", level=loc.t(f"level_{key}"),
-                   member=_member(up["value"], key, loc),
-                   change=loc.money(up["change"], signed=True),
-                   share=loc.pct(up["share_of_change"]))]
-    if down["change"] < 0:
-        parts.append(loc.t("contribution_down", member=_member(down["value"], key, loc),
-                           change=loc.money(down["change"], signed=True),
-                           share=loc.pct(down["share_of_change"])))
+    up, down = frame.loc[changes.idxmax()], frame.loc[changes.idxmin()]
+    falling = changes.sum() < 0
+    lead, other = (down, up) if falling else (up, down)
+
+    def said(row, phrase: str, **share) -> str:
+        return loc.t(phrase, level=loc.t(f"level_{key}"), member=_member(row["value"], key, loc),
+                     change=loc.money(row["change"], signed=True), **share)
+
+    parts = [said(lead, "contribution_down_lead" if falling else "contribution_up",
+                  share=loc.pct(lead["share_of_change"]))]
+    if (other["change"] > 0) if falling else (other["change"] < 0):
+        parts.append(said(other, "contribution_up_other" if falling else "contribution_down"))
     return loc.t("sentence_join").join(parts) + loc.t("full_stop")
 
 

@@ -294,8 +294,10 @@ _TABLES = {
 _SENTENCES = {
     "contribution_up": ("By {level}, {member} added most ({change}, {share} of the change)",
                         "按{level}，{member}贡献最大（{change}，占变化的{share}）"),
-    "contribution_down": ("{member} fell most ({change}, {share} of the change)",
-                          "{member}下降最多（{change}，占变化的{share}）"),
+    "contribution_down_lead": ("By {level}, {member} fell most ({change}, {share} of the fall)",
+                               "按{level}，{member}下降最多（{change}，占降幅的{share}）"),
+    "contribution_down": ("{member} fell most ({change})", "{member}下降最多（{change}）"),
+    "contribution_up_other": ("{member} rose most ({change})", "{member}增长最多（{change}）"),
     "summary_revenue": (
         ("Revenue in {month} was {revenue}: {mom} vs last month and {yoy} vs the same month last "
          "year."),

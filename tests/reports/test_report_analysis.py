@@ -145,3 +145,23 @@ def test_a_month_the_data_end_in_is_incomplete():
         date(2026, 9, 1), date(2025, 10, 1), date(2025, 11, 1), date(2026, 1, 1),
         date(2025, 11, 1))
     assert MonthWindow(date(2026, 9, 1), date(2026, 10, 15)).complete
+
+
+@pytest.mark.parametrize("current,expected", [
+    # The total rose: the largest riser leads with its share, the largest faller follows.
+    ([70.0, 30.0, 20.0], ("By Region, North added most (+20, 200.0% of the change); South "
+                          "fell most (-10).")),
+    # Regression: the total fell and a member rose; it was "North added most (+5, -14.3% of
+    # the change)". The largest faller leads, with its share of the fall.
+    ([55.0, 10.0, 10.0], ("By Region, South fell most (-30, 85.7% of the fall); North rose "
+                          "most (+5).")),
+    # Every member fell: none "added most".
+    ([45.0, 35.0, 15.0], "By Region, North fell most (-5, 33.3% of the fall)."),
+])
+def test_the_contribution_sentence_follows_the_totals_direction(current, expected):
+    from forecast.reports.i18n import Locale
+    from forecast.reports.monthly import _contribution_sentence
+
+    frame = contribution(pd.DataFrame({"value": ["North", "South", "West"],
+                                       "current": current, "previous": [50.0, 40.0, 20.0]}))
+    assert _contribution_sentence(frame, Locale(), "region") == expected
