@@ -152,22 +152,33 @@ def _date_formats(values: list[str]) -> tuple[str, str, list[str]] | None:
     return None
 
 
-def _date_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadResult,
-               reasons: dict[str, int]) -> str:
-    """What the text dates of a source look like and the date_format to set, for a date column
-    that failed to parse (or parsed outside the allowed dates); '' if none or unknown."""
+def _failed_text_columns(con: duckdb.DuckDBPyConnection, source: SourceConfig,
+                         read: ReadResult, reasons: dict[str, int], dtypes: tuple[str, ...],
+                         problems: tuple[str, ...]):
+    """``(column, sample of its raw values)`` for each text column of the source mapped to a
+    column of ``dtypes`` that some row failed with one of ``problems`` (``cannot parse``...)."""
     table = CANONICAL_TABLES.get(source.table)
     for target, column in source.columns.items():
         dtype = source.types.get(target) or (table.column(target).dtype if table else None)
-        if dtype != "DATE" or read.columns.get(column, "").upper() != "VARCHAR":
+        if dtype not in dtypes or read.columns.get(column, "").upper() != "VARCHAR":
             continue
         label = f"{target} (column {column})" if column != target else target
-        if not any(k.startswith((f"{label}: cannot parse", f"{label}: date ")) for k in reasons):
+        if not any(k.startswith(tuple(f"{label}: {p}" for p in problems)) for k in reasons):
             continue
         text = f"NULLIF(trim({quote(column)}), '')"
         values = [r[0] for r in con.execute(
             f"SELECT {text} AS v FROM {quote(read.relation)} WHERE v IS NOT NULL "
             f"ORDER BY {ROW} LIMIT {_SAMPLE}").fetchall()]
+        if values:
+            yield column, values
+
+
+def _date_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: ReadResult,
+               reasons: dict[str, int]) -> str:
+    """What the text dates of a source look like and the date_format to set, for a date column
+    that failed to parse (or parsed outside the allowed dates); '' if none or unknown."""
+    for column, values in _failed_text_columns(con, source, read, reasons, ("DATE",),
+                                               ("cannot parse", "date ")):
         found = _date_formats(values)
         if found is not None:
             example, how, formats = found
@@ -209,14 +220,12 @@ def _number_settings(values: list[str], source: SourceConfig) -> tuple[str, list
     thousands = [raw for raw, n in unread.items() if _THOUSANDS_COMMA.match(n)]
     decimal = {raw: m for raw, n in unread.items() if (m := _DECIMAL_COMMA.match(n))}
     grouped = next((raw for raw, m in decimal.items() if m.group(1)), None)
-    if not unread:
-        pass
-    elif source.thousands is None and 2 * len(thousands) >= len(unread) and (
+    if unread and source.thousands is None and 2 * len(thousands) >= len(unread) and (
             source.decimal == "." or not decimal):
         shown = thousands[0]
         what.append("a thousands comma")
         sets.append('`thousands: ","`')
-    elif source.decimal == "." and 2 * len(decimal) >= len(unread):
+    elif unread and source.decimal == "." and 2 * len(decimal) >= len(unread):
         shown = grouped or next(iter(decimal))
         what.append("a decimal comma")
         sets.append('`decimal: ","`')
@@ -229,20 +238,8 @@ def _number_hint(con: duckdb.DuckDBPyConnection, source: SourceConfig, read: Rea
                  reasons: dict[str, int]) -> str:
     """What the text numbers of a source look like and the settings that read them, for a
     number column that failed to parse; '' if none or unknown."""
-    table = CANONICAL_TABLES.get(source.table)
-    for target, column in source.columns.items():
-        dtype = source.types.get(target) or (table.column(target).dtype if table else None)
-        if dtype not in ("DOUBLE", "BIGINT") or read.columns.get(column, "").upper() != "VARCHAR":
-            continue
-        label = f"{target} (column {column})" if column != target else target
-        if not any(k.startswith(f"{label}: cannot parse") for k in reasons):
-            continue
-        text = f"NULLIF(trim({quote(column)}), '')"
-        values = [r[0] for r in con.execute(
-            f"SELECT {text} AS v FROM {quote(read.relation)} WHERE v IS NOT NULL "
-            f"ORDER BY {ROW} LIMIT {_SAMPLE}").fetchall()]
-        if not values:
-            continue
+    for column, values in _failed_text_columns(con, source, read, reasons,
+                                               ("DOUBLE", "BIGINT"), ("cannot parse",)):
         shown, what, sets = _number_settings(values, source)
         if sets:
             return (f"numbers in column {column!r} look like {shown} ({' and '.join(what)}): "
