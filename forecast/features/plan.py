@@ -174,14 +174,14 @@ def order_spacing(con: duckdb.DuckDBPyConnection, freq: str,
     first order to the last without any order)`` when the orders are spaced at least two
     periods apart (weekly data, dated on Fridays, built into daily series: six days in seven
     empty), else None."""
-    start = period_start_sql("order_date", freq, week_anchor)
-    gap, periods = con.execute(
-        f"SELECT median(gap), (SELECT count(DISTINCT {start}) FROM orders) FROM ("
-        "SELECT order_date - lag(order_date) OVER (ORDER BY order_date) AS gap "
+    # One pass over the orders for their distinct days; the rest is over those few days.
+    gap, periods, first, last = con.execute(
+        "SELECT median(gap), count(DISTINCT start), min(start), max(start) FROM ("
+        "SELECT order_date - lag(order_date) OVER (ORDER BY order_date) AS gap, "
+        f"{period_start_sql('order_date', freq, week_anchor)} AS start "
         "FROM (SELECT DISTINCT order_date FROM orders))").fetchone()
     if gap is None or gap < 2 * _PERIOD_LENGTH[freq]:
         return None
-    first, last = con.execute(f"SELECT min({start}), max({start}) FROM orders").fetchone()
     return float(gap), 1.0 - periods / periods_through(first, last, freq)
 
 

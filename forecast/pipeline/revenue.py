@@ -22,7 +22,7 @@ import pandas as pd
 
 from forecast import factory, tracking
 from forecast.config import Config
-from forecast.config.revenue import resolve_horizon
+from forecast.config.revenue import horizon_periods, is_next_quarter, resolve_horizon
 from forecast.engines import on_engine
 from forecast.errors import ValidationError, WorkspaceError
 from forecast.evaluation.backtest import history_spans
@@ -207,8 +207,9 @@ def forecast_periods(con: duckdb.DuckDBPyConnection, horizon: str, frame: pd.Dat
     """The periods of ``freq`` a horizon spans after the series ``frame`` ends: a length
     (``13W``), or ``next_quarter``: through the end of the quarter after the last order day's
     (``config.revenue.resolve_horizon``; without orders, the series' last day stands in)."""
-    offset = pd.tseries.frequencies.to_offset(freq)
-    first = pd.Timestamp(frame[DS].max()) + offset
+    if not is_next_quarter(horizon):
+        return horizon_periods(horizon, freq)  # a length: no need to read the orders
+    first = pd.Timestamp(frame[DS].max()) + pd.tseries.frequencies.to_offset(freq)
     span = catalog.order_span(con)
     last_day = span[1] if span else (first - pd.Timedelta(days=1)).date()
     return resolve_horizon(horizon, freq, first.date(), last_day)
