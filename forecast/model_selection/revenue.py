@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
@@ -29,7 +30,7 @@ from forecast.errors import ValidationError
 from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
 from forecast.features.intermittency import DEMAND_CLASS, demand_classes, stopped_series
 from forecast.hierarchy import OLS, Hierarchy, Reconciler
-from forecast.hierarchy.periods import total_error_inflation
+from forecast.hierarchy.periods import error_covariances
 from forecast.model_selection.cold_start import (
     COLD_ONLY,
     bind_parents,
@@ -172,10 +173,10 @@ class RevenueForecaster(BaseEstimator):
                             "unreconciled", exc)
         rows = bound_fold_rows(rows, self.levels, frame)
         final = RECONCILED if (rows[MODEL] == RECONCILED).any() else SELECTED
-        inflation = total_error_inflation(rows[rows[MODEL] == final])
+        covariances = error_covariances(rows[rows[MODEL] == final])
         if GRAIN in keys:
             rows = rows.merge(keys[[UNIQUE_ID, GRAIN]], on=UNIQUE_ID, how="left")
-        return CrossValidation(table, rows, choices, by_grain, final, inflation,
+        return CrossValidation(table, rows, choices, by_grain, final, covariances,
                                pd.Timestamp(frame[DS].max()), dropped)
 
     def fit(self, frame: pd.DataFrame, hierarchy: Hierarchy | None = None,
@@ -190,8 +191,8 @@ class RevenueForecaster(BaseEstimator):
                 the forecasts carry these columns.
             cv: a cross-validation of this forecaster on the same frame: its backtest's last
                 folds are the ones a new backtest would make, so they are reused, and its
-                out-of-sample inflation of totals is kept. Without it a backtest of
-                ``selection_folds`` origins is run, and the inflation is measured on those
+                out-of-sample error covariances of period totals are kept. Without it a backtest
+                of ``selection_folds`` origins is run, and they are measured on those
                 folds with the chosen weights (in-sample for the weights).
         """
         if not self.candidates:
@@ -213,7 +214,7 @@ class RevenueForecaster(BaseEstimator):
         if self.selection_folds == 0:
             equal = equal_weights(keys[UNIQUE_ID], list(self.models_), groups)
             self.selection_ = replace(equal, choice=restrict_choice(equal.choice, pairs))
-            self.inflation_ = 1.0
+            self.error_covariances_ = np.ones(1)
         else:
             freq = self._freq(frame)
             target = history_spans(base.regularize(base.check_series_frame(frame), freq))
@@ -221,8 +222,8 @@ class RevenueForecaster(BaseEstimator):
                 self.backtest_, self.strategy, self.levels, groups, self._regime(freq), target,
                 pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min()),
                 stopped_series(frame, freq)), cold_start=cold)
-            self.inflation_ = cv.inflation if cv is not None and not set(self.dropped_) - set(
-                cv.dropped) else total_error_inflation(apply_selection(
+            self.error_covariances_ = cv.covariances if cv is not None and not set(
+                self.dropped_) - set(cv.dropped) else error_covariances(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
                     self.selection_))
         self.series_ = keys

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from forecast import tracking
@@ -64,6 +65,16 @@ class RevenuePredictResult(Result):
     seconds: float
 
 
+def _error_covariances(model: RevenueForecaster) -> np.ndarray:
+    """The covariances of the model's scaled errors by lag. A model trained before they were
+    measured kept a spread factor ``f`` of its ``h``-period fold totals instead, the measure of
+    rows sharing one correlation ``(f^2 - 1) / (h - 1)``."""
+    if hasattr(model, "error_covariances_"):
+        return np.asarray(model.error_covariances_, dtype=float)
+    factor = float(getattr(model, "inflation_", 1.0))
+    return np.array([1.0, np.clip((factor**2 - 1) / max(model.h - 1, 1), 0.0, 1.0)])
+
+
 @on_engine
 def predict_revenue(config: Config, horizon: str | None = None, model_uri: str | None = None,
                     progress: ProgressCallback | None = None
@@ -94,7 +105,7 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
         steps.start("summing months and quarters")
         keys = [c for c in series.columns if c != UNIQUE_ID]
         by_period = aggregate_to_periods(forecast, history[[UNIQUE_ID, DS, Y]], freq, keys,
-                                         model.inflation_, model.levels,
+                                         _error_covariances(model), model.levels,
                                          booked=catalog.orders_on_series_dates(con))
         steps.start("writing the tables and files")
         exports = _write(con, config, forecast, by_period)

@@ -240,7 +240,7 @@ def train_revenue(config: Config, progress: ProgressCallback | None = None
     with warehouse.connect(config.workspace, read_only=True) as con:
         example = future_frame(con, config, model.horizon_)
     params = _params(config, model, {"series": len(series), "freq": freq, "rows": len(frame),
-                                     "inflation": round(model.inflation_, 4),
+                                     "error_covariances": [round(float(c), 3) for c in model.error_covariances_],
                                      "layout": dataclasses.asdict(layout)})
     uri, run_id = _track(config, cv, (pooled, by_grain), model, (frame, example), params)
     _write_backtest(config, by_grain)

@@ -63,7 +63,7 @@ def test_cross_validation_scores_only_folds_no_choice_saw(make_panel):
     fresh = clone(alone).fit(frame)
     pd.testing.assert_frame_equal(reused.selection_.choice, fresh.selection_.choice)
     pd.testing.assert_frame_equal(reused.predict(4), fresh.predict(4))
-    assert reused.inflation_ == cv.inflation
+    assert reused.error_covariances_ is cv.covariances
     with pytest.raises(ValidationError, match="not the same data"):
         clone(alone).fit(frame[frame["ds"] < frame["ds"].max()], cv=cv)
 
@@ -222,8 +222,8 @@ def test_notes_say_what_was_not_validated(make_panel):
     assert RevenueForecaster(CANDIDATES, h=4, selection_folds=2).fit(frame).notes() == []
     # One fold: the intervals rest on one window, and the note says so.
     one = RevenueForecaster(CANDIDATES, h=4, selection_folds=1).fit(frame)
-    assert one.notes() == ["intervals calibrated on one backtest fold: their coverage rests on "
-                           "one stretch of history (its steps pooled)"]
+    assert one.notes() == [("intervals calibrated on one backtest fold: their coverage rests on "
+                            "one stretch of history (its steps pooled)")]
     assert set(one.selection_.calibrator.pooled_) == set(one.selection_.calibrator.quantiles_[
         "model"])
 
@@ -236,7 +236,8 @@ def test_without_selection_folds_candidates_are_averaged_and_forecast(make_panel
     model.fit(frame, hierarchy, series)
     out = model.predict(4)
     assert len(out) == 7 * 4 and coherence_error(out, hierarchy) < 1e-6
-    assert (model.selection_.choice["weight"] == 0.5).all() and model.inflation_ == 1.0
+    assert (model.selection_.choice["weight"] == 0.5).all()
+    assert list(model.error_covariances_) == [1.0]
     assert np.isfinite(out[["yhat_lo_80", "yhat_hi_80"]]).all().all()
     assert any("no backtest" in n and "OLS" in n for n in model.notes())
 

@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 from forecast.config.revenue import horizon_periods, resolve_horizon
 from forecast.errors import ConfigError
-from forecast.hierarchy.periods import Z80, aggregate_to_periods, total_error_inflation
+from forecast.hierarchy.periods import Z80, aggregate_to_periods, error_covariances
 from forecast.model_selection.selection import evaluate_selection
 
 
@@ -97,18 +97,19 @@ def test_weeks_split_into_months_by_their_days_and_history_completes_the_first_m
     # to Sun 2024-03-03, 7 a day (49 a week), sd 7 per week.
     history = _weekly({"t": [70.0]}, "2024-01-22")[["unique_id", "ds", "y"]]
     forecast = _weekly({"t": [49.0] * 5}, "2024-01-29", sd=7.0)
-    out = aggregate_to_periods(forecast, history, "W-MON", ["grain"], inflation=2.0)
+    out = aggregate_to_periods(forecast, history, "W-MON", ["grain"], [1.0, 0.5])
     months = out[out["period_type"] == "month"].set_index("period")
     # January: 21 known days... only 2024-01-22..28 are history here (7 x 10) plus the
     # forecast's Jan 29-31 (3 x 7); earlier January days have no history row, so they are 0.
     jan, feb = months.loc[pd.Timestamp("2024-01-01")], months.loc[pd.Timestamp("2024-02-01")]
     assert jan["yhat"] == pytest.approx(70 + 21)
     assert jan["actual_part"] == pytest.approx(70 / 91)
-    # The forecast's week 1 gives 3/7 of its sd to January: sd 3, times inflation 2.
-    assert jan["yhat_sd"] == pytest.approx(2 * 3.0)
-    # February: 4 of week 1's days (sd 4), weeks 2-4 whole (sd 7 each), 4 of week 5 (sd 4).
+    # The forecast's week 1 gives 3/7 of its sd to January: sd 3, one row.
+    assert jan["yhat_sd"] == pytest.approx(3.0)
+    # February: 4 of week 1's days (sd 4), weeks 2-4 whole (sd 7 each), 4 of week 5 (sd 4):
+    # independent they would add to variance 179, moving as one to sd 29; covariance 0.5.
     assert feb["yhat"] == pytest.approx(29 * 7)
-    assert feb["yhat_sd"] == pytest.approx(2 * np.sqrt(16 + 3 * 49 + 16))
+    assert feb["yhat_sd"] == pytest.approx(np.sqrt(179 + 0.5 * (29**2 - 179)))
     assert feb["yhat_lo_80"] == pytest.approx(feb["yhat"] - Z80 * feb["yhat_sd"])
     z95 = norm.ppf(0.975)
     assert feb["yhat_hi_95"] == pytest.approx(feb["yhat"] + z95 * feb["yhat_sd"])
@@ -148,33 +149,116 @@ def test_booked_rows_cover_their_whole_period():
     assert got[("quarter", pd.Timestamp("2023-01-01"))] == pytest.approx(30.0)
 
 
-def test_inflation_measures_the_spread_of_multi_period_totals():
-    # Errors perfectly correlated across 4 steps: the total's error is 4 e, while independent
-    # rows would imply sd 2 sd_row; z = 4e / (2 sd) with e = +-sd gives |z| = 2.
-    rows = []
-    for fold in range(6):
-        e = 1.0 if fold % 2 else -1.0
-        for h in range(4):
-            rows.append({"fold": fold, "unique_id": "a", "y": 10 + e, "yhat": 10.0,
-                         "yhat_lo_80": 10 - Z80, "yhat_hi_80": 10 + Z80})
-    frame = pd.concat([pd.DataFrame(rows).assign(unique_id=u) for u in "abc"])
-    assert total_error_inflation(frame) == pytest.approx(2.0)
+def _fold_rows(errors: np.ndarray, uid: str, sd: float = 1.0) -> pd.DataFrame:
+    """Backtest rows of one series: ``errors[fold, step]`` around a forecast of 10 in weekly
+    periods, each row's 80 % interval that of Normal(10, sd)."""
+    folds, steps = np.indices(errors.shape)
+    return pd.DataFrame({"fold": folds.ravel(), "unique_id": uid,
+                         "ds": pd.Timestamp("2024-01-01") + pd.to_timedelta(
+                             7 * (folds.ravel() * errors.shape[1] + steps.ravel()), unit="D"),
+                         "y": 10 + errors.ravel(), "yhat": 10.0,
+                         "yhat_lo_80": 10 - sd * Z80, "yhat_hi_80": 10 + sd * Z80})
 
 
-def test_inflation_ignores_degenerate_intervals_and_caps_each_total():
-    rows = []
-    for fold in range(6):
-        e = 1.0 if fold % 2 else -1.0
-        for h in range(4):
-            rows.append({"fold": fold, "y": 10 + e, "yhat": 10.0,
-                         "yhat_lo_80": 10 - Z80, "yhat_hi_80": 10 + Z80})
-    normal = pd.concat([pd.DataFrame(rows).assign(unique_id=u) for u in "abc"])
+def _shared(rng: np.random.Generator, rho: float, folds: int, steps: int) -> np.ndarray:
+    """Errors of sd 1 with a fold-wide part: correlation ``rho`` between any two steps."""
+    return (np.sqrt(rho) * rng.normal(size=(folds, 1))
+            + np.sqrt(1 - rho) * rng.normal(size=(folds, steps)))
+
+
+def test_errors_that_move_as_one_covary_fully_at_every_lag():
+    # Each fold misses by the same +-1 at all 4 steps: z = +-1, every product 1.
+    errors = np.repeat(np.array([[-1.0], [1.0]] * 3), 4, axis=1)
+    frame = pd.concat([_fold_rows(errors, u) for u in "abc"])
+    np.testing.assert_allclose(error_covariances(frame), [1.0, 1.0, 1.0, 1.0])
+
+
+def test_covariances_are_measured_by_lag():
+    rng = np.random.default_rng(0)
+    # A fold-wide part: 0.4 at every lag.
+    errors = _shared(rng, 0.4, 400, 13)
+    shared = error_covariances(pd.concat([_fold_rows(errors[i::4], f"s{i}") for i in range(4)]))
+    assert shared[0] == pytest.approx(1.0, abs=0.05)
+    np.testing.assert_allclose(shared[1:], 0.4, atol=0.1)
+    # AR(1) errors with phi 0.7: 0.7 ** lag.
+    ar = np.zeros((400, 13))
+    ar[:, 0] = rng.normal(size=400)
+    for t in range(1, 13):
+        ar[:, t] = 0.7 * ar[:, t - 1] + np.sqrt(1 - 0.49) * rng.normal(size=400)
+    decaying = error_covariances(pd.concat([_fold_rows(ar[i::4], f"s{i}") for i in range(4)]))
+    np.testing.assert_allclose(decaying[:5], 0.7 ** np.arange(5), atol=0.08)
+    # Errors twice as wide as the intervals say: c(0) = 4.
+    wide = error_covariances(_fold_rows(2 * rng.normal(size=(300, 13)), "w"))
+    assert wide[0] == pytest.approx(4.0, rel=0.1) and wide[1:].max() < 0.3
+
+
+def test_a_month_gets_the_spread_of_its_own_weeks_not_of_a_whole_fold():
+    """Regression: one spread factor, measured on 13-week fold totals, multiplied every
+    period's deviation. With errors sharing a correlation of 0.4 that factor is
+    sqrt(1 + 12 x 0.4) = 2.4, right for 13 weeks; a month of 4 weeks has sd
+    sqrt(4 + 12 x 0.4) = 3.0, not 2 x 2.4 = 4.8: its interval was 60 % too wide."""
+    rng = np.random.default_rng(1)
+    rho = 0.4
+    errors = _shared(rng, rho, 600, 13)
+    covariances = error_covariances(pd.concat([_fold_rows(errors[i::3], f"s{i}")
+                                              for i in range(3)]))
+    history = _weekly({"t": [10.0]}, "2024-03-25")[["unique_id", "ds", "y"]]
+    forecast = _weekly({"t": [10.0] * 9}, "2024-04-01", sd=1.0)
+    out = aggregate_to_periods(forecast, history, "W-MON", ["grain"], covariances)
+    may = out.set_index(["period_type", "period"]).loc[("month", pd.Timestamp("2024-05-01"))]
+    # May: 3 days of the week of Mon Apr 29 (sd 3/7), the weeks of May 6 to 27 whole.
+    shares = np.array([3 / 7, 1, 1, 1, 1])
+    truth = np.sqrt((shares**2).sum() + rho * (shares.sum() ** 2 - (shares**2).sum()))
+    assert may["yhat_sd"] == pytest.approx(truth, rel=0.08)
+    # Totals drawn from the same process: the 80 % interval holds 80 % of them.
+    draws = _shared(rng, rho, 4000, 5) @ shares + may["yhat"]
+    inside = (draws >= may["yhat_lo_80"]) & (draws <= may["yhat_hi_80"])
+    assert inside.mean() == pytest.approx(0.80, abs=0.03)
+
+
+def test_covariances_leave_out_degenerate_intervals_and_cap_each_error():
+    rng = np.random.default_rng(2)
+    normal = pd.concat([_fold_rows(rng.normal(size=(6, 4)), f"n{i}") for i in range(30)])
+    base = error_covariances(normal)
     # A sparse series forecast at ~0 with a zero-width interval, off by 5 each period.
-    sparse = pd.DataFrame(rows).assign(unique_id="d", yhat=1e-9, yhat_lo_80=1e-9,
-                                       yhat_hi_80=1e-9, y=5.0)
-    assert total_error_inflation(pd.concat([normal, sparse])) == pytest.approx(2.0)
-    # A series whose intervals are 10x too narrow counts, but at most |z| = 10 (not 20).
-    narrow = pd.DataFrame(rows).assign(unique_id="e", yhat_lo_80=10 - Z80 / 10,
-                                       yhat_hi_80=10 + Z80 / 10)
-    both = total_error_inflation(pd.concat([normal, narrow]))
-    assert both == pytest.approx(np.sqrt((3 * 4 + 100) / 4))
+    sparse = _fold_rows(np.full((6, 4), 5.0), "d").assign(yhat=1e-9, yhat_lo_80=1e-9,
+                                                         yhat_hi_80=1e-9)
+    np.testing.assert_allclose(error_covariances(pd.concat([normal, sparse])), base)
+    # One row 50 deviations off counts as 10: c(0) rises by (100 - z^2) / 721, not 2500.
+    outlier = _fold_rows(np.array([[50.0]]), "e")
+    both = error_covariances(pd.concat([normal, outlier]))
+    assert both[0] == pytest.approx((base[0] * 720 + 100) / 721)
+
+
+def test_too_few_rows_to_measure_leave_rows_independent():
+    frame = _fold_rows(np.array([[3.0, 3.0, 3.0]]), "a")
+    np.testing.assert_allclose(error_covariances(frame), [1.0])
+
+
+def test_a_model_trained_before_covariances_were_measured_converts_its_spread_factor():
+    from forecast.model_selection import RevenueForecaster
+    from forecast.pipeline.forecasts import _error_covariances
+
+    model = object.__new__(RevenueForecaster)
+    model.h, model.inflation_ = 13, np.sqrt(1 + 12 * 0.5)
+    np.testing.assert_allclose(_error_covariances(model), [1.0, 0.5])
+
+
+def test_lower_bounds_of_a_series_whose_months_never_summed_below_zero_stay_above_its_known_part():
+    """Regression: a month's Normal interval put Online Retail's December at -30,903 to
+    170,761 though no week's lower bound was below zero."""
+    history = _weekly({"t": [70.0], "r": [-5.0]}, "2024-04-22")[["unique_id", "ds", "y"]]
+    # A week of returns (-3) in a month that sold 97: its months never summed below zero.
+    returns = _weekly({"t": [-3.0, 100.0]}, "2024-03-04")[["unique_id", "ds", "y"]]
+    history = pd.concat([returns, history], ignore_index=True)
+    forecast = _weekly({"t": [10.0] * 6, "r": [10.0] * 6}, "2024-04-29", sd=30.0)
+    out = aggregate_to_periods(forecast, history, "W-MON", ["grain"], [1.0, 0.5])
+    months = out[out["period_type"] == "month"].set_index(["unique_id", "period"])
+    april = months.loc[("t", pd.Timestamp("2024-04-01"))]  # 70 known + 2 forecast days
+    assert april["yhat_lo_80"] == pytest.approx(70.0)
+    assert april["yhat_lo_95"] == pytest.approx(70.0)
+    assert months.loc[("t", pd.Timestamp("2024-05-01")), "yhat_lo_80"] == 0.0
+    # A series that sold below zero (returns beyond its sales) keeps its Normal bounds.
+    may_r = months.loc[("r", pd.Timestamp("2024-05-01"))]
+    assert may_r["yhat_lo_80"] == pytest.approx(may_r["yhat"] - Z80 * may_r["yhat_sd"])
+    assert may_r["yhat_lo_80"] < 0
