@@ -65,6 +65,10 @@ def _source_lines(r: CheckResult | IngestResult) -> str:
         if s.identical_rows:
             lines.append(f"      identical rows {s.identical_rows:,} (loaded; set unique_key "
                          "to quarantine repeats)")
+        for other, n in s.repeated_rows.items():
+            lines.append(f"      {n:,} rows repeat rows of source {other!r} in every column "
+                         "(loaded: overlapping files count them twice; set unique_key to "
+                         "quarantine them)")
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ import duckdb
 
 from forecast.config import Config, SourceConfig, format_from_path
 from forecast.errors import SourceError
-from forecast.io import load, warehouse
+from forecast.io import load, overlap, warehouse
 from forecast.io.load import RemovedRows, UnchangedSource
 from forecast.io.readers import CsvOptions, file_sha256, read_source
 from forecast.io.source_checks import check_loads_something, filter_modes
@@ -132,7 +132,11 @@ def stage_all(
         summary = SourceSummary(source.table, source.source_name, str(source.path),
                                 read.encoding, 0, 0, 0)
         item = StagedSource(source, read, staged, columns, summary)
+        if source.unique_key and source.mode == "replace":  # an append refuses them instead
+            overlap.quarantine_repeated_keys(con, item, items)
         _summarise(con, item)
+        if not source.unique_key and summary.rows_loaded:
+            summary.repeated_rows = overlap.repeated_rows(con, item, items)
         if not summary.rows_loaded:
             check_loads_something(con, source, read, summary.rows_read, summary.reasons)
         items.append(item)

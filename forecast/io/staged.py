@@ -14,6 +14,8 @@ class SourceSummary:
 
     ``identical_rows`` counts loaded rows that repeat an earlier loaded row in every column:
     without a ``unique_key`` they load (repeat purchases are real), and the count shows them.
+    ``repeated_rows``: per earlier source of the same table, the loaded rows that repeat one of
+    its rows in every shared column (overlapping exports, see :mod:`forecast.io.overlap`).
     """
 
     table: str
@@ -24,6 +26,7 @@ class SourceSummary:
     rows_loaded: int
     rows_quarantined: int
     identical_rows: int = 0
+    repeated_rows: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
     sample: list[dict[str, object]] = field(default_factory=list)
 
