@@ -39,20 +39,27 @@ def format_from_path(path: Path) -> FileFormat:
 
 
 _DIRECTIVE = re.compile(r"%-?.?")
+# The date_format of dates written as spreadsheet day numbers (45292 is 2024-01-01): days since
+# 1899-12-30, a fraction of a day for the time, as Excel and Google Sheets count them.
+EXCEL_DAYS = "excel"
 
 
 def date_format_problem(fmt: str) -> str | None:
-    """What is wrong with a strptime format, as DuckDB reads it; None when it is usable.
+    """What is wrong with a strptime format, as DuckDB reads it; None when it is usable (or
+    ``excel``: spreadsheet day numbers).
 
     A format without any ``%`` directive (``YYYY-MM-DD``) matches no date, and a directive DuckDB
     does not know (``%Q``) fails the whole ingest, so both are named here.
     """
     import duckdb
 
+    if fmt == EXCEL_DAYS:
+        return None
     directives = _DIRECTIVE.findall(fmt)
     if not directives:
         return (f"date_format {fmt!r} has no % directive, so no date can match it; "
-                'write it with directives, e.g. "%Y-%m-%d" or "%d/%m/%Y"')
+                'write it with directives, e.g. "%Y-%m-%d" or "%d/%m/%Y" (or "excel" for '
+                "spreadsheet day numbers such as 45292)")
     con = duckdb.connect()
     try:
         for directive in [fmt, *directives]:

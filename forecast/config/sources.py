@@ -79,7 +79,8 @@ class SourceConfig(StrictModel):
     types: dict[str, ColumnType] = Field(
         default_factory=dict, description="types of columns that are not canonical"
     )
-    date_format: str | None = Field(None, description="strptime format for every date column")
+    date_format: str | None = Field(None, description="strptime format for every date column, "
+                                    'or "excel" for spreadsheet day numbers (45292 = 2024-01-01)')
     date_formats: dict[str, str] = Field(default_factory=dict, description="per-column formats")
     thousands: str | None = Field(None, description="thousands separator to strip from numbers")
     decimal: Literal[".", ","] = Field(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from datetime import date, timedelta
 
 import duckdb
 
 from forecast.config import FilterSpec, SourceConfig
+from forecast.config.base import EXCEL_DAYS
 from forecast.errors import ConfigError, SourceError
 from forecast.io.readers import ROW, ReadResult
 from forecast.io.sql import Params, quote
@@ -121,9 +123,27 @@ _DATE_PATTERNS = (
 )
 
 
+# Spreadsheet day numbers of the years 1950-2099 (a date column formatted as a number).
+_EXCEL_DAY = re.compile(r"^(\d{5})(?:\.\d+)?$")
+_EXCEL_SPAN = (18264, 73050)
+
+
+def _excel_days(values: list[str]) -> tuple[str, str, list[str]] | None:
+    """The hint for dates written as spreadsheet day numbers (45292 is 2024-01-01)."""
+    days = [int(m.group(1)) for m in map(_EXCEL_DAY.match, values) if m]
+    if not days or len(days) * 2 < len(values) or not all(
+            _EXCEL_SPAN[0] <= d <= _EXCEL_SPAN[1] for d in days):
+        return None
+    day = date(1899, 12, 30) + timedelta(days=days[0])
+    return str(days[0]), f" (a spreadsheet day number: {day.isoformat()})", [EXCEL_DAYS]
+
+
 def _date_formats(values: list[str]) -> tuple[str, str, list[str]] | None:
     """(a telling sample date, how the dates look, the date_format(s) that read them) for a
     sample of raw dates; None when they look like no known layout."""
+    excel = _excel_days(values)
+    if excel is not None:
+        return excel
     for pattern, kind in _DATE_PATTERNS:
         matches = [m for m in map(pattern.match, values) if m]
         if not matches or len(matches) * 2 < len(values):

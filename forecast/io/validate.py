@@ -16,6 +16,7 @@ from datetime import date
 import duckdb
 
 from forecast.config import FilterSpec, SourceConfig
+from forecast.config.base import EXCEL_DAYS
 from forecast.errors import SourceError
 from forecast.io.readers import ROW, ReadResult
 from forecast.io.sql import Params, quote
@@ -102,6 +103,7 @@ def _as_text(ref: str) -> str:
 
 
 ISO_MONTH = "%Y-%m"  # read without a date_format, beside ISO dates and date-times
+_EXCEL_LAST = 2958465  # 9999-12-31 as a spreadsheet day number
 
 
 def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Params) -> str:
@@ -116,6 +118,10 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Param
             return f"CAST({ref} AS DATE)"
         fmt = source.date_formats.get(col.name) or source.date_format
         text = _as_text(ref)
+        if fmt == EXCEL_DAYS:  # whole days since 1899-12-30; a fraction is the time of day
+            days = f"floor(TRY_CAST({text} AS DOUBLE))"
+            return (f"CASE WHEN {days} BETWEEN 1 AND {_EXCEL_LAST} THEN "
+                    f"DATE '1899-12-30' + CAST({days} AS INTEGER) END")
         if fmt:
             return f"CAST(try_strptime({text}, {p(fmt)}) AS DATE)"
         # ISO dates, date-times and months (2026-10: the month's first day, as a planner's
@@ -149,6 +155,8 @@ def _normalised(col: TargetColumn, parsed: str, source: SourceConfig) -> str:
 def _expected(col: TargetColumn, source: SourceConfig) -> str:
     if col.dtype == "DATE":
         fmt = source.date_formats.get(col.name) or source.date_format
+        if fmt == EXCEL_DAYS:
+            return "a spreadsheet day number (45292 = 2024-01-01)"
         return f"a date in format {fmt}" if fmt else "an ISO date (YYYY-MM-DD)"
     return {"DOUBLE": "a number", "BIGINT": "a whole number", "BOOLEAN": "true/false"}.get(
         col.dtype, "text"
