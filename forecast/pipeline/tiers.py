@@ -152,8 +152,8 @@ def build_tiers(config: Config, as_of: date | None = None) -> TiersResult:
     notes = [n for n in (risk["note"], risk["value_note"]) if n]
     unscored = int((tiers["risk_tier"] == "unknown").sum())
     if risk["table"] and unscored:
-        notes.append(f"{unscored:,} customers have no churn score at {risk['cutoff']}: "
-                     "risk unknown")
+        notes.append(_unscored_note(tiers, unscored, risk["cutoff"],
+                                    config.churn.active_within_days))
     return TiersResult(
         as_of=str(as_of),
         customers=len(tiers),
@@ -166,6 +166,22 @@ def build_tiers(config: Config, as_of: date | None = None) -> TiersResult:
         **written,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _unscored_note(tiers: pd.DataFrame, unscored: int, cutoff: str,
+                   active_days: int | None) -> str:
+    """How many customers have no churn score, and how many of them scoring left out as not
+    recent buyers (``churn.active_within_days``)."""
+    note = f"{unscored:,} customers have no churn score at {cutoff}: risk unknown"
+    if active_days is None:
+        return note
+    lapsed = int(((tiers["risk_tier"] == "unknown")
+                  & (tiers["recency_days"] > active_days)).sum())
+    if not lapsed:
+        return note
+    share = "all of them" if lapsed == unscored else f"{lapsed:,} of them"
+    return (f"{note} ({share} bought nothing in the {active_days} days before it, and "
+            "churn.active_within_days scores recent buyers only)")
 
 
 def _tier_frames(con: duckdb.DuckDBPyConnection, cfg: TiersConfig, as_of: date):

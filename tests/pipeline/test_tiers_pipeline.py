@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from forecast.cli import main
@@ -68,6 +69,22 @@ def _add_churn_scores(workspace: Path) -> None:
 def _run(config: Path, *args: str):
     return CliRunner().invoke(main, ["tiers", "--config", str(config), "--json", *args])
 
+
+
+def test_the_note_says_which_unscored_customers_scoring_left_out_as_lapsed(tmp_path,
+                                                                           write_config):
+    """Regression: on Superstore 100 customers had 'no churn score: risk unknown', and nothing
+    said that all of them had bought nothing in the year scoring looks back on."""
+    config = _tiny(tmp_path, write_config)
+    _add_churn_scores(tmp_path / "ws")
+    text = yaml.safe_load(config.read_text())
+    lapsed = write_config({**text, "churn": {"active_within_days": 20}}, name="lapsed.yaml")
+    result = _run(lapsed, "--as-of", "2024-07-01")
+    assert result.exit_code == 0, result.output
+    # C (last order 16 days before) and D (26) have no score; D lies outside the 20 days.
+    assert json.loads(result.stdout)["notes"][-1] == (
+        "2 customers have no churn score at 2024-07-01: risk unknown (1 of them bought nothing "
+        "in the 20 days before it, and churn.active_within_days scores recent buyers only)")
 
 def test_tiers_of_a_hand_worked_warehouse(tiny_workspace, tmp_path):
     workspace = tmp_path / "ws"
