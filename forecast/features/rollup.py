@@ -43,7 +43,7 @@ def _additive(plan: SeriesPlan, with_values: bool) -> list[str]:
     return [m for m in plan.measures if m in plan.available and m != "orders"]
 
 
-def _base_sql(plan: SeriesPlan, with_values: bool, p: Params) -> str:
+def _base_sql(plan: SeriesPlan, with_values: bool, p: Params, tail: bool = False) -> str:
     """One row per (key combination, period) with additive aggregates."""
     period = period_start_sql("order_date", plan.config.freq, plan.week_anchor)
     items = [f"{_key_sql(plan.keys)} AS key_hash", f"{period} AS ds", "count(*) AS n_rows"]
@@ -55,14 +55,17 @@ def _base_sql(plan: SeriesPlan, with_values: bool, p: Params) -> str:
                       f"count({quote(column)}) AS {quote(column + '__n')}"]
         else:
             items.append(f"bool_or({quote(column)}) AS {quote(column)}")
-    return f"SELECT {', '.join(items)} FROM {_complete_orders(plan, p)} GROUP BY key_hash, ds"
+    return (f"SELECT {', '.join(items)} FROM {_complete_orders(plan, p, tail)} "
+            "GROUP BY key_hash, ds")
 
 
-def _complete_orders(plan: SeriesPlan, p: Params) -> str:
-    """``orders``, without the orders of a partial last period (see ``plan.partial_from``)."""
+def _complete_orders(plan: SeriesPlan, p: Params, tail: bool = False) -> str:
+    """``orders``, without the orders of a partial last period (see ``plan.partial_from``);
+    ``tail``: those orders only."""
     if plan.partial_from is None:
-        return "orders"
-    return f"(SELECT * FROM orders WHERE order_date < {p(plan.partial_from)})"
+        return "(SELECT * FROM orders WHERE false)" if tail else "orders"
+    kept = ">=" if tail else "<"
+    return f"(SELECT * FROM orders WHERE order_date {kept} {p(plan.partial_from)})"
 
 
 def _labels(plan: SeriesPlan, mask_of: list[int], column: str,
@@ -100,7 +103,7 @@ def _rolled_sql(plan: SeriesPlan, with_values: bool, p: Params) -> str:
         FROM ({ranked})"""
 
 
-def _counted_sql(plan: SeriesPlan, p: Params) -> str:
+def _counted_sql(plan: SeriesPlan, p: Params, tail: bool = False) -> str:
     """Distinct orders per grain and period, grouped by one hash key per grain."""
     period = period_start_sql("order_date", plan.config.freq, plan.week_anchor)
     keyed = [i for i, g in enumerate(plan.grains) if g]
@@ -114,13 +117,14 @@ def _counted_sql(plan: SeriesPlan, p: Params) -> str:
     return f"""SELECT {rank} AS grain_rank, {key} AS key_hash, ds,
             {_measure_sql(plan, 'orders')} AS orders
         FROM (SELECT {', '.join([f'{period} AS ds', 'order_id', *keys])}
-              FROM {_complete_orders(plan, p)})
+              FROM {_complete_orders(plan, p, tail)})
         GROUP BY GROUPING SETS ({sets})"""
 
 
-def series_ctes(plan: SeriesPlan, p: Params, with_values: bool = True
+def series_ctes(plan: SeriesPlan, p: Params, with_values: bool = True, tail: bool = False
                 ) -> list[tuple[str, str]]:
-    """CTEs up to one row per series (their labels bound in ``p``).
+    """CTEs up to one row per series (their labels bound in ``p``); ``tail``: of the orders of
+    the partial last period only (``plan.partial_from`` on), which the series leave out.
 
     Returns:
         (name, SQL) pairs: ``base``, ``rolled``, [``counted``], ``agg`` (one row per series and
@@ -129,11 +133,11 @@ def series_ctes(plan: SeriesPlan, p: Params, with_values: bool = True
         ``spans`` and ``series_index`` (one row per series with ``first_ds, last_ds, end_ds``
         and ``stopped``).
     """
-    ctes = [("base", _base_sql(plan, with_values, p)),
+    ctes = [("base", _base_sql(plan, with_values, p, tail)),
             ("rolled", _rolled_sql(plan, with_values, p))]
     agg = "SELECT * FROM rolled"
     if with_values and "orders" in plan.measures:
-        ctes.append(("counted", _counted_sql(plan, p)))
+        ctes.append(("counted", _counted_sql(plan, p, tail)))
         agg = """SELECT r.*, c.orders FROM rolled AS r LEFT JOIN counted AS c
             ON c.grain_rank = r.grain_rank AND c.key_hash = r.key_hash AND c.ds = r.ds"""
     keys = ", ".join([GRAIN, UNIQUE_ID, "key_hash", "grain_rank", *map(quote, plan.keys)])

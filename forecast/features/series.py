@@ -26,7 +26,7 @@ from forecast.features.rollup import series_ctes
 from forecast.io.sql import Params, Query, quote
 from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
-__all__ = ["build_future_exogenous_sql", "build_series_sql", "plan_series"]
+__all__ = ["build_future_exogenous_sql", "build_partial_sql", "build_series_sql", "plan_series"]
 
 
 def _context_ctes(
@@ -114,6 +114,24 @@ def build_series_sql(
     LEFT JOIN calendar ON calendar.ds = g.ds
     {joins}
     ORDER BY g.grain_rank, g.{UNIQUE_ID}, g.ds""")
+
+
+def build_partial_sql(plan: SeriesPlan) -> Query | None:
+    """SQL for what the series leave out of a partial last period (``plan.partial_from``): per
+    series with an order in it, ``unique_id``, ``ds`` (the period's start), ``y`` (the target
+    measure of its orders so far) and ``through`` (the last order day). The forecast of that
+    period is completed with them for the days they cover
+    (:func:`forecast.hierarchy.periods.aggregate_to_periods`). None when the last period is
+    complete or the target measure has no data.
+    """
+    target = plan.config.target
+    if plan.partial_from is None or target not in plan.available:
+        return None
+    p = Params()
+    return p.query(f"""{_with(series_ctes(plan, p, tail=True))}
+    SELECT {UNIQUE_ID}, CAST(ds AS DATE) AS {DS}, CAST(coalesce({target}, 0) AS DOUBLE) AS {Y},
+        CAST({p(plan.last_day)} AS DATE) AS through
+    FROM agg ORDER BY {UNIQUE_ID}""")
 
 
 def build_future_exogenous_sql(

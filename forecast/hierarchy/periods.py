@@ -122,7 +122,7 @@ def _lag_weights(covariances: Sequence[float], lags: int) -> np.ndarray:
 def aggregate_to_periods(
     forecast: pd.DataFrame, history: pd.DataFrame, freq: str, keys: Sequence[str],
     covariances: Sequence[float] = (1.0,), levels: Sequence[float] = (80, 95),
-    booked: bool = False,
+    booked: bool = False, partial: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sum forecasts (completed with history) into calendar months and quarters.
 
@@ -136,6 +136,10 @@ def aggregate_to_periods(
         levels: interval levels of the output.
         booked: the data are dated on one day of each period (``ds``): each row counts on
             that day instead of being spread over its period (see the module docstring).
+        partial: the orders so far of a last period the series left out as partial
+            (``unique_id, ds, y, through``, see ``features.series.build_partial_sql``): the
+            days of that period up to ``through`` are known, ``y`` of each series (0 for a
+            series without a row), and only its later days are forecast.
 
     Returns:
         Frame ``unique_id, *keys, period_type, period, yhat, yhat_sd, actual_part,
@@ -160,6 +164,8 @@ def aggregate_to_periods(
         days["value"] = values[days["_row"]] * days["_share"]
         days["sd"] = sd[days["_row"]] * days["_share"]
         days["known"] = known
+        if not known and partial is not None and len(partial) and not booked:
+            _book_partial(days, frame, partial)
         parts.append(days.drop(columns="_share"))
     days = pd.concat(parts, ignore_index=True)
     forecast_days = days.loc[~days["known"]].groupby(UNIQUE_ID)["day"]
@@ -181,6 +187,23 @@ def aggregate_to_periods(
         result[hi] = result[YHAT] + z * result[YHAT_SD]
     result = result.drop(columns="_known")
     return result.sort_values([UNIQUE_ID, PERIOD_TYPE, PERIOD]).reset_index(drop=True)
+
+
+def _book_partial(days: pd.DataFrame, frame: pd.DataFrame, partial: pd.DataFrame) -> None:
+    """Make the days of ``frame``'s rows (forecast rows, split into ``days``) that ``partial``
+    covers known (in place): each series' orders so far spread over them, no deviation."""
+    start = pd.Timestamp(partial[DS].iloc[0])
+    through = pd.Timestamp(partial["through"].iloc[0])
+    covered = ((pd.to_datetime(frame[DS]) == start).to_numpy()[days["_row"]]
+               & (days["day"] <= through).to_numpy())
+    if not covered.any():
+        return
+    sold = partial.set_index(UNIQUE_ID)[Y]
+    spread = (through - start).days + 1
+    values = days.loc[covered, UNIQUE_ID].map(sold).fillna(0.0).to_numpy(float) / spread
+    days.loc[covered, "value"] = values
+    days.loc[covered, "sd"] = 0.0
+    days.loc[covered, "known"] = True
 
 
 def _never_negative_totals(history: pd.DataFrame, result: pd.DataFrame) -> pd.Series:

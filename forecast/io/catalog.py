@@ -75,6 +75,8 @@ INPUTS = (ORDERS, CUSTOMERS, TARGETS, OPPORTUNITIES, SURVEYS, QUARANTINE)
 # Features.
 SERIES = Dataset("series", "unique_id, ds, y, grain + key columns and regressors: one row "
                  "per series of the hierarchy and period")
+SERIES_PARTIAL = Dataset("series_partial", "unique_id, ds, y, through: the orders so far of a "
+                         "last period the series leave out as partial")
 CUSTOMER_SNAPSHOTS = Dataset("customer_snapshots", "customer_id, cutoff, features, churned: "
                              "one row per customer and snapshot cutoff")
 
@@ -106,7 +108,7 @@ FUNNEL_PIPELINE = Dataset("funnel_pipeline", "the weighted pipeline of a period 
 ATTAINMENT = Dataset("attainment", "actual against target per organisation unit")
 
 CATALOG: dict[str, Dataset] = {d.name: d for d in (
-    *INPUTS, INGEST_LOG, SERIES, CUSTOMER_SNAPSHOTS, REVENUE_MODEL, REVENUE_BACKTEST,
+    *INPUTS, INGEST_LOG, SERIES, SERIES_PARTIAL, CUSTOMER_SNAPSHOTS, REVENUE_MODEL, REVENUE_BACKTEST,
     REVENUE_FORECAST, REVENUE_FORECAST_PERIODS, CHURN_MODEL, CHURN_SCORES, CHURN_SCORE_CHUNKS,
     CHURN_SCORE_UNSEEN, CUSTOMER_TIERS, TIER_SUMMARY, TARGETS_PLAN, FUNNEL_CONVERSION,
     FUNNEL_WIN_RATES, FUNNEL_PIPELINE, ATTAINMENT)}

@@ -13,7 +13,7 @@ from typing import Any
 from forecast.config import Config, SynthOptions
 from forecast.errors import ConfigError, ValidationError, WorkspaceError
 from forecast.features.customers import build_snapshot_sql
-from forecast.features.series import build_series_sql, plan_series
+from forecast.features.series import build_partial_sql, build_series_sql, plan_series
 from forecast.io import catalog, warehouse
 from forecast.io.catalog import CUSTOMER_SNAPSHOTS, SERIES
 from forecast.io.ingest import check_sources, ingest_report
@@ -133,6 +133,11 @@ def build_series(config: Config, progress: ProgressCallback | None = None) -> Se
         plan = plan_series(con, cfg, config.country)
         rows = catalog.write_select(con, SERIES, build_series_sql(con, cfg, config.country, plan))
         _refuse_shared_ids(con)
+        partial = build_partial_sql(plan)
+        if partial is None:
+            catalog.drop(con, catalog.SERIES_PARTIAL)
+        else:
+            catalog.write_select(con, catalog.SERIES_PARTIAL, partial)
         count, start, end = catalog.series_summary(con)
         steps.start(f"writing {rows:,} rows to Parquet")
         path = catalog.export(con, SERIES,

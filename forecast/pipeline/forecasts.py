@@ -75,6 +75,18 @@ def _error_covariances(model: RevenueForecaster) -> np.ndarray:
     return np.array([1.0, np.clip((factor**2 - 1) / max(model.h - 1, 1), 0.0, 1.0)])
 
 
+def _partial(con: duckdb.DuckDBPyConnection, history: pd.DataFrame) -> pd.DataFrame | None:
+    """The orders so far of the partial last period the series left out, when it is the
+    period right after the series' last one (a series table built from these orders)."""
+    if not catalog.exists(con, catalog.SERIES_PARTIAL):
+        return None
+    partial = catalog.read_frame(con, catalog.SERIES_PARTIAL, [UNIQUE_ID, DS, Y, "through"])
+    if partial.empty or pd.Timestamp(partial[DS].iloc[0]) <= history[DS].max():
+        return None
+    return partial.assign(**{DS: pd.to_datetime(partial[DS]),
+                             "through": pd.to_datetime(partial["through"])})
+
+
 @on_engine
 def predict_revenue(config: Config, horizon: str | None = None, model_uri: str | None = None,
                     progress: ProgressCallback | None = None
@@ -106,7 +118,8 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
         keys = [c for c in series.columns if c != UNIQUE_ID]
         by_period = aggregate_to_periods(forecast, history[[UNIQUE_ID, DS, Y]], freq, keys,
                                          _error_covariances(model), model.levels,
-                                         booked=catalog.orders_on_series_dates(con))
+                                         booked=catalog.orders_on_series_dates(con),
+                                         partial=_partial(con, history))
         steps.start("writing the tables and files")
         exports = _write(con, config, forecast, by_period)
     steps.finish()

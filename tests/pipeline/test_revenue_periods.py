@@ -262,3 +262,23 @@ def test_lower_bounds_of_a_series_whose_months_never_summed_below_zero_stay_abov
     may_r = months.loc[("r", pd.Timestamp("2024-05-01"))]
     assert may_r["yhat_lo_80"] == pytest.approx(may_r["yhat"] - Z80 * may_r["yhat_sd"])
     assert may_r["yhat_lo_80"] < 0
+
+
+def test_the_known_days_of_a_partial_week_replace_its_forecast_for_those_days():
+    # Weeks from Monday; the orders stop on Wednesday 2024-05-29, so the week of May 27 is
+    # left out of the series and forecast (49, sd 7): its Monday to Wednesday sold 12 for
+    # series t and nothing for u (no row).
+    history = _weekly({"t": [70.0], "u": [70.0]}, "2024-05-20")[["unique_id", "ds", "y"]]
+    forecast = _weekly({"t": [49.0] * 6, "u": [49.0] * 6}, "2024-05-27", sd=7.0)
+    partial = pd.DataFrame({"unique_id": ["t"], "ds": [pd.Timestamp("2024-05-27")], "y": [12.0],
+                            "through": [pd.Timestamp("2024-05-29")]})
+    out = aggregate_to_periods(forecast, history, "W-MON", ["grain"], partial=partial)
+    may = out[(out["period_type"] == "month")].set_index("unique_id").groupby(level=0).first()
+    # May: the week of May 20 (70, the only history here), May 27-29 known, May 30-31 forecast.
+    assert may.loc["t", "yhat"] == pytest.approx(70 + 12 + 2 * 7)
+    assert may.loc["t", "actual_part"] == pytest.approx(82 / 96)
+    assert may.loc["u", "yhat"] == pytest.approx(70 + 0 + 2 * 7)
+    # Only May 30 and 31 are forecast: 2 of the week's 7 days of its deviation.
+    assert may.loc["t", "yhat_sd"] == pytest.approx(2.0)
+    june = out[(out["period_type"] == "month") & (out["period"] == pd.Timestamp("2024-06-01"))]
+    assert june.set_index("unique_id").loc["t", "yhat"] == pytest.approx(30 * 7)
