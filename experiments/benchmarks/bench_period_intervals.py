@@ -10,7 +10,7 @@ each bed, sums the forecast and the actuals into the same months and quarters, a
 period intervals: coverage of the months wholly forecast, of the quarters (the current one,
 partly known, and the next), and the median width relative to the forecast.
 
-Four ways of summing the rows' spread are scored on the same forecasts (the rows' deviations
+Five ways of summing the rows' spread are scored on the same forecasts (the rows' deviations
 ``s`` from their 80 % intervals, a Normal interval around the summed forecast):
 
 - ``factor`` (before): the deviations added as independent, times one factor measured on the
@@ -20,10 +20,13 @@ Four ways of summing the rows' spread are scored on the same forecasts (the rows
   estimate from the same fold totals;
 - ``correlations_by_lag``: rows ``l`` periods apart share the correlation of the backtest's
   scaled errors at lag ``l``;
-- ``covariances_by_lag`` (now, ``error_covariances``): the same without dividing by the
-  errors' own spread ``c(0)``, the moment estimate of the variance of any sum of rows.
+- ``covariances_by_lag``: the same without dividing by the errors' own spread ``c(0)``, the
+  moment estimate of the variance of any sum of rows, one profile for all the series;
+- ``covariances_by_group`` (now, what the fitted model keeps: ``group_covariances``): that
+  estimate per calibration group (grain and demand class), so that sporadic series whose
+  errors spread far wider than their intervals say do not widen the others' totals.
 
-The last three keep the lower bounds of a series that never sold below zero at or above the
+The last four keep the lower bounds of a series that never sold below zero at or above the
 period's known part.
 
 Beds (weekly unless said): Walmart's 45 stores and their total; Superstore's 4 regions and
@@ -57,12 +60,14 @@ from forecast.hierarchy.periods import (
     aggregate_to_periods,
     error_covariances,
     row_sd,
+    series_covariances,
 )
 from forecast.model_selection.selection import apply_selection
 from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 LEVELS = (80, 95)
-METHODS = ("factor", "shared_correlation", "correlations_by_lag", "covariances_by_lag")
+METHODS = ("factor", "shared_correlation", "correlations_by_lag", "covariances_by_lag",
+           "covariances_by_group")
 
 
 def _with_total(frame: pd.DataFrame) -> pd.DataFrame:
@@ -213,6 +218,8 @@ def run_origin(frame: pd.DataFrame, freq: str, origin: pd.Timestamp) -> pd.DataF
                 "correlations_by_lag": covariances / covariances[0],
                 "covariances_by_lag": covariances}
     methods = {"factor": _factor_periods(forecast, past, freq, _old_factor(rows))}
+    profiles["covariances_by_group"] = series_covariances(
+        model.error_covariances_, model.covariance_groups_, forecast[UNIQUE_ID])
     methods |= {name: aggregate_to_periods(forecast, past, freq, [], profile)
                 for name, profile in profiles.items()}
     described = {"factor": _old_factor(rows), "c0": covariances[0],

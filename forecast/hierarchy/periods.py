@@ -27,7 +27,7 @@ part: a week of returns does not make a negative month likely.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from scipy.stats import norm
 
 from forecast.errors import ValidationError
 from forecast.periods import PERIOD_CODES
-from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
+from forecast.schemas import ALL_SERIES, DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 PERIOD_TYPE, PERIOD, YHAT_SD, ACTUAL_PART = "period_type", "period", "yhat_sd", "actual_part"
 Z80 = float(norm.ppf(0.9))
@@ -110,6 +110,40 @@ def error_covariances(rows: pd.DataFrame) -> np.ndarray:
     return np.clip(np.asarray(out), 0.0, out[0])
 
 
+def group_covariances(rows: pd.DataFrame, groups: pd.Series | None = None
+                      ) -> dict[str, np.ndarray]:
+    """:func:`error_covariances` of every calibration group (``groups``: unique_id -> group,
+    the grain and demand class the intervals were calibrated by) with rows enough to measure
+    them, and of all the rows under ``ALL_SERIES``. Errors of sporadic product lines spread
+    far wider against their intervals than the company total's: one profile for both made
+    the total's months wider than its weeks erring as one would."""
+    out = {ALL_SERIES: error_covariances(rows)}
+    if groups is None:
+        return out
+    group = rows[UNIQUE_ID].map(groups)
+    for name, part in rows.groupby(group, observed=True, sort=True):
+        if str(name) != ALL_SERIES and part[[Y, YHAT]].notna().all(axis=1).sum() >= _MIN_PAIRS:
+            out[str(name)] = error_covariances(part)
+    return out
+
+
+def series_covariances(profiles: Mapping[str, Sequence[float]], groups: pd.Series | None,
+                       ids) -> dict[str, Sequence[float]]:
+    """unique_id -> the covariances of its calibration group (see :func:`group_covariances`).
+    A series whose group had too few rows to measure them (a young company's total: one fold
+    of six weeks) keeps the spread its own intervals say and borrows how all the rows moved
+    together (their covariances over their ``c(0)``): all the rows' spread is mostly that of
+    the sporadic series, which would have widened its totals several times over."""
+    pooled = np.asarray(profiles.get(ALL_SERIES, (1.0,)), dtype=float)
+    ids = pd.unique(pd.Series(ids))
+    if groups is None:
+        return dict.fromkeys(ids, pooled)
+    borrowed = pooled / pooled[0] if pooled[0] > 0 else np.ones(1)
+    names = groups[~groups.index.duplicated()].reindex(ids)
+    return {uid: profiles.get(str(name), borrowed) if pd.notna(name) else borrowed
+            for uid, name in zip(ids, names, strict=True)}
+
+
 def _lag_weights(covariances: Sequence[float], lags: int) -> np.ndarray:
     """``c(0) .. c(lags - 1)``: the measured ones, extended past the last by the mean of the
     second half of the measured lags (0 when none was: independent rows)."""
@@ -121,7 +155,8 @@ def _lag_weights(covariances: Sequence[float], lags: int) -> np.ndarray:
 
 def aggregate_to_periods(
     forecast: pd.DataFrame, history: pd.DataFrame, freq: str, keys: Sequence[str],
-    covariances: Sequence[float] = (1.0,), levels: Sequence[float] = (80, 95),
+    covariances: Sequence[float] | Mapping[str, Sequence[float]] = (1.0,),
+    levels: Sequence[float] = (80, 95),
     booked: bool = False, partial: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sum forecasts (completed with history) into calendar months and quarters.
@@ -132,7 +167,9 @@ def aggregate_to_periods(
         freq: the series frequency alias (``W-MON``, ``D``, ``MS`` ...).
         keys: per-series columns carried through (``grain`` and key columns).
         covariances: the scaled errors' covariances by lag, lag 0 first (see
-            :func:`error_covariances`); the default: independent rows, as their intervals say.
+            :func:`error_covariances`), for every series or per unique_id (a mapping, see
+            :func:`series_covariances`; a series it lacks gets the default); the default:
+            independent rows, as their intervals say.
         levels: interval levels of the output.
         booked: the data are dated on one day of each period (``ds``): each row counts on
             that day instead of being spread over its period (see the module docstring).
@@ -245,19 +282,38 @@ def _period_rows(days: pd.DataFrame, kind: str, code: str, span: tuple[pd.Series
 
 
 def _variance(rows: pd.DataFrame, totals: pd.DataFrame,
-              covariances: Sequence[float]) -> np.ndarray:
+              covariances: Sequence[float] | Mapping[str, Sequence[float]]) -> np.ndarray:
     """The variance of each total of ``totals`` (``unique_id, period``): ``sum_ij s_i s_j
-    c(|step_i - step_j|)`` over its forecast ``rows`` (``sd`` their share of deviation)."""
+    c(|step_i - step_j|)`` over its forecast ``rows`` (``sd`` their share of deviation), with
+    the covariances of the total's series."""
     rows = rows.sort_values([UNIQUE_ID, PERIOD, "step"])
     index = pd.MultiIndex.from_frame(totals[[UNIQUE_ID, PERIOD]])
     group = index.get_indexer(pd.MultiIndex.from_frame(rows[[UNIQUE_ID, PERIOD]]))
     sd, step = rows["sd"].to_numpy(float), rows["step"].to_numpy(int)
+    if isinstance(covariances, Mapping):
+        ids = pd.unique(rows[UNIQUE_ID])
+        profiles = pd.Series([tuple(np.asarray(covariances.get(u, (1.0,)), dtype=float))
+                              for u in ids], index=ids, dtype=object)
+        per_id, distinct = pd.factorize(profiles)
+        codes = pd.Series(per_id, index=ids).reindex(rows[UNIQUE_ID]).to_numpy()
+    else:
+        codes, distinct = np.zeros(len(rows), dtype=int), [tuple(covariances)]
+    variance = np.zeros(len(totals))
+    for k, profile in enumerate(distinct):
+        mine = codes == k
+        variance += _profile_variance(group[mine], sd[mine], step[mine], profile, len(totals))
+    return variance
+
+
+def _profile_variance(group: np.ndarray, sd: np.ndarray, step: np.ndarray,
+                      covariances: Sequence[float], totals: int) -> np.ndarray:
+    """:func:`_variance` of rows sharing one profile (sorted by total, then step)."""
     longest = int(np.bincount(group).max()) if len(group) else 0
     weights = _lag_weights(covariances, longest)
-    variance = weights[0] * np.bincount(group, sd * sd, minlength=len(totals))
+    variance = weights[0] * np.bincount(group, sd * sd, minlength=totals)
     for shift in range(1, longest):
         same = group[shift:] == group[:-shift]
         lag = np.clip(step[shift:] - step[:-shift], 0, len(weights) - 1)  # 0: not one total
         product = sd[shift:] * sd[:-shift] * weights[lag]
-        variance += 2 * np.bincount(group[shift:][same], product[same], minlength=len(totals))
+        variance += 2 * np.bincount(group[shift:][same], product[same], minlength=totals)
     return variance

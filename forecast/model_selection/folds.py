@@ -38,8 +38,8 @@ class CrossValidation:
         choices: ``fold, cutoff, strategy, unique_id, model, error, weight`` per window.
         accuracy_by_grain: WAPE per grain, unreconciled and reconciled; None without a hierarchy.
         final: the model name of the forecast the fitted model makes (reconciled or not).
-        covariances: the covariances of that forecast's scaled errors by lag (see
-            :func:`forecast.hierarchy.periods.error_covariances`).
+        covariances: the covariances of that forecast's scaled errors by lag, per calibration
+            group (see :func:`forecast.hierarchy.periods.group_covariances`).
         end: the last date of the frame (a fit can reuse the backtest only on the same data).
         dropped: candidates that could not fit or forecast at some origin, with the reason;
             they are in no table and get no weight.
@@ -50,7 +50,7 @@ class CrossValidation:
     choices: pd.DataFrame
     accuracy_by_grain: pd.DataFrame | None
     final: str
-    covariances: np.ndarray
+    covariances: dict[str, np.ndarray]
     end: pd.Timestamp
     dropped: Mapping[str, str] = field(default_factory=dict)
 

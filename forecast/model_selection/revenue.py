@@ -30,7 +30,7 @@ from forecast.errors import ValidationError
 from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
 from forecast.features.intermittency import DEMAND_CLASS, demand_classes, stopped_series
 from forecast.hierarchy import OLS, Hierarchy, Reconciler
-from forecast.hierarchy.periods import error_covariances
+from forecast.hierarchy.periods import group_covariances
 from forecast.model_selection.cold_start import (
     COLD_ONLY,
     bind_parents,
@@ -71,6 +71,7 @@ from forecast.model_selection.weights import member_forecasts
 from forecast.models import base
 from forecast.progress import ProgressCallback
 from forecast.schemas import (
+    ALL_SERIES,
     CUTOFF,
     DEFAULT_LEVELS,
     DISCONTINUED,
@@ -173,7 +174,7 @@ class RevenueForecaster(BaseEstimator):
                             "unreconciled", exc)
         rows = bound_fold_rows(rows, self.levels, frame)
         final = RECONCILED if (rows[MODEL] == RECONCILED).any() else SELECTED
-        covariances = error_covariances(rows[rows[MODEL] == final])
+        covariances = group_covariances(rows[rows[MODEL] == final], groups)
         if GRAIN in keys:
             rows = rows.merge(keys[[UNIQUE_ID, GRAIN]], on=UNIQUE_ID, how="left")
         return CrossValidation(table, rows, choices, by_grain, final, covariances,
@@ -214,7 +215,7 @@ class RevenueForecaster(BaseEstimator):
         if self.selection_folds == 0:
             equal = equal_weights(keys[UNIQUE_ID], list(self.models_), groups)
             self.selection_ = replace(equal, choice=restrict_choice(equal.choice, pairs))
-            self.error_covariances_ = np.ones(1)
+            self.error_covariances_ = {ALL_SERIES: np.ones(1)}
         else:
             freq = self._freq(frame)
             target = history_spans(base.regularize(base.check_series_frame(frame), freq))
@@ -223,9 +224,10 @@ class RevenueForecaster(BaseEstimator):
                 pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min()),
                 stopped_series(frame, freq)), cold_start=cold)
             self.error_covariances_ = cv.covariances if cv is not None and not set(
-                self.dropped_) - set(cv.dropped) else error_covariances(apply_selection(
+                self.dropped_) - set(cv.dropped) else group_covariances(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
-                    self.selection_))
+                    self.selection_), groups)
+        self.covariance_groups_ = groups
         self.series_ = keys
         self.nonnegative_ = base.never_negative(frame)
         self.hierarchy_ = hierarchy if self.reconciler is not None else None

@@ -23,7 +23,7 @@ from forecast.config import Config
 from forecast.engines import on_engine
 from forecast.errors import WorkspaceError
 from forecast.hierarchy import coherence_error
-from forecast.hierarchy.periods import aggregate_to_periods
+from forecast.hierarchy.periods import aggregate_to_periods, series_covariances
 from forecast.io import catalog, warehouse
 from forecast.io.frames import export_workbook
 from forecast.model_selection import RevenueForecaster
@@ -31,7 +31,7 @@ from forecast.models.base import infer_freq
 from forecast.pipeline.results import Result
 from forecast.pipeline.revenue import forecast_periods, future_frame, load_series
 from forecast.progress import ProgressCallback, Steps
-from forecast.schemas import DISCONTINUED, DS, GRAIN, UNIQUE_ID, Y
+from forecast.schemas import ALL_SERIES, DISCONTINUED, DS, GRAIN, UNIQUE_ID, Y
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,16 @@ class RevenuePredictResult(Result):
     seconds: float
 
 
-def _error_covariances(model: RevenueForecaster) -> np.ndarray:
-    """The covariances of the model's scaled errors by lag. A model trained before they were
-    measured kept a spread factor ``f`` of its ``h``-period fold totals instead, the measure of
-    rows sharing one correlation ``(f^2 - 1) / (h - 1)``."""
-    if hasattr(model, "error_covariances_"):
-        return np.asarray(model.error_covariances_, dtype=float)
-    factor = float(getattr(model, "inflation_", 1.0))
-    return np.array([1.0, np.clip((factor**2 - 1) / max(model.h - 1, 1), 0.0, 1.0)])
+def _error_covariances(model: RevenueForecaster, ids) -> dict:
+    """unique_id -> the covariances of its calibration group's scaled errors by lag. A model
+    trained before they were measured kept a spread factor ``f`` of its ``h``-period fold
+    totals instead, the measure of rows sharing one correlation ``(f^2 - 1) / (h - 1)``."""
+    profiles = getattr(model, "error_covariances_", None)
+    if profiles is None:
+        factor = float(getattr(model, "inflation_", 1.0))
+        profiles = {ALL_SERIES: np.array(
+            [1.0, np.clip((factor**2 - 1) / max(model.h - 1, 1), 0.0, 1.0)])}
+    return series_covariances(profiles, getattr(model, "covariance_groups_", None), ids)
 
 
 def _partial(con: duckdb.DuckDBPyConnection, history: pd.DataFrame) -> pd.DataFrame | None:
@@ -117,7 +119,8 @@ def predict_revenue(config: Config, horizon: str | None = None, model_uri: str |
         steps.start("summing months and quarters")
         keys = [c for c in series.columns if c != UNIQUE_ID]
         by_period = aggregate_to_periods(forecast, history[[UNIQUE_ID, DS, Y]], freq, keys,
-                                         _error_covariances(model), model.levels,
+                                         _error_covariances(model, forecast[UNIQUE_ID]),
+                                         model.levels,
                                          booked=catalog.orders_on_series_dates(con),
                                          partial=_partial(con, history))
         steps.start("writing the tables and files")

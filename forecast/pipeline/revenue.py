@@ -239,8 +239,12 @@ def train_revenue(config: Config, progress: ProgressCallback | None = None
     model.fit(frame, hierarchy, series, cv=cv)
     with warehouse.connect(config.workspace, read_only=True) as con:
         example = future_frame(con, config, model.horizon_)
+    # The first lags of each calibration group's error covariances (all would pass MLflow's
+    # limit on a parameter's length for daily series).
+    covariances = {g: [round(float(c), 3) for c in v[:3]]
+                   for g, v in model.error_covariances_.items()}
     params = _params(config, model, {"series": len(series), "freq": freq, "rows": len(frame),
-                                     "error_covariances": [round(float(c), 3) for c in model.error_covariances_],
+                                     "error_covariances": covariances,
                                      "layout": dataclasses.asdict(layout)})
     uri, run_id = _track(config, cv, (pooled, by_grain), model, (frame, example), params)
     _write_backtest(config, by_grain)

@@ -12,6 +12,7 @@ from forecast.hierarchy import OLS, MinTraceShrink, WLSVar, build_hierarchy, coh
 from forecast.model_selection import RevenueForecaster
 from forecast.model_selection.selection import select_on
 from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
+from forecast.schemas import ALL_SERIES
 
 CANDIDATES = {"naive": NaiveForecaster(), "snaive": SeasonalNaiveForecaster()}
 
@@ -237,7 +238,7 @@ def test_without_selection_folds_candidates_are_averaged_and_forecast(make_panel
     out = model.predict(4)
     assert len(out) == 7 * 4 and coherence_error(out, hierarchy) < 1e-6
     assert (model.selection_.choice["weight"] == 0.5).all()
-    assert list(model.error_covariances_) == [1.0]
+    assert {k: list(v) for k, v in model.error_covariances_.items()} == {ALL_SERIES: [1.0]}
     assert np.isfinite(out[["yhat_lo_80", "yhat_hi_80"]]).all().all()
     assert any("no backtest" in n and "OLS" in n for n in model.notes())
 

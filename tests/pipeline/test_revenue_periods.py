@@ -11,8 +11,15 @@ from scipy.stats import norm
 
 from forecast.config.revenue import horizon_periods, resolve_horizon
 from forecast.errors import ConfigError
-from forecast.hierarchy.periods import Z80, aggregate_to_periods, error_covariances
+from forecast.hierarchy.periods import (
+    Z80,
+    aggregate_to_periods,
+    error_covariances,
+    group_covariances,
+    series_covariances,
+)
 from forecast.model_selection.selection import evaluate_selection
+from forecast.schemas import ALL_SERIES
 
 
 @pytest.mark.parametrize("horizon,freq,periods", [
@@ -230,6 +237,42 @@ def test_covariances_leave_out_degenerate_intervals_and_cap_each_error():
     assert both[0] == pytest.approx((base[0] * 720 + 100) / 721)
 
 
+def test_each_calibration_group_gets_its_own_covariances():
+    """Regression: one profile for all series let sporadic product lines' errors (here 3x as
+    wide as their intervals say) widen the company total's months: a young company's
+    November read 39,878 to 331,669 around 185,773."""
+    rng = np.random.default_rng(3)
+    total = _fold_rows(_shared(rng, 0.5, 30, 6), "total")
+    lines = pd.concat([_fold_rows(3 * rng.normal(size=(30, 6)), f"line{i}") for i in range(8)])
+    groups = pd.Series({"total": "total", **{f"line{i}": "line (lumpy)" for i in range(8)},
+                        "young": "line (erratic)"})
+    profiles = group_covariances(pd.concat([total, lines]), groups)
+    assert set(profiles) == {ALL_SERIES, "total", "line (lumpy)"}
+    assert profiles["total"][0] == pytest.approx(1.0, abs=0.3)
+    assert profiles["line (lumpy)"][0] == pytest.approx(9.0, rel=0.2)
+    by_series = series_covariances(profiles, groups, ["total", "line0", "young", "new", "total"])
+    assert by_series["total"] is profiles["total"]
+    assert by_series["line0"] is profiles["line (lumpy)"]
+    # A group without rows enough to measure (or a series of none) keeps its own intervals'
+    # spread, c(0) = 1, and borrows how all the rows moved together.
+    for uid in ("young", "new"):
+        np.testing.assert_allclose(by_series[uid], profiles[ALL_SERIES] / profiles[ALL_SERIES][0])
+    # The total's month is summed with its own covariances, not the lines'.
+    history = _weekly({"total": [10.0], "line0": [10.0]}, "2024-04-22")[
+        ["unique_id", "ds", "y"]]
+    forecast = _weekly({"total": [10.0] * 6, "line0": [10.0] * 6}, "2024-04-29", sd=1.0)
+    def may_sd(covariances, ids=("total", "line0")):
+        out = aggregate_to_periods(forecast[forecast["unique_id"].isin(ids)], history,
+                                   "W-MON", ["grain"], covariances)
+        may = out[(out["period_type"] == "month") & (out["period"] == pd.Timestamp("2024-05-01"))]
+        return may.set_index("unique_id")["yhat_sd"]
+
+    sd = may_sd(by_series)
+    assert sd["total"] == pytest.approx(may_sd(profiles["total"], ["total"])["total"])
+    assert sd["line0"] == pytest.approx(may_sd(profiles["line (lumpy)"], ["line0"])["line0"])
+    assert sd["total"] < may_sd(profiles["line (lumpy)"], ["total"])["total"] / 1.4
+
+
 def test_too_few_rows_to_measure_leave_rows_independent():
     frame = _fold_rows(np.array([[3.0, 3.0, 3.0]]), "a")
     np.testing.assert_allclose(error_covariances(frame), [1.0])
@@ -241,7 +284,7 @@ def test_a_model_trained_before_covariances_were_measured_converts_its_spread_fa
 
     model = object.__new__(RevenueForecaster)
     model.h, model.inflation_ = 13, np.sqrt(1 + 12 * 0.5)
-    np.testing.assert_allclose(_error_covariances(model), [1.0, 0.5])
+    np.testing.assert_allclose(_error_covariances(model, ["a"])["a"], [1.0, 0.5])
 
 
 def test_lower_bounds_of_a_series_whose_months_never_summed_below_zero_stay_above_its_known_part():
