@@ -172,7 +172,8 @@ def _unscored_note(tiers: pd.DataFrame, unscored: int, cutoff: str,
                    active_days: int | None) -> str:
     """How many customers have no churn score, and how many of them scoring left out as not
     recent buyers (``churn.active_within_days``)."""
-    note = f"{unscored:,} customers have no churn score at {cutoff}: risk unknown"
+    who = "customer has" if unscored == 1 else "customers have"
+    note = f"{unscored:,} {who} no churn score at {cutoff}: risk unknown"
     if active_days is None:
         return note
     lapsed = int(((tiers["risk_tier"] == "unknown")

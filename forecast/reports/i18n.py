@@ -24,6 +24,7 @@ number      up to two decimals, trailing zeros dropped          10.64 / 90.5 / 3
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -45,6 +46,10 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+# {name|singular|plural}: the word that agrees with the count ``name`` (see Locale.t).
+_NUMBER_WORDS = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+
+
 @dataclass(frozen=True)
 class Locale:
     """How one report speaks: its language and money display.
@@ -60,12 +65,16 @@ class Locale:
     unit: Literal["yuan", "wan"] = "yuan"
 
     def t(self, key: str, **values: object) -> str:
-        """The phrase ``key`` in this language, with ``values`` filled in."""
+        """The phrase ``key`` in this language, with ``values`` filled in. A token
+        ``{name|one|other}`` reads ``one`` when the value ``name`` is written ``1``, else
+        ``other`` ("1 problem", "3 problems")."""
         try:
             en, zh = _ALL[key]
         except KeyError:
             raise KeyError(f"no phrase {key!r} in forecast.reports.phrases") from None
         text = zh if self.lang == "zh" else en
+        text = _NUMBER_WORDS.sub(lambda m: m.group(2) if str(values.get(m.group(1))) == "1"
+                                 else m.group(3), text)
         return text.format(**values) if values else text
 
     def has(self, key: str) -> bool:

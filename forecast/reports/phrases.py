@@ -310,13 +310,15 @@ _SENTENCES = {
     "summary_ytd": ("Year to date, revenue is {ytd}, {attainment} of the target of {target}.",
                     "年初至今收入{ytd}，完成目标{target}的{attainment}。"),
     "summary_customers": (
-        ("{new} new customers brought {new_revenue}; {lost} customers were lost, who bought "
+        ("{new} new {new|customer|customers} brought {new_revenue}; {lost} {lost|customer was|"
+         "customers were} lost, who bought "
          "{lost_revenue} in their last 12 months."),
         ("新增客户{new}个，带来收入{new_revenue}；流失客户{lost}个"
          "，其近12个月收入为{lost_revenue}。"),
     ),
     "summary_risk": (
-        "{n} customers are at high risk of churning, with {revenue} of revenue at risk.",
+        ("{n} {n|customer is|customers are} at high risk of churning, with {revenue} of revenue "
+         "at risk."),
         "高流失风险客户{n}个，风险收入{revenue}。",
     ),
     "summary_next": ("Next month's forecast is {forecast} (80% interval {lo} to {hi}).",
@@ -327,7 +329,8 @@ _SENTENCES = {
         ("下月预测收入{forecast}（80%区间{lo}至{hi}），达成目标{ta"
          "rget}的概率为{probability}。"),
     ),
-    "summary_problems": ("{n} problem(s) found by the rules; see Problems and suggested actions.",
+    "summary_problems": (("{n} {n|problem|problems} found by the rules; see Problems and "
+                          "suggested actions."),
                          "规则发现{n}个问题，详见“问题与建议措施”。"),
     "summary_omitted": ("Left out for lack of data: {sections}.", "因数据不足未包含：{sections}。"),
     "summary_concentration": (

@@ -72,7 +72,23 @@ def test_churn_reasons_in_chinese(reason, chinese):
 
 
 def _fields(text: str) -> set[str]:
+    """The fields a phrase fills in (its ``{n|one|other}`` words agree with a field)."""
+    text = re.sub(r"\{\w+\|[^|{}]*\|[^|{}]*\}", "", text)
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_english_words_agree_with_their_count():
+    """Regression: the summary said "1 new customers" and "1 problem(s) found"."""
+    en = Locale("en")
+    assert en.t("summary_problems", n=en.count(1)).startswith("1 problem found")
+    assert en.t("summary_problems", n=en.count(2)).startswith("2 problems found")
+    one = en.t("summary_customers", new=en.count(1), new_revenue="5", lost=en.count(1),
+               lost_revenue="9")
+    assert one.startswith("1 new customer brought 5; 1 customer was lost")
+    many = en.t("summary_customers", new=en.count(3), new_revenue="5", lost=en.count(0),
+                lost_revenue="9")
+    assert many.startswith("3 new customers brought 5; 0 customers were lost")
+    assert "{" not in Locale("zh").t("summary_problems", n="1")
 
 
 def test_every_phrase_has_both_languages_with_the_same_fields():
