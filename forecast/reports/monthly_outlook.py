@@ -105,6 +105,11 @@ def next_month_section(inputs: MonthlyInputs, loc: Locale) -> dict:
             doc.metric("target", loc.t("target"), t["target"], "money"),
             doc.metric("probability", loc.t("probability"), t["probability"], "prob"),
         ]
+        # A month the data already reach into (their last period left out of the series as
+        # partial, or monthly data): the orders booked so far are part of the figure.
+        booked = float(t.get("actual_part") or 0.0) * float(t["yhat"])
+        if booked > 0:
+            metrics.insert(1, doc.metric("booked", loc.t("booked"), booked, "money"))
     table = doc.table("forecast", loc.t("next_month_table", month=loc.month(inputs.window.end)),
                       forecast_columns(loc), rows)
     tables, notes = [table], [loc.t("probability_note")]

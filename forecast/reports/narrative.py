@@ -58,6 +58,8 @@ def monthly_summary(report: dict, loc: Locale) -> dict:
                                 lo=loc.money(n["lo_80"]), hi=loc.money(n["hi_80"]),
                                 target=loc.money(n.get("target")),
                                 probability=loc.pct(n.get("probability"), digits=0)))
+        if n.get("booked"):
+            paragraphs[-1] += " " + loc.t("summary_next_booked", booked=loc.money(n["booked"]))
     paragraphs.append(_problems_sentence(report, loc))
     return doc.section("summary", loc.t("s_summary"), paragraphs=paragraphs)
 

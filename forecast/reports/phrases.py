@@ -125,6 +125,7 @@ _WORDS = {
     "churn_proba_mean": ("Mean churn probability", "平均流失概率"),
     "series": ("Series", "序列"),
     "forecast": ("Forecast", "预测"),
+    "booked": ("Booked so far", "已入账"),
     "lo_80": ("80% low", "80%下限"),
     "hi_80": ("80% high", "80%上限"),
     "lo_95": ("95% low", "95%下限"),
@@ -329,6 +330,7 @@ _SENTENCES = {
         ("下月预测收入{forecast}（80%区间{lo}至{hi}），达成目标{ta"
          "rget}的概率为{probability}。"),
     ),
+    "summary_next_booked": ("Of it, {booked} is already booked.", "其中{booked}已入账。"),
     "summary_problems": (("{n} {n|problem|problems} found by the rules; see Problems and "
                           "suggested actions."),
                          "规则发现{n}个问题，详见“问题与建议措施”。"),

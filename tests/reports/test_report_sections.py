@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from forecast.config import load_config
@@ -171,3 +172,19 @@ def test_report_building_reports_its_steps(thin):
         assert calls == [(0, 3, "reading the warehouse"),
                          (1, 3, "building the sections and charts"),
                          (2, 3, "writing the files"), (3, 3, "done")]
+
+
+def test_a_next_month_the_data_reach_into_says_what_is_booked(thin):
+    """Regression: with orders to December 30, the monthly report of November said
+    "Next month's forecast is 87,714" of a December whose 84,854 were already booked."""
+    config = thin(COLUMNS)
+    with duckdb.connect(str(config.workspace / "warehouse.duckdb")) as con:
+        con.execute("""CREATE TABLE revenue_forecast_periods AS SELECT 'total' AS unique_id,
+            'total' AS grain, 'month' AS period_type, DATE '2026-11-01' AS period,
+            400.0 AS yhat, 0.25 AS actual_part, 20.0 AS yhat_sd, 374.4 AS yhat_lo_80,
+            425.6 AS yhat_hi_80, 360.8 AS yhat_lo_95, 439.2 AS yhat_hi_95""")
+    report = _load(build_monthly_report(config, "2026-10"))
+    assert metric_values(find_section(report, "next_month"))["booked"] == pytest.approx(100)
+    summary = " ".join(find_section(report, "summary")["paragraphs"])
+    assert ("Next month's forecast is 400 (80% interval 374 to 426). Of it, 100 is already "
+            "booked.") in summary
