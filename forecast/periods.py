@@ -20,6 +20,8 @@ MONTHS_IN: dict[PeriodKind, int] = {"month": 1, "quarter": 3}
 SEASON_LENGTHS: dict[str, int] = {
     "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
 }
+# Mean days in one period of a frequency code (or one unit of a horizon such as 13W or 1Q).
+MEAN_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
 # Periods in a year, kept on the same weekday for daily data (52 weeks of 7 days).
 YEAR_LENGTHS: dict[str, int] = {
     "D": 364, "B": 260, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +43,7 @@ _DIRECTIVE = re.compile(r"%-?.?")
 # The date_format of dates written as spreadsheet day numbers (45292 is 2024-01-01): days since
 # 1899-12-30, a fraction of a day for the time, as Excel and Google Sheets count them.
 EXCEL_DAYS = "excel"
+EXCEL_EPOCH = date(1899, 12, 30)
 
 
 def date_format_problem(fmt: str) -> str | None:

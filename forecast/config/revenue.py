@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from forecast.config.base import StrictModel
 from forecast.errors import ConfigError
-from forecast.periods import add_months, next_quarter_start, periods_through
+from forecast.periods import MEAN_DAYS, add_months, next_quarter_start, periods_through
 from forecast.schemas import (
     BoostingLoss,
     ProphetGrowth,
@@ -26,8 +26,6 @@ RevenueCandidate = Literal["naive", "seasonal_naive", "seasonal_growth", "moving
 # Said of every option that configures an estimator: one source of defaults, the estimator's.
 _DEFAULT = "; default (null): the estimator's default"
 
-# Days in one unit of a horizon and in one period of a series frequency.
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12, "Q": 365.25 / 4}
 _HORIZON = re.compile(r"^\s*(\d+)\s*([DWMQ])\s*$", re.IGNORECASE)
 # The default horizon: through the end of the quarter after the data's (what targets plan).
 NEXT_QUARTER = "next_quarter"
@@ -54,10 +52,10 @@ def horizon_periods(horizon: str, freq: str) -> int:
         raise ConfigError(f"horizon {horizon!r}: expected next_quarter, or a positive count and "
                           "a unit, such as 1Q, 13W, 3M or 90D")
     unit = freq[:1].upper()
-    if unit not in _UNIT_DAYS:
+    if unit not in MEAN_DAYS:
         raise ConfigError(f"series frequency {freq!r} is not one of D, W, M, Q")
-    days = int(match.group(1)) * _UNIT_DAYS[match.group(2).upper()]
-    return max(1, round(days / _UNIT_DAYS[unit]))
+    days = int(match.group(1)) * MEAN_DAYS[match.group(2).upper()]
+    return max(1, round(days / MEAN_DAYS[unit]))
 
 
 def is_next_quarter(horizon: str) -> bool:

@@ -26,14 +26,13 @@ from forecast.features.exogenous import (
     is_numeric,
 )
 from forecast.io.warehouse import quote, table_columns, table_exists
-from forecast.periods import add_months, periods_through
+from forecast.periods import MEAN_DAYS, add_months, periods_through
 from forecast.schemas import DS, GRAIN, UNIQUE_ID, H, Y
 
 MEASURES: tuple[str, ...] = ("revenue", "quantity", "orders", "margin")
 MEASURE_TYPES = {"revenue": "DOUBLE", "quantity": "DOUBLE", "orders": "BIGINT", "margin": "DOUBLE"}
 STOPPED = "stopped"
 _PERIOD_DAYS = {"D": 1, "W": 7, "M": 31, "Q": 92}
-_PERIOD_LENGTH = {"D": 1.0, "W": 7.0, "M": 30.44, "Q": 91.31}  # mean days of a period
 # Names the generated SQL uses for its own columns; no key or exogenous column may take them.
 INTERNAL_COLUMNS = frozenset({"grain_rank", "key_hash", "n_rows", "first_ds", "last_ds",
                               "end_ds", "grouping_mask"})
@@ -180,7 +179,7 @@ def order_spacing(con: duckdb.DuckDBPyConnection, freq: str,
         "SELECT order_date - lag(order_date) OVER (ORDER BY order_date) AS gap, "
         f"{period_start_sql('order_date', freq, week_anchor)} AS start "
         "FROM (SELECT DISTINCT order_date FROM orders))").fetchone()
-    if gap is None or gap < 2 * _PERIOD_LENGTH[freq]:
+    if gap is None or gap < 2 * MEAN_DAYS[freq]:
         return None
     return float(gap), 1.0 - periods / periods_through(first, last, freq)
 

@@ -90,13 +90,19 @@ def error_covariances(rows: pd.DataFrame) -> np.ndarray:
         ``c(0), c(1), ...`` up to the last lag with at least 10 pairs of rows; ``[1.0]``
         (independent rows, as their intervals say) with fewer than 10 rows.
     """
+    measured = _measured(rows)
+    return np.ones(1) if measured is None else measured
+
+
+def _measured(rows: pd.DataFrame) -> np.ndarray | None:
+    """:func:`error_covariances`, None when fewer than 10 rows can measure them."""
     scored = rows.dropna(subset=[Y, YHAT])
     sd = row_sd(scored)
     size = (scored[Y].abs() + scored[YHAT].abs()).to_numpy(float) / 2
     keep = (sd > 0) & (sd >= _DEGENERATE_SD * size)
     scored, sd = scored[keep], sd[keep]
     if len(scored) < _MIN_PAIRS:
-        return np.ones(1)
+        return None
     z = np.clip((scored[Y] - scored[YHAT]).to_numpy(float) / sd, -_MAX_Z, _MAX_Z)
     step = scored.groupby(["fold", UNIQUE_ID], observed=True)[DS].rank(method="first")
     grid = pd.Series(z, index=pd.MultiIndex.from_arrays(
@@ -120,10 +126,10 @@ def group_covariances(rows: pd.DataFrame, groups: pd.Series | None = None
     out = {ALL_SERIES: error_covariances(rows)}
     if groups is None:
         return out
-    group = rows[UNIQUE_ID].map(groups)
-    for name, part in rows.groupby(group, observed=True, sort=True):
-        if str(name) != ALL_SERIES and part[[Y, YHAT]].notna().all(axis=1).sum() >= _MIN_PAIRS:
-            out[str(name)] = error_covariances(part)
+    for name, part in rows.groupby(rows[UNIQUE_ID].map(groups), observed=True, sort=True):
+        measured = _measured(part) if str(name) != ALL_SERIES else None
+        if measured is not None:
+            out[str(name)] = measured
     return out
 
 
@@ -195,7 +201,9 @@ def aggregate_to_periods(
         days = _days(frame, freq, booked)
         values = frame[Y if known else YHAT].to_numpy(float)
         sd = np.zeros(len(frame)) if known else row_sd(frame)
-        step = frame.groupby(UNIQUE_ID, observed=True)[DS].rank(method="first").to_numpy(int)
+        # The forecast step of each row, for the lag between two rows (history has no spread).
+        step = np.zeros(len(frame), int) if known else frame.groupby(
+            UNIQUE_ID, observed=True)[DS].rank(method="first").to_numpy(int)
         days[UNIQUE_ID] = frame[UNIQUE_ID].to_numpy()[days["_row"]]
         days["step"] = step[days["_row"]]
         days["value"] = values[days["_row"]] * days["_share"]

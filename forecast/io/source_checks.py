@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 import duckdb
 
 from forecast.config import FilterSpec, SourceConfig
-from forecast.config.base import EXCEL_DAYS
+from forecast.config.base import EXCEL_DAYS, EXCEL_EPOCH
 from forecast.errors import ConfigError, SourceError
 from forecast.io.readers import ROW, ReadResult
 from forecast.io.sql import Params, quote
@@ -134,7 +134,7 @@ def _excel_days(values: list[str]) -> tuple[str, str, list[str]] | None:
     if not days or len(days) * 2 < len(values) or not all(
             _EXCEL_SPAN[0] <= d <= _EXCEL_SPAN[1] for d in days):
         return None
-    day = date(1899, 12, 30) + timedelta(days=days[0])
+    day = EXCEL_EPOCH + timedelta(days=days[0])
     return str(days[0]), f" (a spreadsheet day number: {day.isoformat()})", [EXCEL_DAYS]
 
 

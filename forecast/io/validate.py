@@ -16,7 +16,7 @@ from datetime import date
 import duckdb
 
 from forecast.config import FilterSpec, SourceConfig
-from forecast.config.base import EXCEL_DAYS
+from forecast.config.base import EXCEL_DAYS, EXCEL_EPOCH
 from forecast.errors import SourceError
 from forecast.io.readers import ROW, ReadResult
 from forecast.io.sql import Params, quote
@@ -121,7 +121,7 @@ def parse_expression(col: TargetColumn, ref: str, source: SourceConfig, p: Param
         if fmt == EXCEL_DAYS:  # whole days since 1899-12-30; a fraction is the time of day
             days = f"floor(TRY_CAST({text} AS DOUBLE))"
             return (f"CASE WHEN {days} BETWEEN 1 AND {_EXCEL_LAST} THEN "
-                    f"DATE '1899-12-30' + CAST({days} AS INTEGER) END")
+                    f"{p(EXCEL_EPOCH)} + CAST({days} AS INTEGER) END")
         if fmt:
             return f"CAST(try_strptime({text}, {p(fmt)}) AS DATE)"
         # ISO dates, date-times and months (2026-10: the month's first day, as a planner's

@@ -35,8 +35,8 @@ NOTE_PHRASES: dict[str, tuple[str, str]] = {
         "{months}没有任何订单，年累计数未计入这些月份。",
     ),
     "concentration_not_finite": (
-        ("The 12-month revenue of {n} {n|customer|customers} ({customers}) is not a number (an order "
-         "amount in the warehouse is NaN or infinite), so shares and concentration are not "
+        ("The 12-month revenue of {n} {n|customer|customers} ({customers}) is not a number (an "
+         "order amount in the warehouse is NaN or infinite), so shares and concentration are not "
          "computed. Correct the amounts and ingest again."),
         ("{n}个客户（{customers}）的近12个月收入不是有效数值（数据仓库中有订单金额为NaN或无穷大），"
          "因此不计算占比与集中度。请更正金额后重新导入。"),

@@ -85,8 +85,8 @@ RULE_PHRASES: dict[str, tuple[str, str]] = {
     "rule_lost_revenue": ("Lost customers' 12-month revenue / (month revenue x 12) above threshold",
                           "流失客户近12个月收入 /（本月收入×12）高于阈值"),
     "finding_lost_revenue": (
-        ("{n} {n|customer was|customers were} lost, who bought {revenue} in their last 12 months ({share} of "
-         "annualised revenue; rule: above {threshold})."),
+        ("{n} {n|customer was|customers were} lost, who bought {revenue} in their last 12 "
+         "months ({share} of annualised revenue; rule: above {threshold})."),
         ("流失客户{n}个，其近12个月收入{revenue}（占年化收入{share}；"
          "规则：高于{threshold}）。"),
     ),
@@ -95,8 +95,8 @@ RULE_PHRASES: dict[str, tuple[str, str]] = {
     "rule_at_risk": ("High-risk revenue at risk / (month revenue x 12) above threshold",
                      "高风险收入 /（本月收入×12）高于阈值"),
     "finding_at_risk": (
-        ("{n} high-risk {n|customer carries|customers carry} {revenue} of revenue at risk ({share} of annualised "
-         "revenue; rule: above {threshold})."),
+        ("{n} high-risk {n|customer carries|customers carry} {revenue} of revenue at risk "
+         "({share} of annualised revenue; rule: above {threshold})."),
         ("{n}个高风险客户的风险收入为{revenue}（占年化收入{share}；规则"
          "：高于{threshold}）。"),
     ),
@@ -138,8 +138,8 @@ RULE_PHRASES: dict[str, tuple[str, str]] = {
     "rule_at_risk_12m": ("High-risk revenue at risk / 12-month revenue above threshold",
                          "高风险收入 / 近12个月收入高于阈值"),
     "finding_at_risk_12m": (
-        ("{n} high-risk {n|customer carries|customers carry} {revenue} at risk, {share} of the last 12 months' revenue "
-         "(rule: above {threshold})."),
+        ("{n} high-risk {n|customer carries|customers carry} {revenue} at risk, {share} of the "
+         "last 12 months' revenue (rule: above {threshold})."),
         ("{n}个高风险客户的风险收入为{revenue}，占近12个月收入{share}"
          "（规则：高于{threshold}）。"),
     ),
@@ -184,8 +184,8 @@ RULE_PHRASES: dict[str, tuple[str, str]] = {
                    "基于近期基准日重新训练并校准流失模型。"),
     "rule_drift": ("A feature's PSI above threshold", "特征PSI高于阈值"),
     "finding_drift": (
-        ("{n} input {n|feature|features} drifted from the training data (largest PSI {psi}; rule: above "
-         "{threshold})."),
+        ("{n} input {n|feature|features} drifted from the training data (largest PSI {psi}; "
+         "rule: above {threshold})."),
         ("{n}个输入特征相对训练数据发生漂移（最大PSI {psi}；规则：高于{thr"
          "eshold}）。"),
     ),
