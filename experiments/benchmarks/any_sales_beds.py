@@ -142,9 +142,15 @@ def decaying() -> Bed:
 
 
 def stopping_and_new() -> Bed:
-    frame = beds.stopping_and_new(n_series=12, n_weeks=156, seed=0)[[UNIQUE_ID, DS, Y]]
+    # The origins are 39, 26 and 13 weeks before the end. The stopped series stop 41 to 52
+    # weeks before it, so the first origin meets one quiet for only 2 weeks; the new series
+    # start 21 to 52 weeks before it, so each origin meets new series 4 to 39 weeks old (a
+    # series that starts inside a scored horizon is not scored there: nobody knew of it).
+    frame = beds.stopping_and_new(n_series=12, n_weeks=156, seed=0, stop_weeks=(41, 45, 48, 52),
+                                  new_weeks=(21, 30, 43, 52))[[UNIQUE_ID, DS, Y]]
     return _rolling(frame, "stopping_and_new", "new", "W-FRI", 13,
-                    "generated seasonal series: 4 stopped a year ago, 4 started 13 weeks ago")
+                    "generated seasonal series: 4 stopped 41-52 weeks before the end, 4 started "
+                    "21-52 weeks before it (4-39 weeks old at the origins)")
 
 
 def favorita_new_stores() -> Bed:

@@ -48,7 +48,7 @@ from forecast.config.revenue import RevenueConfig
 from forecast.evaluation.backtest import SCALE_MAE, SCALE_MSE, seasonal_scales
 from forecast.evaluation.metrics import coverage, score_backtest
 from forecast.models.base import never_negative
-from forecast.models.baselines import season_length_for
+from forecast.models.baselines import season_length_for, year_length_for
 from forecast.schemas import (
     CUTOFF,
     DISCONTINUED,
@@ -138,6 +138,8 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
     load = os.getloadavg()
     rows, infos, seconds = [], [], {"forecast": 0.0, "statsforecast": 0.0}
     selling = []  # our rows of the series not forecast as discontinued
+    young = []  # every model's rows of the series that started inside the data and were
+    # younger than a year at their origin (new stores, new product lines)
     for origin in bed.origins:
         history = bed.frame[bed.frame[DS] <= origin]
         actual = bed.frame[(bed.frame[DS] > origin) & (bed.frame[DS] <= origin + bed.h * offset)]
@@ -155,6 +157,11 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
                   .assign(**{CUTOFF: origin}) for frame in (mine, theirs)]
         rows += scored
         selling.append(scored[0][~scored[0][DISCONTINUED].astype(bool)])
+        spans = history.groupby(UNIQUE_ID).size()
+        opened = history.groupby(UNIQUE_ID)[DS].min() > bed.frame[DS].min()
+        young_ids = spans.index[(spans < year_length_for(bed.freq)) & opened.reindex(
+            spans.index).to_numpy()]
+        young += [frame[frame[UNIQUE_ID].isin(young_ids)] for frame in scored]
         infos.append({"origin": str(origin.date()), **info})
     table = pd.concat(rows, ignore_index=True)
     # A series with a zero in-sample scale (constant history) has no MASE; it is left out of
@@ -171,7 +178,21 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
             # Series forecast as discontinued get [0, 0], right every period they stay quiet.
             "forecast_coverage_80_on_series_not_discontinued": round(coverage(
                 active[Y].to_numpy(float), active[lo].to_numpy(float),
-                active[hi].to_numpy(float)), 4) if len(active) else None}
+                active[hi].to_numpy(float)), 4) if len(active) else None,
+            "young_series": _young_scores(young)}
+
+
+def _young_scores(young: list[pd.DataFrame]) -> dict | None:
+    """Our scores and the peers' on the series that started inside the bed's data and were
+    younger than a year at their origin (new stores, new product lines), where it has any."""
+    table = pd.concat(young, ignore_index=True) if young else pd.DataFrame()
+    if table.empty:
+        return None
+    table = table.assign(**{SCALE_MAE: np.nan, SCALE_MSE: np.nan})  # no season to scale by
+    scores = _scores(table.dropna(subset=[YHAT]))
+    keep = [MODEL, "n", "wape", "bias", "n_intervals", "coverage_80"]
+    return {"series_origins": int(table.groupby([CUTOFF, UNIQUE_ID]).ngroups),
+            "scores": scores[keep].round(4).to_dict("records")}
 
 
 def _scores(table: pd.DataFrame) -> pd.DataFrame:

@@ -54,6 +54,7 @@ from forecast.model_selection.folds import (
     CrossValidation,
     bound_fold_rows,
     check_left,
+    future_exogenous,
     grain_groups,
     pyfunc_output,
     reconcile_folds,
@@ -68,6 +69,7 @@ from forecast.model_selection.selection import (
     select_on,
 )
 from forecast.model_selection.weights import member_forecasts
+from forecast.model_selection.young import calibrate_young, young_series
 from forecast.models import base
 from forecast.progress import ProgressCallback
 from forecast.schemas import (
@@ -223,6 +225,7 @@ class RevenueForecaster(BaseEstimator):
                 self.backtest_, self.strategy, self.levels, groups, self._regime(freq), target,
                 pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min()),
                 stopped_series(frame, freq)), cold_start=cold)
+            self.selection_ = replace(self.selection_, young=self._young(frame, keys, target))
             self.error_covariances_ = cv.covariances if cv is not None and not set(
                 self.dropped_) - set(cv.dropped) else group_covariances(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
@@ -274,6 +277,19 @@ class RevenueForecaster(BaseEstimator):
                      if name not in self.skipped_}, self.dropped_, backtested=False)
         return models
 
+    def _young(self, frame: pd.DataFrame, keys: pd.DataFrame, spans: pd.Series):
+        """The intervals of the series too young for the window, measured on the chosen series
+        cut to their ages (see ``model_selection.young``); None without any."""
+        chosen = self.selection_
+        ages = young_series(keys[UNIQUE_ID], chosen, spans)
+        if ages.empty or chosen.calibrator is None or chosen.choice.empty:
+            return None
+        return calibrate_young(
+            {n: self.bound_[n] for n in self.models_}, self._with_caps(frame, frame),
+            chosen.choice, ages, self.backtest_[CUTOFF].unique(), self._spec(1),
+            self._freq(frame), chosen.cold_start,
+            getattr(self.bound_.get(chosen.cold_start), "parents", None))
+
     def _selection_window(self, frame: pd.DataFrame, cv: CrossValidation | None) -> pd.DataFrame:
         if self.selection_folds == 0:
             return pd.DataFrame(columns=[FOLD, UNIQUE_ID, DS, MODEL, "y", YHAT])
@@ -313,7 +329,7 @@ class RevenueForecaster(BaseEstimator):
                 "retrain with a longer revenue.horizon")
         exog = None
         if self.exog or self.caps_ is not None:
-            exog = self._exogenous(X)
+            exog = future_exogenous(X, self.exog, self.series_)
             exog = self._with_caps(exog, None) if self.caps_ is not None else exog
         candidates = member_forecasts(self.models_, h, exog, self.levels)
         candidates[H] = candidates.groupby([MODEL, UNIQUE_ID], sort=False).cumcount() + 1
@@ -371,21 +387,6 @@ class RevenueForecaster(BaseEstimator):
             return frame
         caps = self._caps(history) if history is not None else self.caps_
         return frame.assign(**{CAP: frame[UNIQUE_ID].map(caps).to_numpy(float)})
-
-    def _exogenous(self, X: pd.DataFrame | None) -> pd.DataFrame:
-        """Regressors for every series of the model on the dates of ``X``."""
-        if X is None:
-            raise ValidationError("predict needs X: unique_id, ds of the future periods and the "
-                                  f"future values of {list(self.exog)}")
-        exog = list(self.exog)
-        given = X[[UNIQUE_ID, DS, *exog]].assign(**{DS: pd.to_datetime(X[DS])})
-        dates = given[[DS]].drop_duplicates()
-        grid = self.series_[[UNIQUE_ID]].merge(dates, how="cross")
-        out = grid.merge(given, on=[UNIQUE_ID, DS], how="left")
-        if exog:
-            by_date = given.groupby(DS)[exog].first()
-            out[exog] = out[exog].fillna(by_date.reindex(out[DS]).set_axis(out.index))
-        return out
 
     def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
         columns = [UNIQUE_ID, DS, H, YHAT]

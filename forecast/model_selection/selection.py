@@ -28,6 +28,7 @@ from forecast.model_selection.weights import (
     extend_choice,
     pick_strategy,
 )
+from forecast.model_selection.young import YoungCalibration
 from forecast.models.conformal import ConformalCalibrator
 from forecast.schemas import ALL_SERIES, CUTOFF, DS, FOLD, MODEL, UNIQUE_ID, YHAT, Y
 
@@ -57,6 +58,8 @@ class Selection:
             :func:`unvalidated`).
         cold_start: the candidate that forecasts the series too young for the window (none of
             their rows is in it); None: those take the mean weights of the others.
+        young: the intervals of those series, measured on the chosen series cut to their age
+            (see ``model_selection.young``); None: not measured.
     """
 
     strategy: str
@@ -67,6 +70,7 @@ class Selection:
     discontinued: frozenset = frozenset()
     excluded: pd.DataFrame | None = None
     cold_start: str | None = None
+    young: YoungCalibration | None = None
 
 
 def select_on(window: pd.DataFrame, strategy: str, levels,
@@ -240,19 +244,26 @@ def _combined(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
               for name, part in combined.groupby(group, sort=False)]
     calibrated = pd.concat(pieces).loc[combined.index]
     young = ~combined[UNIQUE_ID].isin(selection.choice[UNIQUE_ID]).to_numpy()
-    return _widest(calibrated, combined, young) if young.any() else calibrated
+    if not young.any():
+        return calibrated
+    measured = getattr(selection, "young", None)  # None in models pickled before it
+    if measured is not None:
+        calibrated = _widest(calibrated, measured.transform(combined[young]), young)
+    return _widest(calibrated, combined, young)
 
 
-def _widest(calibrated: pd.DataFrame, own: pd.DataFrame, rows) -> pd.DataFrame:
-    """On ``rows`` (series too young for the backtest), each interval is the wider of the
-    calibrated one and the candidates' own (weighted as the point forecast).
+def _widest(calibrated: pd.DataFrame, other: pd.DataFrame, rows) -> pd.DataFrame:
+    """On ``rows`` (series too young for the backtest), each interval is the widest of the
+    calibrated one and ``other``'s: the candidates' own (weighted as the point forecast), and
+    the one measured on older series cut to the young series' age (``model_selection.young``).
 
     The calibration measured how forecasts of the series in the backtest erred; a series too
-    young for any fold was never measured, and its level, from a few periods, is far less sure
-    (Favorita's store 22 sold 67 % less in its second month than its first weeks said). Its
+    young for any fold was never measured there, and its level, from a few periods, is far less
+    sure (Favorita's store 22 sold 67 % less in its second month than its first weeks said). Its
     candidates' own intervals come from its own history; a bound they do not give is left as
     calibrated.
     """
+    own = other.reindex(calibrated.index)
     out = calibrated.copy()
     for column in [c for c in calibrated.columns if c.startswith(f"{YHAT}_lo_")]:
         upper = column.replace("_lo_", "_hi_")

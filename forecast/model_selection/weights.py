@@ -158,14 +158,20 @@ def extend_choice(choice: pd.DataFrame, ids, cold_start: str | None = None) -> p
     missing = sorted(set(ids) - set(choice[UNIQUE_ID]))
     if not missing:
         return choice
-    means = choice.groupby(MODEL)[WEIGHT].mean()
-    if cold_start is not None:
-        means = means.drop(cold_start, errors="ignore")
-        means = pd.concat([means / means.sum() / 2, pd.Series({cold_start: 0.5})]) \
-            if means.sum() > 0 else pd.Series({cold_start: 1.0})
+    means = young_weights(choice, cold_start)
     extra = pd.DataFrame([(uid, model, weight) for uid in missing
                           for model, weight in means.items()], columns=[UNIQUE_ID, MODEL, WEIGHT])
     return pd.concat([choice, extra], ignore_index=True)
+
+
+def young_weights(choice: pd.DataFrame, cold_start: str | None = None) -> pd.Series:
+    """model -> weight of a series the choice lacks (see :func:`extend_choice`)."""
+    means = choice.groupby(MODEL)[WEIGHT].mean()
+    if cold_start is None:
+        return means
+    means = means.drop(cold_start, errors="ignore")
+    return pd.concat([means / means.sum() / 2, pd.Series({cold_start: 0.5})]) \
+        if means.sum() > 0 else pd.Series({cold_start: 1.0})
 
 
 def crossfit_combination(table: pd.DataFrame, strategy: str, groups=None,

@@ -113,9 +113,17 @@ def decaying_base_orders(n_weeks: int = 80, seed: int = 0, burst_customers: int 
 
 
 def stopping_and_new(n_series: int = 12, n_weeks: int = 156, seed: int = 0,
-                     start: str = "2022-01-07") -> pd.DataFrame:
-    """Weekly seasonal series: a third stop a year before the end, a third start 13 weeks
-    before it, the rest run throughout.
+                     start: str = "2022-01-07", stop_weeks: tuple[int, ...] = (52,),
+                     new_weeks: tuple[int, ...] = (13,)) -> pd.DataFrame:
+    """Weekly seasonal series: a third stop before the end, a third start late, the rest run
+    throughout.
+
+    Args:
+        stop_weeks: how many weeks before the end the stopped series stop selling, taken in
+            turn by the stopped series (the default: all a year before the end).
+        new_weeks: how many weeks of history the new series have at the end, taken in turn
+            (the default: all 13). Staggered values let a benchmark meet new series at several
+            ages at each of its origins.
 
     Returns:
         ``unique_id, ds, y, kind`` (``steady``, ``stopped`` or ``new``); a stopped series has
@@ -130,8 +138,8 @@ def stopping_and_new(n_series: int = 12, n_weeks: int = 156, seed: int = 0,
         y = 100.0 * (1 + i % 4) * wave * (1 + 0.05 * rng.standard_normal(n_weeks))
         frame = pd.DataFrame({UNIQUE_ID: f"{kind}_{i:02d}", DS: ds, Y: y, "kind": kind})
         if kind == "stopped":
-            frame.loc[frame.index >= n_weeks - 52, Y] = 0.0
+            frame.loc[frame.index >= n_weeks - stop_weeks[i // 3 % len(stop_weeks)], Y] = 0.0
         elif kind == "new":
-            frame = frame.iloc[n_weeks - 13:]
+            frame = frame.iloc[n_weeks - new_weeks[i // 3 % len(new_weeks)]:]
         pieces.append(frame)
     return pd.concat(pieces, ignore_index=True)

@@ -1,0 +1,195 @@
+"""Intervals of the series too young for any backtest fold, measured on older series cut to
+their age.
+
+A store that opened last quarter has no row in any backtest fold, so the backtest never measured
+how a forecast from so little history errs: its level rests on a few periods and it has no
+season to follow. The calibration of the older series measured forecasts made from years of
+history, and the candidates' own intervals from a few periods say little (on generated seasonal
+series 4 to 39 weeks old, the wider of the two covered 39 % of the next quarter at 80 %).
+
+The older series can measure it. At each origin of the selection window, each of them (a
+probe) is cut to its last ``a`` periods before the origin, ``a`` the age of a young series,
+forecast with the weights the young series get (the mean weights of the others, and the
+cold-start candidate's half, see ``weights.young_weights``) and scored on the periods after the
+origin. Those are the errors of forecasts made from ``a`` periods of this data's series.
+Their conformal quantiles (``models.conformal``, one calibration per age) give each young
+series its interval at the nearest measured age at or below its own (younger is wider).
+
+Ages: the young series' distinct ages, at most :data:`MOST_AGES` of them (the youngest, the
+median, the oldest). Probes: the series the window chose for, leaves first (an aggregate's
+parent keeps its whole history, so the cold-start candidate sees it as it sees a young
+series'), at most :data:`MOST_PROBES` spread over the sorted ids, so the cost is bounded: ages x
+origins extra fits on those series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import ValidationError
+from forecast.evaluation.backtest import HISTORY, BacktestSpec, backtest
+from forecast.model_selection.weights import WEIGHT, combine_forecasts, young_weights
+from forecast.models.base import Forecaster
+from forecast.models.baselines import year_length_for
+from forecast.models.conformal import ConformalCalibrator
+from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, YHAT, Y
+
+MOST_AGES = 3
+MOST_PROBES = 30
+WHOLE = " (whole)"  # suffix of a probe's uncut copy
+
+
+@dataclass(frozen=True)
+class YoungCalibration:
+    """Calibrated intervals of the young series: ``calibrator`` has one calibration per
+    measured age (named ``age <n>``), ``ages`` the measured ages, youngest first, and
+    ``series`` the periods of history of each young series (unique_id -> age)."""
+
+    calibrator: ConformalCalibrator
+    ages: tuple[int, ...]
+    series: pd.Series
+
+    def label(self, age: float) -> str:
+        """The calibration of a series ``age`` periods old: the oldest measured age at or below
+        its own, else the youngest."""
+        fit = [a for a in self.ages if a <= age]
+        return _label(fit[-1] if fit else self.ages[0])
+
+    def transform(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` (a forecast of young series) with each series' intervals at its age (a
+        series not measured takes the youngest age's)."""
+        labels = rows[UNIQUE_ID].map(self.series).fillna(0).map(self.label)
+        return pd.concat([self.calibrator.transform(part, model=label)
+                          for label, part in rows.groupby(labels, sort=False)]).loc[rows.index]
+
+
+def _label(age: int) -> str:
+    return f"age {int(age)}"
+
+
+def young_series(ids, selection, spans: pd.Series) -> pd.Series:
+    """unique_id -> periods of history (``spans``) of the series of ``ids`` the selection's
+    choice lacks and did not find discontinued: those too young for its window."""
+    known = set(selection.choice[UNIQUE_ID]) | set(selection.discontinued)
+    young = [uid for uid in pd.unique(pd.Series(list(ids))) if uid not in known]
+    return spans.reindex(young).dropna().astype(int)
+
+
+def measured_ages(ages: pd.Series, most: int = MOST_AGES) -> tuple[int, ...]:
+    """The ages to measure for young series of ``ages`` periods: all distinct ones, or the
+    youngest, the median and the oldest."""
+    distinct = np.unique(ages.to_numpy(int))
+    if len(distinct) <= most:
+        return tuple(int(a) for a in distinct)
+    picks = np.quantile(distinct, np.linspace(0.0, 1.0, most), method="nearest")
+    return tuple(int(a) for a in np.unique(picks))
+
+
+def probes(chosen, parents) -> list:
+    """The series to cut short: those chosen for that are no other chosen series' parent,
+    or all chosen ones when every one is (at most :data:`MOST_PROBES`, evenly spread)."""
+    chosen = sorted(set(chosen), key=str)
+    inner = {parents.get(uid) for uid in chosen} if parents is not None else set()
+    leaves = [uid for uid in chosen if uid not in inner] or chosen
+    if len(leaves) <= MOST_PROBES:
+        return leaves
+    keep = np.linspace(0, len(leaves) - 1, MOST_PROBES).round().astype(int)
+    return [leaves[i] for i in np.unique(keep)]
+
+
+def origins(end: pd.Timestamp, first: pd.Timestamp, cutoffs, h: int, freq: str,
+            oldest: int, most: int = 3) -> list[pd.Timestamp]:
+    """Where to cut the probes: a year before ``end`` (and two, three), where the history holds
+    ``oldest`` periods before and ``h`` after; else the selection window's ``cutoffs``.
+
+    A series younger than a season forecasts without it: its errors follow the calendar (a
+    flat forecast made before the peak falls short, one made after it overshoots). The
+    selection window's origins lie at other points of the year than the forecast's (its three
+    quarters before a quarter-ahead forecast are exactly the other three), so errors measured
+    there have the wrong sign; a year before, the calendar is where it will be.
+    """
+    offset = pd.tseries.frequencies.to_offset(freq)
+    year = year_length_for(freq)
+    yearly = [end - k * year * offset for k in range(1, most + 1)]
+    yearly = [c for c in yearly if c - oldest * offset >= first and c + h * offset <= end]
+    return sorted(yearly) or sorted(pd.Timestamp(c) for c in cutoffs)
+
+
+def calibrate_young(
+    candidates: Mapping[str, Forecaster], frame: pd.DataFrame, choice: pd.DataFrame,
+    ages: pd.Series, cutoffs, spec: BacktestSpec, freq: str, cold_start: str | None = None,
+    parents=None,
+) -> YoungCalibration | None:
+    """Measure the intervals of young series on the chosen series cut to their ages.
+
+    Args:
+        candidates: the unfitted candidates (name -> forecaster) the young series use.
+        frame: the history of every series (``unique_id, ds, y`` + exogenous columns).
+        choice: the selection window's choice ``unique_id, model, weight``.
+        ages: unique_id -> periods of history of each young series.
+        cutoffs: the selection window's origins (see :func:`origins`).
+        spec: the backtest's layout (its ``h``, ``levels``, ``exog`` and ``min_history``).
+        cold_start: the cold-start candidate, if any (see ``weights.young_weights``).
+        parents: the hierarchy's parents (``models.parent_share.SeriesParents``) or None.
+
+    Returns:
+        The calibration, or None when no probe could be cut to any of the ages (too few
+        periods before every origin) or no candidate could forecast one.
+    """
+    weights = young_weights(choice, cold_start)
+    models = {name: candidates[name] for name in weights.index[weights > 0] if name in candidates}
+    chosen = probes(choice[UNIQUE_ID].unique(), parents)
+    if not models or not chosen:
+        return None
+    offset = pd.tseries.frequencies.to_offset(freq)
+    outer = {parents.get(uid) for uid in chosen} - {None} if parents is not None else set()
+    measured = measured_ages(ages)
+    # Each probe also enters whole under another name: a model fitted across series (the
+    # global one) learns from the grown series, as it does when it forecasts the young ones.
+    whole = frame[frame[UNIQUE_ID].isin(chosen)].assign(
+        **{UNIQUE_ID: lambda f: f[UNIQUE_ID].astype(str) + WHOLE})
+    stacked = pd.concat([frame[frame[UNIQUE_ID].isin([*chosen, *outer])], whole],
+                        ignore_index=True)
+    pieces = []
+    at = origins(pd.Timestamp(frame[DS].max()), pd.Timestamp(frame[DS].min()), cutoffs,
+                 spec.h, freq, max(measured))
+    for fold, cutoff in enumerate(at):
+        end = cutoff + spec.h * offset
+        window = stacked[stacked[DS] <= end]
+        for age in measured:
+            cut = window[UNIQUE_ID].isin(chosen) & (window[DS] <= cutoff - age * offset)
+            part = window[~cut]
+            before = part[(part[DS] <= cutoff) & part[UNIQUE_ID].isin(chosen)]
+            full = before.dropna(subset=[Y]).groupby(UNIQUE_ID).size()
+            # A probe younger than the age at this origin would measure a younger age.
+            part = part[~part[UNIQUE_ID].isin(full.index[full < age])]
+            if not part[UNIQUE_ID].isin(chosen).any():
+                continue
+            failed: dict[str, str] = {}
+            try:
+                table = backtest(models, part, BacktestSpec(
+                    h=spec.h, n_folds=1, levels=spec.levels, exog=spec.exog,
+                    # The young series are forecast from all they have, however short.
+                    min_history=min(spec.min_history, age), end=end), failures=failed)
+            except ValidationError:
+                continue
+            table = table[table[UNIQUE_ID].isin(chosen)]
+            if table.empty:
+                continue
+            probe_choice = pd.DataFrame([(uid, name, w) for uid in table[UNIQUE_ID].unique()
+                                         for name, w in weights.items()],
+                                        columns=[UNIQUE_ID, MODEL, WEIGHT])
+            keys = [c for c in table.columns if c != YHAT and not c.startswith(f"{YHAT}_")
+                    and not c.startswith("scale_") and c != HISTORY]
+            combined = combine_forecasts(table[[*keys, YHAT]], probe_choice)
+            pieces.append(combined.assign(**{FOLD: fold, MODEL: _label(age)}))
+    if not pieces:
+        return None
+    rows = pd.concat(pieces, ignore_index=True)
+    calibrator = ConformalCalibrator(levels=tuple(spec.levels)).fit(rows)
+    return YoungCalibration(calibrator, tuple(sorted(
+        int(label.removeprefix("age ")) for label in rows[MODEL].unique())), ages.copy())
