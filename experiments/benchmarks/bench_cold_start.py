@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ from forecast.factory import DEFAULT_CANDIDATES
 from forecast.io import warehouse
 from forecast.model_selection.layout import plan_layout
 from forecast.pipeline.revenue import _hierarchy, load_series
-from forecast.schemas import DS, GRAIN, TOTAL, UNIQUE_ID, YHAT, Y
+from forecast.schemas import DS, GRAIN, TOTAL, UNIQUE_ID, YHAT, Y, interval_columns
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "favorita"
@@ -134,12 +135,19 @@ def run_bed(frame, series, config, origins, bottom: str) -> dict:
                                                            if c != "parent_share"])):
             started = time.perf_counter()
             model = _fit(history, known, config, candidates, freq)
-            got = model.predict(H)[[UNIQUE_ID, DS, YHAT]]
+            got = model.predict(H)[[UNIQUE_ID, DS, YHAT, *interval_columns(80)]]
             runs.append({"origin": str(origin.date()), "variant": name,
                          "seconds": round(time.perf_counter() - started, 1),
                          "notes": model.notes()})
             rows.append(got.merge(truth[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).assign(
                 variant=name, origin=origin))
+            if name == "cold start (shipped)" and model.selection_.young is not None:
+                # The same forecast, the young series' intervals as they were before they were
+                # measured on older series cut to their age (model_selection.young).
+                model.selection_ = replace(model.selection_, young=None)
+                got = model.predict(H)[[UNIQUE_ID, DS, YHAT, *interval_columns(80)]]
+                rows.append(got.merge(truth[[UNIQUE_ID, DS, Y]], on=[UNIQUE_ID, DS]).assign(
+                    variant=f"{name}, young intervals not measured", origin=origin))
         last = history.sort_values(DS).groupby(UNIQUE_ID)[Y]
         for name, level in (("last week", last.last()), ("mean of last 4 weeks",
                                                          last.apply(lambda y: y.tail(4).mean()))):
@@ -153,10 +161,17 @@ def run_bed(frame, series, config, origins, bottom: str) -> dict:
     def wape(part: pd.DataFrame) -> float:
         return round(float(np.abs(part[YHAT] - part[Y]).sum() / part[Y].sum()), 4)
 
+    def coverage_80(part: pd.DataFrame) -> float | None:
+        lo, hi = interval_columns(80)
+        if lo not in part or part[lo].isna().all():
+            return None  # a peer without intervals
+        return round(float(((part[Y] >= part[lo]) & (part[Y] <= part[hi])).mean()), 4)
+
     summary = {variant: {"young_wape": wape(part[part["young"]]),
                          "all_bottom_wape": wape(part[part["bottom"]]),
                          "young_bias": round(float(part.loc[part["young"], YHAT].sum()
-                                                   / part.loc[part["young"], Y].sum() - 1), 4)}
+                                                   / part.loc[part["young"], Y].sum() - 1), 4),
+                         "young_coverage_80": coverage_80(part[part["young"]])}
                for variant, part in table.groupby("variant")}
     per_series = {variant: {f"{origin.date()} {uid}": wape(rows) for (origin, uid), rows in
                             part[part["young"]].groupby(["origin", UNIQUE_ID])}
