@@ -22,7 +22,10 @@ share, as a quarter's: pooled over five beds 88 % of months fell inside their "8
 intervals, 83 % now, quarters 81 % and 82 %,
 ``experiments/benchmarks/results/period_intervals.json``.) The lower bounds of a series whose
 past months (quarters) never summed below zero stay at or above a month's (quarter's) known
-part: a week of returns does not make a negative month likely.
+part: a week of returns does not make a negative month likely. A period that is one whole
+forecast row and nothing known (a month of monthly data, a quarter of quarterly data) is that
+row, so it keeps the row's own interval (conformal, lopsided where the errors were) and the
+spread it says, instead of a Normal one: the forecast table and the month table agree.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def _days(frame: pd.DataFrame, freq: str, booked: bool = False) -> pd.DataFrame:
     days = pd.DataFrame({"_row": index, "day": start.to_numpy()[index]
                          + offset.astype("timedelta64[D]")})
     days["_share"] = 1.0 / n_days[index]
+    days["_row_days"] = n_days[index]
     return days
 
 
@@ -225,11 +229,19 @@ def aggregate_to_periods(
     series_keys = forecast[[UNIQUE_ID, *keys]].drop_duplicates(UNIQUE_ID)
     result = series_keys.merge(result, on=UNIQUE_ID)
     floor = result["_known"].where(_never_negative_totals(history, result))
+    # A period that is one whole forecast row (a month of monthly data) is that row: it keeps
+    # the row's own (calibrated, possibly lopsided) interval and the spread it says.
+    single = result.pop("_single").to_numpy()
+    one = single >= 0
+    result.loc[one, YHAT_SD] = row_sd(forecast)[single[one]]
     for level in levels:
         lo, hi = interval_columns(level)
         z = float(norm.ppf(0.5 + level / 200))
         result[lo] = np.fmax(result[YHAT] - z * result[YHAT_SD], floor)
         result[hi] = result[YHAT] + z * result[YHAT_SD]
+        if one.any() and lo in forecast and hi in forecast:
+            result.loc[one, lo] = np.fmax(forecast[lo].to_numpy(float)[single[one]], floor[one])
+            result.loc[one, hi] = forecast[hi].to_numpy(float)[single[one]]
     result = result.drop(columns="_known")
     return result.sort_values([UNIQUE_ID, PERIOD_TYPE, PERIOD]).reset_index(drop=True)
 
@@ -273,11 +285,21 @@ def _period_rows(days: pd.DataFrame, kind: str, code: str, span: tuple[pd.Series
     share the covariance at lag ``l`` (see :func:`_lag_weights`).
     """
     period = days["day"].dt.to_period(code).dt.start_time
-    frame = days.assign(**{PERIOD: period, "_known": days["value"].where(days["known"], 0.0)})
-    per_row = frame.groupby([UNIQUE_ID, PERIOD, "known", "_row", "step"], observed=True)[
-        ["value", "_known", "sd"]].sum().reset_index()
+    frame = days.assign(**{PERIOD: period, "_known": days["value"].where(days["known"], 0.0),
+                           "_n": 1})
+    per_row = frame.groupby([UNIQUE_ID, PERIOD, "known", "_row", "step", "_row_days"],
+                            observed=True)[["value", "_known", "sd", "_n"]].sum().reset_index()
     totals = per_row.groupby([UNIQUE_ID, PERIOD], observed=True).agg(
         **{YHAT: ("value", "sum"), "_known": ("_known", "sum")}).reset_index()
+    # The forecast row a total is, when it is exactly one whole row and nothing known (-1 if
+    # not): its interval is that row's (see aggregate_to_periods).
+    rows = per_row[~per_row["known"]].groupby([UNIQUE_ID, PERIOD], observed=True).agg(
+        _rows=("_row", "size"), _only=("_row", "first"), _n=("_n", "sum"),
+        _whole=("_row_days", "first"))
+    rows = rows.reindex(pd.MultiIndex.from_frame(totals[[UNIQUE_ID, PERIOD]]))
+    whole = ((rows["_rows"] == 1) & (rows["_n"] == rows["_whole"])).to_numpy() & (
+        totals["_known"] == 0).to_numpy()
+    totals["_single"] = np.where(whole, rows["_only"].fillna(-1).to_numpy(), -1).astype(int)
     variance = _variance(per_row[~per_row["known"]], totals, covariances)
     period_end = totals[PERIOD].dt.to_period(code).dt.end_time.dt.normalize()
     first_day, last_day = (totals[UNIQUE_ID].map(day) for day in span)

@@ -325,3 +325,31 @@ def test_the_known_days_of_a_partial_week_replace_its_forecast_for_those_days():
     assert may.loc["t", "yhat_sd"] == pytest.approx(2.0)
     june = out[(out["period_type"] == "month") & (out["period"] == pd.Timestamp("2024-06-01"))]
     assert june.set_index("unique_id").loc["t", "yhat"] == pytest.approx(30 * 7)
+
+
+def test_a_month_of_monthly_data_keeps_its_rows_own_interval():
+    """Regression: on Superstore by month the company's January 2023 read 41,823 with an 80 %
+    interval of 30,409 to 78,871 in the forecast table and 17,592 to 66,054 in the month and
+    quarter table the reports and targets read: one month, two intervals. A period that is
+    one whole forecast row keeps that row's (calibrated, lopsided) interval and its spread."""
+    history = pd.DataFrame({"unique_id": "t", "ds": pd.date_range("2023-01-01", periods=12,
+                                                                   freq="MS"), "y": 50.0})
+    forecast = pd.DataFrame({
+        "unique_id": "t", "grain": "total", "ds": pd.date_range("2024-01-01", periods=3,
+                                                               freq="MS"),
+        "yhat": [40.0, 30.0, 60.0], "yhat_lo_80": [30.0, 20.0, 50.0],
+        "yhat_hi_80": [80.0, 50.0, 90.0], "yhat_lo_95": [25.0, 15.0, 45.0],
+        "yhat_hi_95": [100.0, 70.0, 120.0]})
+    out = aggregate_to_periods(forecast, history, "MS", ["grain"], [1.0, 0.5])
+    months = out[out["period_type"] == "month"].set_index("period")
+    for _, row in forecast.iterrows():
+        month = months.loc[row["ds"]]
+        assert month["yhat"] == pytest.approx(row["yhat"])
+        for column in ("yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"):
+            assert month[column] == pytest.approx(row[column])
+        assert month["yhat_sd"] == pytest.approx((row["yhat_hi_80"] - row["yhat_lo_80"])
+                                                 / (2 * Z80))
+    # The quarter sums three rows: a Normal spread with their covariances, as before.
+    quarter = out[out["period_type"] == "quarter"].iloc[0]
+    assert quarter["yhat"] == pytest.approx(130.0)
+    assert quarter["yhat_lo_80"] == pytest.approx(130.0 - Z80 * quarter["yhat_sd"])
