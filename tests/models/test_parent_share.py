@@ -118,7 +118,9 @@ def test_the_revenue_forecaster_forecasts_too_young_series_from_their_parent_and
     notes = " ".join(model.notes())
     assert "1 series too young for any backtest fold ('south/s2')" in notes
     assert "cold start, parent_share" in notes
-    assert "wider of the calibrated ones and their candidates' own" in notes
+    assert ("widest of those measured on older series cut to their age, the calibrated ones "
+            "and their candidates' own") in notes
+    assert model.selection_.young is not None
     # Half the parent share, half the mean weights of the others: the series' own level and
     # its parent's season, which no fold could weigh against each other.
     got = model.predict_with_base(13)[1].set_index("unique_id")
