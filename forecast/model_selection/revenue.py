@@ -69,7 +69,7 @@ from forecast.model_selection.selection import (
     select_on,
 )
 from forecast.model_selection.weights import member_forecasts
-from forecast.model_selection.young import calibrate_young, young_series
+from forecast.model_selection.young import fold_young, measure_young
 from forecast.models import base
 from forecast.progress import ProgressCallback
 from forecast.schemas import (
@@ -162,9 +162,12 @@ class RevenueForecaster(BaseEstimator):
         groups = calibration_groups(grain_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
         cold = cold_start_name(active)
         exclude = with_cold_only(exclusions_at(frame, active), frame, cold)
+        freq = self._freq(frame)
+        young = fold_young(active, self._with_caps(frame, frame), self._spec(1), freq,
+                           getattr(active.get(cold), "parents", None))
         rows, choices, selections = evaluate_selection(
             table, self.selection_folds, self.strategy, self.levels, groups,
-            self._regime(self._freq(frame)), exclude, demand_shares_at(frame), cold)
+            self._regime(freq), exclude, demand_shares_at(frame), cold, young)
         by_grain = None
         if hierarchy is not None and self.reconciler is not None:
             try:
@@ -225,7 +228,10 @@ class RevenueForecaster(BaseEstimator):
                 self.backtest_, self.strategy, self.levels, groups, self._regime(freq), target,
                 pairs, demand_shares_at(frame)(self.backtest_[CUTOFF].min()),
                 stopped_series(frame, freq)), cold_start=cold)
-            self.selection_ = replace(self.selection_, young=self._young(frame, keys, target))
+            self.selection_ = replace(self.selection_, young=measure_young(
+                self.selection_, keys[UNIQUE_ID], target, {n: self.bound_[n] for n in self.models_},
+                self._with_caps(frame, frame), self.backtest_[CUTOFF].unique(), self._spec(1),
+                freq, getattr(self.bound_.get(cold), "parents", None)))
             self.error_covariances_ = cv.covariances if cv is not None and not set(
                 self.dropped_) - set(cv.dropped) else group_covariances(apply_selection(
                     self.backtest_.drop(columns=[c for c in window if c.startswith("scale_")]),
@@ -276,19 +282,6 @@ class RevenueForecaster(BaseEstimator):
         check_left({name: model for name, model in self.bound_.items()
                      if name not in self.skipped_}, self.dropped_, backtested=False)
         return models
-
-    def _young(self, frame: pd.DataFrame, keys: pd.DataFrame, spans: pd.Series):
-        """The intervals of the series too young for the window, measured on the chosen series
-        cut to their ages (see ``model_selection.young``); None without any."""
-        chosen = self.selection_
-        ages = young_series(keys[UNIQUE_ID], chosen, spans)
-        if ages.empty or chosen.calibrator is None or chosen.choice.empty:
-            return None
-        return calibrate_young(
-            {n: self.bound_[n] for n in self.models_}, self._with_caps(frame, frame),
-            chosen.choice, ages, self.backtest_[CUTOFF].unique(), self._spec(1),
-            self._freq(frame), chosen.cold_start,
-            getattr(self.bound_.get(chosen.cold_start), "parents", None))
 
     def _selection_window(self, frame: pd.DataFrame, cv: CrossValidation | None) -> pd.DataFrame:
         if self.selection_folds == 0:

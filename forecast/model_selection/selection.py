@@ -286,6 +286,8 @@ def evaluate_selection(
     exclude: Callable[[pd.Timestamp], pd.DataFrame] | None = None,
     demand_at: Callable[[pd.Timestamp], pd.Series] | None = None,
     cold_start: str | None = None,
+    young: Callable[[Selection, pd.DataFrame, pd.DataFrame], YoungCalibration | None]
+    | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score the selected forecast on every fold that has ``selection_folds`` folds before it.
 
@@ -303,6 +305,9 @@ def evaluate_selection(
             window is judged on the history before its first origin (see
             :func:`discontinued_series`).
         cold_start: see :class:`Selection`.
+        young: ``(selection, window, rows) -> `` the intervals of the series of the evaluation
+            fold's ``rows`` too young for the ``window`` (see ``model_selection.young``), as
+            the fitted forecaster measures them; None: not measured.
 
     Returns:
         ``(rows, choices, selections)``: the scored rows of the candidates and of the selected
@@ -329,6 +334,8 @@ def evaluate_selection(
         demand = demand_at(window[CUTOFF].min()) if demand_at is not None else None
         chosen = selections[fold] = replace(select_on(
             window, strategy, levels, groups, regime, target, pairs, demand), cold_start=cold_start)
+        if young is not None:
+            chosen = selections[fold] = replace(chosen, young=young(chosen, window, rows))
         scales = rows[[UNIQUE_ID, *[c for c in rows if c.startswith("scale_")]]].drop_duplicates(
             UNIQUE_ID)
         keys = rows.drop(columns=[c for c in rows if c.startswith("scale_")])

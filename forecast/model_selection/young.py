@@ -7,19 +7,24 @@ season to follow. The calibration of the older series measured forecasts made fr
 history, and the candidates' own intervals from a few periods say little (on generated seasonal
 series 4 to 39 weeks old, the wider of the two covered 39 % of the next quarter at 80 %).
 
-The older series can measure it. At each origin of the selection window, each of them (a
-probe) is cut to its last ``a`` periods before the origin, ``a`` the age of a young series,
-forecast with the weights the young series get (the mean weights of the others, and the
-cold-start candidate's half, see ``weights.young_weights``) and scored on the periods after the
-origin. Those are the errors of forecasts made from ``a`` periods of this data's series.
-Their conformal quantiles (``models.conformal``, one calibration per age) give each young
-series its interval at the nearest measured age at or below its own (younger is wider).
+The older series can measure it. At origins a year (two, three) before the forecast origin,
+where the season turns as it will (see :func:`origins`; else at the selection window's), each
+of them (a probe) is cut to its last ``a`` periods before the origin, ``a`` the age of a young
+series, forecast with the weights the young series get (the mean weights of the others, and
+the cold-start candidate's half, see ``weights.young_weights``) and scored on the periods after
+the origin. Those are the errors of forecasts made from ``a`` periods of this data's series.
+A model fitted across series (``Forecaster.across_series``, the global one) also gets each
+probe whole under another name, so it learns from grown series as it does when it forecasts
+the young ones. The errors' conformal quantiles (``models.conformal``, one calibration per
+age) give each young series its interval at the nearest measured age at or below its own
+(younger is wider).
 
 Ages: the young series' distinct ages, at most :data:`MOST_AGES` of them (the youngest, the
 median, the oldest). Probes: the series the window chose for, leaves first (an aggregate's
 parent keeps its whole history, so the cold-start candidate sees it as it sees a young
 series'), at most :data:`MOST_PROBES` spread over the sorted ids, so the cost is bounded: ages x
-origins extra fits on those series.
+origins extra fits on those series. The cross-validation's evaluation folds measure their own
+young series the same way (:func:`fold_young`), so the backtest scores these intervals.
 """
 
 from __future__ import annotations
@@ -36,10 +41,10 @@ from forecast.model_selection.weights import WEIGHT, combine_forecasts, young_we
 from forecast.models.base import Forecaster
 from forecast.models.baselines import year_length_for
 from forecast.models.conformal import ConformalCalibrator
-from forecast.schemas import DS, FOLD, MODEL, UNIQUE_ID, YHAT, Y
+from forecast.schemas import CUTOFF, DS, FOLD, MODEL, UNIQUE_ID, YHAT, Y
 
 MOST_AGES = 3
-MOST_PROBES = 30
+MOST_PROBES = 24
 WHOLE = " (whole)"  # suffix of a probe's uncut copy
 
 
@@ -169,15 +174,11 @@ def calibrate_young(
             part = part[~part[UNIQUE_ID].isin(full.index[full < age])]
             if not part[UNIQUE_ID].isin(chosen).any():
                 continue
-            failed: dict[str, str] = {}
-            try:
-                table = backtest(models, part, BacktestSpec(
-                    h=spec.h, n_folds=1, levels=spec.levels, exog=spec.exog,
-                    # The young series are forecast from all they have, however short.
-                    min_history=min(spec.min_history, age), end=end), failures=failed)
-            except ValidationError:
-                continue
-            table = table[table[UNIQUE_ID].isin(chosen)]
+            # A model fitted series by series needs no whole copy (the costly part of the fits).
+            own = part[~part[UNIQUE_ID].astype(str).str.endswith(WHOLE)]
+            table = pd.concat([_scored(group, part if across else own, spec, age, end, chosen)
+                               for across, group in _by_reach(models).items()],
+                              ignore_index=True)
             if table.empty:
                 continue
             probe_choice = pd.DataFrame([(uid, name, w) for uid in table[UNIQUE_ID].unique()
@@ -193,3 +194,52 @@ def calibrate_young(
     calibrator = ConformalCalibrator(levels=tuple(spec.levels)).fit(rows)
     return YoungCalibration(calibrator, tuple(sorted(
         int(label.removeprefix("age ")) for label in rows[MODEL].unique())), ages.copy())
+
+
+def _by_reach(models: Mapping[str, Forecaster]) -> dict[bool, dict[str, Forecaster]]:
+    """The models split by whether one fit learns from all the series (``across_series``)."""
+    out: dict[bool, dict[str, Forecaster]] = {}
+    for name, model in models.items():
+        out.setdefault(bool(getattr(model, "across_series", False)), {})[name] = model
+    return out
+
+
+def _scored(models: Mapping[str, Forecaster], part: pd.DataFrame, spec: BacktestSpec, age: int,
+            end: pd.Timestamp, chosen) -> pd.DataFrame:
+    """The probes' rows of a one-origin backtest of ``models`` on ``part`` (origin ``end -
+    h``); a model that cannot forecast them is left out, none: no rows."""
+    try:
+        table = backtest(models, part, BacktestSpec(
+            h=spec.h, n_folds=1, levels=(), exog=spec.exog,
+            # The young series are forecast from all they have, however short.
+            min_history=min(spec.min_history, age), end=end), failures={})
+    except ValidationError:
+        return pd.DataFrame()
+    return table[table[UNIQUE_ID].isin(chosen)]
+
+
+def measure_young(selection, ids, spans: pd.Series, candidates: Mapping[str, Forecaster],
+                  frame: pd.DataFrame, cutoffs, spec: BacktestSpec, freq: str, parents=None
+                  ) -> YoungCalibration | None:
+    """:func:`calibrate_young` for the series of ``ids`` that ``selection`` (a
+    ``selection.Selection``) has no choice for, ``spans`` their periods of history; None when
+    there are none or the selection calibrated nothing."""
+    ages = young_series(ids, selection, spans)
+    if ages.empty or selection.calibrator is None or selection.choice.empty:
+        return None
+    return calibrate_young(candidates, frame, selection.choice, ages, cutoffs, spec, freq,
+                           selection.cold_start, parents)
+
+
+def fold_young(candidates: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec,
+               freq: str, parents=None):
+    """``(selection, window, rows) -> YoungCalibration | None`` for the evaluation folds of a
+    cross-validation (``selection.evaluate_selection``): the series of the fold's ``rows``
+    too young for its ``window``, measured as at a forecast origin, on the history before the
+    fold's origin."""
+    def measure(selection, window: pd.DataFrame, rows: pd.DataFrame):
+        spans = rows.drop_duplicates(UNIQUE_ID).set_index(UNIQUE_ID)[HISTORY]
+        before = frame[frame[DS] <= pd.Timestamp(rows[CUTOFF].iloc[0])]
+        return measure_young(selection, spans.index, spans, candidates, before,
+                             window[CUTOFF].unique(), spec, freq, parents)
+    return measure

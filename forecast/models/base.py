@@ -255,6 +255,9 @@ class Forecaster(BaseEstimator):
     """
 
     freq: str | None = None
+    # Whether one fit learns from all the series (a global model): its forecast of a series
+    # depends on the others in the frame.
+    across_series = False
 
     def fit(self, frame: pd.DataFrame) -> Forecaster:
         """Learn from a long frame ``unique_id, ds, y`` (+ exogenous columns); returns self."""

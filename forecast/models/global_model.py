@@ -78,6 +78,8 @@ class GlobalForecaster(Forecaster):
             stopped a year before, the forecasts of the four still selling were 40 % low.
     """
 
+    across_series = True
+
     def __init__(
         self,
         horizon: int,
@@ -346,6 +348,8 @@ class HorizonBlocksForecaster(Forecaster):
             for a 91-day horizon gives models for steps 1-7, 8-28 and 29-91.
         freq: pandas frequency alias; inferred from the frame when None.
     """
+
+    across_series = True
 
     def __init__(self, base: GlobalForecaster, blocks=(), freq: str | None = None):
         self.base = base

@@ -91,3 +91,32 @@ def test_young_series_intervals_are_finite_around_the_forecast(fitted):
     rows = out[out["unique_id"].isin(young)]
     assert np.isfinite(rows[["yhat_lo_80", "yhat_hi_80"]]).all().all()
     assert (rows["yhat_lo_80"] <= rows["yhat"]).all() and (rows["yhat_hi_80"] >= rows["yhat"]).all()
+
+
+def test_the_cross_validation_measures_the_young_series_of_each_evaluation_fold():
+    """The evaluation folds score the young series' intervals as the fitted forecaster makes
+    them: each fold's selection measures the series its window lacks, on the history before
+    the fold's origin."""
+    from forecast.evaluation.backtest import BacktestSpec, backtest
+    from forecast.model_selection.selection import evaluate_selection
+
+    frame = _bed()
+    table = backtest(CANDIDATES, frame, BacktestSpec(h=13, n_folds=4, levels=(80,),
+                                                     min_history=14))
+    seen = {}
+
+    def young(selection, window, rows):
+        seen["young"] = sorted(set(rows["unique_id"]) - set(selection.choice["unique_id"]))
+        seen["before"] = window["cutoff"].max() < rows["cutoff"].iloc[0]
+        errors = pd.DataFrame({"h": 1, "y": [0.0, 10.0], "yhat": 5.0, "fold": 0,
+                               "model": "age 1"})  # errors of +-100 %: very wide
+        calibrator = ConformalCalibrator(levels=(80,), min_samples=1).fit(errors)
+        return YoungCalibration(calibrator, (1,), pd.Series({uid: 5 for uid in seen["young"]}))
+
+    rows, _, selections = evaluate_selection(table, 3, "auto", (80,), young=young)
+    assert seen == {"young": ["new_05"], "before": True}  # 17 weeks old; new_02 has 8 < 14
+    assert next(iter(selections.values())).young is not None
+    picked = rows[(rows["model"] == "selected") & rows["unique_id"].isin(seen["young"])]
+    assert (picked["yhat_hi_80"] >= 1.9 * picked["yhat"]).all()
+    grown = rows[(rows["model"] == "selected") & rows["unique_id"].str.startswith("steady")]
+    assert (grown["yhat_hi_80"] < 1.5 * grown["yhat"]).all()
