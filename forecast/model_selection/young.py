@@ -7,7 +7,7 @@ season to follow. The calibration of the older series measured forecasts made fr
 history, and the candidates' own intervals from a few periods say little (on generated seasonal
 series 4 to 39 weeks old, the wider of the two covered 39 % of the next quarter at 80 %).
 
-The older series can measure it. At origins a year (two, three) before the forecast origin,
+The older series can measure it. At origins a year (and two) before the forecast origin,
 where the season turns as it will (see :func:`origins`; else at the selection window's), each
 of them (a probe) is cut to its last ``a`` periods before the origin, ``a`` the age of a young
 series, forecast with the weights the young series get (the mean weights of the others, and
@@ -44,7 +44,10 @@ from forecast.models.conformal import ConformalCalibrator
 from forecast.schemas import CUTOFF, DS, FOLD, MODEL, UNIQUE_ID, YHAT, Y
 
 MOST_AGES = 3
-MOST_PROBES = 24
+MOST_PROBES = 16
+# The whole copies a model fitted across series learns from: how many, and how many years of
+# each before the origin (its seasonal lags need a year before each row).
+MOST_COPIES, COPY_YEARS = 8, 2
 WHOLE = " (whole)"  # suffix of a probe's uncut copy
 
 
@@ -107,8 +110,8 @@ def probes(chosen, parents) -> list:
 
 
 def origins(end: pd.Timestamp, first: pd.Timestamp, cutoffs, h: int, freq: str,
-            oldest: int, most: int = 3) -> list[pd.Timestamp]:
-    """Where to cut the probes: a year before ``end`` (and two, three), where the history holds
+            oldest: int, most: int = 2) -> list[pd.Timestamp]:
+    """Where to cut the probes: a year before ``end`` (and two), where the history holds
     ``oldest`` periods before and ``h`` after; else the selection window's ``cutoffs``.
 
     A series younger than a season forecasts without it: its errors follow the calendar (a
@@ -155,8 +158,9 @@ def calibrate_young(
     measured = measured_ages(ages)
     # Each probe also enters whole under another name: a model fitted across series (the
     # global one) learns from the grown series, as it does when it forecasts the young ones.
-    whole = frame[frame[UNIQUE_ID].isin(chosen)].assign(
+    whole = frame[frame[UNIQUE_ID].isin(chosen[::max(1, len(chosen) // MOST_COPIES)])].assign(
         **{UNIQUE_ID: lambda f: f[UNIQUE_ID].astype(str) + WHOLE})
+    copies = set(whole[UNIQUE_ID])
     stacked = pd.concat([frame[frame[UNIQUE_ID].isin([*chosen, *outer])], whole],
                         ignore_index=True)
     pieces = []
@@ -164,7 +168,8 @@ def calibrate_young(
                  spec.h, freq, max(measured))
     for fold, cutoff in enumerate(at):
         end = cutoff + spec.h * offset
-        window = stacked[stacked[DS] <= end]
+        window = stacked[(stacked[DS] <= end) & ~(stacked[UNIQUE_ID].isin(copies) & (
+            stacked[DS] <= cutoff - COPY_YEARS * year_length_for(freq) * offset))]
         for age in measured:
             cut = window[UNIQUE_ID].isin(chosen) & (window[DS] <= cutoff - age * offset)
             part = window[~cut]
@@ -174,11 +179,13 @@ def calibrate_young(
             part = part[~part[UNIQUE_ID].isin(full.index[full < age])]
             if not part[UNIQUE_ID].isin(chosen).any():
                 continue
-            # A model fitted series by series needs no whole copy (the costly part of the fits).
-            own = part[~part[UNIQUE_ID].astype(str).str.endswith(WHOLE)]
-            table = pd.concat([_scored(group, part if across else own, spec, age, end, chosen)
-                               for across, group in _by_reach(models).items()],
-                              ignore_index=True)
+            # Each model sees what it needs besides the probes: a model fitted across series
+            # the whole copies, the cold-start one the parents, the others nothing more (fits
+            # of long histories are the cost here).
+            sees = {ACROSS: copies, COLD: set(outer), OWN: set()}
+            table = pd.concat([_scored(group, part[part[UNIQUE_ID].isin(
+                [*chosen, *sees[reach]])], spec, age, end, chosen)
+                for reach, group in _by_reach(models).items()], ignore_index=True)
             if table.empty:
                 continue
             probe_choice = pd.DataFrame([(uid, name, w) for uid in table[UNIQUE_ID].unique()
@@ -196,11 +203,17 @@ def calibrate_young(
         int(label.removeprefix("age ")) for label in rows[MODEL].unique())), ages.copy())
 
 
-def _by_reach(models: Mapping[str, Forecaster]) -> dict[bool, dict[str, Forecaster]]:
-    """The models split by whether one fit learns from all the series (``across_series``)."""
-    out: dict[bool, dict[str, Forecaster]] = {}
+ACROSS, COLD, OWN = "across", "cold", "own"
+
+
+def _by_reach(models: Mapping[str, Forecaster]) -> dict[str, dict[str, Forecaster]]:
+    """The models split by what their fit reads besides a series: all the series
+    (``across_series``), its parent (``cold_start``) or nothing."""
+    out: dict[str, dict[str, Forecaster]] = {}
     for name, model in models.items():
-        out.setdefault(bool(getattr(model, "across_series", False)), {})[name] = model
+        reach = ACROSS if getattr(model, "across_series", False) else \
+            COLD if getattr(model, "cold_start", False) else OWN
+        out.setdefault(reach, {})[name] = model
     return out
 
 
