@@ -49,6 +49,7 @@ MOST_PROBES = 16
 # each before the origin (its seasonal lags need a year before each row).
 MOST_COPIES, COPY_YEARS = 8, 2
 WHOLE = " (whole)"  # suffix of a probe's uncut copy
+ACROSS, COLD, OWN = "across", "cold", "own"  # what a model's fit reads besides a series
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,10 @@ def calibrate_young(
     offset = pd.tseries.frequencies.to_offset(freq)
     outer = {parents.get(uid) for uid in chosen} - {None} if parents is not None else set()
     measured = measured_ages(ages)
-    # Each probe also enters whole under another name: a model fitted across series (the
-    # global one) learns from the grown series, as it does when it forecasts the young ones.
-    whole = frame[frame[UNIQUE_ID].isin(chosen[::max(1, len(chosen) // MOST_COPIES)])].assign(
+    # Some probes also enter whole under another name: a model fitted across series (the
+    # global one) learns from grown series, as it does when it forecasts the young ones.
+    spread = chosen[::-(-len(chosen) // MOST_COPIES)]  # at most MOST_COPIES, evenly spread
+    whole = frame[frame[UNIQUE_ID].isin(spread)].assign(
         **{UNIQUE_ID: lambda f: f[UNIQUE_ID].astype(str) + WHOLE})
     copies = set(whole[UNIQUE_ID])
     stacked = pd.concat([frame[frame[UNIQUE_ID].isin([*chosen, *outer])], whole],
@@ -201,9 +203,6 @@ def calibrate_young(
     calibrator = ConformalCalibrator(levels=tuple(spec.levels)).fit(rows)
     return YoungCalibration(calibrator, tuple(sorted(
         int(label.removeprefix("age ")) for label in rows[MODEL].unique())), ages.copy())
-
-
-ACROSS, COLD, OWN = "across", "cold", "own"
 
 
 def _by_reach(models: Mapping[str, Forecaster]) -> dict[str, dict[str, Forecaster]]:
