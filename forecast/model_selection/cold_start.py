@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 from sklearn.base import clone
 
+from forecast.model_selection.young import young_ids
 from forecast.models.base import Forecaster
 from forecast.models.parent_share import SeriesParents
 from forecast.schemas import UNIQUE_ID
@@ -45,8 +46,7 @@ def cold_start_name(candidates: Mapping[str, Forecaster]) -> str | None:
 def cold_start_note(ids: pd.Series, selection) -> str | None:
     """What a reader should know of the series no backtest fold chose for (too young): they
     are forecast from their parent by the cold-start candidate, or take the mean weights."""
-    chosen = set(selection.choice[UNIQUE_ID]) | set(selection.discontinued)
-    young = [uid for uid in ids if uid not in chosen]
+    young = young_ids(ids, selection)
     if not young or selection.choice.empty:
         return None
     shown = ", ".join(repr(u) for u in young[:3]) + (" ..." if len(young) > 3 else "")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError, ValidationError
+from forecast.errors import DataError
 from forecast.hierarchy import Hierarchy, Reconciler, accuracy_by_grain
 from forecast.model_selection.selection import SELECTED, Selection
 from forecast.models.base import Forecaster, bound_intervals, never_negative
@@ -133,19 +133,3 @@ def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:
     return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
         {H: np.int64})
 
-
-def future_exogenous(X: pd.DataFrame | None, exog, series: pd.DataFrame) -> pd.DataFrame:
-    """Regressors ``exog`` for every series of ``series`` on the dates of ``X``; a series ``X``
-    leaves out takes the first value given for the same date."""
-    if X is None:
-        raise ValidationError("predict needs X: unique_id, ds of the future periods and the "
-                              f"future values of {list(exog)}")
-    exog = list(exog)
-    given = X[[UNIQUE_ID, DS, *exog]].assign(**{DS: pd.to_datetime(X[DS])})
-    dates = given[[DS]].drop_duplicates()
-    grid = series[[UNIQUE_ID]].merge(dates, how="cross")
-    out = grid.merge(given, on=[UNIQUE_ID, DS], how="left")
-    if exog:
-        by_date = given.groupby(DS)[exog].first()
-        out[exog] = out[exog].fillna(by_date.reindex(out[DS]).set_axis(out.index))
-    return out

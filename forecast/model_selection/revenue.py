@@ -54,7 +54,6 @@ from forecast.model_selection.folds import (
     CrossValidation,
     bound_fold_rows,
     check_left,
-    future_exogenous,
     grain_groups,
     pyfunc_output,
     reconcile_folds,
@@ -155,15 +154,16 @@ class RevenueForecaster(BaseEstimator):
         dropped: dict[str, str] = {}
         candidates = bind_parents(self.candidates, hierarchy)
         active = self._active(frame, candidates)
-        table = backtest(active, self._with_caps(frame, frame),
-                         self._spec(self.selection_folds + n_windows), progress, dropped)
+        capped = self._with_caps(frame, frame)
+        table = backtest(active, capped, self._spec(self.selection_folds + n_windows), progress,
+                         dropped)
         check_left(active, dropped)
         keys = series_keys(frame, hierarchy, series)
         groups = calibration_groups(grain_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
         cold = cold_start_name(active)
         exclude = with_cold_only(exclusions_at(frame, active), frame, cold)
         freq = self._freq(frame)
-        young = fold_young(active, self._with_caps(frame, frame), self._spec(1), freq,
+        young = fold_young(active, capped, self._spec(1), freq,
                            getattr(active.get(cold), "parents", None))
         rows, choices, selections = evaluate_selection(
             table, self.selection_folds, self.strategy, self.levels, groups,
@@ -210,7 +210,8 @@ class RevenueForecaster(BaseEstimator):
         self.skipped_ = needed(self.bound_, self.demand_classes_[DEMAND_CLASS])
         window = self._selection_window(frame, cv)
         self.caps_ = self._caps(frame)
-        self.models_ = self._fit_candidates(self._with_caps(frame, frame))
+        capped = self._with_caps(frame, frame)
+        self.models_ = self._fit_candidates(capped)
         self.backtest_ = window[window[MODEL].isin(list(self.models_))]
         classes = self.demand_classes_[DEMAND_CLASS]
         cold = cold_start_name(self.models_)
@@ -230,7 +231,7 @@ class RevenueForecaster(BaseEstimator):
                 stopped_series(frame, freq)), cold_start=cold)
             self.selection_ = replace(self.selection_, young=measure_young(
                 self.selection_, keys[UNIQUE_ID], target, {n: self.bound_[n] for n in self.models_},
-                self._with_caps(frame, frame), self.backtest_[CUTOFF].unique(), self._spec(1),
+                capped, self.backtest_[CUTOFF].unique(), self._spec(1),
                 freq, getattr(self.bound_.get(cold), "parents", None)))
             self.error_covariances_ = cv.covariances if cv is not None and not set(
                 self.dropped_) - set(cv.dropped) else group_covariances(apply_selection(
@@ -322,7 +323,7 @@ class RevenueForecaster(BaseEstimator):
                 "retrain with a longer revenue.horizon")
         exog = None
         if self.exog or self.caps_ is not None:
-            exog = future_exogenous(X, self.exog, self.series_)
+            exog = base.future_exogenous(X, self.exog, self.series_)
             exog = self._with_caps(exog, None) if self.caps_ is not None else exog
         candidates = member_forecasts(self.models_, h, exog, self.levels)
         candidates[H] = candidates.groupby([MODEL, UNIQUE_ID], sort=False).cumcount() + 1

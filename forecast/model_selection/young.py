@@ -80,12 +80,16 @@ def _label(age: int) -> str:
     return f"age {int(age)}"
 
 
-def young_series(ids, selection, spans: pd.Series) -> pd.Series:
-    """unique_id -> periods of history (``spans``) of the series of ``ids`` the selection's
-    choice lacks and did not find discontinued: those too young for its window."""
+def young_ids(ids, selection) -> list:
+    """The series of ``ids`` the selection's choice lacks and did not find discontinued: those
+    too young for its window."""
     known = set(selection.choice[UNIQUE_ID]) | set(selection.discontinued)
-    young = [uid for uid in pd.unique(pd.Series(list(ids))) if uid not in known]
-    return spans.reindex(young).dropna().astype(int)
+    return [uid for uid in pd.unique(pd.Series(list(ids))) if uid not in known]
+
+
+def young_series(ids, selection, spans: pd.Series) -> pd.Series:
+    """unique_id -> periods of history (``spans``) of the :func:`young_ids`."""
+    return spans.reindex(young_ids(ids, selection)).dropna().astype(int)
 
 
 def measured_ages(ages: pd.Series, most: int = MOST_AGES) -> tuple[int, ...]:

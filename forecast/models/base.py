@@ -246,6 +246,23 @@ def bound_intervals(forecast: pd.DataFrame, levels: Sequence[float],
     return forecast
 
 
+def future_exogenous(X: pd.DataFrame | None, exog, series: pd.DataFrame) -> pd.DataFrame:
+    """Regressors ``exog`` for every series of ``series`` on the dates of ``X``; a series ``X``
+    leaves out takes the first value given for the same date."""
+    if X is None:
+        raise ValidationError("predict needs X: unique_id, ds of the future periods and the "
+                              f"future values of {list(exog)}")
+    exog = list(exog)
+    given = X[[UNIQUE_ID, DS, *exog]].assign(**{DS: pd.to_datetime(X[DS])})
+    dates = given[[DS]].drop_duplicates()
+    grid = series[[UNIQUE_ID]].merge(dates, how="cross")
+    out = grid.merge(given, on=[UNIQUE_ID, DS], how="left")
+    if exog:
+        by_date = given.groupby(DS)[exog].first()
+        out[exog] = out[exog].fillna(by_date.reindex(out[DS]).set_axis(out.index))
+    return out
+
+
 class Forecaster(BaseEstimator):
     """Base class of revenue forecasters: ``fit(frame)`` then ``predict(h, future_exog, levels)``.
 
