@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast import periods
 from forecast.config import ChurnConfig, RevenueConfig
 from forecast.config.revenue import horizon_periods
 from forecast.errors import ConfigError
@@ -107,6 +108,20 @@ def revenue_candidates(config: RevenueConfig, freq: str, horizon: int, country: 
     return made
 
 
+# The most periods of history a series needs before it is backtested, by default.
+MIN_HISTORY = 14
+
+
+def min_history_for(config: RevenueConfig, freq: str) -> int:
+    """The config's ``min_history``, or by default two seasons of ``freq`` and at most
+    ``MIN_HISTORY`` periods: 14 days, weeks or months, 10 business days, 8 quarters (14
+    quarters would hold a young business's quarterly series out of every fold)."""
+    if config.min_history is not None:
+        return config.min_history
+    season = periods.season_length(freq)
+    return min(MIN_HISTORY, 2 * season) if season else MIN_HISTORY
+
+
 def fold_layout(config: RevenueConfig, freq: str, history: int,
                 horizon: int | None = None) -> FoldLayout:
     """The backtest layout of the config for ``history`` periods (the longest series): its
@@ -116,7 +131,7 @@ def fold_layout(config: RevenueConfig, freq: str, history: int,
     return plan_layout(history, horizon or horizon_periods(config.horizon, freq),
                        backtest_h=config.backtest_h, step=config.step,
                        selection_folds=config.selection_folds, eval_folds=config.eval_folds,
-                       min_history=config.min_history)
+                       min_history=min_history_for(config, freq))
 
 
 def revenue_forecaster(config: RevenueConfig, freq: str, country: str | None,
@@ -136,8 +151,8 @@ def revenue_forecaster(config: RevenueConfig, freq: str, country: str | None,
         revenue_candidates(config, freq, horizon, country, activity), h=layout.h, horizon=horizon,
         levels=tuple(config.levels), strategy=config.strategy,
         selection_folds=layout.selection_folds, step=layout.step,
-        min_history=config.min_history, exog=tuple(config.regressors), cap_multiple=cap,
-        reconciler=reconciler(config.reconcile))
+        min_history=min_history_for(config, freq), exog=tuple(config.regressors),
+        cap_multiple=cap, reconciler=reconciler(config.reconcile))
 
 
 def prophet(config: RevenueConfig, freq: str, horizon: int, country: str | None

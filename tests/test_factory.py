@@ -68,3 +68,19 @@ def test_the_revenue_forecaster_as_configured():
                               100)
     assert made.cap_multiple == 2.0 and made.reconciler is None
     assert (made.h, made.horizon) == (100, 100)
+
+
+@pytest.mark.parametrize(("freq", "least"), [("D", 14), ("B", 10), ("W-FRI", 14), ("MS", 14),
+                                             ("QS-OCT", 8)])
+def test_series_need_two_seasons_and_at_most_14_periods_before_a_backtest(freq, least):
+    from forecast.factory import fold_layout, min_history_for, revenue_forecaster
+
+    config = RevenueConfig(horizon="3M")
+    assert min_history_for(config, freq) == least
+    assert min_history_for(RevenueConfig(horizon="3M", min_history=20), freq) == 20
+    if freq.startswith("QS"):
+        # Superstore by quarter: 15 whole quarters. 14 quarters before the first fold left room
+        # for one selection fold and no evaluation (so no accuracy, and one residual period).
+        layout = fold_layout(config, freq, 15)
+        assert (layout.selection_folds, layout.eval_folds) == (3, 3)
+        assert revenue_forecaster(config, freq, None, layout).min_history == 8

@@ -63,6 +63,7 @@ def run(data: str) -> Path:
     from forecast.config.revenue import horizon_periods
     from forecast.evaluation.backtest import BacktestSpec, backtest
     from forecast.evaluation.metrics import score_backtest
+    from forecast.factory import min_history_for
     from forecast.models.base import infer_freq
     from forecast.pipeline.revenue import _hierarchy, load_series
     from forecast.schemas import DS, GRAIN, UNIQUE_ID
@@ -82,7 +83,8 @@ def run(data: str) -> Path:
     offset = pd.tseries.frequencies.to_offset(freq)
     end = frame[DS].max() - cfg.eval_folds * h * offset
     spec = BacktestSpec(h=h, n_folds=DEV_FOLDS[data], step=cfg.step, levels=tuple(cfg.levels),
-                        exog=tuple(cfg.regressors), min_history=cfg.min_history, end=end)
+                        exog=tuple(cfg.regressors),
+                        min_history=min_history_for(cfg, freq), end=end)
     started = time.perf_counter()
     table = backtest(candidates(config, freq, h, data), frame[frame[DS] <= end], spec)
     seconds = time.perf_counter() - started

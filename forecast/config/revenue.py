@@ -179,7 +179,10 @@ class RevenueConfig(StrictModel):
     regressors: tuple[str, ...] = Field(
         (), description="series-frame columns whose future values are known "
         "(calendar columns such as is_holiday, or exogenous tables that extend past the data)")
-    min_history: int = Field(14, ge=2, description="shortest history a series is backtested on")
+    min_history: int | None = Field(
+        None, ge=2, description="shortest history a series is backtested on, in periods; "
+        "default (null): two seasons, at most 14 periods (14 days, weeks or months, 10 "
+        "business days, 8 quarters)")
     prophet: ProphetOptions = Field(default_factory=ProphetOptions)
     global_model: GlobalModelOptions = Field(default_factory=GlobalModelOptions)
     n_jobs: int | None = Field(

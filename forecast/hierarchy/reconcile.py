@@ -17,7 +17,7 @@ products.
   without residuals (a store newer than the backtest window, or closed through it) gets the
   median variance of its grain relative to the squared forecast level, times its own squared
   level. ``MinTraceShrink(fallback=WLSVar())`` (the config's ``mint_shrink``) falls back to it
-  when some series have no residuals.
+  when some series have no residuals or fewer than two periods have one for every series.
 
 Intervals are reconciled by shifting: each bound of a series moves by the change its ``yhat``
 received. That keeps every interval's width (and so ``lo <= yhat <= hi`` when it held before),
@@ -48,6 +48,8 @@ RESIDUAL = "residual"
 # A series whose residuals are all 0 would get infinite weight; its variance is floored at
 # this share of the largest variance so W stays positive definite.
 _VARIANCE_FLOOR = 1e-9
+# Fewest periods with a residual for every series that a covariance is estimated from.
+MIN_PERIODS = 2
 
 
 def shrunk_covariance(errors: np.ndarray) -> tuple[np.ndarray, float]:
@@ -101,11 +103,19 @@ def residual_matrix(residuals: pd.DataFrame | None, hierarchy: Hierarchy) -> np.
         raise ValidationError(f"residuals: none for series {hierarchy.unique_ids[absent][0]!r} "
                               f"({int(absent.sum())} series without residuals)")
     complete = matrix.observed.all(axis=0)
-    if complete.sum() < 2:
+    if complete.sum() < MIN_PERIODS:
         raise ValidationError(
             f"residuals: only {int(complete.sum())} period(s) have a residual for every series; "
             "the covariance needs at least 2")
     return matrix.values[:, complete].T
+
+
+def _complete_periods(residuals: pd.DataFrame, hierarchy: Hierarchy) -> int:
+    """How many periods have a residual for every series of the hierarchy."""
+    require_columns(residuals, [UNIQUE_ID, DS, RESIDUAL], "residuals")
+    known = residuals[residuals[UNIQUE_ID].isin(hierarchy.unique_ids)].dropna(subset=[RESIDUAL])
+    counts = known.drop_duplicates([UNIQUE_ID, DS]).groupby(DS)[UNIQUE_ID].size()
+    return int((counts == len(hierarchy.unique_ids)).sum())
 
 
 def series_variances(residuals: pd.DataFrame | None, hierarchy: Hierarchy,
@@ -246,16 +256,19 @@ class WLSVar(Reconciler):
 
 
 class MinTraceShrink(Reconciler):
-    """MinT with the shrunk residual covariance; ``fallback`` when some series have none.
+    """MinT with the shrunk residual covariance; ``fallback`` when it cannot be estimated.
 
     MinT weighs each series by its error covariance; a series with no errors at all (a store
     that opened after the backtest origins, or was closed through them) has no covariance.
-    With a ``fallback`` (the pipeline's is :class:`WLSVar`, which imputes such a series'
-    variance; on Favorita's backtest it beat the structure-only OLS at every level) that method
-    runs instead, with a warning; without one, such residuals are refused.
+    Nor is a covariance estimated from fewer than two periods with a residual for every series
+    (a short backtest: quarterly data with one fold). With a ``fallback`` (the pipeline's is
+    :class:`WLSVar`, which needs one residual per series and imputes a missing series' variance;
+    on Favorita's backtest it beat the structure-only OLS at every level) that method runs
+    instead, with a warning; without one, such residuals are refused.
 
     Args:
-        fallback: the reconciler used when a series of the hierarchy has no residual.
+        fallback: the reconciler used when a series of the hierarchy has no residual or fewer
+            than two periods have one for every series.
     """
 
     name = "mint_shrink"
@@ -267,11 +280,18 @@ class MinTraceShrink(Reconciler):
         if self.fallback is None or residuals is None:
             return self
         missing = set(hierarchy.unique_ids) - set(residuals[UNIQUE_ID])
-        if not missing:
-            return self
-        log.warning("%d series have no backtest residuals (e.g. %r): reconciling with %s "
-                    "instead of %s", len(missing), min(missing), self.fallback.name, self.name)
-        return self.fallback.resolve(hierarchy, residuals)
+        if missing:
+            log.warning("%d series have no backtest residuals (e.g. %r): reconciling with %s "
+                        "instead of %s", len(missing), min(missing), self.fallback.name,
+                        self.name)
+            return self.fallback.resolve(hierarchy, residuals)
+        complete = _complete_periods(residuals, hierarchy)
+        if complete < 2:
+            log.warning("only %d period(s) have a backtest residual for every series, too few "
+                        "for their covariance: reconciling with %s instead of %s", complete,
+                        self.fallback.name, self.name)
+            return self.fallback.resolve(hierarchy, residuals)
+        return self
 
     def bottom(self, base, hierarchy, residuals):
         covariance, _ = shrunk_covariance(residual_matrix(residuals, hierarchy))

@@ -175,6 +175,27 @@ def test_mint_falls_back_to_wls_var_only_when_a_series_has_no_residuals(hierarch
         fallback, WLSVar().reconcile(_forecasts(INCOHERENT), hierarchy, newest))
 
 
+def test_mint_falls_back_to_wls_var_when_one_period_has_every_residual(hierarchy):
+    # Quarterly data with a single backtest fold of one quarter: every series has a residual,
+    # but of one period only, from which no covariance can be estimated. The configured
+    # mint_shrink stopped `train revenue` there ("only 1 period(s) have a residual").
+    rng = np.random.default_rng(3)
+    one = pd.DataFrame({"unique_id": ORDER, "ds": pd.Timestamp("2022-07-01"),
+                        "residual": rng.normal(size=len(ORDER))})
+    mint = reconciler("mint_shrink")
+    assert isinstance(mint.resolve(hierarchy, one), WLSVar)
+    pd.testing.assert_frame_equal(
+        mint.reconcile(_forecasts(INCOHERENT), hierarchy, one),
+        WLSVar().reconcile(_forecasts(INCOHERENT), hierarchy, one))
+    # A second period, complete for some series only, does not make two.
+    partial = pd.concat([one, one.iloc[:3].assign(ds=pd.Timestamp("2022-10-01"))])
+    assert isinstance(mint.resolve(hierarchy, partial), WLSVar)
+    with pytest.raises(ValidationError, match="only 1 period"):
+        MinTraceShrink().reconcile(_forecasts(INCOHERENT), hierarchy, one)
+    two = pd.concat([one, one.assign(ds=pd.Timestamp("2022-10-01"), residual=1.0)])
+    assert mint.resolve(hierarchy, two) is mint
+
+
 def test_config_method_names_map_to_reconcilers():
     assert set(RECONCILERS) | {"none"} == set(typing.get_args(ReconcileMethod))
     assert reconciler("none") is None
