@@ -23,6 +23,8 @@ from forecast.models.base import forecast_schema
 from forecast.schemas import DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 _QUIET_LOGGERS = ("cmdstanpy", "prophet", "prophet.models")
+# Prophet's yearly seasonality: its Fourier order, the history it needs under "auto" (days).
+YEARLY_ORDER, YEARLY_AFTER_DAYS, YEAR_DAYS = 10, 730, 365.25
 
 
 
@@ -44,21 +46,50 @@ def quiet_stan():
             lg.setLevel(level)
 
 
-def _new_prophet(options: dict, observed: int | None = None):
-    """A Prophet with the options; a short linear-trend series (``observed`` periods) is flat."""
+def yearly_order(setting, dates: pd.Series):
+    """The yearly seasonality Prophet is given for a history dated ``dates``: an explicit
+    Fourier order (or False) as set; "auto" and True at most as many harmonics as the dates'
+    spacing can tell apart.
+
+    Prophet's default of 10 harmonics assumes dates finer than a month. Monthly data hold 12
+    points a year, so harmonics above the sixth alias onto lower ones (quarterly: above the
+    second), and only the priors keep the fit from diverging: on Superstore quarterly sales by
+    region and category the optimiser took ten times as long and its forecasts erred half as
+    much again (WAPE 0.567 against 0.383 with two harmonics; monthly 0.609 against 0.557 with
+    six). "auto" keeps Prophet's rule: on with two years of history, else off.
+    """
+    if setting not in ("auto", True):
+        return setting
+    dates = pd.to_datetime(pd.Series(dates)).sort_values()
+    span = dates.iloc[-1] - dates.iloc[0] if len(dates) else pd.Timedelta(0)
+    if setting == "auto" and span < pd.Timedelta(days=YEARLY_AFTER_DAYS):
+        return False
+    spacing = dates.diff().dt.days.median() if len(dates) > 1 else np.nan
+    if not spacing or not np.isfinite(spacing):
+        return setting
+    return int(max(1, min(YEARLY_ORDER, round(YEAR_DAYS / spacing) // 2)))
+
+
+def _new_prophet(options: dict, dates: pd.Series | None = None):
+    """A Prophet with the options for a history dated ``dates``: a short linear-trend series is
+    flat, the yearly seasonality is no finer than the dates (:func:`yearly_order`)."""
     from prophet import Prophet
 
     settings = options["settings"]
     growth = settings["growth"]
+    observed = None if dates is None else len(dates)
     if growth == "linear" and observed is not None and observed < settings["flat_below"]:
         growth = "flat"
+    yearly = settings["yearly_seasonality"]
+    if dates is not None:
+        yearly = yearly_order(yearly, dates)
     holidays = pd.DataFrame(options["holidays"]) if options["holidays"] else None
     if holidays is not None:
         holidays[DS] = pd.to_datetime(holidays[DS])
     model = Prophet(
         growth=growth, seasonality_mode=settings["seasonality_mode"],
         changepoint_prior_scale=settings["changepoint_prior_scale"],
-        yearly_seasonality=settings["yearly_seasonality"],
+        yearly_seasonality=yearly,
         weekly_seasonality=settings["weekly_seasonality"],
         daily_seasonality=settings["daily_seasonality"], holidays=holidays,
         uncertainty_samples=0,
@@ -94,7 +125,7 @@ def fit_series(group: pd.DataFrame, options: dict) -> pd.DataFrame:
     uid = str(group[UNIQUE_ID].iloc[0])
     frame = group.drop(columns=UNIQUE_ID)
     with quiet_stan():
-        model = _new_prophet(options, len(frame)).fit(frame)
+        model = _new_prophet(options, frame[DS]).fit(frame)
     return pd.DataFrame({UNIQUE_ID: [uid], "model": [model_to_json(model)]})
 
 
@@ -140,7 +171,7 @@ def fit_predict_series(group: pd.DataFrame, options: dict, levels: Sequence[floa
     frame = group.drop(columns=[UNIQUE_ID, SEED, FUTURE])
     history, future = frame[~ahead], frame[ahead].drop(columns=Y)
     with quiet_stan():
-        model = _new_prophet(options, len(history)).fit(history)
+        model = _new_prophet(options, history[DS]).fit(history)
         piece = _forecast(model, uid, future, levels, samples, seed)
     piece[MODEL_JSON] = [model_to_json(model)] + [None] * (len(piece) - 1)
     return piece

@@ -11,7 +11,7 @@ import pytest
 
 from forecast.errors import ValidationError
 from forecast.models.prophet_model import ProphetForecaster
-from forecast.models.prophet_series import quiet_stan
+from forecast.models.prophet_series import quiet_stan, yearly_order
 
 pytest.importorskip("prophet")
 
@@ -168,3 +168,30 @@ def test_country_holidays_made_once_forecast_as_prophet_makes_them(panel):
     expected = ProphetForecaster(**settings).fit(train).predict(8)
     got = ProphetForecaster(**settings).fit_predict(train, 8)
     pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("freq", "years", "order"), [
+    ("QS", 4, 2), ("MS", 4, 6), ("W-FRI", 3, 10), ("D", 3, 10), ("MS", 1.5, False)])
+def test_yearly_seasonality_is_no_finer_than_the_dates(freq, years, order):
+    # Prophet's 10 yearly harmonics on 4 points a year alias onto each other: on quarterly
+    # sales the optimiser took ten times as long and the forecasts erred half as much again.
+    dates = pd.Series(pd.date_range("2019-01-01", periods=int(years * PER_YEAR[freq]),
+                                    freq=freq))
+    assert yearly_order("auto", dates) == order
+    assert yearly_order(True, dates) == (order or min(10, PER_YEAR[freq] // 2))
+    assert yearly_order(4, dates) == 4 and yearly_order(False, dates) is False
+
+
+PER_YEAR = {"QS": 4, "MS": 12, "W-FRI": 52, "D": 365}
+
+
+def test_quarterly_series_get_two_yearly_harmonics():
+    ds = pd.date_range("2018-01-01", periods=20, freq="QS")
+    season = np.tile([0.7, 1.0, 1.1, 1.6], 5)
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"unique_id": "region", "ds": ds,
+                          "y": 100 * season * (1 + 0.03 * np.arange(20)) * rng.lognormal(0, 0.05,
+                                                                                        20)})
+    model = ProphetForecaster(seasonality_mode="multiplicative", n_jobs=1).fit(frame)
+    names, seasonalities = json.loads(model.models_["region"])["seasonalities"]
+    assert names == ["yearly"] and seasonalities["yearly"]["fourier_order"] == 2
