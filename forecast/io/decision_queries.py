@@ -156,18 +156,20 @@ def revenue_by(con: duckdb.DuckDBPyConnection, keys: Sequence[str], start: date,
 
 def forecast_weeks(con: duckdb.DuckDBPyConnection, keys: Sequence[str], after: date,
                    before: date) -> pd.DataFrame | None:
-    """Rows ``unique_id, grain, <keys>, ds, yhat, yhat_sd`` of the weekly forecast with
-    ``after < ds < before``; ``yhat_sd`` from the 80 % interval where the table has no column
-    of its own; None when it has neither."""
+    """Rows ``unique_id, grain, <keys>, ds, yhat, yhat_sd`` (+ ``yhat_lo_80, yhat_hi_80``
+    where the table has them) of the weekly forecast with ``after < ds < before``; ``yhat_sd``
+    from the 80 % interval where the table has no column of its own; None when it has
+    neither."""
     columns = catalog.columns(con, REVENUE_FORECAST)
+    bounds = ["yhat_lo_80", "yhat_hi_80"] if {"yhat_lo_80", "yhat_hi_80"} <= set(columns) else []
     if "yhat_sd" in columns:
         spread = "yhat_sd"
-    elif {"yhat_lo_80", "yhat_hi_80"} <= set(columns):
+    elif bounds:
         spread = f"{_SD_FROM_80} AS yhat_sd"
     else:
         return None
     present = [quote(k) for k in keys if k in columns]
-    select = ", ".join(["unique_id", "grain", *present, "ds", "yhat", spread])
+    select = ", ".join(["unique_id", "grain", *present, "ds", "yhat", spread, *bounds])
     return con.execute(f"SELECT {select} FROM {REVENUE_FORECAST.sql} WHERE ds > ? AND ds < ?",
                        [after, before]).df()
 

@@ -5,7 +5,9 @@ with the same columns. On the lowest level the month targets are plain numbers a
 edit; every level above holds ``=SUM(...)`` formulas over its children's rows on the next
 sheet, and every period target is the ``=SUM`` of its months, so an edit flows up. Beside each
 target its probability is a live formula, ``1 - NORMDIST(target, base, sd, TRUE)``, the chance
-that a Normal(base, sd) actual reaches it; bottom-up totals and mismatch flags are formulas
+that the actual reaches it, ``sd`` being the deviation of the forecast's 80 % interval on the
+target's side of the base (``sd above`` for a stretch, see :mod:`forecast.targets.probability`,
+so a lopsided interval keeps its shape); bottom-up totals and mismatch flags are formulas
 too. A ``weeks`` sheet lists the weekly targets, each a formula of its month: the unit's month
 target (on its level sheet) times the week's share of that month, so an edit of a month flows
 down to its weeks and their P(reach). An ``about`` sheet says how the numbers were made. Every
@@ -41,7 +43,8 @@ def write_targets_workbook(plan: pd.DataFrame, path: Path, notes: dict) -> Path:
 
     Args:
         plan: the targets plan (``forecast.targets.plan.PLAN_COLUMNS``): level, unit_id,
-            parent_id, region, team, rep_id, span, start, due, base, yhat_sd, stretch, target,
+            parent_id, region, team, rep_id, span, start, due, base, sd_below, sd_above, stretch,
+            target,
             probability, bottom_up, last_year, statement.
         path: the ``.xlsx`` file to write.
         notes: shown on the ``about`` sheet (period, policy, ...); ``tolerance`` is the
@@ -100,7 +103,7 @@ def _columns(months: list) -> dict[object, int]:
     keys: list[object] = ["unit", "parent", *TARGET_KEYS]
     keys += [part for span in spans for part in (("target", span), ("probability", span))]
     keys += ["bottom_up", "mismatch", "stretch", "last_year"]
-    keys += [("base", span) for span in spans] + [("sd", span) for span in spans]
+    keys += [(field, span) for field in ("base", "sd_below", "sd_above") for span in spans]
     keys += ["due", "statement"]
     return {key: k for k, key in enumerate(keys, 1)}
 
@@ -113,7 +116,8 @@ def _header(key: object, months: list, label: str) -> str:
     field, span = key
     name = label if span == "period" else f"{pd.Timestamp(months[span]):%b %Y}"
     return {"target": f"{name} target", "probability": f"{name} P(reach)",
-            "base": f"{name} base", "sd": f"{name} sd"}[field]
+            "base": f"{name} base", "sd_below": f"{name} sd below",
+            "sd_above": f"{name} sd above"}[field]
 
 
 def _write_grain(sheet, rows: pd.DataFrame, months: list, layout: _Layout,
@@ -154,7 +158,8 @@ def _write_unit(sheet, row: int, unit, month_rows: list, layout: _Layout) -> Non
     for span, part in enumerate([*month_rows, unit]):
         name = "period" if part is unit else span
         cell(("base", name), _number(part.base, exact=True), MONEY)
-        cell(("sd", name), _number(part.yhat_sd, exact=True), MONEY)
+        cell(("sd_below", name), _number(part.sd_below, exact=True), MONEY)
+        cell(("sd_above", name), _number(part.sd_above, exact=True), MONEY)
         if name == "period":
             parts = ",".join(_ref(columns[("target", k)], row) for k in range(len(month_rows)))
             cell(("target", name), f"=SUM({parts})", MONEY, formula=True)
@@ -188,13 +193,20 @@ def _cell_writer(sheet, row: int, columns: dict[object, int]):
 
 
 def _probability_formula(columns: dict[object, int], row: int, span: object, part) -> object:
-    """``1 - NORMDIST(target, base, sd, TRUE)``; a step where sd is 0; empty without sd."""
-    if pd.isna(part.yhat_sd) or pd.isna(part.base):
+    """:func:`reach_formula` of the span's cells; empty without deviations."""
+    if pd.isna(part.sd_below) or pd.isna(part.sd_above) or pd.isna(part.base):
         return None
-    target = _ref(columns[("target", span)], row)
-    base, sd = _ref(columns[("base", span)], row), _ref(columns[("sd", span)], row)
-    return (f"=IF({sd}>0,1-NORMDIST({target},{base},{sd},TRUE),"
-            f"IF({target}<={base},1,0))")
+    return reach_formula(*(_ref(columns[(field, span)], row)
+                           for field in ("target", "base", "sd_below", "sd_above")))
+
+
+def reach_formula(target: str, base: str, below: str, above: str) -> str:
+    """``1 - NORMDIST(target, base, sd, TRUE)`` with ``sd`` the deviation above the base for a
+    target at or above it and below the base for one under it (the cells' addresses); a step
+    at the base where that deviation is 0."""
+    return (f"=IF({target}>={base},IF({above}>0,1-NORMDIST({target},{base},{above},TRUE),"
+            f"IF({target}<={base},1,0)),IF({below}>0,1-NORMDIST({target},{base},{below},TRUE),"
+            "1))")
 
 
 def _sum_below(sheet_title: str | None, column: int, rows: tuple[int, int]) -> str:
@@ -236,7 +248,7 @@ def _write_weeks(sheet, weeks: pd.DataFrame, month_cells: dict, month_targets: d
     """Weekly targets as formulas of their month (month target x share), with their
     probabilities as formulas of the target."""
     headers = ["level", "unit", "month", "week start", "week end", "target", "P(reach)", "base",
-               "sd", "share of month"]
+               "sd below", "sd above", "share of month"]
     for column, header in enumerate(headers, 1):
         write_cell(sheet, 1, column, header)
     depth = weeks["level"].map({grain: k for k, grain in enumerate(GRAIN_ORDER)})
@@ -246,20 +258,21 @@ def _write_weeks(sheet, weeks: pd.DataFrame, month_cells: dict, month_targets: d
         values = [week.level, week.unit_id, pd.Timestamp(week.month).date(),
                   pd.Timestamp(week.start).date(), pd.Timestamp(week.due).date(),
                   None, None, _number(week.base, exact=True),
-                  _number(week.yhat_sd, exact=True), float(week.month_share)]
+                  _number(week.sd_below, exact=True), _number(week.sd_above, exact=True),
+                  float(week.month_share)]
         for column, value in enumerate(values, 1):
             write_cell(sheet, row, column, value)
         month = month_cells.get((week.unit_id, pd.Timestamp(week.month)))
-        target = f"={month}*J{row}" if month else round(float(week.target), 2)
+        target = f"={month}*K{row}" if month else round(float(week.target), 2)
         write_cell(sheet, row, 6, target, formula=bool(month))
-        for column, number_format in ((6, MONEY), (8, MONEY), (9, MONEY), (10, SHARE)):
+        for column, number_format in ((6, MONEY), (8, MONEY), (9, MONEY), (10, MONEY),
+                                      (11, SHARE)):
             sheet.cell(row, column).number_format = number_format
         for column in (3, 4, 5):
             sheet.cell(row, column).number_format = "yyyy-mm-dd"
-        if not pd.isna(week.yhat_sd):
-            write_cell(sheet, row, 7, f"=IF(I{row}>0,1-NORMDIST(F{row},H{row},I{row},TRUE),"
-                                      f"IF(F{row}<=H{row},1,0))", formula=True
-                       ).number_format = PERCENT
+        if not (pd.isna(week.sd_below) or pd.isna(week.sd_above)):
+            write_cell(sheet, row, 7, reach_formula(f"F{row}", f"H{row}", f"I{row}", f"J{row}"),
+                       formula=True).number_format = PERCENT
     finish_sheet(sheet, widths={6: 16, 7: 12})
     sheet.freeze_panes = "C2"
 
@@ -274,8 +287,9 @@ def _write_about(sheet, notes: dict) -> None:
         ("How to use", ("Edit month targets on the lowest level sheet; the levels above, the "
                         "period totals, the probabilities and the mismatch flags are formulas "
                         "and follow.")),
-        ("P(reach)", ("Chance that the actual reaches the target if it is Normal(base, sd): "
-                      "1 - NORMDIST(target, base, sd, TRUE).")),
+        ("P(reach)", ("Chance that the actual reaches the target: 1 - NORMDIST(target, base, "
+                      "sd, TRUE), sd the deviation of the forecast's 80 % interval above the "
+                      "base for a target above it (sd above), below it for one under it.")),
         ("bottom-up", ("Sum of the children's own forecast medians (a unit without children: "
                        "its own); mismatch = |target - bottom-up| > tolerance x target.")),
     ]

@@ -1,4 +1,4 @@
-"""The arithmetic of the reports: contribution, volume/price/mix, concentration, drift, odds.
+"""The arithmetic of the reports: contribution, volume/price/mix, concentration, drift.
 
 Pure functions over frames and numbers; each formula is stated in its docstring, and the reports
 quote the same formulas in their definitions section.
@@ -6,13 +6,8 @@ quote the same formulas in their definitions section.
 
 from __future__ import annotations
 
-import math
-from statistics import NormalDist
-
 import numpy as np
 import pandas as pd
-
-Z_P10 = NormalDist().inv_cdf(0.10)
 
 
 def contribution(frame: pd.DataFrame, current: str = "current", previous: str = "previous"
@@ -133,22 +128,6 @@ def top_share(values: pd.Series | np.ndarray, n: int) -> float | None:
     v = np.asarray(values, dtype=float)
     v = np.sort(v[np.isfinite(v) & (v > 0)])[::-1]
     return None if v.size == 0 else float(v[:n].sum() / v.sum())
-
-
-def probability_at_least(target: float, mean: float, sd: float | None) -> float | None:
-    """P(X >= target) for X ~ Normal(mean, sd); a step at ``mean`` when sd is 0."""
-    if target is None or mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return None
-    if sd is None or not math.isfinite(sd) or sd <= 0:
-        return 1.0 if mean >= target else 0.0
-    return 1.0 - NormalDist(mean, sd).cdf(target)
-
-
-def p10(mean: float, sd: float | None) -> float | None:
-    """The 10th percentile of Normal(mean, sd): mean - 1.2816 x sd."""
-    if mean is None or sd is None or not math.isfinite(sd):
-        return None
-    return mean + Z_P10 * max(sd, 0.0)
 
 
 def population_stability(reference: pd.Series, current: pd.Series, bins: int = 10

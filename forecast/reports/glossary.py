@@ -99,10 +99,11 @@ DEFINITIONS = {
     ),
     "term_forecast_probability": ("Probability of reaching a target", "达标概率"),
     "def_forecast_probability": (
-        ("1 - Phi((target - forecast) / sd), the period's actual taken as Normal(forecast, sd) "
-         "from the reconciled forecast."),
-        ("1 - Φ((目标 - 预测) / 标准差)，期间实际值按协调后预测的正态分布 "
-         "N(预测, 标准差) 估计。"),
+        ("1 - Phi((target - forecast) / sd), the period's actual taken as Normal below and "
+         "above the reconciled forecast, sd the deviation its 80 % interval shows on the "
+         "target's side (the interval's lower bound is P10)."),
+        ("1 - Φ((目标 - 预测) / 标准差)，期间实际值在协调后预测的两侧各按正态分布估计，"
+         "标准差取 80% 区间在目标一侧的偏差（区间下限即 P10）。"),
     ),
     "term_problems": ("Problems", "问题"),
     "def_problems": (

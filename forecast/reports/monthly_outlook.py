@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 
 from forecast.reports import document as doc
-from forecast.reports.analysis import p10, probability_at_least
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs
 from forecast.schemas import TOTAL
+from forecast.targets.probability import forecast_quantile, probability_of_reaching, sides
 
 
 def grain_keys(grain: str) -> tuple[str, ...]:
@@ -22,8 +22,12 @@ def forecast_against_targets(forecast: pd.DataFrame,
                              period_column: str | None = None) -> pd.DataFrame:
     """Forecast rows with their target, P10 and the probability of reaching the target.
 
-    A period's actual is taken as Normal(yhat, yhat_sd) (the forecast tables' contract), so
-    ``probability = 1 - Phi((target - yhat) / yhat_sd)`` and ``p10 = yhat - 1.2816 x yhat_sd``.
+    A period's actual is distributed as its 80 % interval says: Normal below and above the
+    median ``yhat`` with the interval's deviation on each side (Normal(yhat, yhat_sd) where the
+    interval is symmetric, see :mod:`forecast.targets.probability`), so ``p10`` is the
+    interval's lower bound and ``probability = 1 - Phi((target - yhat) / sd)`` with the
+    deviation of the target's side; without a deviation the target is reached for certain at or
+    below ``yhat`` and never above it.
 
     Args:
         forecast: ``unique_id, grain, <key columns>, yhat, yhat_sd, yhat_lo_80, ...``.
@@ -45,10 +49,13 @@ def forecast_against_targets(forecast: pd.DataFrame,
     if not rows:
         return forecast.iloc[0:0].assign(target=[], p10=[], probability=[], gap=[])
     out = pd.concat(rows, ignore_index=True)
-    out["p10"] = [p10(m, s) for m, s in zip(out["yhat"], out["yhat_sd"], strict=True)]
-    out["probability"] = [None if pd.isna(t) else probability_at_least(t, m, s)
-                          for t, m, s in zip(out["target"], out["yhat"], out["yhat_sd"],
-                                             strict=True)]
+    below, above = sides(out)
+    out["p10"] = [None if pd.isna(v) else float(v)
+                  for v in forecast_quantile(out["yhat"], below, 0.1, above)]
+    reach = probability_of_reaching(out["target"], out["yhat"], np.nan_to_num(below),
+                                    np.nan_to_num(above))
+    out["probability"] = [None if pd.isna(t) or pd.isna(r) else float(r)
+                          for t, r in zip(out["target"], reach, strict=True)]
     out["gap"] = out["yhat"] - out["target"]
     out["depth"] = out["grain"].map(lambda g: len(grain_keys(str(g))))
     return out.sort_values(["depth", "unique_id"], kind="stable").reset_index(drop=True)

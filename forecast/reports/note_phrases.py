@@ -110,10 +110,11 @@ NOTE_PHRASES: dict[str, tuple[str, str]] = {
         "同比变化 = 销量 + 价格 + 结构 + 新增/停售产品（公式见口径说明）。",
     ),
     "probability_note": (
-        ("Probability = 1 - Phi((target - forecast) / sd): the actual is taken as "
-         "Normal(forecast, sd)."),
-        ("达标概率 = 1 - Φ((目标 - 预测) / 标准差)，实际值按正态分布 N"
-         "(预测, 标准差) 估计。"),
+        ("Probability = 1 - Phi((target - forecast) / sd): the actual is taken as Normal "
+         "below and above the forecast, sd the deviation of its 80 % interval on the target's "
+         "side."),
+        ("达标概率 = 1 - Φ((目标 - 预测) / 标准差)，实际值在预测两侧各按正态分布估计，"
+         "标准差取 80% 区间在目标一侧的偏差。"),
     ),
     "problems_note": (
         ("Each problem comes from a stated rule over numbers in this report; thresholds are set "

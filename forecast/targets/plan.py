@@ -10,7 +10,9 @@ children of a unit to the unit in every period, month and week.
 - stretch: the policy applied to the unit on its own (its own quantile, or its own last year
   plus growth); under ``management`` only the company's period has one.
 - target: the unit's share of the company target.
-- probability: P(actual >= target) under Normal(base, yhat_sd).
+- probability: P(actual >= target) under the forecast distribution whose 80 % interval the
+  forecast tables show (Normal below and above the median with the interval's deviations, see
+  :mod:`forecast.targets.probability`).
 - bottom_up: the sum of the children's own bases (a unit without children: its own base).
 - mismatch: |target - bottom_up| / target above the tolerance: the target strays from what the
   units' own forecasts add up to.
@@ -29,7 +31,7 @@ from forecast.schemas import TARGET_KEYS, TOTAL
 from forecast.targets.attainment import GRAIN_KEYS, Period
 from forecast.targets.decompose import decompose_tree, split_cents, to_cents
 from forecast.targets.policy import company_target, describe_policy, own_stretch
-from forecast.targets.probability import probability_of_reaching
+from forecast.targets.probability import SD_ABOVE, SD_BELOW, probability_of_reaching
 from forecast.targets.units import (
     build_spans,
     build_units,
@@ -40,7 +42,8 @@ from forecast.targets.units import (
 
 PLAN_COLUMNS = (
     "metric", "period", "level", "unit_id", "parent_id", *TARGET_KEYS, "span", "start", "due",
-    "month", "base", "yhat_sd", "stretch", "target", "probability", "bottom_up", "mismatch",
+    "month", "base", "yhat_sd", SD_BELOW, SD_ABOVE, "stretch", "target", "probability",
+    "bottom_up", "mismatch",
     "last_year", "statement",
 )
 SPANS = ("period", "month", "week")
@@ -52,13 +55,13 @@ class PlanInputs:
 
     Attributes:
         forecast: ``revenue_forecast_periods`` rows of the period: unique_id, grain, key
-            columns, period_type, period, yhat, yhat_sd.
+            columns, period_type, period, yhat, yhat_sd and the 80 % interval.
         history: trailing revenue at the deepest grain: region, team, rep_id, revenue.
         last_year: revenue of each month a year before the period's months: month (the
             period's month start), region, team, rep_id, revenue; None when the orders do not
             cover those months.
         weekly: ``revenue_forecast`` weekly rows: unique_id, grain, key columns, ds, yhat,
-            yhat_sd; None when there is no weekly forecast.
+            yhat_sd (+ the 80 % interval); None when there is no weekly forecast.
         management_total: the management number from the ``targets`` table, if any.
     """
 
@@ -77,7 +80,9 @@ def build_plan(inputs: PlanInputs, config: TargetsConfig, period: Period,
         One row per unit and span with the ``PLAN_COLUMNS``: metric ('revenue'), period
         label, level, unit_id, parent_id, region, team, rep_id, span ('period', 'month',
         'week'), start, due (last day), month (month start; empty for the period), base,
-        yhat_sd, stretch, target, probability, bottom_up, mismatch, last_year, statement.
+        yhat_sd, sd_below, sd_above (the deviations of the actual below and above the base,
+        from its 80 % interval), stretch, target, probability, bottom_up, mismatch, last_year,
+        statement.
     """
     units = build_units(inputs.forecast, inputs.history, grains, forecast_grains)
     spans = build_spans(units, inputs.forecast, period, grains)
@@ -85,7 +90,8 @@ def build_plan(inputs: PlanInputs, config: TargetsConfig, period: Period,
                         on=["unit_id", "span", "start"], how="left")
     company = spans[(spans["unit_id"] == TOTAL) & (spans["span"] == "period")].iloc[0]
     known_last_year = None if inputs.last_year is None else float(company["last_year"])
-    target = company_target(float(company["yhat"]), float(company["yhat_sd"]),
+    target = company_target(float(company["yhat"]),
+                            (float(company[SD_BELOW]), float(company[SD_ABOVE])),
                             known_last_year, config, inputs.management_total)
     months = period_months(period)
     month_rows = spans[spans["span"] == "month"]
@@ -101,7 +107,8 @@ def build_plan(inputs: PlanInputs, config: TargetsConfig, period: Period,
         pieces = build_week_pieces(units, inputs.weekly, spans, period)
     if pieces is not None:
         frame = pd.concat([frame, _week_cents(units, pieces, cents, months)], ignore_index=True)
-    frame["stretch"] = own_stretch(frame["yhat"], frame["yhat_sd"], frame["last_year"], config)
+    frame["stretch"] = own_stretch(frame["yhat"], (frame[SD_BELOW], frame[SD_ABOVE]),
+                                   frame["last_year"], config)
     is_company = (frame["unit_id"] == TOTAL) & (frame["span"] == "period")
     frame.loc[is_company, "stretch"] = target
     frame.loc[frame["span"] == "week", "stretch"] = np.nan
@@ -169,7 +176,7 @@ def _finish(frame: pd.DataFrame, units: pd.DataFrame, period: Period,
     frame["target"] = frame.pop("cents") / 100.0
     frame["base"] = frame.pop("yhat")
     frame["probability"] = probability_of_reaching(frame["target"], frame["base"],
-                                                   frame["yhat_sd"])
+                                                   frame[SD_BELOW], frame[SD_ABOVE])
     children = frame.groupby(["parent_id", "span", "start"])["base"].sum()
     frame["bottom_up"] = pd.Series(
         children.reindex(pd.MultiIndex.from_frame(frame[["unit_id", "span", "start"]])).to_numpy(),

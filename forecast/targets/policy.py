@@ -1,7 +1,8 @@
 """Stretch policies: how far above the forecast median a target is set.
 
-- ``quantile``: the target is the ``stretch_quantile`` of the forecast distribution
-  Normal(yhat, yhat_sd), so it is reached with probability ``1 - stretch_quantile``.
+- ``quantile``: the target is the ``stretch_quantile`` of the forecast distribution (the span's
+  80 % interval about its median, :mod:`forecast.targets.probability`), so it is reached with
+  probability ``1 - stretch_quantile``.
 - ``growth``: the target is the revenue of the same period a year before times
   ``1 + growth_rate``.
 - ``management``: the company target is a number given top-down (``management_total``, or by
@@ -20,15 +21,16 @@ import pandas as pd
 
 from forecast.config.targets import TargetsConfig
 from forecast.errors import ConfigError, ValidationError
-from forecast.targets.probability import normal_quantile
+from forecast.targets.probability import forecast_quantile
 
 
-def own_stretch(yhat, yhat_sd, last_year, config: TargetsConfig) -> np.ndarray:
+def own_stretch(yhat, sides, last_year, config: TargetsConfig) -> np.ndarray:
     """Each unit's stretch under the policy, from its own numbers.
 
     Args:
         yhat: forecast medians.
-        yhat_sd: standard deviations of the actuals.
+        sides: the deviations of the actuals below and above the median (see
+            :mod:`forecast.targets.probability`).
         last_year: revenue of the same span a year before (NaN where unknown).
         config: the policy and its parameters.
 
@@ -38,19 +40,19 @@ def own_stretch(yhat, yhat_sd, last_year, config: TargetsConfig) -> np.ndarray:
     """
     yhat = np.asarray(yhat, dtype=float)
     if config.policy == "quantile":
-        return normal_quantile(yhat, yhat_sd, config.stretch_quantile)
+        return forecast_quantile(yhat, sides[0], config.stretch_quantile, sides[1])
     if config.policy == "growth":
         return np.asarray(last_year, dtype=float) * (1.0 + config.growth_rate)
     return np.full(yhat.shape, np.nan)
 
 
-def company_target(yhat: float, yhat_sd: float, last_year: float | None,
+def company_target(yhat: float, sides: tuple[float, float], last_year: float | None,
                    config: TargetsConfig, management_total: float | None = None) -> float:
     """The company target for the period: the policy's stretch of the company forecast.
 
     Args:
         yhat: the company's forecast median for the period.
-        yhat_sd: its standard deviation.
+        sides: its deviations below and above the median.
         last_year: company revenue of the same period a year before, or None when the data do
             not cover it.
         config: the policy.
@@ -72,7 +74,7 @@ def company_target(yhat: float, yhat_sd: float, last_year: float | None,
                               "year, but the orders do not cover it; use policy quantile")
         total = last_year * (1.0 + config.growth_rate)
     else:
-        total = float(normal_quantile(yhat, yhat_sd, config.stretch_quantile))
+        total = float(forecast_quantile(yhat, sides[0], config.stretch_quantile, sides[1]))
     if not np.isfinite(total) or total <= 0:
         raise ValidationError(f"the {config.policy} policy gives a company target of {total}; "
                               "a target must be a positive amount")

@@ -10,7 +10,8 @@ with its own forecast. A grain split by history has the units with orders in the
 window (orders without the grain's key columns belong to no unit of it, so the named units
 share the whole parent); each gets ``share`` = its revenue / its siblings' revenue (negative revenue counts as
 none; siblings without any revenue share equally) and the forecast of its parent scaled by
-that share: ``yhat = share x parent yhat`` and ``yhat_sd = sqrt(share) x parent yhat_sd``.
+that share: ``yhat = share x parent yhat`` and ``yhat_sd = sqrt(share) x parent yhat_sd`` (the
+deviations below and above the median alike).
 The square root treats the parent as a sum of independent parts, so the variances of the
 children add up to the parent's and a small unit is relatively less certain than a big one.
 """
@@ -26,8 +27,11 @@ import pandas as pd
 from forecast.periods import MONTHS_IN, add_months
 from forecast.schemas import GRAIN, TARGET_KEYS, TOTAL
 from forecast.targets.attainment import GRAIN_KEYS, Period
+from forecast.targets.probability import SD_ABOVE, SD_BELOW, sides
 
 WEEK_DAYS = 7
+# The deviations a span's forecast carries: overall, below and above its median.
+SPREADS = ("yhat_sd", SD_BELOW, SD_ABOVE)
 _GRAIN_SEPARATOR = re.compile(r"[|/]")
 
 
@@ -130,8 +134,9 @@ def build_spans(units: pd.DataFrame, forecast: pd.DataFrame, period: Period,
         grains: the grain names of ``units`` below the company.
 
     Returns:
-        ``unit_id, span ('period' or 'month'), start, yhat, yhat_sd``; every unit has the
-        period and each month.
+        ``unit_id, span ('period' or 'month'), start, yhat, yhat_sd, sd_below, sd_above``
+        (the deviations below and above the median, from the 80 % interval); every unit has
+        the period and each month.
     """
     months = period_months(period)
     own = []
@@ -146,18 +151,20 @@ def build_spans(units: pd.DataFrame, forecast: pd.DataFrame, period: Period,
     parts = rows[(rows["period_type"] == "month") & rows["period"].isin(months)]
     spans = pd.concat([whole.assign(span="period"), parts.assign(span="month")],
                       ignore_index=True).rename(columns={"period": "start"})
-    spans = spans[["unit_id", "span", "start", "yhat", "yhat_sd"]]
+    spans[SD_BELOW], spans[SD_ABOVE] = sides(spans)
+    spans = spans[["unit_id", "span", "start", "yhat", *SPREADS]]
     return inherit(units, spans, ["span", "start"])
 
 
 def inherit(units: pd.DataFrame, frame: pd.DataFrame, on: list[str]) -> pd.DataFrame:
     """Add the rows of units that have none: their parent's rows scaled by their share.
 
-    ``yhat`` is multiplied by ``share`` and ``yhat_sd`` by its square root (see the module).
+    ``yhat`` is multiplied by ``share`` and the deviations by its square root (see the module).
 
     Args:
         units: the unit tree with ``share``.
-        frame: ``unit_id, *on, yhat, yhat_sd`` of the units that have their own rows.
+        frame: ``unit_id, *on, yhat, yhat_sd, sd_below, sd_above`` of the units that have
+            their own rows.
         on: the columns that identify a row of a unit (span and start).
     """
     have = set(frame["unit_id"])
@@ -170,8 +177,8 @@ def inherit(units: pd.DataFrame, frame: pd.DataFrame, on: list[str]) -> pd.DataF
         child = missing[["unit_id", "parent_id", "share"]].merge(
             known.rename(columns={"unit_id": "parent_id"}), on="parent_id")
         child["yhat"] = child["yhat"] * child["share"]
-        child["yhat_sd"] = child["yhat_sd"] * np.sqrt(child["share"])
-        parts.append(child[["unit_id", *on, "yhat", "yhat_sd"]])
+        child[list(SPREADS)] = child[list(SPREADS)].mul(np.sqrt(child["share"]), axis=0)
+        parts.append(child[["unit_id", *on, "yhat", *SPREADS]])
         have |= set(missing["unit_id"])
     return pd.concat(parts, ignore_index=True)
 
@@ -187,12 +194,14 @@ def build_week_pieces(units: pd.DataFrame, weekly: pd.DataFrame, spans: pd.DataF
 
     Args:
         units: the unit tree.
-        weekly: ``revenue_forecast`` rows: unique_id, grain, key columns, ds, yhat, yhat_sd.
+        weekly: ``revenue_forecast`` rows: unique_id, grain, key columns, ds, yhat, yhat_sd
+            (+ the 80 % interval, read by :func:`forecast.targets.probability.sides`).
         spans: the result of :func:`build_spans`.
         period: the month or quarter.
 
     Returns:
-        ``unit_id, month, start, end (exclusive), yhat, yhat_sd``, or None when the company's
+        ``unit_id, month, start, end (exclusive), yhat, yhat_sd, sd_below, sd_above``, or
+        None when the company's
         weekly forecast does not cover every day of the period.
     """
     own = []
@@ -200,7 +209,9 @@ def build_week_pieces(units: pd.DataFrame, weekly: pd.DataFrame, spans: pd.DataF
         keys = () if grain == "company" else GRAIN_KEYS[grain]
         rows = series_of_grain(weekly, keys)
         own.append(rows[rows["unit_id"].isin(units.loc[units["level"] == grain, "unit_id"])])
-    pieces = _cut_weeks(pd.concat(own, ignore_index=True), period)
+    rows = pd.concat(own, ignore_index=True)
+    rows[SD_BELOW], rows[SD_ABOVE] = sides(rows)
+    pieces = _cut_weeks(rows, period)
     company = pieces[pieces["unit_id"] == TOTAL]
     if (company["end"] - company["start"]).dt.days.sum() != (period.end - period.start).days:
         return None
@@ -223,7 +234,7 @@ def _cut_weeks(rows: pd.DataFrame, period: Period) -> pd.DataFrame:
         out.append(pd.DataFrame({
             "unit_id": rows.loc[keep, "unit_id"], "month": month, "start": lo[keep],
             "end": hi[keep], "yhat": rows.loc[keep, "yhat"] * fraction,
-            "yhat_sd": rows.loc[keep, "yhat_sd"] * fraction}))
+            **{c: rows.loc[keep, c] * fraction for c in SPREADS}}))
     pieces = pd.concat(out, ignore_index=True)
     return pieces.sort_values(["unit_id", "start"]).reset_index(drop=True)
 
@@ -243,7 +254,7 @@ def _inherit_pieces(units: pd.DataFrame, pieces: pd.DataFrame,
         share = (own.to_numpy() / np.where(parent.to_numpy() != 0, parent.to_numpy(), np.nan))
         share = np.nan_to_num(share, nan=0.0).clip(min=0.0)
         child["yhat"] = child["yhat"] * share
-        child["yhat_sd"] = child["yhat_sd"] * np.sqrt(share)
+        child[list(SPREADS)] = child[list(SPREADS)].mul(np.sqrt(share), axis=0)
         parts.append(child.drop(columns="parent_id"))
         have |= set(missing["unit_id"])
     return pd.concat(parts, ignore_index=True)

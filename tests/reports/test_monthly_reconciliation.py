@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
@@ -528,8 +529,12 @@ def check_next_month(ledger: Ledger, tables: dict, month: str) -> dict:
     targets = {"total": float(t["target"].sum()), **t.groupby("region")["target"].sum().to_dict()}
     f = f.assign(depth=(f["grain"] != "total").astype(int)).sort_values(["depth", "unique_id"])
     f["target"] = [targets.get(u) for u in f["unique_id"]]
-    f["p10"] = norm.ppf(0.1, f["yhat"], f["yhat_sd"])
-    f["probability"] = norm.sf(f["target"], f["yhat"], f["yhat_sd"])
+    # The 80 % interval is the distribution's: its lower bound is P10, and a target is reached
+    # with the deviation the interval shows on the target's side.
+    f["p10"] = f["yhat_lo_80"]
+    side = np.where(f["target"] >= f["yhat"], f["yhat_hi_80"] - f["yhat"],
+                    f["yhat"] - f["yhat_lo_80"]) / norm.ppf(0.9)
+    f["probability"] = norm.sf(f["target"], f["yhat"], side)
     f["gap"] = f["yhat"] - f["target"]
     ledger.rows("next_month", "forecast", "unique_id", f,
                 ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "p10", "target",

@@ -18,11 +18,10 @@ from forecast.reports.analysis import (
     herfindahl,
     herfindahl_normalised,
     main_driver,
-    p10,
     population_stability,
-    probability_at_least,
     top_share,
 )
+from forecast.reports.monthly_outlook import forecast_against_targets
 from forecast.reports.periods import MonthWindow, default_month, parse_month
 
 
@@ -95,12 +94,25 @@ def test_top_share():
     assert top_share([5, -4], 10) == 1.0
 
 
-def test_normal_odds_and_p10():
-    assert probability_at_least(110, 100, 10) == pytest.approx(0.15865525393145707)
-    assert probability_at_least(90, 100, 10) == pytest.approx(1 - 0.15865525393145707)
-    assert probability_at_least(100, 100, 0) == 1.0
-    assert probability_at_least(101, 100, 0) == 0.0
-    assert p10(100, 10) == pytest.approx(100 - 12.815515655446004)
+def test_odds_and_p10_are_those_of_the_interval_shown():
+    # A month of monthly data keeps its calibrated, lopsided 80 % interval: P10 is its lower
+    # bound and a target at its upper bound has a 10 % chance (with one Normal of the
+    # interval's width, P10 was 74.4 and the chance 2.7 %). Without an interval: Normal(yhat,
+    # yhat_sd); without spread a step at yhat.
+    z = 1.2815515655446004
+    forecast = pd.DataFrame({
+        "unique_id": ["total", "North", "South"], "grain": ["total", "region", "region"],
+        "region": [None, "North", "South"], "yhat": [100.0, 100.0, 100.0],
+        "yhat_sd": [20.0, 10.0, 0.0], "yhat_lo_80": [100.0 - z * 10, np.nan, np.nan],
+        "yhat_hi_80": [100.0 + z * 30, np.nan, np.nan]})
+    targets = {(): pd.DataFrame({"target": [100.0 + z * 30]}),
+               ("region",): pd.DataFrame({"region": ["North", "South"], "target": [110.0, 101.0]})}
+    out = forecast_against_targets(forecast, targets).set_index("unique_id")
+    assert out.loc["total", "p10"] == pytest.approx(100.0 - z * 10)
+    assert out.loc["total", "probability"] == pytest.approx(0.1)
+    assert out.loc["North", "p10"] == pytest.approx(100 - 12.815515655446004)
+    assert out.loc["North", "probability"] == pytest.approx(0.15865525393145707)
+    assert out.loc["South", "probability"] == 0.0 and out.loc["South", "p10"] == 100.0
 
 
 def test_population_stability_of_a_collapsed_feature():

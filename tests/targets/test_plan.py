@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from forecast.config import TargetsConfig
 from forecast.targets.attainment import parse_period
-from forecast.targets.plan import PLAN_COLUMNS, build_plan, summarise_plan
+from forecast.targets.plan import PLAN_COLUMNS, PlanInputs, build_plan, summarise_plan
+from forecast.targets.probability import probability_of_reaching
 
 GRAINS, FORECAST_GRAINS = ["region", "team"], ["region"]
 
@@ -196,3 +198,28 @@ def test_teams_taken_from_a_forecast_grain_split_by_their_own_forecasts(tiny_inp
     assert whole.loc["North|N2", "target"] == pytest.approx(205.07)
     assert whole.loc["North|N1", "yhat_sd"] == 40.0
     assert whole.loc["North|N1", "probability"] == pytest.approx(0.4000375, abs=1e-6)
+
+
+def test_a_lopsided_interval_sets_the_stretch_and_the_probabilities(tiny_inputs):
+    # A quarter that is one forecast row (quarterly data) keeps its calibrated interval, here
+    # 1.28 x 100 below the median and 1.28 x 300 above it (yhat_sd 200, the Normal of its
+    # width). With that Normal the 60 % stretch was 1050.67 and the interval's upper bound had a
+    # 2.7 % chance; the interval's own deviations give 1076.00 and 10 %.
+    z = 1.2815515655446004
+    forecast = tiny_inputs.forecast.copy()
+    company = (forecast["unique_id"] == "total") & (forecast["period_type"] == "quarter")
+    forecast.loc[company, ["yhat_sd", "yhat_lo_80", "yhat_hi_80"]] = [
+        200.0, 1000.0 - z * 100.0, 1000.0 + z * 300.0]
+    inputs = PlanInputs(forecast, tiny_inputs.history, tiny_inputs.last_year, None)
+    plan = _plan(inputs).set_index(["unit_id", "span", "start"])
+    q1 = pd.Timestamp("2027-01-01")
+    top = plan.loc[("total", "period", q1)]
+    assert top["target"] == pytest.approx(1000.0 + 0.2533471 * 300.0, abs=0.01)
+    assert top["probability"] == pytest.approx(0.4, abs=1e-4)
+    reach = probability_of_reaching(1000.0 + z * 300.0, 1000.0, 100.0, 300.0)
+    assert float(reach) == pytest.approx(0.1)
+    # Series without an interval keep their Normal: North's 60 % of 1076.00 against its 600 and
+    # sd 80.
+    north = plan.loc[("North", "period", q1)]
+    assert north["target"] == pytest.approx(645.60, abs=0.01)
+    assert north["probability"] == pytest.approx(1 - norm.cdf((645.60 - 600.0) / 80.0), abs=1e-4)

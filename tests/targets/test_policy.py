@@ -19,41 +19,50 @@ from forecast.targets.policy import (
 
 def test_quantile_policy_is_the_quantile_of_the_company_forecast():
     # 1000 + z(0.6) x 100 = 1000 + 0.2533471 x 100.
-    target = company_target(1000.0, 100.0, None, TargetsConfig(stretch_quantile=0.6))
+    target = company_target(1000.0, (100.0, 100.0), None, TargetsConfig(stretch_quantile=0.6))
     assert target == pytest.approx(1025.334710, abs=1e-6)
     # z(0.8) = 0.8416212.
-    assert company_target(1000.0, 100.0, None, TargetsConfig(stretch_quantile=0.8)) == \
+    assert company_target(1000.0, (100.0, 100.0), None, TargetsConfig(stretch_quantile=0.8)) == \
         pytest.approx(1084.16212, abs=1e-5)
+    # The deviation above the median sets a stretch above it; the one below, one below it.
+    assert company_target(1000.0, (100.0, 300.0), None, TargetsConfig(stretch_quantile=0.6)) == \
+        pytest.approx(1076.004130, abs=1e-5)
+    assert company_target(1000.0, (100.0, 300.0), None, TargetsConfig(stretch_quantile=0.4)) == \
+        pytest.approx(974.665290, abs=1e-5)
 
 
 def test_growth_policy_is_last_year_plus_growth_and_needs_last_year():
     config = TargetsConfig(policy="growth", growth_rate=0.1)
-    assert company_target(1000.0, 100.0, 450.0, config) == pytest.approx(495.0)
+    assert company_target(1000.0, (100.0, 100.0), 450.0, config) == pytest.approx(495.0)
     with pytest.raises(ConfigError, match="same period last year"):
-        company_target(1000.0, 100.0, None, config)
+        company_target(1000.0, (100.0, 100.0), None, config)
 
 
 def test_management_policy_takes_the_config_number_first_then_the_targets_table():
     config = TargetsConfig(policy="management", management_total=1234.5)
-    assert company_target(1000.0, 100.0, None, config, management_total=999.0) == 1234.5
+    assert company_target(1000.0, (100.0, 100.0), None, config, management_total=999.0) == 1234.5
     from_table = TargetsConfig(policy="management")
-    assert company_target(1000.0, 100.0, None, from_table, management_total=999.0) == 999.0
+    assert company_target(1000.0, (100.0, 100.0), None, from_table, management_total=999.0) == 999.0
     with pytest.raises(ConfigError, match="management_total"):
-        company_target(1000.0, 100.0, None, from_table)
+        company_target(1000.0, (100.0, 100.0), None, from_table)
 
 
 def test_a_policy_giving_no_positive_target_is_an_error():
     with pytest.raises(ValidationError, match="positive amount"):
-        company_target(1000.0, 100.0, 0.0, TargetsConfig(policy="growth"))
+        company_target(1000.0, (100.0, 100.0), 0.0, TargetsConfig(policy="growth"))
 
 
 def test_own_stretch_of_each_unit():
     yhat, sd, last = np.array([100.0, 200.0]), np.array([10.0, 0.0]), np.array([80.0, np.nan])
-    quantile = own_stretch(yhat, sd, last, TargetsConfig(stretch_quantile=0.6))
+    quantile = own_stretch(yhat, (sd, sd), last, TargetsConfig(stretch_quantile=0.6))
     np.testing.assert_allclose(quantile, [102.533471, 200.0], atol=1e-6)
-    growth = own_stretch(yhat, sd, last, TargetsConfig(policy="growth", growth_rate=0.25))
+    # A stretch above the median reads the deviation above it: a lopsided interval's.
+    lopsided = own_stretch(yhat, (sd, 3 * sd), last, TargetsConfig(stretch_quantile=0.6))
+    np.testing.assert_allclose(lopsided, [107.600413, 200.0], atol=1e-6)
+    growth = own_stretch(yhat, (sd, sd), last, TargetsConfig(policy="growth", growth_rate=0.25))
     assert growth[0] == pytest.approx(100.0) and np.isnan(growth[1])
-    assert np.isnan(own_stretch(yhat, sd, last, TargetsConfig(policy="management"))).all()
+    assert np.isnan(own_stretch(yhat, (sd, sd), last,
+                                TargetsConfig(policy="management"))).all()
 
 
 def test_management_number_from_the_targets_table_needs_every_month():

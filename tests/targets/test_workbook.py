@@ -17,12 +17,13 @@ from scipy.stats import norm
 from forecast.config import TargetsConfig
 from forecast.io.targets_workbook import write_targets_workbook
 from forecast.targets.attainment import parse_period
-from forecast.targets.plan import build_plan
+from forecast.targets.plan import PlanInputs, build_plan
 
 _SUM = re.compile(r"^=SUM\((.*)\)$")
 _REF = re.compile(r"^(?:'([^']+)'!)?([A-Z]+\d+(?::[A-Z]+\d+)?)$")
-_PROBABILITY = re.compile(r"^=IF\((\w+)>0,1-NORMDIST\((\w+),(\w+),(\w+),TRUE\),"
-                          r"IF\((\w+)<=(\w+),1,0\)\)$")
+_PROBABILITY = re.compile(
+    r"^=IF\((\w+)>=(\w+),IF\((\w+)>0,1-NORMDIST\(\1,\2,\3,TRUE\),IF\(\1<=\2,1,0\)\),"
+    r"IF\((\w+)>0,1-NORMDIST\(\1,\2,\4,TRUE\),1\)\)$")
 BOTTOM_UP = "bottom-up (children's base)"
 _MISMATCH = re.compile(r'^=IF\(ABS\((\w+)-(\w+)\)>([\d.]+)\*ABS\((\w+)\),"yes","no"\)$')
 _PRODUCT = re.compile(r"^=((?:'[^']+'!)?[A-Z]+\d+)\*([A-Z]+\d+)$")
@@ -38,7 +39,8 @@ def evaluate(book, sheet: str, address: str):
     if match := _SUM.match(value):
         return sum(_values(book, sheet, part) for part in match.group(1).split(","))
     if match := _PROBABILITY.match(value):
-        sd, target, base = (evaluate(book, sheet, match.group(k)) for k in (1, 2, 3))
+        target, base, above, below = (evaluate(book, sheet, match.group(k)) for k in range(1, 5))
+        sd = above if target >= base else below
         return 1 - norm.cdf(target, base, sd) if sd > 0 else float(target <= base)
     if match := _PRODUCT.match(value):
         return _values(book, sheet, match.group(1)) * _values(book, sheet, match.group(2))
@@ -64,11 +66,29 @@ def _headers(sheet) -> dict[str, str]:
     return {cell.value: cell.column_letter for cell in sheet[1]}
 
 
-@pytest.fixture
-def workbook(tiny_inputs, tmp_path):
+def _lopsided(inputs: PlanInputs) -> PlanInputs:
+    """The tiny company with calibrated intervals three times as wide above the median as
+    below it on the company's quarter and on every week (as on quarterly data, or weeks whose
+    errors were skewed)."""
+    z = 1.2815515655446004
+    forecast, weekly = inputs.forecast.copy(), inputs.weekly.copy()
+    company = (forecast["unique_id"] == "total") & (forecast["period_type"] == "quarter")
+    forecast.loc[company, ["yhat_lo_80", "yhat_hi_80"]] = [1000.0 - z * 50.0, 1000.0 + z * 150.0]
+    weekly["yhat_lo_80"] = weekly["yhat"] - z * weekly["yhat_sd"] / 2
+    weekly["yhat_hi_80"] = weekly["yhat"] + z * weekly["yhat_sd"] * 1.5
+    return PlanInputs(forecast, inputs.history, inputs.last_year, weekly)
+
+
+@pytest.fixture(params=["symmetric", "lopsided"])
+def workbook(tiny_inputs, tmp_path, request):
     config = TargetsConfig(decomposition="historical")
-    plan = build_plan(tiny_inputs, config, parse_period("2027-Q1"), ["region", "team"],
-                      ["region"])
+    inputs = tiny_inputs if request.param == "symmetric" else _lopsided(tiny_inputs)
+    plan = build_plan(inputs, config, parse_period("2027-Q1"), ["region", "team"], ["region"])
+    if request.param == "lopsided":  # a stretch above the median reads the deviation above
+        week = plan[(plan["span"] == "week") & (plan["unit_id"] == "total")].iloc[0]
+        assert week["sd_above"] == pytest.approx(3 * week["sd_below"])
+        top = plan[(plan["span"] == "period") & (plan["unit_id"] == "total")].iloc[0]
+        assert top["target"] == pytest.approx(1000.0 + 0.2533471 * 150.0, abs=0.01)
     path = write_targets_workbook(plan, tmp_path / "out" / "targets_2027-Q1.xlsx",
                                   {"period": "2027-Q1", "tolerance": 0.05})
     return plan, openpyxl.load_workbook(path), path
@@ -148,7 +168,7 @@ def test_weeks_sheet_lists_week_targets_with_probabilities(workbook):
     assert [c.value for c in sheet[1]][:7] == ["level", "unit", "month", "week start",
                                                "week end", "target", "P(reach)"]
     first = weeks[weeks["unit_id"] == "total"].iloc[0]
-    assert sheet["B2"].value == "total" and sheet["F2"].value == "='company'!F2*J2"
+    assert sheet["B2"].value == "total" and sheet["F2"].value == "='company'!F2*K2"
     assert evaluate(book, "weeks", "F2") == pytest.approx(first["target"])
     assert evaluate(book, "weeks", "G2") == pytest.approx(first["probability"], abs=1e-9)
     for row in range(2, sheet.max_row + 1):  # every week is a formula of its month
@@ -189,5 +209,5 @@ def test_every_sheet_is_finished(workbook):
         assert sheet.freeze_panes and sheet.freeze_panes.endswith("2"), sheet.title
         assert all(c.font.b for c in sheet[1] if c.value is not None), sheet.title
     weeks = book["weeks"]
-    assert weeks["J2"].number_format == "0.00%" and weeks["F2"].number_format == "#,##0.00"
+    assert weeks["K2"].number_format == "0.00%" and weeks["F2"].number_format == "#,##0.00"
     assert weeks["G2"].number_format == "0.0%"
