@@ -26,7 +26,6 @@ the as-of day or later. The weighted pipeline uses every opportunity open on the
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 
 import numpy as np
@@ -34,6 +33,8 @@ import pandas as pd
 
 from forecast.config.funnel import FunnelConfig
 from forecast.errors import ValidationError
+from forecast.hierarchy.distribution import probability_of_reaching, sides
+from forecast.schemas import YHAT, interval_columns
 
 ATTRIBUTES = ("rep_id", "team", "region", "channel", "segment")
 PATH_COLUMNS = ("opportunity_id", "first_date", "last_date", "stage", "furthest", "outcome",
@@ -258,14 +259,20 @@ def compare_with_forecast(weighted: float, forecast: dict | None) -> dict | None
 
     Returns:
         None without a forecast; else the forecast's numbers, ``coverage`` = weighted / yhat
-        and ``percentile`` = P(actual <= weighted) with the actual ~ Normal(yhat, yhat_sd).
+        and ``percentile`` = P(actual <= weighted) under the distribution the forecast's 80 %
+        interval shows (:mod:`forecast.hierarchy.distribution`; Normal(yhat, yhat_sd) without
+        one), None without spread.
     """
     if forecast is None:
         return None
-    yhat, sd = float(forecast["yhat"]), forecast.get("yhat_sd")
+    yhat = float(forecast["yhat"])
+    row = pd.DataFrame([{k: forecast.get(k) for k in (YHAT, "yhat_sd", *interval_columns(80))}],
+                       dtype=float)
+    below, above = sides(row)
+    side = above[0] if weighted >= yhat else below[0]
     percentile = None
-    if sd is not None and not pd.isna(sd) and sd > 0:
-        percentile = 0.5 * (1.0 + math.erf((weighted - yhat) / (float(sd) * math.sqrt(2.0))))
+    if np.isfinite(side) and side > 0:
+        percentile = 1.0 - float(probability_of_reaching(weighted, yhat, below, above)[0])
     keys = ("yhat", "yhat_sd", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95",
             "actual_part")
     out = {k: None if forecast.get(k) is None or pd.isna(forecast.get(k)) else

@@ -208,11 +208,22 @@ def test_cycle_days_median_of_won(paths):
 
 
 def test_compare_with_forecast():
+    z = 1.2815515655446004
     result = funnel.compare_with_forecast(1100.0, {"yhat": 1000.0, "yhat_sd": 100.0,
-                                                   "yhat_lo_80": 872.0, "yhat_hi_80": 1128.0})
+                                                   "yhat_lo_80": 1000.0 - 100 * z,
+                                                   "yhat_hi_80": 1000.0 + 100 * z})
     assert result["coverage"] == pytest.approx(1.1)
     assert result["percentile"] == pytest.approx(0.841345, abs=1e-6)  # Phi(1)
-    assert result["yhat_lo_80"] == 872.0 and result["yhat_hi_95"] is None
+    assert result["yhat_lo_80"] == pytest.approx(871.84, abs=0.01) and result["yhat_hi_95"] is None
+    # A lopsided interval (a month of monthly data): the upper bound is the 90th percentile.
+    lopsided = {"yhat": 1000.0, "yhat_sd": 200.0, "yhat_lo_80": 1000.0 - 100 * z,
+                "yhat_hi_80": 1000.0 + 300 * z}
+    assert funnel.compare_with_forecast(1000.0 + 300 * z, lopsided)["percentile"] == \
+        pytest.approx(0.9)
+    assert funnel.compare_with_forecast(900.0, lopsided)["percentile"] == pytest.approx(
+        0.158655, abs=1e-6)  # Phi(-1), the deviation below being 100
+    assert funnel.compare_with_forecast(1100.0, {"yhat": 1000.0, "yhat_sd": 100.0})[
+        "percentile"] == pytest.approx(0.841345, abs=1e-6)  # no interval: Normal(yhat, sd)
     assert result["actual_part"] is None
     known = funnel.compare_with_forecast(1.0, {"yhat": 10.0, "yhat_sd": 1.0, "actual_part": 0.3})
     assert known["actual_part"] == 0.3

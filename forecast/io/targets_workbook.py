@@ -6,7 +6,7 @@ edit; every level above holds ``=SUM(...)`` formulas over its children's rows on
 sheet, and every period target is the ``=SUM`` of its months, so an edit flows up. Beside each
 target its probability is a live formula, ``1 - NORMDIST(target, base, sd, TRUE)``, the chance
 that the actual reaches it, ``sd`` being the deviation of the forecast's 80 % interval on the
-target's side of the base (``sd above`` for a stretch, see :mod:`forecast.targets.probability`,
+target's side of the base (``sd above`` for a stretch, see :mod:`forecast.hierarchy.distribution`,
 so a lopsided interval keeps its shape); bottom-up totals and mismatch flags are formulas
 too. A ``weeks`` sheet lists the weekly targets, each a formula of its month: the unit's month
 target (on its level sheet) times the week's share of that month, so an edit of a month flows

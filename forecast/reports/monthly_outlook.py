@@ -9,7 +9,7 @@ from forecast.reports import document as doc
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs
 from forecast.schemas import TOTAL
-from forecast.targets.probability import forecast_quantile, probability_of_reaching, sides
+from forecast.hierarchy.distribution import forecast_quantile, probability_of_reaching, sides
 
 
 def grain_keys(grain: str) -> tuple[str, ...]:
@@ -24,7 +24,7 @@ def forecast_against_targets(forecast: pd.DataFrame,
 
     A period's actual is distributed as its 80 % interval says: Normal below and above the
     median ``yhat`` with the interval's deviation on each side (Normal(yhat, yhat_sd) where the
-    interval is symmetric, see :mod:`forecast.targets.probability`), so ``p10`` is the
+    interval is symmetric, see :mod:`forecast.hierarchy.distribution`), so ``p10`` is the
     interval's lower bound and ``probability = 1 - Phi((target - yhat) / sd)`` with the
     deviation of the target's side; without a deviation the target is reached for certain at or
     below ``yhat`` and never above it.

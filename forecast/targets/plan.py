@@ -12,7 +12,7 @@ children of a unit to the unit in every period, month and week.
 - target: the unit's share of the company target.
 - probability: P(actual >= target) under the forecast distribution whose 80 % interval the
   forecast tables show (Normal below and above the median with the interval's deviations, see
-  :mod:`forecast.targets.probability`).
+  :mod:`forecast.hierarchy.distribution`).
 - bottom_up: the sum of the children's own bases (a unit without children: its own base).
 - mismatch: |target - bottom_up| / target above the tolerance: the target strays from what the
   units' own forecasts add up to.
@@ -31,7 +31,7 @@ from forecast.schemas import TARGET_KEYS, TOTAL
 from forecast.targets.attainment import GRAIN_KEYS, Period
 from forecast.targets.decompose import decompose_tree, split_cents, to_cents
 from forecast.targets.policy import company_target, describe_policy, own_stretch
-from forecast.targets.probability import SD_ABOVE, SD_BELOW, probability_of_reaching
+from forecast.hierarchy.distribution import SD_ABOVE, SD_BELOW, probability_of_reaching
 from forecast.targets.units import (
     build_spans,
     build_units,

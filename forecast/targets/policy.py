@@ -1,7 +1,7 @@
 """Stretch policies: how far above the forecast median a target is set.
 
 - ``quantile``: the target is the ``stretch_quantile`` of the forecast distribution (the span's
-  80 % interval about its median, :mod:`forecast.targets.probability`), so it is reached with
+  80 % interval about its median, :mod:`forecast.hierarchy.distribution`), so it is reached with
   probability ``1 - stretch_quantile``.
 - ``growth``: the target is the revenue of the same period a year before times
   ``1 + growth_rate``.
@@ -21,7 +21,7 @@ import pandas as pd
 
 from forecast.config.targets import TargetsConfig
 from forecast.errors import ConfigError, ValidationError
-from forecast.targets.probability import forecast_quantile
+from forecast.hierarchy.distribution import forecast_quantile
 
 
 def own_stretch(yhat, sides, last_year, config: TargetsConfig) -> np.ndarray:
@@ -30,7 +30,7 @@ def own_stretch(yhat, sides, last_year, config: TargetsConfig) -> np.ndarray:
     Args:
         yhat: forecast medians.
         sides: the deviations of the actuals below and above the median (see
-            :mod:`forecast.targets.probability`).
+            :mod:`forecast.hierarchy.distribution`).
         last_year: revenue of the same span a year before (NaN where unknown).
         config: the policy and its parameters.
 

@@ -27,7 +27,7 @@ import pandas as pd
 from forecast.periods import MONTHS_IN, add_months
 from forecast.schemas import GRAIN, TARGET_KEYS, TOTAL
 from forecast.targets.attainment import GRAIN_KEYS, Period
-from forecast.targets.probability import SD_ABOVE, SD_BELOW, sides
+from forecast.hierarchy.distribution import SD_ABOVE, SD_BELOW, sides
 
 WEEK_DAYS = 7
 # The deviations a span's forecast carries: overall, below and above its median.
@@ -195,7 +195,7 @@ def build_week_pieces(units: pd.DataFrame, weekly: pd.DataFrame, spans: pd.DataF
     Args:
         units: the unit tree.
         weekly: ``revenue_forecast`` rows: unique_id, grain, key columns, ds, yhat, yhat_sd
-            (+ the 80 % interval, read by :func:`forecast.targets.probability.sides`).
+            (+ the 80 % interval, read by :func:`forecast.hierarchy.distribution.sides`).
         spans: the result of :func:`build_spans`.
         period: the month or quarter.
 

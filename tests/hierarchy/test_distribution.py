@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.targets.probability import forecast_quantile, probability_of_reaching, sides
+from forecast.hierarchy.distribution import forecast_quantile, probability_of_reaching, sides
 
 
 def test_probability_by_hand():

@@ -1,4 +1,5 @@
-"""The chance of reaching a target under the forecast distribution.
+"""The distribution of a forecast span as its 80 % interval shows it, and the chance of reaching
+a target under it.
 
 A span's actual is taken as two halves of Normals joined at the forecast median ``yhat``: below
 it with the deviation ``sd_below``, above it with ``sd_above``, so P(actual >= target) =
