@@ -7,7 +7,9 @@ forecast day is completed with the history of those days (spread the same way), 
 is the whole of November: known days plus forecast days. Data dated on one day of each period
 (weekly sales on their Monday or Friday: ``booked``) are booked on that day, history and
 forecast alike, as the orders and the monthly report book them: spread, a week dated Monday
-30 June would count 6/7 of its sales in July that June's revenue already holds.
+30 June would count 6/7 of its sales in July that June's revenue already holds. A period
+shorter than the data's (a month of quarterly totals dated on the quarter's first day) cannot
+hold a whole booked row: it gets its days' share, as unbooked data.
 
 The distribution of a period total is Normal(``yhat``, ``yhat_sd``). Each forecast row's
 deviation ``s`` comes from its 80 % interval, ``(hi - lo) / (2 z_0.9)``, and a row's share of a
@@ -37,7 +39,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from forecast.errors import ValidationError
-from forecast.periods import PERIOD_CODES
+from forecast.periods import MEAN_DAYS, PERIOD_CODES, freq_code
 from forecast.schemas import ALL_SERIES, DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 PERIOD_TYPE, PERIOD, YHAT_SD, ACTUAL_PART = "period_type", "period", "yhat_sd", "actual_part"
@@ -182,7 +184,8 @@ def aggregate_to_periods(
             independent rows, as their intervals say.
         levels: interval levels of the output.
         booked: the data are dated on one day of each period (``ds``): each row counts on
-            that day instead of being spread over its period (see the module docstring).
+            that day instead of being spread over its period (see the module docstring), in
+            the periods at least as long as a row's (months of quarterly data are spread).
         partial: the orders so far of a last period the series left out as partial
             (``unique_id, ds, y, through``, see ``features.series.build_partial_sql``): the
             days of that period up to ``through`` are known, ``y`` of each series (0 for a
@@ -200,6 +203,40 @@ def aggregate_to_periods(
     past = history.merge(first, left_on=UNIQUE_ID, right_index=True)
     past = past[pd.to_datetime(past[DS]) >= pd.to_datetime(past["_first"])
                 - pd.tseries.frequencies.to_offset("100D")]
+    # Booked rows count on their day in periods at least as long as theirs; a shorter period
+    # (a month of quarterly data) cannot hold a whole row, so it gets the row's days.
+    ways = {kind: booked and MEAN_DAYS[code] >= MEAN_DAYS.get(freq_code(freq)[0], 1.0)
+            for kind, code in PERIOD_CODES.items()}
+    spans = {way: _forecast_days(forecast, past, freq, way, partial) for way in set(ways.values())}
+    out = [_period_rows(spans[ways[kind]][0], kind, code, spans[ways[kind]][1], covariances)
+           for kind, code in PERIOD_CODES.items()]
+    result = pd.concat(out, ignore_index=True)
+    series_keys = forecast[[UNIQUE_ID, *keys]].drop_duplicates(UNIQUE_ID)
+    result = series_keys.merge(result, on=UNIQUE_ID)
+    floor = result["_known"].where(_never_negative_totals(history, result))
+    # A period that is one whole forecast row (a month of monthly data) is that row: it keeps
+    # the row's own (calibrated, possibly lopsided) interval and the spread it says.
+    single = result.pop("_single").to_numpy()
+    one = single >= 0
+    result.loc[one, YHAT_SD] = row_sd(forecast)[single[one]]
+    for level in levels:
+        lo, hi = interval_columns(level)
+        z = float(norm.ppf(0.5 + level / 200))
+        result[lo] = np.fmax(result[YHAT] - z * result[YHAT_SD], floor)
+        result[hi] = result[YHAT] + z * result[YHAT_SD]
+        if one.any() and lo in forecast and hi in forecast:
+            result.loc[one, lo] = np.fmax(forecast[lo].to_numpy(float)[single[one]], floor[one])
+            result.loc[one, hi] = forecast[hi].to_numpy(float)[single[one]]
+    result = result.drop(columns="_known")
+    return result.sort_values([UNIQUE_ID, PERIOD_TYPE, PERIOD]).reset_index(drop=True)
+
+
+def _forecast_days(forecast: pd.DataFrame, past: pd.DataFrame, freq: str, booked: bool,
+                   partial: pd.DataFrame | None
+                   ) -> tuple[pd.DataFrame, tuple[pd.Series, pd.Series]]:
+    """The days of the forecast rows and of the history before them (each row's value and
+    deviation spread over its days, or ``booked`` on its own), and each series' first and last
+    forecast day."""
     parts = []
     for frame, known in ((forecast, False), (past, True)):
         days = _days(frame, freq, booked)
@@ -223,27 +260,7 @@ def aggregate_to_periods(
         ends = pd.to_datetime(forecast[DS]) + pd.tseries.frequencies.to_offset(freq)
         last_day = (ends - pd.Timedelta(days=1)).groupby(forecast[UNIQUE_ID].to_numpy()).max()
     days = days[~days["known"] | (days["day"] < days[UNIQUE_ID].map(first_day))]
-    out = [_period_rows(days, kind, code, (first_day, last_day), covariances)
-           for kind, code in PERIOD_CODES.items()]
-    result = pd.concat(out, ignore_index=True)
-    series_keys = forecast[[UNIQUE_ID, *keys]].drop_duplicates(UNIQUE_ID)
-    result = series_keys.merge(result, on=UNIQUE_ID)
-    floor = result["_known"].where(_never_negative_totals(history, result))
-    # A period that is one whole forecast row (a month of monthly data) is that row: it keeps
-    # the row's own (calibrated, possibly lopsided) interval and the spread it says.
-    single = result.pop("_single").to_numpy()
-    one = single >= 0
-    result.loc[one, YHAT_SD] = row_sd(forecast)[single[one]]
-    for level in levels:
-        lo, hi = interval_columns(level)
-        z = float(norm.ppf(0.5 + level / 200))
-        result[lo] = np.fmax(result[YHAT] - z * result[YHAT_SD], floor)
-        result[hi] = result[YHAT] + z * result[YHAT_SD]
-        if one.any() and lo in forecast and hi in forecast:
-            result.loc[one, lo] = np.fmax(forecast[lo].to_numpy(float)[single[one]], floor[one])
-            result.loc[one, hi] = forecast[hi].to_numpy(float)[single[one]]
-    result = result.drop(columns="_known")
-    return result.sort_values([UNIQUE_ID, PERIOD_TYPE, PERIOD]).reset_index(drop=True)
+    return days, (first_day, last_day)
 
 
 def _book_partial(days: pd.DataFrame, frame: pd.DataFrame, partial: pd.DataFrame) -> None:

@@ -156,6 +156,30 @@ def test_booked_rows_cover_their_whole_period():
     assert got[("quarter", pd.Timestamp("2023-01-01"))] == pytest.approx(30.0)
 
 
+def test_months_of_booked_quarterly_data_share_their_quarter_by_days():
+    """Regression: quarterly totals dated on each quarter's first day are booked on that day,
+    and so were their months: October held the whole fourth quarter (920), November and
+    December had no forecast, and the chain's targets for that quarter were 'not applicable'.
+    A month cannot hold a whole quarterly row; it gets its days' share of it."""
+    forecast = pd.DataFrame({"unique_id": "t", "grain": "total",
+                             "ds": pd.to_datetime(["2022-10-01", "2023-01-01"]),
+                             "yhat": [920.0, 900.0], "yhat_lo_80": [920.0 - 92 * Z80, 810.0],
+                             "yhat_hi_80": [920.0 + 92 * Z80, 1080.0]})
+    history = pd.DataFrame({"unique_id": "t", "ds": [pd.Timestamp("2022-07-01")], "y": [800.0]})
+    out = aggregate_to_periods(forecast, history, "QS-OCT", ["grain"], booked=True)
+    got = out.set_index(["period_type", "period"])
+    months = got.loc["month", "yhat"]
+    assert months.to_dict() == pytest.approx({
+        pd.Timestamp("2022-10-01"): 310.0, pd.Timestamp("2022-11-01"): 300.0,
+        pd.Timestamp("2022-12-01"): 310.0, pd.Timestamp("2023-01-01"): 310.0,
+        pd.Timestamp("2023-02-01"): 280.0, pd.Timestamp("2023-03-01"): 310.0})
+    # The days of one row move together: a month carries its share of the row's deviation.
+    assert got.loc[("month", pd.Timestamp("2022-11-01")), "yhat_sd"] == pytest.approx(30.0)
+    # The quarters are the rows themselves, with their own (lopsided) intervals.
+    assert got.loc[("quarter", pd.Timestamp("2023-01-01")), "yhat"] == pytest.approx(900.0)
+    assert got.loc[("quarter", pd.Timestamp("2023-01-01")), "yhat_hi_80"] == pytest.approx(1080.0)
+
+
 def _fold_rows(errors: np.ndarray, uid: str, sd: float = 1.0) -> pd.DataFrame:
     """Backtest rows of one series: ``errors[fold, step]`` around a forecast of 10 in weekly
     periods, each row's 80 % interval that of Normal(10, sd)."""
