@@ -6,6 +6,8 @@ tool is run at, as a user with that history would run it:
 
 - intermittent: generated items of the four Syntetos-Boylan demand classes (daily); Superstore
   weekly sales by sub-category x region; Online Retail II daily sales by country;
+- regular seasonal: Superstore's sales by category x region per month and per quarter, a
+  quarter ahead (the data planners keep in spreadsheets);
 - short history, long horizon: Walmart's 45 stores and the demo company's total at 26, 39 and
   52 weeks of history, forecasting 39 weeks; a generated customer base that decays after an
   acquisition burst, 20 to 30 weeks old, forecasting 26 weeks;
@@ -34,7 +36,7 @@ class Bed:
     """One test bed: the full data, the forecast origins and the horizon."""
 
     name: str
-    kind: str  # "intermittent", "short", "new"
+    kind: str  # "intermittent", "seasonal", "short", "new"
     freq: str
     h: int
     origins: tuple[pd.Timestamp, ...]
@@ -108,6 +110,31 @@ def _first_weeks(frame: pd.DataFrame, histories: tuple[int, ...], h: int, name: 
     return Bed(name, "short", freq, h, origins, frame.reset_index(drop=True), note)
 
 
+def _superstore_by(freq: str) -> pd.DataFrame:
+    """Superstore's sales per region x category and calendar month or quarter (``freq``
+    ``MS`` or ``QS``), dated on the period's first day; the last period, which the orders stop
+    partway through, left out."""
+    raw = pd.read_csv(DATA / "superstore" / "superstore.csv", encoding="utf-8-sig",
+                      usecols=["Order Date", "Region", "Category", "Sales"])
+    day = pd.to_datetime(raw["Order Date"], format="%d/%m/%y")
+    frame = pd.DataFrame({UNIQUE_ID: raw["Category"] + "/" + raw["Region"],
+                          DS: day.dt.to_period(freq[0]).dt.to_timestamp(),
+                          Y: raw["Sales"].astype(float)})
+    return _grid(frame[frame[DS] < frame[DS].max()], freq)
+
+
+def superstore_monthly() -> Bed:
+    frame = _superstore_by("MS")
+    return Bed("superstore_monthly", "seasonal", "MS", 3, _last_origins(frame, "MS", 3, 4),
+               frame, "Superstore monthly sales, 3 categories x 4 regions, a quarter ahead")
+
+
+def superstore_quarterly() -> Bed:
+    frame = _superstore_by("QS")
+    return Bed("superstore_quarterly", "seasonal", "QS", 1, _last_origins(frame, "QS", 1, 4),
+               frame, "Superstore quarterly sales, 3 categories x 4 regions, a quarter ahead")
+
+
 def walmart_young() -> Bed:
     raw = pd.read_csv(DATA / "walmart_weekly" / "walmart_store_sales_weekly.csv",
                       usecols=["Store", "Date", "Weekly_Sales"])
@@ -167,11 +194,13 @@ def favorita_new_stores() -> Bed:
 
 BEDS: dict[str, Callable[[], Bed]] = {
     "synth_intermittent": synth_intermittent, "superstore_weekly": superstore_weekly,
-    "online_retail_daily": online_retail_daily, "walmart_young": walmart_young,
+    "online_retail_daily": online_retail_daily, "superstore_monthly": superstore_monthly,
+    "superstore_quarterly": superstore_quarterly, "walmart_young": walmart_young,
     "demo_young": demo_young, "decaying_base": decaying, "stopping_and_new": stopping_and_new,
     "favorita_new_stores": favorita_new_stores,
 }
-_NEEDS = {"superstore_weekly": "superstore", "online_retail_daily": "online_retail_ii",
+_NEEDS = {"superstore_weekly": "superstore", "superstore_monthly": "superstore",
+          "superstore_quarterly": "superstore", "online_retail_daily": "online_retail_ii",
           "walmart_young": "walmart_weekly", "favorita_new_stores": "favorita"}
 
 

@@ -14,7 +14,10 @@ TSB and the mean of the last 28 periods (WindowAverage), each with an 80 % inter
 SeasonalNaive's own, and for the three intermittent models (which have none) statsforecast's
 conformal intervals (``ConformalIntervals``, as many windows of ``h`` as our selection folds,
 3, or 2 where the history holds no more), their lower bounds clipped at zero on series that never sold
-below zero, as a user would. Pooled over each bed's origins: WAPE, MASE (scale: the in-sample
+below zero, as a user would. On the regular seasonal beds (monthly, quarterly) AutoETS and
+AutoTheta with the frequency's season join them, the models a planner would run on such data
+instead; there the goal is a MASE no worse than the best of SeasonalNaive, AutoETS and
+AutoTheta. Pooled over each bed's origins: WAPE, MASE (scale: the in-sample
 seasonal naive error of the history), bias, the 80 % interval's coverage and scaled pinball
 loss. The issue's goals are checked per bed and recorded in
 experiments/benchmarks/results/any_sales.json with versions, cores and load.
@@ -62,6 +65,8 @@ from forecast.schemas import (
 
 PEERS = ("Naive", "SeasonalNaive", "CrostonSBA", "TSB", "WindowAverage")
 INTERMITTENT_PEERS = ("CrostonSBA", "TSB", "WindowAverage")
+# The peers a planner would run on regular seasonal data, added on the seasonal beds.
+SEASONAL_PEERS = ("SeasonalNaive", "AutoETS", "AutoTheta")
 PEER_WINDOWS = 3  # conformal windows of the peers' intervals: our default selection folds
 OURS = "forecast"
 
@@ -84,11 +89,14 @@ def ours(history: pd.DataFrame, freq: str, h: int) -> tuple[pd.DataFrame, dict]:
     return forecast, info
 
 
-def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
-    """statsforecast's reference models fitted on ``history``, forecasting ``h`` periods."""
+def peers(history: pd.DataFrame, freq: str, h: int, seasonal: bool = False) -> pd.DataFrame:
+    """statsforecast's reference models fitted on ``history``, forecasting ``h`` periods; with
+    ``seasonal`` also AutoETS and AutoTheta with the frequency's season."""
     from statsforecast import StatsForecast
     from statsforecast.models import (
         TSB,
+        AutoETS,
+        AutoTheta,
         CrostonSBA,
         Naive,
         SeasonalNaive,
@@ -110,19 +118,24 @@ def peers(history: pd.DataFrame, freq: str, h: int) -> pd.DataFrame:
                   CrostonSBA(prediction_intervals=intervals),
                   TSB(alpha_d=0.2, alpha_p=0.2, prediction_intervals=intervals),
                   WindowAverage(window_size=28, prediction_intervals=intervals)]
+        if seasonal:
+            models += [AutoETS(season_length=m, prediction_intervals=intervals),
+                       AutoTheta(season_length=m, prediction_intervals=intervals)]
         part = history[history[UNIQUE_ID].isin(spans.index[windows == n_windows])]
         sf = StatsForecast(models=models, freq=freq, n_jobs=1)
         pieces.append(sf.forecast(df=part[[UNIQUE_ID, DS, Y]], h=h,
                                   level=[80] if n_windows else None))
-    return _long(pd.concat(pieces, ignore_index=True), history)
+    return _long(pd.concat(pieces, ignore_index=True), history,
+                 PEERS + (SEASONAL_PEERS[1:] if seasonal else ()))
 
 
-def _long(wide: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-    """statsforecast's wide output as ``unique_id, ds, model, yhat, yhat_lo_80, yhat_hi_80``;
-    lower bounds clipped at zero on series whose history never went below zero."""
+def _long(wide: pd.DataFrame, history: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """statsforecast's wide output of the peers ``names`` as ``unique_id, ds, model, yhat,
+    yhat_lo_80, yhat_hi_80``; lower bounds clipped at zero on series whose history never went
+    below zero."""
     lo, hi = interval_columns(80)
     frames = []
-    for peer in PEERS:
+    for peer in names:
         columns = {peer: YHAT, f"{peer}-lo-80": lo, f"{peer}-hi-80": hi}
         part = wide.reindex(columns=[UNIQUE_ID, DS, *columns]).rename(columns=columns)
         frames.append(part.assign(**{MODEL: peer}))
@@ -147,7 +160,7 @@ def run_bed(bed: any_sales_beds.Bed) -> dict:
         mine, info = ours(history, bed.freq, bed.h)
         seconds["forecast"] += time.perf_counter() - started
         started = time.perf_counter()
-        theirs = peers(history, bed.freq, bed.h)
+        theirs = peers(history, bed.freq, bed.h, seasonal=bed.kind == "seasonal")
         seconds["statsforecast"] += time.perf_counter() - started
         mine = mine.assign(**{MODEL: OURS})
         scales = seasonal_scales(history.sort_values([UNIQUE_ID, DS]),
@@ -226,6 +239,12 @@ def goals(bed: any_sales_beds.Bed, scores: pd.DataFrame) -> dict:
         out["pinball_no_worse_than_best_intermittent_peer"] = bool(mine["pinball_80"] <= best)
         out["best_intermittent_peer_pinball_80"] = round(float(best), 4)
         out["bias_within_10pct"] = bool(abs(mine["bias"]) <= 0.10)
+    if bed.kind == "seasonal":
+        best = min(by.loc[p, "mase"] for p in SEASONAL_PEERS)
+        out["mase_no_worse_than_best_seasonal_peer"] = bool(mine["mase"] <= best)
+        out["best_seasonal_peer_mase"] = round(float(best), 4)
+        out["wape_over_best_seasonal_peer"] = round(float(
+            mine["wape"] / min(by.loc[p, "wape"] for p in SEASONAL_PEERS)), 4)
     if bed.kind == "short":
         naive = by.loc["Naive", "wape"]
         out["wape_within_5pct_of_naive"] = bool(mine["wape"] <= 1.05 * naive)
