@@ -30,6 +30,7 @@ def _train_churn_text(r: ChurnTrainResult) -> str:
         f"  log-loss {m['log_loss']:.4f}  ECE {m['ece']:.4f}"),
         f"  threshold {r.threshold}",
         f"  model: {r.model_uri}  (tracking: {r.tracking_uri})",
+        *[f"  note: {note}" for note in r.notes],
     ])
 
 
@@ -61,6 +62,7 @@ def _score_churn_text(r: ChurnScoreResult) -> str:
         f"  tiers: {tiers}",
         f"  revenue at risk: {r.revenue_at_risk:,.0f}",
         "  table: churn_scores", *[f"  file: {p}" for p in r.exports],
+        *[f"  note: {note}" for note in r.notes],
     ])
 
 

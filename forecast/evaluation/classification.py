@@ -8,6 +8,7 @@ reproducible.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -92,20 +93,55 @@ def gains_chart(y_true, proba, n_bins: int = 10) -> pd.DataFrame:
     })
 
 
+def roc_auc_interval(y_true, proba, level: float = 0.95) -> tuple[float, float, float]:
+    """ROC-AUC and its ``level`` confidence interval from the Hanley & McNeil (1982) standard
+    error, ``sqrt((A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)) / (n1 n0))`` with ``Q1 = A/(2-A)``
+    and ``Q2 = 2A^2/(1+A)``, ``n1`` churners and ``n0`` stayers; the bounds are clipped to
+    [0, 1]. NaN for all three without both classes."""
+    y, p = _check(y_true, proba)
+    n1, n0 = int(y.sum()), int(len(y) - y.sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan"), float("nan"), float("nan")
+    auc = float(roc_auc_score(y, p))
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    se = math.sqrt(max(auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2),
+                       0.0) / (n1 * n0))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def no_skill_note(y_true, proba, level: float = 0.95) -> str | None:
+    """A sentence for a reader of churn scores when held-out predictions rank churners no
+    better than chance (the ROC-AUC's ``level`` interval reaches 0.5); None otherwise."""
+    auc, low, high = roc_auc_interval(y_true, proba, level)
+    if not math.isfinite(low) or low > 0.5:
+        return None
+    y = np.asarray(y_true, dtype=float)
+    return (f"the churn model ranks customers no better than chance on held-out data (ROC-AUC "
+            f"{auc:.3f}, {level:.0%} interval {low:.3f} to {high:.3f}, {len(y):,} rows): its "
+            f"probabilities stay near the base rate ({y.mean():.0%}) for everyone, so the risk "
+            "tiers, the riskiest customers and their reasons do not single anyone out; the "
+            "revenue at risk holds only as a total")
+
+
 def classification_metrics(y_true, proba, n_bins: int = 10) -> dict[str, float]:
     """Every churn metric in one mapping.
 
     Returns:
-        ``n, base_rate, roc_auc, pr_auc`` (average precision), ``brier, log_loss, ece``,
+        ``n, base_rate, roc_auc`` with its 95 % interval ``roc_auc_low, roc_auc_high``
+        (:func:`roc_auc_interval`), ``pr_auc`` (average precision), ``brier, log_loss, ece``,
         ``lift_top_decile, capture_top_decile``.
     """
     y, p = _check(y_true, proba)
     both = len(np.unique(y)) == 2
     lift, capture = lift_and_capture(y, p, 0.1)
+    auc, low, high = roc_auc_interval(y, p)
     return {
         "n": len(y),
         "base_rate": float(y.mean()),
-        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "roc_auc": auc,
+        "roc_auc_low": low,
+        "roc_auc_high": high,
         "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
         "brier": float(brier_score_loss(y, p)),
         "log_loss": float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])),

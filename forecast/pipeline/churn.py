@@ -20,6 +20,7 @@ from forecast.errors import ConfigError, DataError
 from forecast.evaluation.classification import (
     classification_metrics,
     gains_chart,
+    no_skill_note,
     reliability_curve,
 )
 from forecast.factory import churn_model, churn_training_set
@@ -46,6 +47,7 @@ class ChurnTrainResult(Result):
         metrics: held-out metrics (ROC-AUC, PR-AUC, Brier, log-loss, ECE, ...).
         candidates: one row of validation scores per candidate.
         seconds: wall time.
+        notes: what a reader of the scores should know (a model without skill).
     """
 
     model_uri: str
@@ -59,6 +61,7 @@ class ChurnTrainResult(Result):
     metrics: Mapping[str, float]
     candidates: Sequence[Mapping[str, Any]]
     seconds: float
+    notes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class ChurnScoreResult(Result):
     revenue_at_risk: float
     unseen_categories: Mapping[str, int]
     exports: Sequence[str]
+    notes: Sequence[str] = ()
 
 
 def _churn_training_frame(config: Config) -> pd.DataFrame:
@@ -160,7 +164,17 @@ def train_churn(config: Config, progress: ProgressCallback | None = None) -> Chu
         metrics={k: round(float(v), 4) for k, v in metrics.items()},
         candidates=model.validation_.drop(columns=["params"]).round(4).to_dict("records"),
         seconds=round(time.perf_counter() - started, 3),
+        notes=_skill_notes(model),
     )
+
+
+def _skill_notes(model) -> tuple[str, ...]:
+    """The note of a model whose held-out predictions rank churners no better than chance."""
+    held_out = getattr(model, "validation_predictions_", None)
+    if held_out is None or held_out.empty:
+        return ()
+    note = no_skill_note(held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy())
+    return (note,) if note else ()
 
 
 def score_churn(config: Config, model_uri: str | None = None,
@@ -188,4 +202,5 @@ def score_churn(config: Config, model_uri: str | None = None,
             warehouse.connect(config.workspace) as con:
         result = run_scoring(con, model, CUSTOMER_SNAPSHOTS.name, config.churn, options=options,
                              progress=progress, engine=engine)
-    return ChurnScoreResult(model_uri=uri, table=CHURN_SCORES.name, **result)
+    return ChurnScoreResult(model_uri=uri, table=CHURN_SCORES.name, **result,
+                            notes=_skill_notes(model))

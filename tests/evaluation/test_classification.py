@@ -11,7 +11,9 @@ from forecast.evaluation.classification import (
     expected_calibration_error,
     gains_chart,
     lift_and_capture,
+    no_skill_note,
     reliability_curve,
+    roc_auc_interval,
 )
 
 
@@ -105,3 +107,28 @@ def test_churn_charts_are_written_as_png(tmp_path):
                           (render_gains_png, gains_chart(y, p))):
         path = render(frame, tmp_path / f"{render.__name__}.png")
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_roc_auc_interval_by_hand():
+    # AUC 0.5 with 50 churners and 50 stayers: Q1 = Q2 = 1/3, so
+    # SE^2 = (0.25 + 49 (1/3 - 1/4) + 49 (1/3 - 1/4)) / 2500 = 0.0033667, SE = 0.058023.
+    y = np.repeat([0, 1], 50)
+    auc, low, high = roc_auc_interval(y, np.full(100, 0.3))
+    assert auc == 0.5
+    assert (low, high) == pytest.approx((0.5 - 1.959964 * 0.058023, 0.5 + 1.959964 * 0.058023),
+                                        abs=1e-5)
+    assert roc_auc_interval(y, y * 0.8 + 0.1) == (1.0, 1.0, 1.0)  # perfect: no spread
+    assert all(np.isnan(roc_auc_interval(np.zeros(4), np.full(4, 0.2))))
+    m = classification_metrics(y, np.full(100, 0.3))
+    assert (m["roc_auc_low"], m["roc_auc_high"]) == pytest.approx((low, high))
+
+
+def test_a_model_that_ranks_no_better_than_chance_is_said_to():
+    # Superstore's churn model: held-out ROC-AUC 0.514 on 1,600 rows, interval 0.486-0.542.
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 1600)
+    noise = rng.uniform(0.45, 0.55, 1600)
+    note = no_skill_note(y, noise)
+    assert note is not None and "no better than chance" in note and "1,600 rows" in note
+    skilled = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.15, 1600), 0, 1)
+    assert roc_auc_interval(y, skilled)[1] > 0.5 and no_skill_note(y, skilled) is None
