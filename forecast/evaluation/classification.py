@@ -110,18 +110,34 @@ def roc_auc_interval(y_true, proba, level: float = 0.95) -> tuple[float, float, 
     return auc, max(0.0, auc - z * se), min(1.0, auc + z * se)
 
 
-def no_skill_note(y_true, proba, level: float = 0.95) -> str | None:
-    """A sentence for a reader of churn scores when held-out predictions rank churners no
-    better than chance (the ROC-AUC's ``level`` interval reaches 0.5); None otherwise."""
-    auc, low, high = roc_auc_interval(y_true, proba, level)
-    if not math.isfinite(low) or low > 0.5:
-        return None
+def ranking_skill(y_true, proba) -> dict[str, float]:
+    """How well held-out predictions rank churners: ``roc_auc`` with its 95 % interval
+    ``roc_auc_low, roc_auc_high`` (:func:`roc_auc_interval`), ``rows`` and ``base_rate``."""
+    auc, low, high = roc_auc_interval(y_true, proba)
     y = np.asarray(y_true, dtype=float)
+    return {"roc_auc": auc, "roc_auc_low": low, "roc_auc_high": high, "rows": float(len(y)),
+            "base_rate": float(y.mean()) if len(y) else float("nan")}
+
+
+def without_skill(skill: dict[str, float] | None) -> bool:
+    """Whether a :func:`ranking_skill` says the model ranks no better than chance: the ROC-AUC's
+    interval reaches 0.5."""
+    return skill is not None and math.isfinite(skill["roc_auc_low"]) and \
+        skill["roc_auc_low"] <= 0.5
+
+
+def no_skill_note(y_true, proba) -> str | None:
+    """A sentence for a reader of churn scores when held-out predictions rank churners no
+    better than chance (:func:`without_skill`); None otherwise."""
+    skill = ranking_skill(y_true, proba)
+    if not without_skill(skill):
+        return None
     return (f"the churn model ranks customers no better than chance on held-out data (ROC-AUC "
-            f"{auc:.3f}, {level:.0%} interval {low:.3f} to {high:.3f}, {len(y):,} rows): its "
-            f"probabilities stay near the base rate ({y.mean():.0%}) for everyone, so the risk "
-            "tiers, the riskiest customers and their reasons do not single anyone out; the "
-            "revenue at risk holds only as a total")
+            f"{skill['roc_auc']:.3f}, 95% interval {skill['roc_auc_low']:.3f} to "
+            f"{skill['roc_auc_high']:.3f}, {int(skill['rows']):,} rows): its probabilities stay "
+            f"near the base rate ({skill['base_rate']:.0%}) for everyone, so the risk tiers, the "
+            "riskiest customers and their reasons do not single anyone out; the revenue at risk "
+            "holds only as a total")
 
 
 def classification_metrics(y_true, proba, n_bins: int = 10) -> dict[str, float]:

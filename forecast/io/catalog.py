@@ -96,6 +96,8 @@ CHURN_SCORE_CHUNKS = Dataset("churn_score_chunks", "one row per committed chunk 
                              "run (its bookkeeping)")
 CHURN_SCORE_UNSEEN = Dataset("churn_score_unseen", "per scoring chunk and categorical feature, "
                              "the rows whose value training never saw")
+CHURN_SCORE_SKILL = Dataset("churn_score_skill", "per scoring run, how well the model that scored "
+                            "ranked churners on held-out data: its ROC-AUC and 95 % interval")
 
 # Decisions.
 CUSTOMER_TIERS = Dataset("customer_tiers", "RFM, ABC, value and risk tiers: one row per "
@@ -110,8 +112,8 @@ ATTAINMENT = Dataset("attainment", "actual against target per organisation unit"
 CATALOG: dict[str, Dataset] = {d.name: d for d in (
     *INPUTS, INGEST_LOG, SERIES, SERIES_PARTIAL, CUSTOMER_SNAPSHOTS, REVENUE_MODEL,
     REVENUE_BACKTEST, REVENUE_FORECAST, REVENUE_FORECAST_PERIODS, CHURN_MODEL, CHURN_SCORES,
-    CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN, CUSTOMER_TIERS, TIER_SUMMARY, TARGETS_PLAN,
-    FUNNEL_CONVERSION, FUNNEL_WIN_RATES, FUNNEL_PIPELINE, ATTAINMENT)}
+    CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN, CHURN_SCORE_SKILL, CUSTOMER_TIERS, TIER_SUMMARY,
+    TARGETS_PLAN, FUNNEL_CONVERSION, FUNNEL_WIN_RATES, FUNNEL_PIPELINE, ATTAINMENT)}
 OUTPUTS = tuple(d for d in CATALOG.values() if d.kind == "table")
 
 

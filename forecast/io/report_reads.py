@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecast.errors import WorkspaceError
 from forecast.io.catalog import (
+    CHURN_SCORE_SKILL,
     CHURN_SCORE_UNSEEN,
     CHURN_SCORES,
     CUSTOMER_SNAPSHOTS,
@@ -214,7 +215,21 @@ def risk_frames(wh: Warehouse, top_n: int, names: bool) -> dict:
     risky = ("high", "medium")
     every = wh.frame(_at_risk_sql(names, risky, None))
     return {"risk_tiers": tiers, "at_risk": wh.frame(_at_risk_sql(names, risky, top_n)),
-            "at_risk_reasons": every[["reason_1", "reason_2", "reason_3"]]}
+            "at_risk_reasons": every[["reason_1", "reason_2", "reason_3"]],
+            "churn_skill": churn_skill(wh)}
+
+
+def churn_skill(wh: Warehouse) -> dict[str, float] | None:
+    """How well the model that wrote the latest cutoff's scores ranked churners on held-out
+    data (``roc_auc, roc_auc_low, roc_auc_high, rows, base_rate``), from its scoring run's
+    row; None when no run recorded it."""
+    if not (wh.exists(CHURN_SCORES) and wh.exists(CHURN_SCORE_SKILL)):
+        return None
+    frame = wh.frame(f"""
+        SELECT k.* EXCLUDE (run_key) FROM {CHURN_SCORE_SKILL.sql} AS k
+        WHERE k.run_key IN (SELECT run_key FROM {CHURN_SCORES.sql} WHERE {_latest()})
+        LIMIT 1""")
+    return None if frame.empty else {k: float(v) for k, v in frame.iloc[0].items()}
 
 
 def _at_risk_sql(names: bool, tiers: tuple[str, ...], top_n: int | None) -> Query:

@@ -21,11 +21,12 @@ from forecast.evaluation.classification import (
     classification_metrics,
     gains_chart,
     no_skill_note,
+    ranking_skill,
     reliability_curve,
 )
 from forecast.factory import churn_model, churn_training_set
 from forecast.features.customers import build_snapshot_sql
-from forecast.io import catalog, warehouse
+from forecast.io import catalog, scores, warehouse
 from forecast.io.catalog import CHURN_MODEL, CHURN_SCORES, CUSTOMER_SNAPSHOTS, CUSTOMERS
 from forecast.models.churn_data import label_counts
 from forecast.pipeline.data import FROM_DATA, configured_cutoffs
@@ -168,12 +169,18 @@ def train_churn(config: Config, progress: ProgressCallback | None = None) -> Chu
     )
 
 
-def _skill_notes(model) -> tuple[str, ...]:
-    """The note of a model whose held-out predictions rank churners no better than chance."""
+def _held_out(model) -> tuple | None:
+    """The labels and probabilities of a model's held-out predictions, or None."""
     held_out = getattr(model, "validation_predictions_", None)
     if held_out is None or held_out.empty:
-        return ()
-    note = no_skill_note(held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy())
+        return None
+    return held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy()
+
+
+def _skill_notes(model) -> tuple[str, ...]:
+    """The note of a model whose held-out predictions rank churners no better than chance."""
+    held_out = _held_out(model)
+    note = no_skill_note(*held_out) if held_out is not None else None
     return (note,) if note else ()
 
 
@@ -202,5 +209,8 @@ def score_churn(config: Config, model_uri: str | None = None,
             warehouse.connect(config.workspace) as con:
         result = run_scoring(con, model, CUSTOMER_SNAPSHOTS.name, config.churn, options=options,
                              progress=progress, engine=engine)
+        held_out = _held_out(model)  # what the reports say of the tiers these scores make
+        scores.record_skill(con, result["run_key"],
+                            ranking_skill(*held_out) if held_out is not None else None)
     return ChurnScoreResult(model_uri=uri, table=CHURN_SCORES.name, **result,
                             notes=_skill_notes(model))

@@ -20,6 +20,7 @@ from forecast.io.catalog import (
     ATTAINMENT,
     CHURN_MODEL,
     CHURN_SCORE_CHUNKS,
+    CHURN_SCORE_SKILL,
     CHURN_SCORE_UNSEEN,
     CHURN_SCORES,
     CUSTOMER_SNAPSHOTS,
@@ -162,7 +163,8 @@ STEPS: tuple[Step, ...] = (
     Step("train churn", train_churn, (ORDERS, CUSTOMERS, SURVEYS, OPPORTUNITIES),
          (CHURN_MODEL,), ("churn", "features.customers"), _customers_known),
     Step("score churn", score_churn, (CHURN_MODEL, CUSTOMER_SNAPSHOTS),
-         (CHURN_SCORES, CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN), ("churn",), _customers_known),
+         (CHURN_SCORES, CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN, CHURN_SCORE_SKILL), ("churn",),
+         _customers_known),
     # Without churn scores every risk tier is unknown and the tiers say so.
     Step("tiers", lambda c, missing: build_tiers(c), (ORDERS,), (CUSTOMER_TIERS, TIER_SUMMARY),
          ("tiers",), _customers_known, optional=(CHURN_SCORES,)),

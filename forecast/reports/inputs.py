@@ -59,6 +59,8 @@ class MonthlyInputs:
         risk_tiers: ``cutoff, tier, customers, revenue_at_risk, churn_proba_mean``.
         at_risk: top high/medium-tier customers with their reasons.
         at_risk_reasons: ``reason_1..3`` of every high- and medium-tier customer.
+        churn_skill: how well the scoring model ranked churners on held-out data
+            (``roc_auc, roc_auc_low, roc_auc_high, rows, base_rate``), when recorded.
         change_items: key -> ``unit, item, quantity_0, revenue_0, quantity_1, revenue_1``.
         declining_customers: key -> ``unit, customer_id, revenue_0, revenue_1, change``.
         forecast_next: ``revenue_forecast_periods`` rows of the next month.
@@ -86,6 +88,7 @@ class MonthlyInputs:
     risk_tiers: pd.DataFrame | None = None
     at_risk: pd.DataFrame | None = None
     at_risk_reasons: pd.DataFrame | None = None
+    churn_skill: dict[str, float] | None = None
     change_items: dict[str, pd.DataFrame] = field(default_factory=dict)
     declining_customers: dict[str, pd.DataFrame] = field(default_factory=dict)
     plan_next: pd.DataFrame | None = None
@@ -106,6 +109,8 @@ class RiskInputs:
         risk_tiers: ``cutoff, tier, customers, revenue_at_risk, churn_proba_mean``.
         at_risk: top at-risk customers with reasons.
         at_risk_reasons: ``reason_1..3`` of every high- and medium-tier customer.
+        churn_skill: how well the scoring model ranked churners on held-out data
+            (``roc_auc, roc_auc_low, roc_auc_high, rows, base_rate``), when recorded.
         scored: ``customer_id, tier, churn_proba, revenue_at_risk, revenue`` per scored customer.
         value_tiers: ``customer_id, value_tier`` from customer_tiers, when present.
         customer_revenue: ``customer_id, revenue`` over the trailing 12 months.
@@ -138,4 +143,5 @@ class RiskInputs:
     drift_current: pd.DataFrame | None = None
     drift_cutoffs: tuple[list[str], str] | None = None
     unseen_categories: pd.DataFrame | None = None
+    churn_skill: dict[str, float] | None = None
     notes: dict[str, str] = field(default_factory=dict)

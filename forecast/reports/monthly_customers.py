@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from forecast.evaluation.classification import without_skill
 from forecast.reports import document as doc
 from forecast.reports.coverage import month_has_orders
 from forecast.reports.i18n import Locale
@@ -87,6 +88,8 @@ def risk_parts(inputs: MonthlyInputs, loc: Locale, top_n: int
                        float(by_tier["revenue_at_risk"].get(tier, 0.0)), "money"))
     cutoff = pd.to_datetime(tiers["cutoff"].max()).date()
     values.append(("scoring_cutoff", cutoff, "date"))
+    skill_values, skill_note = skill_parts(inputs.churn_skill, loc)
+    values += skill_values
     ordered = tiers.assign(order=tiers["tier"].map({t: i for i, t in enumerate(RISK_TIERS)}))
     tables = [tier_table(ordered.sort_values("order"), loc)]
     if inputs.at_risk is not None:
@@ -94,7 +97,22 @@ def risk_parts(inputs: MonthlyInputs, loc: Locale, top_n: int
     if inputs.at_risk_reasons is not None and len(inputs.at_risk_reasons):
         tables.append(reasons_table("at_risk_reasons", loc.t("at_risk_reasons"),
                                      inputs.at_risk_reasons, loc))
-    return values, tables, loc.t("scores_as_of", day=loc.day(cutoff))
+    return values, tables, " ".join(filter(None, [loc.t("scores_as_of", day=loc.day(cutoff)),
+                                                  skill_note]))
+
+
+def skill_parts(skill: dict[str, float] | None, loc: Locale) -> tuple[list[tuple], str]:
+    """The churn model's held-out ROC-AUC as a metric, and the note that its tiers single no
+    one out when it ranks no better than chance (its interval reaches 0.5); nothing when the
+    scoring run recorded no skill."""
+    if skill is None:
+        return [], ""
+    values = [("churn_model_auc", skill["roc_auc"], "ratio"),
+              ("churn_model_auc_low", skill["roc_auc_low"], "ratio")]
+    if not without_skill(skill):
+        return values, ""
+    return values, loc.t("no_skill", auc=f"{skill['roc_auc']:.3f}",
+                         low=f"{skill['roc_auc_low']:.3f}", high=f"{skill['roc_auc_high']:.3f}")
 
 
 def tier_table(tiers: pd.DataFrame, loc: Locale) -> dict:

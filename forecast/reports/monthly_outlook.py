@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecast.hierarchy.distribution import forecast_quantile, probability_of_reaching, sides
 from forecast.reports import document as doc
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import MonthlyInputs
 from forecast.schemas import TOTAL
-from forecast.hierarchy.distribution import forecast_quantile, probability_of_reaching, sides
 
 
 def grain_keys(grain: str) -> tuple[str, ...]:

@@ -49,8 +49,7 @@ def monthly_summary(report: dict, loc: Locale) -> dict:
                                 lost=loc.count(c["lost_customers"]),
                                 lost_revenue=loc.money(c["lost_revenue"])))
     if c.get("high_risk_customers") is not None:
-        paragraphs.append(loc.t("summary_risk", n=loc.count(c["high_risk_customers"]),
-                                revenue=loc.money(c["high_revenue_at_risk"])))
+        paragraphs.append(_risk_sentence(c, loc))
     n = _m(report, "next_month")
     if n.get("forecast") is not None:
         key = "summary_next_target" if n.get("probability") is not None else "summary_next"
@@ -79,8 +78,7 @@ def risk_summary(report: dict, loc: Locale) -> dict:
     paragraphs = []
     c = _m(report, "at_risk")
     if c:
-        paragraphs.append(loc.t("summary_risk", n=loc.count(c["high_risk_customers"]),
-                                revenue=loc.money(c["high_revenue_at_risk"])))
+        paragraphs.append(_risk_sentence(c, loc))
     k = _m(report, "concentration")
     if k.get("top10_share") is not None:
         paragraphs.append(loc.t("summary_concentration", share=loc.pct(k["top10_share"]),
@@ -114,3 +112,14 @@ def definitions_section(report_kind: str, options: ReportOptions) -> dict:
         doc.column("definition", loc.t("definition"), "text"),
     ], rows)
     return doc.section("definitions", loc.t("s_definitions"), tables=[table])
+
+
+def _risk_sentence(metrics: dict, loc: Locale) -> str:
+    """The high-risk customers and their revenue at risk, and that the tier singles no one out
+    when the churn model ranks no better than chance (its ROC-AUC's interval reaches 0.5)."""
+    low = metrics.get("churn_model_auc_low")
+    key = "summary_risk_no_skill" if low is not None and low <= 0.5 else "summary_risk"
+    auc = metrics.get("churn_model_auc")
+    return loc.t(key, n=loc.count(metrics["high_risk_customers"]),
+                 revenue=loc.money(metrics["high_revenue_at_risk"]),
+                 auc="" if auc is None else f"{auc:.3f}")

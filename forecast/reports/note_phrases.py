@@ -97,6 +97,15 @@ NOTE_PHRASES: dict[str, tuple[str, str]] = {
                   "流失：客户连续{days}天未下单，且该期限在本月届满。"),
     "lost_partial": ("Lost customers are counted up to {day}.", "流失客户统计至{day}。"),
     "scores_as_of": ("Churn scores as of {day}.", "流失评分基准日：{day}。"),
+    "no_skill": (
+        ("The churn model ranks customers no better than chance on held-out data (ROC-AUC {auc}, "
+         "95% interval {low} to {high}): its probabilities stay near the base rate for everyone, "
+         "so the tiers, the customers listed and their reasons do not single anyone out; the "
+         "revenue at risk holds only as a total."),
+        ("流失模型在留出数据上的客户排序不优于随机（ROC-AUC {auc}，95% 区间 {low} 至 {high}）："
+         "所有客户的流失概率都接近基准流失率，因此风险分层、所列客户及其原因并不能区分出具体客户；"
+         "风险收入仅在总量上成立。"),
+    ),
     "target_source_targets": ("{level} targets from the targets table.", "{level}目标来自目标表。"),
     "target_source_implied": (
         ("{level} targets are implied: the company's month target x the {level}'s share of "

@@ -68,6 +68,8 @@ _METRICS = {
     "m_medium_risk_customers": ("Medium-risk customers", "中风险客户"),
     "m_medium_revenue_at_risk": ("Revenue at risk (medium)", "中风险客户风险收入"),
     "m_scoring_cutoff": ("Scored as of", "评分基准日"),
+    "m_churn_model_auc": ("Churn model ROC-AUC (held out)", "流失模型 ROC-AUC（留出）"),
+    "m_churn_model_auc_low": ("Its 95% interval's lower bound", "其 95% 区间下限"),
     "m_revenue_12m": ("Revenue, last 12 months", "近12个月收入"),
     "m_high_at_risk_share": ("High-risk revenue at risk / 12-month revenue", "高风险收入占近12个月收入"),
     "m_customers_12m": ("Customers with revenue (12 months)", "近12个月有收入客户"),
@@ -321,6 +323,13 @@ _SENTENCES = {
         ("{n} {n|customer is|customers are} at high risk of churning, with {revenue} of revenue "
          "at risk."),
         "高流失风险客户{n}个，风险收入{revenue}。",
+    ),
+    "summary_risk_no_skill": (
+        ("{n} {n|customer is|customers are} in the high churn-risk tier, with {revenue} of revenue "
+         "at risk, but the churn model ranks customers no better than chance (held-out ROC-AUC "
+         "{auc}): the tier does not single them out."),
+        ("高流失风险层客户{n}个，风险收入{revenue}；但流失模型的客户排序不优于随机（留出 "
+         "ROC-AUC {auc}），该分层并不能区分出这些客户。"),
     ),
     "summary_next": ("Next month's forecast is {forecast} (80% interval {lo} to {hi}).",
                      "下月预测收入{forecast}（80%区间{lo}至{hi}）。"),

@@ -17,6 +17,7 @@ from forecast.reports.monthly_customers import (
     RISK_TIERS,
     at_risk_table,
     reasons_table,
+    skill_parts,
     tier_table,
 )
 from forecast.reports.monthly_outlook import forecast_against_targets, forecast_columns
@@ -81,6 +82,8 @@ def at_risk_section(inputs: RiskInputs, options: ReportOptions) -> dict:
                    doc.ratio(high_at_risk, annual), "pct"),
         doc.metric("scoring_cutoff", loc.t("m_scoring_cutoff"), tiers["cutoff"].max(), "date"),
     ]
+    skill_values, skill_note = skill_parts(inputs.churn_skill, loc)
+    metrics += [doc.metric(k, loc.t(f"m_{k}"), v, kind) for k, v, kind in skill_values]
     order = {t: i for i, t in enumerate(RISK_TIERS)}
     tables = [tier_table(tiers.assign(o=tiers["tier"].map(order)).sort_values("o"), loc)]
     if inputs.at_risk is not None:
@@ -102,7 +105,8 @@ def at_risk_section(inputs: RiskInputs, options: ReportOptions) -> dict:
         note = loc.t(f"value_source_{source}")
     return doc.section("at_risk", loc.t("s_at_risk"), metrics=metrics, tables=tables,
                        charts=charts, note=" ".join(filter(None, [
-                           loc.t("scores_as_of", day=loc.day(tiers["cutoff"].max())), note])))
+                           loc.t("scores_as_of", day=loc.day(tiers["cutoff"].max())),
+                           skill_note, note])))
 
 
 def value_risk_grid(scored: pd.DataFrame, value_tiers: pd.DataFrame | None

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from forecast.config.targets import TargetsConfig
+from forecast.hierarchy.distribution import SD_ABOVE, SD_BELOW, probability_of_reaching
 from forecast.schemas import TARGET_KEYS, TOTAL
 from forecast.targets.attainment import GRAIN_KEYS, Period
 from forecast.targets.decompose import decompose_tree, split_cents, to_cents
 from forecast.targets.policy import company_target, describe_policy, own_stretch
-from forecast.hierarchy.distribution import SD_ABOVE, SD_BELOW, probability_of_reaching
 from forecast.targets.units import (
     build_spans,
     build_units,

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from forecast.hierarchy.distribution import SD_ABOVE, SD_BELOW, sides
 from forecast.periods import MONTHS_IN, add_months
 from forecast.schemas import GRAIN, TARGET_KEYS, TOTAL
 from forecast.targets.attainment import GRAIN_KEYS, Period
-from forecast.hierarchy.distribution import SD_ABOVE, SD_BELOW, sides
 
 WEEK_DAYS = 7
 # The deviations a span's forecast carries: overall, below and above its median.

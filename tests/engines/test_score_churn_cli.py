@@ -57,3 +57,22 @@ def test_force_rebuilt_snapshots_and_unseen_categories(workspace):
     rescored = json.loads(_score(config, "--json").stdout)
     assert rescored["unseen_categories"] == {"segment": 40}
     assert rescored["run_key"] != first["run_key"] and rescored["skipped_chunks"] == 1
+
+
+def test_a_scoring_run_records_how_well_its_model_ranked_churners(workspace, churn_models):
+    from forecast.evaluation.classification import ranking_skill
+
+    ws, config = workspace
+    first = json.loads(_score(config, "--json").stdout)
+    model, _ = churn_models
+    held_out = model.validation_predictions_
+    want = ranking_skill(held_out["churned"], held_out["churn_proba"])
+    with warehouse.connect(ws) as con:
+        rows = con.execute("SELECT * FROM churn_score_skill").df()
+    assert rows["run_key"].tolist() == [first["run_key"]]
+    assert rows.drop(columns="run_key").iloc[0].to_dict() == pytest.approx(want)
+    # The fixture's model separates churners: no note.
+    assert want["roc_auc_low"] > 0.5 and first["notes"] == []
+    _score(config, "--json")  # a resumed run keeps one row
+    with warehouse.connect(ws) as con:
+        assert con.execute("SELECT count(*) FROM churn_score_skill").fetchone()[0] == 1

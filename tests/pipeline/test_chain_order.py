@@ -91,7 +91,8 @@ def test_declarations_that_make_a_cycle_are_refused():
 
 def test_the_tables_checked_before_skipping_are_the_declared_table_writes():
     steps = {s.name: s for s in STEPS}
-    assert steps["score churn"].output_tables(None) == ("churn_scores", "churn_score_unseen")
+    assert steps["score churn"].output_tables(None) == ("churn_scores", "churn_score_unseen",
+                                                        "churn_score_skill")
     assert steps["train revenue"].output_tables(None) == ("revenue_backtest",)
     assert steps["train churn"].output_tables(None) == ()
     assert steps["funnel"].output_tables(None) == ("funnel_conversion", "funnel_win_rates",

@@ -8,9 +8,9 @@ import pytest
 from scipy.stats import norm
 
 from forecast.config import TargetsConfig
+from forecast.hierarchy.distribution import probability_of_reaching
 from forecast.targets.attainment import parse_period
 from forecast.targets.plan import PLAN_COLUMNS, PlanInputs, build_plan, summarise_plan
-from forecast.hierarchy.distribution import probability_of_reaching
 
 GRAINS, FORECAST_GRAINS = ["region", "team"], ["region"]
 
