@@ -22,6 +22,7 @@ import hashlib
 import logging
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -218,16 +219,27 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, name: str, sheet: st
     sheet_name = _sheet_name(path, sheet)
     try:
         # Text as written: "NA", "null" or "nan" in a cell stay text for validation to judge.
-        frame = pd.read_excel(path, sheet_name=sheet_name, dtype=str, keep_default_na=False,
+        frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object, keep_default_na=False,
                               na_values=[""])
     except Exception as exc:  # openpyxl raises many types for corrupt files
         raise SourceError(f"{path}: cannot read sheet {sheet_name!r} as Excel: {exc}") from None
     if frame.columns.empty:
         raise SourceError(f"{path}: sheet {sheet_name!r} is empty")
+    frame = frame.apply(_excel_column)
     frame.insert(0, ROW, range(2, len(frame) + 2))
     con.register(name + "_frame", frame)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(name)} AS SELECT * FROM {quote(name + '_frame')}")
     con.unregister(name + "_frame")
+
+
+def _excel_column(cells: pd.Series) -> pd.Series:
+    """A sheet's column as the ingest reads it: a column of date cells only stays dates (a date
+    cell is a date whatever ``date_format`` says of text: with the format of the CSV the sheet
+    was made from, every row was quarantined); any other column is each cell's text."""
+    filled = cells.dropna()
+    if len(filled) and filled.map(lambda v: isinstance(v, date)).all():
+        return pd.to_datetime(cells)
+    return cells.map(lambda v: v if pd.isna(v) else str(v))
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:

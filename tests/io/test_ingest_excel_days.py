@@ -6,7 +6,7 @@ what the numbers were or how to read them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import openpyxl
 from ingest_cli import (
@@ -51,3 +51,28 @@ def test_day_numbers_of_a_sheet_load_per_column(tmp_path, write_config):
     ingested(write_config(config))
     assert rows(tmp_path / "ws", "SELECT order_date FROM orders ORDER BY 1") == [
         (date(2024, 1, 1),), (date(2025, 1, 1),)]
+
+
+def test_date_cells_of_a_sheet_are_dates_whatever_the_text_format(tmp_path, write_config):
+    """Regression: a sheet made from a CSV with day-first text dates, its dates now Excel date
+    cells, kept the CSV's config (``date_format: "%d/%m/%y"``): every row was quarantined
+    ("cannot parse '2019-01-03 00:00:00', expected a date in format %d/%m/%y"). A date cell is a
+    date; the format reads text, and text dates in another column still need it."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["date", "customer", "amount"])
+    sheet.append([datetime(2019, 1, 3), "a", 1.0])
+    sheet.append([datetime(2019, 12, 31, 15, 30), "b", 2.0])
+    sheet.append([None, "c", 3.0])
+    book.save(tmp_path / "o.xlsx")
+    out = ingested(write_config(orders_source(tmp_path / "o.xlsx", date_format="%d/%m/%y")))
+    assert_reconciled(out["sources"][0], 3, 2, 1)  # the row without a date is still refused
+    assert rows(tmp_path / "ws", "SELECT customer_id, order_date FROM orders ORDER BY 1") == [
+        ("a", date(2019, 1, 3)), ("b", date(2019, 12, 31))]
+    # A column of text dates (typed in as text) is read with the format, as before.
+    text = openpyxl.Workbook()
+    text.active.append(["date", "customer", "amount"])
+    text.active.append(["03/01/19", "a", 1.0])
+    text.save(tmp_path / "t.xlsx")
+    ingested(write_config(orders_source(tmp_path / "t.xlsx", date_format="%d/%m/%y")))
+    assert rows(tmp_path / "ws", "SELECT order_date FROM orders") == [(date(2019, 1, 3),)]
