@@ -11,10 +11,11 @@ distribution's own: its upper bound is reached with probability 10 %, its lower 
 single forecast row, a month of monthly or a quarter of quarterly data; a lower bound held at
 the part of the month already booked) keeps its shape: with one Normal, a quarter of
 Superstore's quarterly forecast at 136,619, its 80 % interval 117,623 to 210,593, gave that
-upper bound a 2.1 % chance, not 10 %, and put the 60 % stretch at 145,808 instead of 151,243. A quarter uses the quarter row's own interval,
-which accounts for the months' errors moving together, not a combination of the months'. A
-forecast without spread reaches a target at or below ``yhat`` for certain and one above it
-never; a missing deviation gives a missing probability.
+upper bound a 2.1 % chance, not 10 %, and put the 60 % stretch at 145,808 instead of 151,243.
+A quarter uses the quarter row's own interval, which accounts for the months' errors moving
+together, not a combination of the months'. A forecast without spread reaches a target at or
+below ``yhat`` for certain and one above it never; a missing deviation gives a missing
+probability.
 """
 
 from __future__ import annotations

@@ -43,9 +43,8 @@ def write_targets_workbook(plan: pd.DataFrame, path: Path, notes: dict) -> Path:
 
     Args:
         plan: the targets plan (``forecast.targets.plan.PLAN_COLUMNS``): level, unit_id,
-            parent_id, region, team, rep_id, span, start, due, base, sd_below, sd_above, stretch,
-            target,
-            probability, bottom_up, last_year, statement.
+            parent_id, region, team, rep_id, span, start, due, base, sd_below, sd_above,
+            stretch, target, probability, bottom_up, last_year, statement.
         path: the ``.xlsx`` file to write.
         notes: shown on the ``about`` sheet (period, policy, ...); ``tolerance`` is the
             mismatch tolerance used by the mismatch formulas.
