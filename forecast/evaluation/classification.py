@@ -126,10 +126,9 @@ def without_skill(skill: dict[str, float] | None) -> bool:
         skill["roc_auc_low"] <= 0.5
 
 
-def no_skill_note(y_true, proba) -> str | None:
-    """A sentence for a reader of churn scores when held-out predictions rank churners no
-    better than chance (:func:`without_skill`); None otherwise."""
-    skill = ranking_skill(y_true, proba)
+def no_skill_note(skill: dict[str, float] | None) -> str | None:
+    """A sentence for a reader of churn scores when a :func:`ranking_skill` says the model
+    ranks churners no better than chance (:func:`without_skill`); None otherwise."""
     if not without_skill(skill):
         return None
     return (f"the churn model ranks customers no better than chance on held-out data (ROC-AUC "

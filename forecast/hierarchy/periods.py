@@ -39,11 +39,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from forecast.errors import ValidationError
+from forecast.hierarchy.distribution import Z80
 from forecast.periods import MEAN_DAYS, PERIOD_CODES, freq_code
 from forecast.schemas import ALL_SERIES, DS, UNIQUE_ID, YHAT, Y, interval_columns
 
 PERIOD_TYPE, PERIOD, YHAT_SD, ACTUAL_PART = "period_type", "period", "yhat_sd", "actual_part"
-Z80 = float(norm.ppf(0.9))
 
 
 def row_sd(frame: pd.DataFrame) -> np.ndarray:

@@ -36,12 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from forecast.errors import ValidationError, WorkspaceError
-from forecast.io.catalog import (
-    CHURN_SCORE_CHUNKS,
-    CHURN_SCORE_SKILL,
-    CHURN_SCORE_UNSEEN,
-    CHURN_SCORES,
-)
+from forecast.io.catalog import CHURN_SCORE_CHUNKS, CHURN_SCORE_UNSEEN, CHURN_SCORES
 from forecast.io.outputs import export_query
 from forecast.io.sql import Query, bound, quote
 from forecast.io.warehouse import table_exists
@@ -242,24 +237,6 @@ def ensure_score_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""CREATE TABLE IF NOT EXISTS {UNSEEN_TABLE} (
             run_key VARCHAR NOT NULL, cutoff DATE, chunk BIGINT NOT NULL,
             feature VARCHAR NOT NULL, rows BIGINT NOT NULL)""")
-
-
-SKILL_COLUMNS = ("roc_auc", "roc_auc_low", "roc_auc_high", "rows", "base_rate")
-
-
-def record_skill(con: duckdb.DuckDBPyConnection, run_key: str,
-                 skill: dict[str, float] | None) -> None:
-    """Keep how well the model of scoring run ``run_key`` ranked churners on held-out data
-    (``SKILL_COLUMNS``), replacing the run's earlier row; None (a model without held-out
-    predictions) keeps no row."""
-    table = CHURN_SCORE_SKILL.sql
-    con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (run_key VARCHAR NOT NULL,
-                    {', '.join(f'{c} DOUBLE' for c in SKILL_COLUMNS)})""")
-    statements: list[tuple[str, list]] = [(f"DELETE FROM {table} WHERE run_key = ?", [run_key])]
-    if skill is not None:
-        statements.append((f"INSERT INTO {table} VALUES (?{', ?' * len(SKILL_COLUMNS)})",
-                           [run_key, *(float(skill[c]) for c in SKILL_COLUMNS)]))
-    _in_transaction(con, statements)
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection,

@@ -50,12 +50,14 @@ def cold_start_note(ids: pd.Series, selection) -> str | None:
     if not young or selection.choice.empty:
         return None
     shown = ", ".join(repr(u) for u in young[:3]) + (" ..." if len(young) > 3 else "")
-    measured = getattr(selection, "young", None)
-    intervals = ("" if selection.calibrator is None else
-                 "; their intervals are the widest of those measured on older series cut to "
-                 "their age, the calibrated ones and their candidates' own" if measured else
-                 "; their intervals, never measured, are the wider of the calibrated ones and "
-                 "their candidates' own")
+    if selection.calibrator is None:
+        intervals = ""
+    elif getattr(selection, "young", None) is not None:
+        intervals = ("; their intervals are the widest of those measured on older series cut to "
+                     "their age, the calibrated ones and their candidates' own")
+    else:
+        intervals = ("; their intervals, never measured, are the wider of the calibrated ones "
+                     "and their candidates' own")
     if selection.cold_start:
         return (f"{len(young)} series too young for any backtest fold ({shown}): forecast "
                 f"half as their recent share of their parent (cold start, "

@@ -132,4 +132,3 @@ def pyfunc_output(reconciled: pd.DataFrame) -> pd.DataFrame:
     """A reconciled forecast in the pyfunc's output types (nanosecond dates, 64-bit steps)."""
     return reconciled.assign(**{DS: reconciled[DS].astype("datetime64[ns]")}).astype(
         {H: np.int64})
-

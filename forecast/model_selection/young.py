@@ -169,44 +169,55 @@ def calibrate_young(
     copies = set(whole[UNIQUE_ID])
     stacked = pd.concat([frame[frame[UNIQUE_ID].isin([*chosen, *outer])], whole],
                         ignore_index=True)
-    pieces = []
     at = origins(pd.Timestamp(frame[DS].max()), pd.Timestamp(frame[DS].min()), cutoffs,
                  spec.h, freq, max(measured))
+    # Each model sees what it needs besides the probes: a model fitted across series the whole
+    # copies, the cold-start one the parents, the others nothing more (fits of long histories
+    # are the cost here).
+    sees = {ACROSS: copies, COLD: set(outer), OWN: set()}
+    groups = _by_reach(models)
+    pieces = []
     for fold, cutoff in enumerate(at):
         end = cutoff + spec.h * offset
         window = stacked[(stacked[DS] <= end) & ~(stacked[UNIQUE_ID].isin(copies) & (
             stacked[DS] <= cutoff - COPY_YEARS * year_length_for(freq) * offset))]
         for age in measured:
-            cut = window[UNIQUE_ID].isin(chosen) & (window[DS] <= cutoff - age * offset)
-            part = window[~cut]
-            before = part[(part[DS] <= cutoff) & part[UNIQUE_ID].isin(chosen)]
-            full = before.dropna(subset=[Y]).groupby(UNIQUE_ID).size()
-            # A probe younger than the age at this origin would measure a younger age.
-            part = part[~part[UNIQUE_ID].isin(full.index[full < age])]
-            if not part[UNIQUE_ID].isin(chosen).any():
+            part = _cut(window, chosen, cutoff - age * offset, cutoff, age)
+            if part is None:
                 continue
-            # Each model sees what it needs besides the probes: a model fitted across series
-            # the whole copies, the cold-start one the parents, the others nothing more (fits
-            # of long histories are the cost here).
-            sees = {ACROSS: copies, COLD: set(outer), OWN: set()}
             table = pd.concat([_scored(group, part[part[UNIQUE_ID].isin(
                 [*chosen, *sees[reach]])], spec, age, end, chosen)
-                for reach, group in _by_reach(models).items()], ignore_index=True)
-            if table.empty:
-                continue
-            probe_choice = pd.DataFrame([(uid, name, w) for uid in table[UNIQUE_ID].unique()
-                                         for name, w in weights.items()],
-                                        columns=[UNIQUE_ID, MODEL, WEIGHT])
-            keys = [c for c in table.columns if c != YHAT and not c.startswith(f"{YHAT}_")
-                    and not c.startswith("scale_") and c != HISTORY]
-            combined = combine_forecasts(table[[*keys, YHAT]], probe_choice)
-            pieces.append(combined.assign(**{FOLD: fold, MODEL: _label(age)}))
+                for reach, group in groups.items()], ignore_index=True)
+            if not table.empty:
+                pieces.append(_weighted(table, weights).assign(**{FOLD: fold,
+                                                                  MODEL: _label(age)}))
     if not pieces:
         return None
     rows = pd.concat(pieces, ignore_index=True)
     calibrator = ConformalCalibrator(levels=tuple(spec.levels)).fit(rows)
     return YoungCalibration(calibrator, tuple(sorted(
         int(label.removeprefix("age ")) for label in rows[MODEL].unique())), ages.copy())
+
+
+def _cut(window: pd.DataFrame, chosen, start: pd.Timestamp, cutoff: pd.Timestamp, age: int
+         ) -> pd.DataFrame | None:
+    """``window`` with the probes' rows up to ``start`` dropped (``age`` periods left before
+    ``cutoff``), without the probes too young for the age there; None when no probe is left."""
+    part = window[~(window[UNIQUE_ID].isin(chosen) & (window[DS] <= start))]
+    before = part[(part[DS] <= cutoff) & part[UNIQUE_ID].isin(chosen)]
+    full = before.dropna(subset=[Y]).groupby(UNIQUE_ID).size()
+    # A probe younger than the age at this origin would measure a younger age.
+    part = part[~part[UNIQUE_ID].isin(full.index[full < age])]
+    return part if part[UNIQUE_ID].isin(chosen).any() else None
+
+
+def _weighted(table: pd.DataFrame, weights: pd.Series) -> pd.DataFrame:
+    """The probes' backtest rows combined with the young series' ``weights``."""
+    choice = pd.DataFrame([(uid, name, w) for uid in table[UNIQUE_ID].unique()
+                           for name, w in weights.items()], columns=[UNIQUE_ID, MODEL, WEIGHT])
+    keys = [c for c in table.columns if c != YHAT and not c.startswith(f"{YHAT}_")
+            and not c.startswith("scale_") and c != HISTORY]
+    return combine_forecasts(table[[*keys, YHAT]], choice)
 
 
 def _by_reach(models: Mapping[str, Forecaster]) -> dict[str, dict[str, Forecaster]]:

@@ -26,7 +26,7 @@ from forecast.evaluation.classification import (
 )
 from forecast.factory import churn_model, churn_training_set
 from forecast.features.customers import build_snapshot_sql
-from forecast.io import catalog, scores, warehouse
+from forecast.io import catalog, churn_skill, warehouse
 from forecast.io.catalog import CHURN_MODEL, CHURN_SCORES, CUSTOMER_SNAPSHOTS, CUSTOMERS
 from forecast.models.churn_data import label_counts
 from forecast.pipeline.data import FROM_DATA, configured_cutoffs
@@ -165,22 +165,22 @@ def train_churn(config: Config, progress: ProgressCallback | None = None) -> Chu
         metrics={k: round(float(v), 4) for k, v in metrics.items()},
         candidates=model.validation_.drop(columns=["params"]).round(4).to_dict("records"),
         seconds=round(time.perf_counter() - started, 3),
-        notes=_skill_notes(model),
+        notes=_notes(_skill(model)),
     )
 
 
-def _held_out(model) -> tuple | None:
-    """The labels and probabilities of a model's held-out predictions, or None."""
+def _skill(model) -> dict[str, float] | None:
+    """How well a model's held-out predictions rank churners (``ranking_skill``), or None
+    without them."""
     held_out = getattr(model, "validation_predictions_", None)
     if held_out is None or held_out.empty:
         return None
-    return held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy()
+    return ranking_skill(held_out[LABEL].to_numpy(), held_out[CHURN_PROBA].to_numpy())
 
 
-def _skill_notes(model) -> tuple[str, ...]:
-    """The note of a model whose held-out predictions rank churners no better than chance."""
-    held_out = _held_out(model)
-    note = no_skill_note(*held_out) if held_out is not None else None
+def _notes(skill: dict[str, float] | None) -> tuple[str, ...]:
+    """The note of a model that ranks churners no better than chance."""
+    note = no_skill_note(skill)
     return (note,) if note else ()
 
 
@@ -209,8 +209,7 @@ def score_churn(config: Config, model_uri: str | None = None,
             warehouse.connect(config.workspace) as con:
         result = run_scoring(con, model, CUSTOMER_SNAPSHOTS.name, config.churn, options=options,
                              progress=progress, engine=engine)
-        held_out = _held_out(model)  # what the reports say of the tiers these scores make
-        scores.record_skill(con, result["run_key"],
-                            ranking_skill(*held_out) if held_out is not None else None)
+        skill = _skill(model)  # what the reports say of the tiers these scores make
+        churn_skill.record_skill(con, result["run_key"], skill)
     return ChurnScoreResult(model_uri=uri, table=CHURN_SCORES.name, **result,
-                            notes=_skill_notes(model))
+                            notes=_notes(skill))

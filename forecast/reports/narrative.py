@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forecast.evaluation.classification import without_skill
 from forecast.reports import document as doc
 from forecast.reports.i18n import Locale
 from forecast.reports.inputs import ReportOptions
@@ -118,7 +119,8 @@ def _risk_sentence(metrics: dict, loc: Locale) -> str:
     """The high-risk customers and their revenue at risk, and that the tier singles no one out
     when the churn model ranks no better than chance (its ROC-AUC's interval reaches 0.5)."""
     low = metrics.get("churn_model_auc_low")
-    key = "summary_risk_no_skill" if low is not None and low <= 0.5 else "summary_risk"
+    chance = low is not None and without_skill({"roc_auc_low": low})
+    key = "summary_risk_no_skill" if chance else "summary_risk"
     auc = metrics.get("churn_model_auc")
     return loc.t(key, n=loc.count(metrics["high_risk_customers"]),
                  revenue=loc.money(metrics["high_revenue_at_risk"]),

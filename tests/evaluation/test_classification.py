@@ -12,6 +12,7 @@ from forecast.evaluation.classification import (
     gains_chart,
     lift_and_capture,
     no_skill_note,
+    ranking_skill,
     reliability_curve,
     roc_auc_interval,
 )
@@ -128,7 +129,8 @@ def test_a_model_that_ranks_no_better_than_chance_is_said_to():
     rng = np.random.default_rng(5)
     y = rng.integers(0, 2, 1600)
     noise = rng.uniform(0.45, 0.55, 1600)
-    note = no_skill_note(y, noise)
+    note = no_skill_note(ranking_skill(y, noise))
     assert note is not None and "no better than chance" in note and "1,600 rows" in note
     skilled = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.15, 1600), 0, 1)
-    assert roc_auc_interval(y, skilled)[1] > 0.5 and no_skill_note(y, skilled) is None
+    assert roc_auc_interval(y, skilled)[1] > 0.5
+    assert no_skill_note(ranking_skill(y, skilled)) is None

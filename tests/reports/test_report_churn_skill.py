@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from forecast.io import scores
+from forecast.io import churn_skill as skill_table
 from forecast.io.report_reads import Warehouse, churn_skill
 from forecast.pipeline import build_monthly_report, build_risk_report
 from forecast.reports.document import find_section, metric_values
@@ -28,7 +28,7 @@ SKILLED = {"roc_auc": 0.81, "roc_auc_low": 0.78, "roc_auc_high": 0.84, "rows": 1
 def _record(config, skill: dict, run_key: str = "fixture") -> None:
     """The skill of scoring run ``run_key``, as `forecast score churn` records it."""
     with duckdb.connect(str(config.workspace / "warehouse.duckdb")) as con:
-        scores.record_skill(con, run_key, skill)
+        skill_table.record_skill(con, run_key, skill)
 
 
 def _report(build, config, lang: str) -> dict:
