@@ -7,7 +7,7 @@ fold forecasts the ``h`` periods after its origin. Only data up to a cutoff is u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,6 +129,7 @@ def backtest(
     models: Mapping[str, Forecaster], frame: pd.DataFrame, spec: BacktestSpec,
     progress: ProgressCallback | None = None,
     failures: dict[str, str] | None = None,
+    left_out: Mapping[str, Collection] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest of several forecasters on the same folds.
 
@@ -145,6 +146,8 @@ def backtest(
             origin is recorded here (name -> "origin <date>: <message>") and left out of the
             whole table, so no model is scored on some origins only; when None the error
             propagates.
+        left_out: name -> series that model is not fitted on (nor scored on): it would never
+            be weighted there (``model_selection.demand.left_to_specialists``).
 
     Returns:
         Frame ``fold, cutoff, unique_id, ds, h, y, model, yhat, yhat_lo_<l>, yhat_hi_<l>,
@@ -170,8 +173,14 @@ def backtest(
             done += 1
             if failures is not None and name in failures:
                 continue
+            part, future = train, exog
+            if left_out and left_out.get(name):
+                part = train[~train[UNIQUE_ID].isin(left_out[name])]
+                future = exog[exog[UNIQUE_ID].isin(part[UNIQUE_ID])] if exog is not None else None
+                if part.empty:
+                    continue
             try:
-                forecast = clone(model).fit_predict(train, spec.h, future_exog=exog,
+                forecast = clone(model).fit_predict(part, spec.h, future_exog=future,
                                                     levels=spec.levels)
             except ValidationError as exc:
                 if failures is None:

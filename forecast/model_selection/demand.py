@@ -84,6 +84,53 @@ def unsuited(classes: pd.Series, candidates: Mapping[str, Forecaster]) -> pd.Dat
     return pairs[[UNIQUE_ID, MODEL, "reason"]].reset_index(drop=True)
 
 
+def left_to_specialists(frame: pd.DataFrame, candidates: Mapping[str, Forecaster],
+                        cutoffs, min_history: int = 1) -> dict[str, frozenset]:
+    """name -> the series a candidate is not fitted on, because no choice could weigh it there.
+
+    A series whose demand class is one the specialists are made for at the end of ``frame``
+    and at every backtest origin in ``cutoffs`` where it has history is forecast by the
+    specialists alone in every choice (:func:`unsuited`, :func:`exclusions_at`). The
+    candidates for every series that fit each series on its own (not ``across_series``, not
+    the cold-start one) are not fitted on it: on 2,882 weekly products of which 15 sold
+    regularly, Prophet fitted all of them at every origin. The global model still learns from
+    every series, and the specialists' group season reads them all. Series with fewer than
+    ``min_history`` observed values at every origin are in no fold (a young series gets the
+    mean weights of the others) and are fitted as before.
+
+    Returns:
+        {} when no series is left out, no candidate is a specialist or every one is.
+    """
+    made = specialists(candidates)
+    if not made or len(made) == len(candidates):
+        return {}
+    kinds = frozenset().union(*made.values())
+    classes = demand_classes(frame)
+    away = set(classes.index[classes[DEMAND_CLASS].isin(kinds)])
+    dates = pd.to_datetime(frame[DS])
+    tested: set = set()
+    for cutoff in cutoffs:
+        at = demand_classes(frame[dates <= cutoff])
+        tested |= set(at.index[at["periods"] >= min_history])
+        away -= set(at.index[~at[DEMAND_CLASS].isin(kinds)])
+    away = frozenset(away & tested if len(cutoffs) else away)
+    own = [name for name, model in candidates.items() if name not in made
+           and not getattr(model, "across_series", False)
+           and not getattr(model, "cold_start", False)]
+    return {name: away for name in own} if away else {}
+
+
+def left_out_note(left_out: Mapping[str, frozenset], candidates: Mapping[str, Forecaster]
+                  ) -> str | None:
+    """What :func:`left_to_specialists` left out, in plain words; None for nothing."""
+    if not left_out:
+        return None
+    n = len(next(iter(left_out.values())))
+    served = ", ".join(specialists(candidates))
+    return (f"{', '.join(left_out)} not fitted on the {n} series only {served} forecast "
+            "(sporadic at every origin): their backtest scores cover the other series")
+
+
 def exclusions_at(frame: pd.DataFrame, candidates: Mapping[str, Forecaster]
                   ) -> Callable[[pd.Timestamp], pd.DataFrame] | None:
     """origin -> the :func:`unsuited` pairs of a choice made at that origin, from the demand

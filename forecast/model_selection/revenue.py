@@ -27,24 +27,21 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from forecast.errors import ValidationError
-from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans
+from forecast.evaluation.backtest import BacktestSpec, backtest, history_spans, make_cutoffs
 from forecast.features.intermittency import DEMAND_CLASS, demand_classes, stopped_series
 from forecast.hierarchy import OLS, Hierarchy, Reconciler
 from forecast.hierarchy.periods import group_covariances
 from forecast.model_selection.cold_start import (
-    COLD_ONLY,
     bind_parents,
     cold_only,
     cold_start_name,
-    cold_start_note,
     with_cold_only,
 )
 from forecast.model_selection.demand import (
-    REASON,
     calibration_groups,
-    demand_note,
     demand_shares_at,
     exclusions_at,
+    left_to_specialists,
     needed,
     restrict_choice,
     unsuited,
@@ -59,7 +56,7 @@ from forecast.model_selection.folds import (
     reconcile_folds,
     series_keys,
 )
-from forecast.model_selection.layout import coverage_notes
+from forecast.model_selection.notes import fitted_notes
 from forecast.model_selection.selection import (
     SELECTED,
     apply_selection,
@@ -155,8 +152,10 @@ class RevenueForecaster(BaseEstimator):
         candidates = bind_parents(self.candidates, hierarchy)
         active = self._active(frame, candidates)
         capped = self._with_caps(frame, frame)
+        left_out = left_to_specialists(
+            frame, active, self._cutoffs(frame, None, n_windows), self.min_history)
         table = backtest(active, capped, self._spec(self.selection_folds + n_windows), progress,
-                         dropped)
+                         dropped, left_out)
         check_left(active, dropped)
         keys = series_keys(frame, hierarchy, series)
         groups = calibration_groups(grain_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
@@ -208,6 +207,8 @@ class RevenueForecaster(BaseEstimator):
         self.demand_classes_ = demand_classes(frame)
         self.bound_ = bind_parents(self.candidates, hierarchy)
         self.skipped_ = needed(self.bound_, self.demand_classes_[DEMAND_CLASS])
+        self.left_out_ = left_to_specialists(frame, self.bound_, self._cutoffs(frame, cv),
+                                             self.min_history)
         window = self._selection_window(frame, cv)
         self.caps_ = self._caps(frame)
         capped = self._with_caps(frame, frame)
@@ -250,33 +251,17 @@ class RevenueForecaster(BaseEstimator):
 
     def notes(self) -> list[str]:
         """What a reader of the fitted model's numbers should know, in plain words."""
-        notes = [f"candidate {name} dropped: {reason}" for name, reason in self.dropped_.items()]
-        demand = demand_note(self.demand_classes_, self.candidates, self.skipped_, self.models_)
-        notes += [demand] if demand else []
-        excluded = self.selection_.excluded
-        if excluded is not None and len(excluded):
-            excluded = excluded[~excluded["reason"].str.startswith((REASON, COLD_ONLY))]
-            for name, rows in excluded.groupby(MODEL):
-                notes.append(f"candidate {name} not weighted for {len(rows)} series: no backtest "
-                             f"fold exercised its forecast (e.g. {rows['reason'].iloc[0]})")
-        cold = cold_start_note(self.series_[UNIQUE_ID], self.selection_)
-        notes += [cold] if cold else []
-        if self.selection_.discontinued:
-            notes.append(f"{len(self.selection_.discontinued)} series stopped selling (no "
-                         "sale in any selection fold, or quiet for longer than ever before and "
-                         "too long for their sales rate): forecast as zero (column discontinued)")
-        return notes + coverage_notes(self.selection_folds, self.h, self.horizon_,
-                                      self.hierarchy_ is not None, self.selection_.calibrator
-                                      is not None)
+        return fitted_notes(self)
 
     def _fit_candidates(self, data: pd.DataFrame) -> dict[str, base.Forecaster]:
         """Every candidate not dropped, fitted on all the history; one that fails is dropped."""
         models = {}
         for name, model in self.bound_.items():
-            if name in self.dropped_ or name in self.skipped_:
+            part = data[~data[UNIQUE_ID].isin(self.left_out_.get(name, ()))]
+            if name in self.dropped_ or name in self.skipped_ or part.empty:
                 continue
             try:
-                models[name] = clone(model).fit(data)
+                models[name] = clone(model).fit(part)
             except ValidationError as exc:
                 self.dropped_[name] = f"final fit: {exc}"
                 log.warning("candidate %s dropped: it cannot fit all the history (%s)", name, exc)
@@ -290,7 +275,8 @@ class RevenueForecaster(BaseEstimator):
         if cv is None:
             active = self._active(frame, self.bound_)
             window = backtest(active, self._with_caps(frame, frame),
-                              self._spec(self.selection_folds), failures=self.dropped_)
+                              self._spec(self.selection_folds), failures=self.dropped_,
+                              left_out=self.left_out_)
             check_left(active, self.dropped_)
             return window
         if cv.end != pd.Timestamp(frame[DS].max()):
@@ -360,6 +346,15 @@ class RevenueForecaster(BaseEstimator):
         that none of its series has (see ``model_selection.demand``)."""
         skipped = needed(candidates, demand_classes(frame)[DEMAND_CLASS])
         return {name: model for name, model in candidates.items() if name not in skipped}
+
+    def _cutoffs(self, frame: pd.DataFrame, cv: CrossValidation | None, extra: int = 0) -> list:
+        """The backtest origins of a choice: the cross-validation's, else those of a backtest
+        of ``selection_folds + extra`` folds; none without selection folds."""
+        if cv is not None:
+            return list(cv.table[CUTOFF].unique())
+        folds = self.selection_folds + extra
+        return make_cutoffs(pd.Timestamp(frame[DS].max()), self._spec(folds),
+                            self._freq(frame)) if folds else []
 
     def _regime(self, freq: str) -> Callable[[str, int], object]:
         """``(candidate, history) -> regime`` of the candidates (see ``Forecaster.regime``)."""

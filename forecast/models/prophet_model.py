@@ -44,6 +44,10 @@ SETTINGS = ("growth", "seasonality_mode", "changepoint_prior_scale", "yearly_sea
 class ProphetForecaster(Forecaster):
     """One Prophet model per series, fitted and predicted by the engine in force.
 
+    A series with fewer than 2 observed values (a product first sold in the last period)
+    cannot be fitted: it is left out, named in ``short_series_``, and not forecast, so a
+    combination weighs the other candidates for it. A frame of only such series is refused.
+
     Args:
         growth: "linear", "logistic" (needs a ``cap`` column, optional ``floor``) or "flat".
         seasonality_mode: "additive" or "multiplicative".
@@ -151,9 +155,14 @@ class ProphetForecaster(Forecaster):
         observed = frame.dropna(subset=[Y])
         counts = observed.groupby(UNIQUE_ID, observed=True).size()
         short = sorted(set(self.last_ds_.index) - set(counts[counts >= 2].index))
-        if short:
-            raise ValidationError(f"series frame: series {short[:5]} have fewer than 2 observed "
-                                  "values; Prophet needs at least 2")
+        if len(short) == len(self.last_ds_):
+            raise ValidationError(f"series frame: every series ({short[:5]}) has fewer than 2 "
+                                  "observed values; Prophet needs at least 2")
+        # A product first sold last week cannot take every other series' Prophet with it.
+        self.short_series_ = tuple(short)
+        self.last_ds_ = self.last_ds_.drop(short)
+        self.n_series_ = len(self.last_ds_)
+        observed = observed[~observed[UNIQUE_ID].isin(short)]
         return observed[[UNIQUE_ID, DS, Y, *extra, *floor]].astype({UNIQUE_ID: str})
 
     def _fit_predict(self, frame: pd.DataFrame, h: int, future_exog, levels) -> pd.DataFrame:

@@ -13,8 +13,14 @@ from forecast.config.revenue import RevenueConfig
 from forecast.evaluation.backtest import BacktestSpec, backtest
 from forecast.evaluation.metrics import score_backtest
 from forecast.model_selection import RevenueForecaster
-from forecast.model_selection.demand import calibration_groups, needed, unsuited
+from forecast.model_selection.demand import (
+    calibration_groups,
+    left_to_specialists,
+    needed,
+    unsuited,
+)
 from forecast.models.baselines import MovingAverageForecaster, NaiveForecaster
+from forecast.models.global_model import GlobalForecaster
 from forecast.models.intermittent import CrostonSBAForecaster, TSBForecaster
 from forecast.synth.beds import intermittent_demand
 
@@ -77,6 +83,63 @@ def test_specialists_are_not_fitted_on_regular_series():
     assert model.skipped_ == {"croston_sba": "no series is erratic or intermittent or lumpy",
                               "tsb": "no series is erratic or intermittent or lumpy"}
     assert any("croston_sba, tsb not fitted" in n for n in model.notes())
+
+
+def test_candidates_for_every_series_are_not_fitted_where_only_specialists_forecast():
+    days = pd.date_range("2024-01-01", periods=60, freq="D")
+    regular = np.arange(60) % 7 + 10.0
+    sporadic = np.where(np.arange(60) % 9 == 0, np.arange(60) % 5 + 1.0, 0.0)
+    frame = pd.concat([
+        pd.DataFrame({"unique_id": "steady", "ds": days, "y": regular}),
+        pd.DataFrame({"unique_id": "sporadic", "ds": days, "y": sporadic}),
+        # Regular until day 40, sporadic since: smooth at the first origin, so every
+        # candidate may be weighed for it in the choice made there.
+        pd.DataFrame({"unique_id": "turned", "ds": days,
+                      "y": np.where(np.arange(60) < 40, regular, sporadic)}),
+        # Sporadic, but first sold after every origin: a young series, forecast with the mean
+        # weights of the others, so every candidate still forecasts it.
+        pd.DataFrame({"unique_id": "young", "ds": days[50:], "y": sporadic[50:]}),
+    ])
+    cutoffs = [days[30], days[44]]
+    candidates = {**MIXED, "global": GlobalForecaster(horizon=7)}
+    left = left_to_specialists(frame, candidates, cutoffs, min_history=2)
+    assert left == {"naive": frozenset({"sporadic"}), "ma": frozenset({"sporadic"})}
+    # Without a backtest every series is in the choice, classed at the end alone.
+    assert left_to_specialists(frame, MIXED, [])["naive"] == {"sporadic", "turned", "young"}
+    assert left_to_specialists(frame, {"naive": NaiveForecaster()}, cutoffs) == {}
+    regular_only = frame[frame["unique_id"] == "steady"]
+    assert left_to_specialists(regular_only, MIXED, cutoffs) == {}
+
+
+def test_left_out_series_change_no_forecast_and_are_named(monkeypatch):
+    from forecast.model_selection import revenue
+
+    frame = _bed()[["unique_id", "ds", "y"]]
+    model = RevenueForecaster(MIXED, h=14, levels=(80,), selection_folds=2).fit(frame)
+    left = model.left_out_["naive"]
+    classes = model.demand_classes_["demand_class"]
+    assert left and set(classes[list(left)]) <= {"erratic", "intermittent", "lumpy"}
+    assert set(model.left_out_) == {"naive", "ma"}
+    for name in ("naive", "ma"):
+        assert not set(model.models_[name].last_ds_.index) & left
+        assert not set(model.backtest_.loc[model.backtest_["model"] == name, "unique_id"]) & left
+    assert set(model.models_["tsb"].last_ds_.index) == set(classes.index)
+    assert any(n.startswith(f"naive, ma not fitted on the {len(left)} series only croston_sba, "
+                            "tsb forecast") for n in model.notes())
+    # Fitting them everywhere, as before, gives the same forecast of every series.
+    monkeypatch.setattr(revenue, "left_to_specialists", lambda *args: {})
+    everywhere = RevenueForecaster(MIXED, h=14, levels=(80,), selection_folds=2).fit(frame)
+    assert everywhere.left_out_ == {}
+    pd.testing.assert_frame_equal(model.predict(14), everywhere.predict(14))
+    def selected(cv) -> pd.DataFrame:
+        return cv.rows[cv.rows["model"] == "selected"].reset_index(drop=True)
+
+    fitted_everywhere = selected(RevenueForecaster(MIXED, h=14, levels=(80,), selection_folds=2)
+                                 .cross_validation(frame, n_windows=1))
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(selected(RevenueForecaster(
+        MIXED, h=14, levels=(80,), selection_folds=2).cross_validation(frame, n_windows=1)),
+        fitted_everywhere)
 
 
 def test_the_factory_adds_them_by_default_and_respects_a_named_list():

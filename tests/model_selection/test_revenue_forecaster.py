@@ -155,6 +155,25 @@ def test_a_candidate_that_cannot_fit_is_dropped_with_its_reason(make_panel, capl
         RevenueForecaster({"only": _Fragile(need=10_000)}, h=4, selection_folds=2).fit(frame)
 
 
+def test_a_series_sold_once_leaves_prophet_to_the_others(make_panel):
+    from forecast.models.prophet_model import ProphetForecaster
+
+    pytest.importorskip("prophet")
+    frame = make_panel(n_series=2, n_weeks=40, seed=3)[["unique_id", "ds", "y"]]
+    new = pd.DataFrame({"unique_id": ["new"], "ds": [frame["ds"].max()], "y": [5.0]})
+    prophet = ProphetForecaster(n_jobs=1, yearly_seasonality=False)
+    model = RevenueForecaster({**CANDIDATES, "prophet": prophet}, h=4, levels=(80,),
+                              selection_folds=2).fit(pd.concat([frame, new], ignore_index=True))
+    # A product first sold in the last week used to drop Prophet for every series ("final
+    # fit: ... fewer than 2 observed values").
+    assert model.dropped_ == {} and "prophet" in model.models_
+    assert "prophet" in set(model.selection_.choice["model"])
+    out = model.predict(4).set_index("unique_id")
+    assert len(out) == 12 and np.isfinite(out.loc["new", "yhat"]).all()
+    assert any(n.startswith("candidate prophet does not forecast 1 series with too few "
+                            "observed values ('new')") for n in model.notes())
+
+
 def test_a_discontinued_series_is_forecast_as_zero_and_flagged():
     from forecast.synth.beds import stopping_and_new
 

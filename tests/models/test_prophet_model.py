@@ -81,11 +81,23 @@ def test_quiet_stan_silences_and_restores_loggers():
         logger.setLevel(before)
 
 
-def test_series_too_short_for_prophet_are_named():
-    frame = pd.DataFrame({"unique_id": ["a", "a", "b"], "ds": pd.to_datetime(
-        ["2024-01-05", "2024-01-12", "2024-01-05"]), "y": [1.0, 2.0, 3.0]})
+def test_series_too_short_for_prophet_are_left_out_and_named():
+    # A product first sold in the last week used to take every other series' Prophet with it
+    # (the candidate was dropped for the whole run).
+    weeks = pd.date_range("2024-01-05", periods=12, freq="W-FRI")
+    frame = pd.concat([
+        pd.DataFrame({"unique_id": "a", "ds": weeks, "y": np.linspace(10.0, 21.0, 12)}),
+        pd.DataFrame({"unique_id": "b", "ds": weeks[-1:], "y": [3.0]}),
+        pd.DataFrame({"unique_id": "c", "ds": weeks, "y": [np.nan] * 11 + [4.0]}),
+    ])
+    settings = {"n_jobs": 1, "freq": "W-FRI", "yearly_seasonality": False}
+    model = ProphetForecaster(**settings).fit(frame)
+    assert model.short_series_ == ("b", "c")
+    assert set(model.predict(2)["unique_id"]) == {"a"}
+    out = ProphetForecaster(**settings).fit_predict(frame, 2)
+    assert set(out["unique_id"]) == {"a"} and len(out) == 2
     with pytest.raises(ValidationError, match="fewer than 2"):
-        ProphetForecaster(n_jobs=1, freq="W-FRI").fit(frame)
+        ProphetForecaster(**settings).fit(frame[frame["unique_id"] != "a"])
 
 
 def test_series_shorter_than_flat_below_get_a_flat_trend():
