@@ -156,9 +156,13 @@ def _group_scores(group: pd.DataFrame, levels: Sequence[float]) -> pd.Series:
               "bias": bias(y, yhat)}
     if SCALE_MAE in group:
         scores["mase"] = mase(y, yhat, scale_mae)
-        per_series = group.groupby([CUTOFF, UNIQUE_ID], sort=False)[[Y, YHAT, SCALE_MSE]].apply(
-            lambda g: rmsse(g[Y], g[YHAT], g[SCALE_MSE]))
-        scores["rmsse"] = float(per_series.mean())
+        # rmsse per (origin, series), vectorised: the mean of the usable scaled squared errors.
+        scale_mse = group[SCALE_MSE].to_numpy(float)
+        usable = np.isfinite(scale_mse) & (scale_mse > 0)
+        scaled = np.where(usable, (y - yhat) ** 2 / np.where(usable, scale_mse, 1.0), np.nan)
+        per_series = pd.Series(scaled, index=group.index).groupby(
+            [group[CUTOFF], group[UNIQUE_ID]], sort=False, observed=True).mean()
+        scores["rmsse"] = float(np.sqrt(per_series).mean())
     for level in levels:
         lo, hi = interval_columns(level)
         label = f"{level:g}"

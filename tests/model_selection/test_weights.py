@@ -14,6 +14,7 @@ from forecast.model_selection.weights import (
     crossfit_combination,
     extend_choice,
     pick_strategy,
+    young_weights,
 )
 from forecast.models.baselines import NaiveForecaster, SeasonalNaiveForecaster
 
@@ -72,6 +73,17 @@ def test_auto_strategy_picks_lowest_crossfit_error_and_extends_choice():
     extended = extend_choice(choose_models(table, "best"), ["a", "b", "new"])
     new = extended[extended["unique_id"] == "new"].set_index("model")["weight"]
     assert new.to_dict() == {"x": 0.5, "y": 0.5}
+
+
+def test_young_series_get_the_mean_weights_of_all_the_chosen_series():
+    # 99 series chose a and b, one (the only series no specialist serves, say) chose c alone:
+    # c's weight there is not what the backtest chose for series like a new one.
+    rows = [(f"s{i:02d}", m, w) for i in range(99) for m, w in (("a", 0.6), ("b", 0.4))]
+    choice = pd.DataFrame([*rows, ("odd", "c", 1.0)], columns=["unique_id", "model", "weight"])
+    means = young_weights(choice)
+    assert means.to_dict() == pytest.approx({"a": 0.594, "b": 0.396, "c": 0.01})
+    cold = young_weights(choice, "c")
+    assert cold.to_dict() == pytest.approx({"a": 0.3, "b": 0.2, "c": 0.5})
 
 
 def test_combination_averages_members_points_and_quantiles_with_fixed_weights(make_panel):
