@@ -158,11 +158,14 @@ def unvalidated(window: pd.DataFrame, regime: Regime, target: pd.Series) -> pd.D
 
 def _with_pairs(window: pd.DataFrame, excluded: pd.DataFrame | None,
                 more: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``excluded`` and the pairs of ``more`` that the window has, each pair once."""
+    """``excluded`` and the pairs of ``more`` that the window has, or whose series it lacks
+    (a series too young for it: its weights leave them out too, see
+    :func:`~forecast.model_selection.weights.extend_choice`), each pair once."""
     if more is None or more.empty:
         return excluded
     present = pd.MultiIndex.from_frame(window[[UNIQUE_ID, MODEL]].drop_duplicates())
-    more = more[pd.MultiIndex.from_frame(more[[UNIQUE_ID, MODEL]]).isin(present)]
+    more = more[pd.MultiIndex.from_frame(more[[UNIQUE_ID, MODEL]]).isin(present)
+                | ~more[UNIQUE_ID].isin(window[UNIQUE_ID])]
     both = more if excluded is None else pd.concat([excluded, more], ignore_index=True)
     return both.drop_duplicates([UNIQUE_ID, MODEL]).reset_index(drop=True)
 
@@ -232,7 +235,8 @@ def apply_selection(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFra
 
 def _combined(forecasts: pd.DataFrame, selection: Selection) -> pd.DataFrame:
     cold = selection.cold_start if selection.cold_start in set(forecasts[MODEL]) else None
-    choice = extend_choice(selection.choice, forecasts[UNIQUE_ID].unique(), cold)
+    choice = extend_choice(selection.choice, forecasts[UNIQUE_ID].unique(), cold,
+                           selection.excluded)
     combined = combine_forecasts(forecasts, choice)
     if selection.calibrator is None:
         return combined

@@ -149,18 +149,39 @@ def pick_strategy(table: pd.DataFrame, groups=None, exclude: pd.DataFrame | None
     return best[1], best[2]
 
 
-def extend_choice(choice: pd.DataFrame, ids, cold_start: str | None = None) -> pd.DataFrame:
+def extend_choice(choice: pd.DataFrame, ids, cold_start: str | None = None,
+                  exclude: pd.DataFrame | None = None) -> pd.DataFrame:
     """The choice, plus weights for the series it lacks (too short for the backtest): the mean
     weights of the others (what the backtest chose for series like them), and, when there is a
     ``cold_start`` candidate (a young series forecast from its parent, see
     ``forecast.models.parent_share``), half on it and half on those means: two sources, the
-    series' own level and its parent's season, that no fold could weigh against each other."""
+    series' own level and its parent's season, that no fold could weigh against each other.
+
+    ``exclude``: ``unique_id, model`` pairs not to weigh; for a series the choice lacks, its
+    pairs (a young sporadic product: the candidates not made for its demand class) leave the
+    mean weights of the rest, which take their share (the cold-start half stays; a series
+    left with none of the means is the cold-start candidate's alone, or without one keeps
+    them all)."""
     missing = sorted(set(ids) - set(choice[UNIQUE_ID]))
     if not missing:
         return choice
     means = young_weights(choice, cold_start)
     extra = pd.DataFrame([(uid, model, weight) for uid in missing
                           for model, weight in means.items()], columns=[UNIQUE_ID, MODEL, WEIGHT])
+    if exclude is not None and len(exclude):
+        pairs = exclude[exclude[MODEL] != cold_start] if cold_start else exclude
+        drop = _pairs(extra, pairs)
+        cold = (extra[MODEL] == cold_start).to_numpy()
+        kept = pd.Series(np.where(drop | cold, 0.0, extra[WEIGHT]), index=extra.index)
+        share = kept.groupby(extra[UNIQUE_ID]).transform("sum").to_numpy()
+        whole = extra[WEIGHT].where(~cold, 0.0).groupby(extra[UNIQUE_ID]).transform("sum")
+        scaled = kept * whole / np.where(share > 0, share, 1.0)
+        if cold_start in means:  # the cold-start half stays, or takes all
+            extra[WEIGHT] = np.where(cold, np.where(share > 0, extra[WEIGHT], 1.0), scaled)
+            extra = extra[~drop]
+        else:  # a series left with no candidate keeps them all
+            extra[WEIGHT] = np.where(share > 0, scaled, extra[WEIGHT])
+            extra = extra[~drop | (share == 0)]
     return pd.concat([choice, extra], ignore_index=True)
 
 

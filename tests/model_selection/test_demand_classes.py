@@ -96,14 +96,16 @@ def test_candidates_for_every_series_are_not_fitted_where_only_specialists_forec
         # candidate may be weighed for it in the choice made there.
         pd.DataFrame({"unique_id": "turned", "ds": days,
                       "y": np.where(np.arange(60) < 40, regular, sporadic)}),
-        # Sporadic, but first sold after every origin: a young series, forecast with the mean
-        # weights of the others, so every candidate still forecasts it.
+        # Sporadic, first sold after every origin: too young for any fold, classed at the end.
         pd.DataFrame({"unique_id": "young", "ds": days[50:], "y": sporadic[50:]}),
+        # Regular, one sale before the last origin (too few for its fold): classed at the end.
+        pd.DataFrame({"unique_id": "new", "ds": days[44:], "y": regular[44:]}),
     ])
     cutoffs = [days[30], days[44]]
     candidates = {**MIXED, "global": GlobalForecaster(horizon=7)}
     left = left_to_specialists(frame, candidates, cutoffs, min_history=2)
-    assert left == {"naive": frozenset({"sporadic"}), "ma": frozenset({"sporadic"})}
+    assert left == {"naive": frozenset({"sporadic", "young"}),
+                    "ma": frozenset({"sporadic", "young"})}
     # Without a backtest every series is in the choice, classed at the end alone.
     assert left_to_specialists(frame, MIXED, [])["naive"] == {"sporadic", "turned", "young"}
     assert left_to_specialists(frame, {"naive": NaiveForecaster()}, cutoffs) == {}
@@ -114,9 +116,14 @@ def test_candidates_for_every_series_are_not_fitted_where_only_specialists_forec
 def test_left_out_series_change_no_forecast_and_are_named(monkeypatch):
     from forecast.model_selection import revenue
 
-    frame = _bed()[["unique_id", "ds", "y"]]
+    bed = _bed()
+    # A sporadic item first sold ten days before the end: too young for any fold.
+    young = bed[bed["kind"] == "lumpy"].drop_duplicates("unique_id")["unique_id"].iloc[0]
+    frame = bed[(bed["unique_id"] != young) | (bed["ds"] > bed["ds"].max() - pd.Timedelta(
+        days=10))][["unique_id", "ds", "y"]]
     model = RevenueForecaster(MIXED, h=14, levels=(80,), selection_folds=2).fit(frame)
     left = model.left_out_["naive"]
+    assert young in left and young not in set(model.selection_.choice["unique_id"])
     classes = model.demand_classes_["demand_class"]
     assert left and set(classes[list(left)]) <= {"erratic", "intermittent", "lumpy"}
     assert set(model.left_out_) == {"naive", "ma"}

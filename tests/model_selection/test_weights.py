@@ -86,6 +86,33 @@ def test_young_series_get_the_mean_weights_of_all_the_chosen_series():
     assert cold.to_dict() == pytest.approx({"a": 0.3, "b": 0.2, "c": 0.5})
 
 
+def test_a_young_series_leaves_out_the_candidates_its_class_excludes():
+    choice = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "model": ["x", "s", "x", "s"],
+                           "weight": [0.8, 0.2, 0.4, 0.6]})
+    exclude = pd.DataFrame({"unique_id": ["young", "young", "a"], "model": ["x", "cold", "s"],
+                            "reason": ["demand class", "cold only", "regime"]})
+
+    def weights(out: pd.DataFrame, uid: str) -> dict:
+        return out[out["unique_id"] == uid].set_index("model")["weight"].to_dict()
+
+    # Without a cold-start candidate the others take the excluded one's share.
+    out = extend_choice(choice, ["a", "b", "young", "other"], exclude=exclude)
+    assert weights(out, "young") == pytest.approx({"s": 1.0})
+    assert weights(out, "other") == pytest.approx({"x": 0.6, "s": 0.4})
+    assert weights(out, "a") == {"x": 0.8, "s": 0.2}  # chosen series keep their choice
+    # With one, its half stays (its own pairs keep it from the tested series only).
+    cold = pd.concat([choice, pd.DataFrame({"unique_id": ["a"], "model": ["cold"],
+                                            "weight": [0.0]})], ignore_index=True)
+    out = extend_choice(cold, ["a", "b", "young"], "cold", exclude)
+    assert weights(out, "young") == pytest.approx({"s": 0.5, "cold": 0.5})
+    # A series every mean candidate is excluded for: the cold-start one's alone, or, without
+    # one, all of them (nothing better is known).
+    every = pd.DataFrame({"unique_id": ["young", "young"], "model": ["x", "s"]})
+    assert weights(extend_choice(cold, ["young"], "cold", every), "young") == {"cold": 1.0}
+    assert weights(extend_choice(choice, ["young"], exclude=every), "young") == \
+        pytest.approx({"x": 0.6, "s": 0.4})
+
+
 def test_combination_averages_members_points_and_quantiles_with_fixed_weights(make_panel):
     frame = make_panel(n_series=2, n_weeks=80, seed=3)[["unique_id", "ds", "y"]]
     members = {"naive": NaiveForecaster(), "snaive": SeasonalNaiveForecaster()}
