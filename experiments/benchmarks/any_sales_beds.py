@@ -100,6 +100,18 @@ def online_retail_daily() -> Bed:
                     "Online Retail II daily sales by country (returns netted)")
 
 
+def online_retail_products() -> Bed:
+    raw = pd.read_csv(DATA / "online_retail_ii" / "online_retail_II_10countries.csv",
+                      usecols=["StockCode", "Quantity", "InvoiceDate", "Price"])
+    week = _week_ending_friday(pd.to_datetime(raw["InvoiceDate"]).dt.normalize())
+    frame = pd.DataFrame({UNIQUE_ID: raw["StockCode"].astype(str), DS: week,
+                          Y: (raw["Quantity"] * raw["Price"]).astype(float)})
+    frame = _grid(frame, "W-FRI")
+    return _rolling(frame, "online_retail_products", "intermittent", "W-FRI", 13,
+                    "Online Retail II weekly sales by product (stock code; returns netted), "
+                    "new products arriving throughout")
+
+
 def _first_weeks(frame: pd.DataFrame, histories: tuple[int, ...], h: int, name: str,
                  note: str) -> Bed:
     start = frame[DS].min()
@@ -194,13 +206,15 @@ def favorita_new_stores() -> Bed:
 
 BEDS: dict[str, Callable[[], Bed]] = {
     "synth_intermittent": synth_intermittent, "superstore_weekly": superstore_weekly,
-    "online_retail_daily": online_retail_daily, "superstore_monthly": superstore_monthly,
+    "online_retail_daily": online_retail_daily,
+    "online_retail_products": online_retail_products, "superstore_monthly": superstore_monthly,
     "superstore_quarterly": superstore_quarterly, "walmart_young": walmart_young,
     "demo_young": demo_young, "decaying_base": decaying, "stopping_and_new": stopping_and_new,
     "favorita_new_stores": favorita_new_stores,
 }
 _NEEDS = {"superstore_weekly": "superstore", "superstore_monthly": "superstore",
           "superstore_quarterly": "superstore", "online_retail_daily": "online_retail_ii",
+          "online_retail_products": "online_retail_ii",
           "walmart_young": "walmart_weekly", "favorita_new_stores": "favorita"}
 
 

@@ -10,11 +10,13 @@ the default candidates, backtest, selection, calibration and refit
 (``forecast.factory.revenue_forecaster`` -> ``RevenueForecaster.fit`` -> ``predict``), on the
 history up to the origin only; the forecast is scored on the horizon after it. On the same
 history and horizon, statsforecast fits its reference models: Naive, SeasonalNaive, Croston SBA,
-TSB and the mean of the last 28 periods (WindowAverage), each with an 80 % interval: Naive's and
-SeasonalNaive's own, and for the three intermittent models (which have none) statsforecast's
-conformal intervals (``ConformalIntervals``, as many windows of ``h`` as our selection folds,
-3, or 2 where the history holds no more), their lower bounds clipped at zero on series that never sold
-below zero, as a user would. On the regular seasonal beds (monthly, quarterly) AutoETS and
+TSB and the mean of the last 28 periods (WindowAverage), on the history with periods whose
+returns outweigh their sales given as no sale (the intermittent models are for demand that is
+never negative, and TSB cannot fit a product with returns and no sale yet), each with an 80 %
+interval: Naive's and SeasonalNaive's own, and for the three intermittent models (which have
+none) statsforecast's conformal intervals (``ConformalIntervals``, as many windows of ``h`` as
+our selection folds, 3, or 2 where the history holds no more), their lower bounds clipped at
+zero, as a user would. On the regular seasonal beds (monthly, quarterly) AutoETS and
 AutoTheta with the frequency's season join them, the models a planner would run on such data
 instead; there the goal is a MASE no worse than the best of SeasonalNaive, AutoETS and
 AutoTheta. Pooled over each bed's origins: WAPE, MASE (scale: the in-sample
@@ -105,6 +107,10 @@ def peers(history: pd.DataFrame, freq: str, h: int, seasonal: bool = False) -> p
     from statsforecast.utils import ConformalIntervals
 
     m = season_length_for(freq)
+    # Periods whose returns outweigh their sales are given as no sale: the intermittent models
+    # are for demand that is never negative, and statsforecast's TSB cannot fit a history (or a
+    # conformal window of one) with returns and no sale (a product at the start of its life).
+    history = history.assign(**{Y: history[Y].clip(lower=0.0)})
     spans = history.groupby(UNIQUE_ID).size()
     pieces = []
     # Conformal intervals need n_windows * h periods and more, and at least 2 windows: series
