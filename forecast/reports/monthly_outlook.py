@@ -94,6 +94,30 @@ def forecast_columns(loc: Locale) -> list[dict]:
     ]
 
 
+# A forecast table shows every series of a level up to this many (Favorita's 54 stores, say);
+# past it (2,882 products) the ones with the largest forecast, and says so.
+MOST_SERIES = 100
+
+
+def largest_series(rows: pd.DataFrame, loc: Locale, most: int = MOST_SERIES
+                   ) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of ``rows`` (``depth, grain, unique_id, yhat``, one or more periods per series)
+    of every level with at most ``most`` series, and of each larger level those of the
+    ``most`` series with the largest forecast (summed over the periods); and a note per level
+    cut short."""
+    series = rows.groupby(["depth", "grain", "unique_id"], sort=False)["yhat"].sum().reset_index()
+    counts = series.groupby(["depth", "grain"], sort=False)["unique_id"].size()
+    large = counts[counts > most]
+    if large.empty:
+        return rows, []
+    cut = series[series["grain"].isin(large.index.get_level_values("grain"))]
+    shown = cut.sort_values("yhat", ascending=False, kind="stable").groupby("grain").head(most)
+    keep = ~rows["grain"].isin(cut["grain"]) | rows["unique_id"].isin(shown["unique_id"])
+    notes = [loc.t("capped_series", grain=grain, n=most, total=f"{total:,}")
+             for (_, grain), total in large.items()]
+    return rows[keep.to_numpy()], notes
+
+
 def next_month_section(inputs: MonthlyInputs, loc: Locale) -> dict:
     """Next month's forecast per series with 80% and 95% intervals, target and probability."""
     f = inputs.forecast_next
@@ -117,9 +141,10 @@ def next_month_section(inputs: MonthlyInputs, loc: Locale) -> dict:
         booked = float(t.get("actual_part") or 0.0) * float(t["yhat"])
         if booked > 0:
             metrics.insert(1, doc.metric("booked", loc.t("booked"), booked, "money"))
+    rows, capped = largest_series(rows, loc)
     table = doc.table("forecast", loc.t("next_month_table", month=loc.month(inputs.window.end)),
                       forecast_columns(loc), rows)
-    tables, notes = [table], [loc.t("probability_note")]
+    tables, notes = [table], [loc.t("probability_note"), *capped]
     if inputs.plan_next is not None and len(inputs.plan_next):
         tables.append(plan_table(inputs.plan_next, loc))
     elif "plan" in inputs.notes:  # the targets step could not run on the data

@@ -15,6 +15,10 @@ NOTE_PHRASES: dict[str, tuple[str, str]] = {
     "no_level_targets": ("No targets at level {level}: ranked by revenue instead.",
                          "没有{level}层级的目标，改按收入排名。"),
     "capped": ("Showing the top and bottom {n} of {total}.", "仅显示前{n}名与后{n}名（共{total}个）。"),
+    "capped_series": (
+        ("Of the {total} series of level {grain}, the {n} with the largest forecast are shown; "
+        "the forecasts table holds them all."),
+        "{grain}层级共{total}个序列，仅显示预测最大的{n}个；全部序列见预测表。"),
     "no_levels": ("The orders have no product line, segment, channel or region.",
                   "订单中没有产品线、客户类型、渠道或区域字段。"),
     "no_customer_ids": ("The orders have no customer ids.", "订单中没有客户编号。"),

@@ -20,7 +20,11 @@ from forecast.reports.monthly_customers import (
     skill_parts,
     tier_table,
 )
-from forecast.reports.monthly_outlook import forecast_against_targets, forecast_columns
+from forecast.reports.monthly_outlook import (
+    forecast_against_targets,
+    forecast_columns,
+    largest_series,
+)
 from forecast.reports.narrative import company_prefix, definitions_section, risk_summary
 from forecast.reports.risk_health import model_health_section
 from forecast.reports.risk_rules import risk_problems
@@ -254,6 +258,7 @@ def downside_section(inputs: RiskInputs, loc: Locale) -> dict:
             parts.append(forecast_against_targets(part, inputs.targets.get(period_type, {}),
                                                   period_column="period"))
     rows = pd.concat(parts, ignore_index=True) if parts else f.iloc[0:0]
+    rows, capped = largest_series(rows, loc)
     rows = rows.sort_values(["period_type", "depth", "unique_id", "period"], kind="stable")
     columns = [doc.column("period_type", loc.t("period_type"), "member"),
                doc.column("period", loc.t("period"), "date"), *forecast_columns(loc)]
@@ -275,4 +280,4 @@ def downside_section(inputs: RiskInputs, loc: Locale) -> dict:
                            "reference": 0.5, "value_kind": "pct"})
     return doc.section("downside", loc.t("s_downside"), metrics=metrics, charts=charts,
                        tables=[doc.table("forecast", loc.t("downside_table"), columns, rows)],
-                       note=loc.t("probability_note"))
+                       note=" ".join([loc.t("probability_note"), *capped]))

@@ -21,7 +21,8 @@ from forecast.reports.analysis import (
     population_stability,
     top_share,
 )
-from forecast.reports.monthly_outlook import forecast_against_targets
+from forecast.reports.i18n import Locale
+from forecast.reports.monthly_outlook import forecast_against_targets, largest_series
 from forecast.reports.periods import MonthWindow, default_month, parse_month
 
 
@@ -113,6 +114,27 @@ def test_odds_and_p10_are_those_of_the_interval_shown():
     assert out.loc["North", "p10"] == pytest.approx(100 - 12.815515655446004)
     assert out.loc["North", "probability"] == pytest.approx(0.15865525393145707)
     assert out.loc["South", "probability"] == 0.0 and out.loc["South", "p10"] == 100.0
+
+
+def test_forecast_tables_show_the_largest_series_of_a_level_with_thousands():
+    # 2,882 products used to fill the monthly report's forecast table (and 11,532 rows of the
+    # risk report's, one per month and product).
+    products = [f"p{i:04d}" for i in range(250)]
+    periods = pd.to_datetime(["2024-01-01", "2024-02-01"])
+    rows = pd.DataFrame({
+        "unique_id": ["total", "total", *(p for p in products for _ in periods)],
+        "grain": ["total"] * 2 + ["product"] * 500, "depth": [0] * 2 + [1] * 500,
+        "period": [*periods, *(d for _ in products for d in periods)],
+        # Product i sells i in January and 250 - i in February, except the last ten: 1,000.
+        "yhat": [1.0, 1.0, *(v for i in range(250) for v in (
+            (1000.0, 1000.0) if i >= 240 else (float(i), 250.0 - i)))]})
+    for loc in (Locale(), Locale("zh")):
+        shown, notes = largest_series(rows, loc, most=100)
+        kept = shown.loc[shown["grain"] == "product", "unique_id"].unique()
+        assert len(kept) == 100 and set(products[240:]) <= set(kept)
+        assert (shown["grain"] == "total").sum() == 2
+        assert len(notes) == 1 and "250" in notes[0] and "100" in notes[0]
+    assert largest_series(rows, Locale(), most=250)[0].equals(rows)
 
 
 def test_population_stability_of_a_collapsed_feature():
