@@ -45,6 +45,28 @@ def test_the_forecast_is_statsforecasts_flat_mean_with_intervals_above_zero(name
 
 
 @pytest.mark.parametrize("name", MODELS)
+def test_the_opening_sale_of_a_history_is_not_taken_for_its_rate(name):
+    from statsforecast import models as sf
+
+    # A product sold every third week since its launch: its history starts with that sale, by
+    # construction. Counted as a sale after an interval of one week, it made Croston SBA read
+    # 7.9 a week where 10 every third week is 3.3.
+    y = [10.0, 0, 0, 10, 0, 0, 10, 0, 0]
+    out = MODELS[name](seasonal=False).fit(_daily(y)).predict(2, levels=())
+    reference = {"croston_sba": sf.CrostonSBA(), "tsb": sf.TSB(alpha_d=0.1, alpha_p=0.1),
+                 "adida": sf.ADIDA(), "imapa": sf.IMAPA()}[name]
+    assert out["yhat"].to_numpy() == pytest.approx(reference.forecast(
+        np.array(y[1:]), h=2)["mean"])
+    if name == "croston_sba":
+        assert out["yhat"].iloc[0] == pytest.approx(0.95 * 10 / 3)
+    # A history that opens without a sale keeps every period.
+    later = [0.0, *y]
+    out = MODELS[name](seasonal=False).fit(_daily(later)).predict(2, levels=())
+    assert out["yhat"].to_numpy() == pytest.approx(reference.forecast(
+        np.array(later), h=2)["mean"])
+
+
+@pytest.mark.parametrize("name", MODELS)
 def test_gaps_returns_and_series_without_sales(name):
     frame = pd.concat([_daily([0, 2, np.nan, 0, 3, -1, 0, 2], "gappy"),
                        _daily([0.0] * 8, "never")], ignore_index=True).dropna()
