@@ -61,11 +61,17 @@ def bias(y: np.ndarray, yhat: np.ndarray) -> float:
     return _ratio(np.sum(yhat - y), np.sum(np.abs(y)))
 
 
+def _usable(scale: np.ndarray) -> np.ndarray:
+    """Which scales are positive and finite (the others, of a constant history, have nothing
+    to scale an error by)."""
+    return np.isfinite(scale) & (scale > 0)
+
+
 def _scaled(errors: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
-    """``errors / scale`` of the points whose scale is positive and finite (the others, of a
-    constant history, have nothing to be scaled by and are left out)."""
+    """``errors / scale`` of the points whose scale is :func:`_usable` (the others are left
+    out)."""
     scale = np.broadcast_to(np.asarray(scale, float), errors.shape)
-    usable = np.isfinite(scale) & (scale > 0)
+    usable = _usable(scale)
     return errors[usable] / scale[usable]
 
 
@@ -156,9 +162,9 @@ def _group_scores(group: pd.DataFrame, levels: Sequence[float]) -> pd.Series:
               "bias": bias(y, yhat)}
     if SCALE_MAE in group:
         scores["mase"] = mase(y, yhat, scale_mae)
-        # rmsse per (origin, series), vectorised: the mean of the usable scaled squared errors.
+        # rmsse per (origin, series) as one grouped mean of the usable scaled squared errors.
         scale_mse = group[SCALE_MSE].to_numpy(float)
-        usable = np.isfinite(scale_mse) & (scale_mse > 0)
+        usable = _usable(scale_mse)
         scaled = np.where(usable, (y - yhat) ** 2 / np.where(usable, scale_mse, 1.0), np.nan)
         per_series = pd.Series(scaled, index=group.index).groupby(
             [group[CUTOFF], group[UNIQUE_ID]], sort=False, observed=True).mean()

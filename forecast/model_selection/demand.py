@@ -86,13 +86,14 @@ def unsuited(classes: pd.Series, candidates: Mapping[str, Forecaster]) -> pd.Dat
     return pairs[[UNIQUE_ID, MODEL, "reason"]].reset_index(drop=True)
 
 
-def left_to_specialists(frame: pd.DataFrame, candidates: Mapping[str, Forecaster],
-                        cutoffs, min_history: int = 1) -> dict[str, frozenset]:
+def left_to_specialists(frame: pd.DataFrame, classes: pd.Series,
+                        candidates: Mapping[str, Forecaster], cutoffs, min_history: int = 1
+                        ) -> dict[str, frozenset]:
     """name -> the series a candidate is not fitted on, because no choice could weigh it there.
 
-    A series whose demand class is one the specialists are made for at the end of ``frame``
-    and at every backtest origin in ``cutoffs`` where it has history is forecast by the
-    specialists alone in every choice (:func:`unsuited`, :func:`exclusions_at`). The
+    A series whose demand class (``classes``: unique_id -> class at the end of ``frame``) is
+    one the specialists are made for, there and at every backtest origin in ``cutoffs`` where
+    it is in the fold, is forecast by the specialists alone in every choice (:func:`unsuited`, :func:`exclusions_at`). The
     candidates for every series that fit each series on its own (not ``across_series``, not
     the cold-start one) are not fitted on it: on 2,882 weekly products of which 15 sold
     regularly, Prophet fitted all of them at every origin. The global model still learns from
@@ -107,8 +108,7 @@ def left_to_specialists(frame: pd.DataFrame, candidates: Mapping[str, Forecaster
     if not made or len(made) == len(candidates):
         return {}
     kinds = frozenset().union(*made.values())
-    classes = demand_classes(frame)
-    away = set(classes.index[classes[DEMAND_CLASS].isin(kinds)])
+    away = set(classes.index[classes.isin(kinds)])
     dates = pd.to_datetime(frame[DS])
     for cutoff in cutoffs:
         at = demand_classes(frame[dates <= cutoff])

@@ -150,15 +150,16 @@ class RevenueForecaster(BaseEstimator):
         """
         dropped: dict[str, str] = {}
         candidates = bind_parents(self.candidates, hierarchy)
-        active = self._active(frame, candidates)
+        classes = demand_classes(frame)[DEMAND_CLASS]
+        active = self._active(classes, candidates)
         capped = self._with_caps(frame, frame)
         left_out = left_to_specialists(
-            frame, active, self._cutoffs(frame, None, n_windows), self.min_history)
+            frame, classes, active, self._cutoffs(frame, None, n_windows), self.min_history)
         table = backtest(active, capped, self._spec(self.selection_folds + n_windows), progress,
                          dropped, left_out)
         check_left(active, dropped)
         keys = series_keys(frame, hierarchy, series)
-        groups = calibration_groups(grain_groups(keys), demand_classes(frame)[DEMAND_CLASS], active)
+        groups = calibration_groups(grain_groups(keys), classes, active)
         cold = cold_start_name(active)
         exclude = with_cold_only(exclusions_at(frame, active), frame, cold)
         freq = self._freq(frame)
@@ -207,7 +208,8 @@ class RevenueForecaster(BaseEstimator):
         self.demand_classes_ = demand_classes(frame)
         self.bound_ = bind_parents(self.candidates, hierarchy)
         self.skipped_ = needed(self.bound_, self.demand_classes_[DEMAND_CLASS])
-        self.left_out_ = left_to_specialists(frame, self.bound_, self._cutoffs(frame, cv),
+        self.left_out_ = left_to_specialists(frame, self.demand_classes_[DEMAND_CLASS],
+                                             self.bound_, self._cutoffs(frame, cv),
                                              self.min_history)
         window = self._selection_window(frame, cv)
         self.caps_ = self._caps(frame)
@@ -257,7 +259,8 @@ class RevenueForecaster(BaseEstimator):
         """Every candidate not dropped, fitted on all the history; one that fails is dropped."""
         models = {}
         for name, model in self.bound_.items():
-            part = data[~data[UNIQUE_ID].isin(self.left_out_.get(name, ()))]
+            left = self.left_out_.get(name)
+            part = data[~data[UNIQUE_ID].isin(left)] if left else data
             if name in self.dropped_ or name in self.skipped_ or part.empty:
                 continue
             try:
@@ -273,7 +276,7 @@ class RevenueForecaster(BaseEstimator):
         if self.selection_folds == 0:
             return pd.DataFrame(columns=[FOLD, UNIQUE_ID, DS, MODEL, "y", YHAT])
         if cv is None:
-            active = self._active(frame, self.bound_)
+            active = self._active(self.demand_classes_[DEMAND_CLASS], self.bound_)
             window = backtest(active, self._with_caps(frame, frame),
                               self._spec(self.selection_folds), failures=self.dropped_,
                               left_out=self.left_out_)
@@ -340,11 +343,11 @@ class RevenueForecaster(BaseEstimator):
         given = (getattr(m, "freq", None) for m in self.candidates.values())
         return next((f for f in given if f), None) or base.infer_freq(frame[DS])
 
-    def _active(self, frame: pd.DataFrame, candidates: Mapping[str, base.Forecaster]
+    def _active(self, classes: pd.Series, candidates: Mapping[str, base.Forecaster]
                 ) -> dict[str, base.Forecaster]:
-        """The ``candidates`` worth fitting on ``frame``: not those made for demand classes
-        that none of its series has (see ``model_selection.demand``)."""
-        skipped = needed(candidates, demand_classes(frame)[DEMAND_CLASS])
+        """The ``candidates`` worth fitting on series of these demand ``classes`` (unique_id ->
+        class): not those made for classes none of them has (see ``model_selection.demand``)."""
+        skipped = needed(candidates, classes)
         return {name: model for name, model in candidates.items() if name not in skipped}
 
     def _cutoffs(self, frame: pd.DataFrame, cv: CrossValidation | None, extra: int = 0) -> list:

@@ -146,7 +146,9 @@ class ProphetForecaster(Forecaster):
         self.models_ = dict(zip(fitted[UNIQUE_ID], fitted["model"], strict=True))
 
     def _history(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The observed rows each series' Prophet is fitted on, checked."""
+        """The observed rows each series' Prophet is fitted on, checked; records the series
+        left out for too few values (``short_series_``) and narrows ``last_ds_`` to the
+        others, the series this model forecasts."""
         extra = self._extra_columns()
         missing = [c for c in extra if c not in frame.columns]
         if missing:

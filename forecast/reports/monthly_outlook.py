@@ -101,20 +101,20 @@ MOST_SERIES = 100
 
 def largest_series(rows: pd.DataFrame, loc: Locale, most: int = MOST_SERIES
                    ) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of ``rows`` (``depth, grain, unique_id, yhat``, one or more periods per series)
+    """The rows of ``rows`` (``grain, unique_id, yhat``, one or more periods per series)
     of every level with at most ``most`` series, and of each larger level those of the
     ``most`` series with the largest forecast (summed over the periods); and a note per level
     cut short."""
-    series = rows.groupby(["depth", "grain", "unique_id"], sort=False)["yhat"].sum().reset_index()
-    counts = series.groupby(["depth", "grain"], sort=False)["unique_id"].size()
+    series = rows.groupby(["grain", "unique_id"], sort=False)["yhat"].sum().reset_index()
+    counts = series.groupby("grain", sort=False)["unique_id"].size()
     large = counts[counts > most]
     if large.empty:
         return rows, []
-    cut = series[series["grain"].isin(large.index.get_level_values("grain"))]
+    cut = series[series["grain"].isin(large.index)]
     shown = cut.sort_values("yhat", ascending=False, kind="stable").groupby("grain").head(most)
     keep = ~rows["grain"].isin(cut["grain"]) | rows["unique_id"].isin(shown["unique_id"])
     notes = [loc.t("capped_series", grain=grain, n=most, total=f"{total:,}")
-             for (_, grain), total in large.items()]
+             for grain, total in large.items()]
     return rows[keep.to_numpy()], notes
 
 

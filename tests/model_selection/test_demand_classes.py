@@ -12,6 +12,7 @@ from forecast import factory
 from forecast.config.revenue import RevenueConfig
 from forecast.evaluation.backtest import BacktestSpec, backtest
 from forecast.evaluation.metrics import score_backtest
+from forecast.features.intermittency import demand_classes
 from forecast.model_selection import RevenueForecaster
 from forecast.model_selection.demand import (
     calibration_groups,
@@ -103,14 +104,15 @@ def test_candidates_for_every_series_are_not_fitted_where_only_specialists_forec
     ])
     cutoffs = [days[30], days[44]]
     candidates = {**MIXED, "global": GlobalForecaster(horizon=7)}
-    left = left_to_specialists(frame, candidates, cutoffs, min_history=2)
+    classes = demand_classes(frame)["demand_class"]
+    left = left_to_specialists(frame, classes, candidates, cutoffs, min_history=2)
     assert left == {"naive": frozenset({"sporadic", "young"}),
                     "ma": frozenset({"sporadic", "young"})}
     # Without a backtest every series is in the choice, classed at the end alone.
-    assert left_to_specialists(frame, MIXED, [])["naive"] == {"sporadic", "turned", "young"}
-    assert left_to_specialists(frame, {"naive": NaiveForecaster()}, cutoffs) == {}
+    assert left_to_specialists(frame, classes, MIXED, [])["naive"] == {"sporadic", "turned", "young"}
+    assert left_to_specialists(frame, classes, {"naive": NaiveForecaster()}, cutoffs) == {}
     regular_only = frame[frame["unique_id"] == "steady"]
-    assert left_to_specialists(regular_only, MIXED, cutoffs) == {}
+    assert left_to_specialists(regular_only, classes.loc[["steady"]], MIXED, cutoffs) == {}
 
 
 def test_left_out_series_change_no_forecast_and_are_named(monkeypatch):
